@@ -1,0 +1,204 @@
+//! Key formats, signing and verification against OpenSSL-made fixtures.
+//! Fixtures and expected signatures: `tests/data/make-fixtures.sh`
+//! (OpenSSL `genrsa`/`pkcs8`/`dgst -sign`, OpenSSH `ssh-keygen`).
+
+use miva_sign::{
+    Credential, ErrorKind, ParsedAuthorization, Principal, RsaDigest, RsaPrivateKey, RsaPublicKey,
+    Scheme, Verifier,
+};
+
+const PASS: &[u8] = b"correct horse battery staple";
+
+fn data(name: &str) -> String {
+    let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn openssl_sig(digest: &str) -> Vec<u8> {
+    use base64ct::Encoding;
+    base64ct::Base64::decode_vec(data(&format!("body.rsa2048.{digest}.sig")).trim()).unwrap()
+}
+
+const FORMATS: [(&str, Option<&[u8]>); 5] = [
+    ("rsa2048-pkcs1.pem", None),
+    ("rsa2048-pkcs8.pem", None),
+    ("rsa2048-pkcs8-enc.pem", Some(PASS)),
+    ("rsa2048-openssh.key", None),
+    ("rsa2048-openssh-enc.key", Some(PASS)),
+];
+
+#[test]
+fn every_format_signs_exactly_like_openssl() {
+    let body = data("body.json");
+    for (file, pass) in FORMATS {
+        let key =
+            RsaPrivateKey::from_text(&data(file), pass).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(key.bits(), 2048, "{file}");
+        assert_eq!(
+            key.sign(RsaDigest::Sha256, body.as_bytes()).unwrap(),
+            openssl_sig("sha256"),
+            "{file}"
+        );
+        assert_eq!(
+            key.sign(RsaDigest::Sha512, body.as_bytes()).unwrap(),
+            openssl_sig("sha512"),
+            "{file}"
+        );
+    }
+}
+
+#[test]
+fn header_carries_base64_username_and_openssl_signature() {
+    use base64ct::Encoding;
+    let body = data("body.json");
+    let key = RsaPrivateKey::from_text(&data("rsa2048-pkcs1.pem"), None).unwrap();
+    let cred = Credential::ssh("apiuser", key, RsaDigest::Sha256).unwrap();
+    let header = cred.authorize(body.as_bytes()).unwrap();
+    // "apiuser" -> "YXBpdXNlcg==" (wire-facts.md).
+    let expected = format!(
+        "SSH-RSA-SHA2-256 YXBpdXNlcg==:{}",
+        base64ct::Base64::encode_string(&openssl_sig("sha256"))
+    );
+    assert_eq!(header.value(), expected);
+    assert_eq!(header.name(), "X-Miva-API-Authorization");
+}
+
+#[test]
+fn every_public_key_form_verifies_and_rejects_tampering() {
+    let body = data("body.json");
+    for file in ["rsa2048.pub", "rsa2048-spki.pem", "rsa2048-pkcs1-pub.pem"] {
+        let public = RsaPublicKey::from_text(&data(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(public.bits(), 2048);
+        public
+            .verify(RsaDigest::Sha256, body.as_bytes(), &openssl_sig("sha256"))
+            .unwrap();
+        public
+            .verify(RsaDigest::Sha512, body.as_bytes(), &openssl_sig("sha512"))
+            .unwrap();
+        let err = public
+            .verify(RsaDigest::Sha512, body.as_bytes(), &openssl_sig("sha256"))
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::BadSignature);
+        let mut tampered = body.clone().into_bytes();
+        tampered[3] ^= 1;
+        assert_eq!(
+            public
+                .verify(RsaDigest::Sha256, &tampered, &openssl_sig("sha256"))
+                .unwrap_err()
+                .kind(),
+            ErrorKind::BadSignature
+        );
+    }
+    let private = RsaPrivateKey::from_text(&data("rsa2048-openssh.key"), None).unwrap();
+    assert_eq!(
+        private.public_key(),
+        &RsaPublicKey::from_text(&data("rsa2048.pub")).unwrap()
+    );
+}
+
+#[test]
+fn verifier_accepts_both_header_names_and_unicode_users() {
+    let body = br#"{"Function":"StoreList_Load_Query"}"#;
+    let key = RsaPrivateKey::from_text(&data("rsa2048-openssh-enc.key"), Some(PASS)).unwrap();
+    let mut verifier = Verifier::new();
+    verifier.add_ssh_user(
+        "José 用户",
+        RsaPublicKey::from_text(&data("rsa2048.pub")).unwrap(),
+    );
+    let cred = Credential::ssh("José 用户", key, RsaDigest::Sha512).unwrap();
+    let header = cred.authorize(body).unwrap();
+    let ok = verifier.verify(header.value(), body).unwrap();
+    assert_eq!(ok.scheme, Scheme::Ssh(RsaDigest::Sha512));
+    assert!(matches!(ok.principal, Principal::SshUser(ref u) if u == "José 用户"));
+    assert!(miva_sign::is_authorization_header(
+        "x-miva-api-authentication"
+    ));
+    assert!(miva_sign::is_authorization_header(
+        "X-Miva-API-Authorization"
+    ));
+    assert!(!miva_sign::is_authorization_header("Authorization"));
+    assert_eq!(
+        verifier.verify(header.value(), b"{}").unwrap_err().kind(),
+        ErrorKind::BadSignature
+    );
+    let parsed = ParsedAuthorization::parse(header.value()).unwrap();
+    assert_eq!(parsed.ssh_username(), Some("José 用户"));
+    let other = Credential::ssh(
+        "someone",
+        RsaPrivateKey::from_text(&data("rsa2048-pkcs8.pem"), None).unwrap(),
+        RsaDigest::Sha256,
+    )
+    .unwrap();
+    assert_eq!(
+        verifier
+            .verify(other.authorize(body).unwrap().value(), body)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::UnknownUser
+    );
+}
+
+#[test]
+fn encrypted_keys_need_the_right_passphrase() {
+    for file in ["rsa2048-pkcs8-enc.pem", "rsa2048-openssh-enc.key"] {
+        let text = data(file);
+        assert_eq!(
+            RsaPrivateKey::from_text(&text, None).unwrap_err().kind(),
+            ErrorKind::PassphraseRequired,
+            "{file}"
+        );
+        let err = RsaPrivateKey::from_text(&text, Some(b"wrong")).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::WrongPassphrase, "{file}");
+        assert!(err.to_string().contains("passphrase"), "{err}");
+    }
+    // An unencrypted key ignores a passphrase.
+    RsaPrivateKey::from_text(&data("rsa2048-pkcs1.pem"), Some(b"unused")).unwrap();
+}
+
+#[test]
+fn non_rsa_and_small_keys_get_clear_errors() {
+    for file in ["ed25519-openssh.key", "ed25519-pkcs8.pem", "ecdsa-sec1.pem"] {
+        let err = RsaPrivateKey::from_text(&data(file), None).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::UnsupportedKeyType, "{file}");
+        assert!(err.to_string().contains("RSA"), "{file}: {err}");
+    }
+    let err = RsaPublicKey::from_text(&data("ed25519.pub")).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UnsupportedKeyType);
+    assert!(err.to_string().contains("Miva accepts RSA"), "{err}");
+
+    let err = RsaPrivateKey::from_text(&data("rsa1024-pkcs1.pem"), None).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::KeyTooSmall);
+    assert!(err.to_string().contains("1024 bits"), "{err}");
+
+    let err = RsaPrivateKey::from_text(&data("rsa2048-legacy-enc.pem"), Some(PASS)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidPrivateKey);
+    assert!(err.to_string().contains("openssl pkcs8 -topk8"), "{err}");
+
+    let err = RsaPrivateKey::from_text(&data("rsa2048.pub"), None).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidPrivateKey);
+    let err = RsaPrivateKey::from_text(&data("rsa2048-spki.pem"), None).unwrap_err();
+    assert!(err.to_string().contains("public key"), "{err}");
+    let mut broken = data("rsa2048-pkcs1.pem");
+    broken.replace_range(100..104, "!!!!");
+    assert_eq!(
+        RsaPrivateKey::from_text(&broken, None).unwrap_err().kind(),
+        ErrorKind::InvalidPrivateKey
+    );
+}
+
+#[test]
+fn private_key_debug_shows_size_only() {
+    let text = data("rsa2048-pkcs1.pem");
+    let key = RsaPrivateKey::from_text(&text, None).unwrap();
+    assert_eq!(format!("{key:?}"), "RsaPrivateKey(2048 bits, <redacted>)");
+    let cred = Credential::ssh("apiuser", key, RsaDigest::Sha256).unwrap();
+    assert_eq!(
+        format!("{cred:?}"),
+        "Ssh(SshCredential { username: \"apiuser\", key: RsaPrivateKey(2048 bits, <redacted>), digest: Sha256 })"
+    );
+    let header = cred.authorize(b"{}").unwrap();
+    assert_eq!(
+        format!("{header:?}"),
+        "AuthorizationHeader { name: \"X-Miva-API-Authorization\", value: <redacted> }"
+    );
+}
