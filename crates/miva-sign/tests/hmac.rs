@@ -1,5 +1,7 @@
 //! Token and HMAC schemes: vectors, verification, redaction, properties.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may
+
 use miva_sign::{
     ApiToken, Credential, ErrorKind, HmacDigest, ParsedAuthorization, Principal, Scheme,
     SigningKey, Verifier,

@@ -2,6 +2,8 @@
 //! Fixtures and expected signatures: `tests/data/make-fixtures.sh`
 //! (OpenSSL `genrsa`/`pkcs8`/`dgst -sign`, OpenSSH `ssh-keygen`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may
+
 use miva_sign::{
     Credential, ErrorKind, ParsedAuthorization, Principal, RsaDigest, RsaPrivateKey, RsaPublicKey,
     Scheme, Verifier,
