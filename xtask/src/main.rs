@@ -1,1 +1,223 @@
-fn main() {}
+//! Project automation. `cargo xtask test` runs every check CI runs;
+//! `cargo xtask vectors FILE...` runs vector files through the signing crates.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+/// Crates of which `cargo tree -d` must never show a second copy: two
+/// generations of a crypto crate mean two implementations to trust and
+/// twice the code to build.
+const CRYPTO_CRATES: &[&str] = &[
+    "aes",
+    "base64ct",
+    "bcrypt-pbkdf",
+    "block-buffer",
+    "cipher",
+    "const-oid",
+    "crypto-bigint",
+    "crypto-common",
+    "der",
+    "digest",
+    "hmac",
+    "pbkdf2",
+    "pem-rfc7468",
+    "pkcs1",
+    "pkcs5",
+    "pkcs8",
+    "ring",
+    "rsa",
+    "scrypt",
+    "sha1",
+    "sha2",
+    "signature",
+    "spki",
+    "ssh-cipher",
+    "ssh-encoding",
+    "ssh-key",
+    "subtle",
+    "zeroize",
+];
+
+fn main() -> ExitCode {
+    let mut args = std::env::args_os().skip(1);
+    let command = args.next().and_then(|a| a.into_string().ok());
+    let rest: Vec<OsString> = args.collect();
+    let result = match command.as_deref() {
+        Some("test") => test(),
+        Some("vectors") => vectors(&rest),
+        _ => {
+            eprintln!(
+                "usage:\n  cargo xtask test              fmt, clippy, all tests, vector files, dependency check\n  \
+                 cargo xtask vectors FILE...   run vector files (schema: tests/vectors/README.md)"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("\nxtask: FAILED: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    // xtask/ sits directly under the workspace root.
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(root());
+    cmd
+}
+
+fn run(step: &str, mut cmd: Command) -> Result<(), String> {
+    eprintln!("\n==> {step}\n    $ {}", describe(&cmd));
+    let status = cmd
+        .status()
+        .map_err(|e| format!("{step}: could not start: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{step} ({status})"))
+    }
+}
+
+fn describe(cmd: &Command) -> String {
+    let mut s = cmd.get_program().to_string_lossy().into_owned();
+    for arg in cmd.get_args() {
+        s.push(' ');
+        s.push_str(&arg.to_string_lossy());
+    }
+    s
+}
+
+fn test() -> Result<(), String> {
+    let mut fmt = cargo();
+    fmt.args(["fmt", "--all", "--check"]);
+    run("formatting", fmt)?;
+
+    let mut clippy = cargo();
+    clippy.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    run("clippy", clippy)?;
+
+    let mut tests = cargo();
+    tests.args(["test", "--workspace", "--all-targets"]);
+    run("unit and integration tests", tests)?;
+
+    let mut doc = cargo();
+    doc.args(["test", "--workspace", "--doc"]);
+    run("doc tests", doc)?;
+
+    let files = vector_files()?;
+    let mut cmd = cargo();
+    cmd.args([
+        "run",
+        "--quiet",
+        "--package",
+        "sdk-vectors",
+        "--bin",
+        "vectors",
+        "--",
+    ]);
+    cmd.args(&files);
+    run("published vector files", cmd)?;
+
+    duplicate_crypto_check()?;
+    eprintln!("\nxtask: all checks passed");
+    Ok(())
+}
+
+fn vector_files() -> Result<Vec<PathBuf>, String> {
+    let dir = root().join("tests/vectors");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(format!("no vector files in {}", dir.display()));
+    }
+    Ok(files)
+}
+
+fn vectors(files: &[OsString]) -> Result<(), String> {
+    if files.is_empty() {
+        return Err("name at least one vector file: cargo xtask vectors FILE...".to_owned());
+    }
+    // Paths are taken relative to where the user ran the command.
+    let here = std::env::current_dir().map_err(|e| format!("current directory: {e}"))?;
+    let mut cmd = cargo();
+    cmd.args([
+        "run",
+        "--quiet",
+        "--package",
+        "sdk-vectors",
+        "--bin",
+        "vectors",
+        "--",
+    ]);
+    cmd.args(files.iter().map(|f| here.join(f)));
+    run("vector files", cmd)
+}
+
+fn duplicate_crypto_check() -> Result<(), String> {
+    let mut cmd = cargo();
+    cmd.args([
+        "tree",
+        "--workspace",
+        "--duplicates",
+        "--edges",
+        "normal,build",
+        "--prefix",
+        "none",
+    ]);
+    eprintln!(
+        "\n==> no second copy of a crypto crate\n    $ {}",
+        describe(&cmd)
+    );
+    let out = cmd.output().map_err(|e| format!("cargo tree: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "cargo tree failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut dupes: Vec<&str> = text
+        .lines()
+        .filter(|line| {
+            line.split_whitespace()
+                .next()
+                .is_some_and(|name| CRYPTO_CRATES.contains(&name))
+        })
+        .collect();
+    dupes.sort_unstable();
+    dupes.dedup();
+    if dupes.is_empty() {
+        eprintln!(
+            "    ok: one copy of each of {} crypto crates",
+            CRYPTO_CRATES.len()
+        );
+        Ok(())
+    } else {
+        Err(format!(
+            "two generations of a crypto crate in the build:\n  {}",
+            dupes.join("\n  ")
+        ))
+    }
+}
