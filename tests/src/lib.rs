@@ -316,3 +316,8 @@ fn miravia(v: &Miravia) -> Result<String, String> {
     let _ = v;
     Err("miravia runner not wired yet".to_owned())
 }
+
+/// The README's Rust examples, compiled and run as doc tests.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

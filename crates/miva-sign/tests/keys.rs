@@ -204,3 +204,49 @@ fn private_key_debug_shows_size_only() {
         "AuthorizationHeader { name: \"X-Miva-API-Authorization\", value: <redacted> }"
     );
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+    use std::sync::OnceLock;
+
+    fn key() -> &'static RsaPrivateKey {
+        static KEY: OnceLock<RsaPrivateKey> = OnceLock::new();
+        KEY.get_or_init(|| RsaPrivateKey::from_text(&data("rsa2048-pkcs1.pem"), None).unwrap())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        #[test]
+        fn ssh_sign_verify_round_trips(
+            body in proptest::collection::vec(any::<u8>(), 0..300),
+            user in "\\PC{1,20}",
+            sha512 in any::<bool>(),
+            flip in any::<prop::sample::Index>(),
+        ) {
+            let digest = if sha512 { RsaDigest::Sha512 } else { RsaDigest::Sha256 };
+            let signature = key().sign(digest, &body).unwrap();
+            prop_assert_eq!(&signature, &key().sign(digest, &body).unwrap());
+            key().public_key().verify(digest, &body, &signature).unwrap();
+            let mut verifier = Verifier::new();
+            verifier.add_ssh_user(&user, key().public_key().clone());
+            let header = format!(
+                "{} {}:{}",
+                digest.scheme(),
+                <base64ct::Base64 as base64ct::Encoding>::encode_string(user.as_bytes()),
+                <base64ct::Base64 as base64ct::Encoding>::encode_string(&signature)
+            );
+            prop_assert!(header.bytes().all(|b| b.is_ascii_graphic() || b == b' '));
+            prop_assert!(verifier.verify(&header, &body).is_ok());
+            if !body.is_empty() {
+                let mut tampered = body.clone();
+                tampered[flip.index(body.len())] ^= 0x80;
+                prop_assert_eq!(
+                    verifier.verify(&header, &tampered).unwrap_err().kind(),
+                    ErrorKind::BadSignature
+                );
+            }
+        }
+    }
+}
