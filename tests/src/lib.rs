@@ -232,15 +232,30 @@ pub fn run(file: &VectorFile) -> Report {
     let mut report = Report::default();
     for v in &file.miva_token {
         let got = miva_token(v);
-        report.record("miva_token", &v.name, &header_line(&v.header_name, &v.header_value), got);
+        report.record(
+            "miva_token",
+            &v.name,
+            &header_line(&v.header_name, &v.header_value),
+            got,
+        );
     }
     for v in &file.miva_hmac {
         let got = miva_hmac(v);
-        report.record("miva_hmac", &v.name, &header_line(&v.header_name, &v.header_value), got);
+        report.record(
+            "miva_hmac",
+            &v.name,
+            &header_line(&v.header_name, &v.header_value),
+            got,
+        );
     }
     for v in &file.miva_ssh {
         let got = miva_ssh(v);
-        report.record("miva_ssh", &v.name, &header_line(&v.header_name, &v.header_value), got);
+        report.record(
+            "miva_ssh",
+            &v.name,
+            &header_line(&v.header_name, &v.header_value),
+            got,
+        );
     }
     for v in &file.miravia {
         let got = miravia(v);
@@ -281,7 +296,9 @@ fn finish(
 
 fn miva_token(v: &MivaToken) -> Result<String, String> {
     let token = ApiToken::new(&v.token).map_err(err)?;
-    let header = Credential::token(token.clone()).authorize(b"").map_err(err)?;
+    let header = Credential::token(token.clone())
+        .authorize(b"")
+        .map_err(err)?;
     let mut verifier = Verifier::new();
     verifier.add_token(token, None);
     finish(&header, &verifier, &v.header_value, b"")
@@ -313,8 +330,16 @@ fn miva_ssh(v: &MivaSsh) -> Result<String, String> {
 }
 
 fn miravia(v: &Miravia) -> Result<String, String> {
-    let _ = v;
-    Err("miravia runner not wired yet".to_owned())
+    let merr = |e: miravia_sign::Error| format!("error: {e}");
+    let secret = miravia_sign::AppSecret::new(&v.secret).map_err(merr)?;
+    let body = v.body.as_deref();
+    let got = miravia_sign::sign(&secret, &v.api_path, &v.params, body).map_err(merr)?;
+    let got = got.to_hex();
+    if got.eq_ignore_ascii_case(&v.sign) {
+        miravia_sign::verify(&secret, &v.api_path, &v.params, body, &v.sign)
+            .map_err(|e| format!("signed as expected, but verification refused it: {e}"))?;
+    }
+    Ok(got)
 }
 
 /// The README's Rust examples, compiled and run as doc tests.

@@ -7,7 +7,9 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let files: Vec<PathBuf> = std::env::args_os().skip(1).map(PathBuf::from).collect();
     if files.is_empty() {
-        eprintln!("usage: vectors FILE.json...  (the schema is documented in tests/vectors/README.md)");
+        eprintln!(
+            "usage: vectors FILE.json...  (the schema is documented in tests/vectors/README.md)"
+        );
         return ExitCode::from(2);
     }
     let mut total = sdk_vectors::Report::default();
@@ -27,7 +29,11 @@ fn main() -> ExitCode {
             }
         }
     }
-    println!("{} passed, {} failed", total.passed(), total.failed() + unreadable);
+    println!(
+        "{} passed, {} failed",
+        total.passed(),
+        total.failed() + unreadable
+    );
     if total.failed() > 0 || unreadable > 0 {
         ExitCode::FAILURE
     } else {

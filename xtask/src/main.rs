@@ -140,7 +140,10 @@ fn test() -> Result<(), String> {
     // for HMAC and Miravia, OpenSSL for RSA.
     let mut independent = Command::new("python3");
     independent.current_dir(root()).arg("tests/gen/verify.py");
-    run("vector files, independent check (python3 + openssl)", independent)?;
+    run(
+        "vector files, independent check (python3 + openssl)",
+        independent,
+    )?;
 
     duplicate_crypto_check()?;
     eprintln!("\nxtask: all checks passed");
