@@ -192,8 +192,8 @@ fn duplicate_crypto_check() -> Result<(), String> {
         "--duplicates",
         "--edges",
         "normal,build",
-        "--prefix",
-        "none",
+        "--depth",
+        "0",
     ]);
     eprintln!(
         "\n==> no second copy of a crypto crate\n    $ {}",
