@@ -47,6 +47,7 @@
 mod base64;
 mod credential;
 mod error;
+mod legacy_pem;
 mod rsa_key;
 mod secrets;
 mod verify;

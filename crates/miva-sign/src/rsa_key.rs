@@ -10,6 +10,7 @@ use ring::signature::{self as ring_sig, RsaKeyPair};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, ErrorKind};
+use crate::legacy_pem;
 
 /// Smallest modulus Miva's SSH scheme is used with here, and `ring`'s floor.
 pub const MIN_RSA_BITS: usize = 2048;
@@ -92,6 +93,11 @@ impl RsaPrivateKey {
     /// (under 2048 bits) or [`ErrorKind::InvalidPrivateKey`], each saying
     /// what to do. The key material never appears in an error.
     pub fn from_text(text: &str, passphrase: Option<&[u8]>) -> Result<Self, Error> {
+        if text.trim_start().starts_with("ssh-") {
+            return Err(invalid_key(
+                "this is an OpenSSH public key line; give the private key (the file without .pub)",
+            ));
+        }
         let label = pem_label(text).ok_or_else(|| {
             invalid_key(
                 "no '-----BEGIN ... PRIVATE KEY-----' line found; expected a PEM \
@@ -100,15 +106,28 @@ impl RsaPrivateKey {
         })?;
         match label {
             "OPENSSH PRIVATE KEY" => from_openssh(text, passphrase),
+            "RSA PRIVATE KEY" if legacy_pem::is_legacy_encrypted(text) => {
+                let passphrase = passphrase.ok_or_else(passphrase_required)?;
+                let der = legacy_pem::decrypt(text, passphrase).map_err(|e| match e {
+                    legacy_pem::LegacyError::Decrypt => wrong_passphrase(),
+                    legacy_pem::LegacyError::Damaged(what) => {
+                        invalid_key(format!("the encrypted PEM key is damaged: {what}"))
+                    }
+                    legacy_pem::LegacyError::UnsupportedCipher(name) => invalid_key(format!(
+                        "the PEM key is encrypted with {name}, which is not supported: \
+                         re-encrypt it with `ssh-keygen -p -f KEY` (OpenSSH format)"
+                    )),
+                })?;
+                // A wrong passphrase passes the padding check 1 time in 256.
+                from_pkcs1_der(&der).map_err(|e| {
+                    if e.kind() == ErrorKind::InvalidPrivateKey {
+                        wrong_passphrase()
+                    } else {
+                        e
+                    }
+                })
+            }
             "RSA PRIVATE KEY" => {
-                if text.contains("Proc-Type:") {
-                    return Err(invalid_key(
-                        "this PEM key uses OpenSSL's legacy encryption (Proc-Type header), \
-                         which is not supported: re-encrypt it as PKCS#8 with \
-                         `openssl pkcs8 -topk8 -v2 aes-256-cbc -in KEY -out KEY.p8` \
-                         or convert it with `ssh-keygen -p -f KEY`",
-                    ));
-                }
                 let der = decode_pem(text)?;
                 from_pkcs1_der(&der)
             }

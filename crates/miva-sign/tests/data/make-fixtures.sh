@@ -11,7 +11,14 @@ printf '%s' '{"Function":"ProductList_Load_Query","Store_Code":"ÉTÉ","Count":1
 openssl genrsa -traditional -out rsa2048-pkcs1.pem 2048 2>/dev/null
 openssl pkcs8 -topk8 -nocrypt -in rsa2048-pkcs1.pem -out rsa2048-pkcs8.pem
 openssl pkcs8 -topk8 -v2 aes-256-cbc -passout "pass:$PASS" -in rsa2048-pkcs1.pem -out rsa2048-pkcs8-enc.pem
-openssl rsa -traditional -aes256 -passout "pass:$PASS" -in rsa2048-pkcs1.pem -out rsa2048-legacy-enc.pem 2>/dev/null
+# OpenSSL's legacy PEM encryption, three ways: what `openssl rsa -aes256`,
+# `openssl rsa -des3` and `ssh-keygen -m PEM -N ...` (AES-128-CBC) write.
+openssl rsa -traditional -aes256 -passout "pass:$PASS" -in rsa2048-pkcs1.pem -out rsa2048-legacy-aes256.pem 2>/dev/null
+openssl rsa -traditional -des3 -passout "pass:$PASS" -in rsa2048-pkcs1.pem -out rsa2048-legacy-des3.pem 2>/dev/null
+cp rsa2048-pkcs1.pem rsa2048-legacy-sshkeygen.pem && chmod 600 rsa2048-legacy-sshkeygen.pem
+ssh-keygen -q -p -m PEM -N "$PASS" -f rsa2048-legacy-sshkeygen.pem
+# PKCS#8 the way older tools and pycryptodome write it: PBKDF2-SHA1 with 3DES.
+openssl pkcs8 -topk8 -v2 des3 -v2prf hmacWithSHA1 -passout "pass:$PASS" -in rsa2048-pkcs1.pem -out rsa2048-pkcs8-sha1-3des.pem
 cp rsa2048-pkcs1.pem rsa2048-openssh.key && chmod 600 rsa2048-openssh.key
 ssh-keygen -q -p -N '' -f rsa2048-openssh.key
 cp rsa2048-pkcs1.pem rsa2048-openssh-enc.key && chmod 600 rsa2048-openssh-enc.key
@@ -26,4 +33,4 @@ openssl genrsa -traditional -out rsa1024-pkcs1.pem 1024 2>/dev/null
 ssh-keygen -q -t ed25519 -N '' -C test -f ed25519-openssh.key && mv ed25519-openssh.key.pub ed25519.pub
 openssl genpkey -algorithm ed25519 -out ed25519-pkcs8.pem
 openssl ecparam -name prime256v1 -genkey -noout -out ecdsa-sec1.pem
-chmod 644 ./*.key
+chmod 644 ./*.key ./*.pem
