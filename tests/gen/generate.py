@@ -10,7 +10,8 @@ Rust code:
 * lazop-sdk 1.0.3 (Lazada/Miravia's official Python SDK, PyPI): its module
   level sign(secret, api, parameters) computes the Miravia `sign`.
 * the OpenSSL command line (`openssl dgst -sha256|-sha512 -sign`) computes
-  RSASSA-PKCS1-v1_5 signatures; ssh-keygen / openssl make the RSA test keys.
+  RSASSA-PKCS1-v1_5 signatures; ssh-keygen / openssl / pycryptodome make
+  (and re-encrypt) the RSA test keys.
 * wire-facts.json and miravia-document.json are transcribed by hand from
   shared/notes/wire-facts.md and the Miravia document (literals below; nothing
   is computed for them).
@@ -248,16 +249,38 @@ WIRE_SIGNING_KEY = "NglO1/NYZeYmnID0DrMIjuXqdD3nxBpNLp0FJlfjQbQ"
 # RSA test keys (generated once, then reused)
 # --------------------------------------------------------------------------
 
-# file, bits, passphrase, how it is made (the kind recorded in keys/README.md)
+# file, bits, passphrase, how it is made (the kind recorded in keys/README.md),
+# and the key file it re-encrypts (None: a new key). A re-encrypted copy holds
+# the same RSA key as its source, so it signs identically.
 KEYS = [
-    ("rsa2048-pkcs1.pem", 2048, None, "pkcs1-openssl"),
-    ("rsa3072-pkcs1-ssh-keygen.pem", 3072, None, "pkcs1-ssh-keygen"),
-    ("rsa3072-pkcs8.pem", 3072, None, "pkcs8"),
-    ("rsa4096-pkcs8.pem", 4096, None, "pkcs8"),
-    ("rsa2048-pkcs8-aes256cbc.pem", 2048, "correct horse battery staple", "pkcs8-aes256cbc"),
-    ("rsa3072-pkcs8-scrypt.pem", 3072, "contraseña scrypt ñ", "pkcs8-scrypt"),
-    ("rsa2048-openssh.key", 2048, None, "openssh"),
-    ("rsa4096-openssh-encrypted.key", 4096, "pass phrase", "openssh"),
+    ("rsa2048-pkcs1.pem", 2048, None, "pkcs1-openssl", None),
+    ("rsa3072-pkcs1-ssh-keygen.pem", 3072, None, "pkcs1-ssh-keygen", None),
+    ("rsa3072-pkcs8.pem", 3072, None, "pkcs8", None),
+    ("rsa4096-pkcs8.pem", 4096, None, "pkcs8", None),
+    ("rsa2048-pkcs8-aes256cbc.pem", 2048, "correct horse battery staple", "pkcs8-aes256cbc", None),
+    ("rsa3072-pkcs8-scrypt.pem", 3072, "contraseña scrypt ñ", "pkcs8-scrypt", None),
+    ("rsa2048-openssh.key", 2048, None, "openssh", None),
+    ("rsa4096-openssh-encrypted.key", 4096, "pass phrase", "openssh", None),
+    # Encrypted formats added later (appended, so the keys above are untouched).
+    # OpenSSL's legacy PEM encryption (Proc-Type: 4,ENCRYPTED / DEK-Info):
+    ("rsa2048-pkcs1-aes128cbc-ssh-keygen.pem", 2048, "some passphrase",
+     "pkcs1-ssh-keygen-encrypted", None),
+    ("rsa3072-pkcs1-des3.pem", 3072, "clé DES-EDE3 ü", "pkcs1-openssl-des3",
+     "rsa3072-pkcs8.pem"),
+    ("rsa2048-pkcs1-aes256cbc.pem", 2048, "legacy aes-256 pem", "pkcs1-openssl-aes256",
+     "rsa2048-pkcs1.pem"),
+    # PBES2 PKCS#8 with PBKDF2-HMAC-SHA1 and DES-EDE3-CBC:
+    ("rsa2048-pkcs8-des3-sha1.pem", 2048, "des3 sha1 pkcs8", "pkcs8-des3-sha1", None),
+    # pycryptodome (the pinned version, see requirements.txt): its default
+    # PKCS#8 protection, its PKCS#1 legacy encryption (DES-EDE3-CBC), and the
+    # PKCS#8 protection pycryptodome 3.x used by default. pycryptodome encodes
+    # a str passphrase as Latin-1, so these passphrases are ASCII.
+    ("rsa3072-pkcs8-pycryptodome.pem", 3072, "pycryptodome default",
+     "pycryptodome-pkcs8", None),
+    ("rsa3072-pkcs1-pycryptodome-des3.pem", 3072, "pycryptodome pkcs1",
+     "pycryptodome-pkcs1", "rsa3072-pkcs8-pycryptodome.pem"),
+    ("rsa2048-pkcs8-pycryptodome3-des3-sha1.pem", 2048, "pycryptodome 3.x default",
+     "pycryptodome3-pkcs8", "rsa2048-pkcs8-des3-sha1.pem"),
 ]
 KEY_COMMENT = "FAKE TEST KEY - miva-rs test vectors"
 
@@ -273,25 +296,62 @@ def run(argv, *, input_bytes=None, env_extra=None, cwd=None) -> bytes:
     return proc.stdout
 
 
-def generate_key(path: Path, bits: int, passphrase: str | None, kind: str) -> None:
+def generate_key(path: Path, bits: int, passphrase: str | None, kind: str,
+                 source: dict | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / path.name
-        pw_env = {"VEC_PASS": passphrase or ""}
+        pw_env = {"VEC_PASS": passphrase or "",
+                  "SRC_PASS": (source or {}).get("passphrase") or ""}
         if kind == "pkcs1-openssl":
             run(["openssl", "genrsa", "-traditional", "-out", str(out), str(bits)])
         elif kind == "pkcs1-ssh-keygen":
             run(["ssh-keygen", "-q", "-t", "rsa", "-b", str(bits), "-m", "PEM",
                  "-N", "", "-C", KEY_COMMENT, "-f", str(out)])
+        elif kind == "pkcs1-ssh-keygen-encrypted":
+            # The command Miva's documentation gives (with a passphrase):
+            # OpenSSH writes OpenSSL's legacy PEM encryption, AES-128-CBC.
+            run(["ssh-keygen", "-q", "-t", "rsa", "-b", str(bits), "-m", "PEM",
+                 "-N", passphrase, "-C", KEY_COMMENT, "-f", str(out)])
         elif kind == "pkcs8":
             run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
                  f"rsa_keygen_bits:{bits}", "-out", str(out)])
-        elif kind in ("pkcs8-aes256cbc", "pkcs8-scrypt"):
+        elif kind in ("pkcs8-aes256cbc", "pkcs8-scrypt", "pkcs8-des3-sha1"):
             plain = Path(tmp) / "plain.pem"
             run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
                  f"rsa_keygen_bits:{bits}", "-out", str(plain)])
-            enc = ["-v2", "aes-256-cbc"] if kind == "pkcs8-aes256cbc" else ["-scrypt"]
+            enc = {"pkcs8-aes256cbc": ["-v2", "aes-256-cbc"],
+                   "pkcs8-scrypt": ["-scrypt"],
+                   "pkcs8-des3-sha1": ["-v2", "des3", "-v2prf", "hmacWithSHA1"]}[kind]
             run(["openssl", "pkcs8", "-topk8", *enc, "-in", str(plain),
                  "-out", str(out), "-passout", "env:VEC_PASS"], env_extra=pw_env)
+        elif kind in ("pkcs1-openssl-des3", "pkcs1-openssl-aes256"):
+            cipher = {"pkcs1-openssl-des3": "-des3", "pkcs1-openssl-aes256": "-aes256"}[kind]
+            run(["openssl", "rsa", "-in", str(source["path"]), "-passin", "env:SRC_PASS",
+                 "-traditional", cipher, "-out", str(out), "-passout", "env:VEC_PASS"],
+                env_extra=pw_env)
+        elif kind in ("pycryptodome-pkcs8", "pycryptodome-pkcs1", "pycryptodome3-pkcs8"):
+            from Crypto.PublicKey import RSA
+
+            if source is None:
+                key = RSA.generate(bits)
+            else:
+                src_pass = source["passphrase"]
+                key = RSA.import_key(source["text"], passphrase=None if src_pass is None
+                                     else src_pass.encode("utf-8"))
+            assert key.size_in_bits() == bits
+            pw = passphrase.encode("ascii")
+            if kind == "pycryptodome-pkcs8":
+                # key.export_key(passphrase=..., pkcs=8) with the default protection
+                text = key.export_key(passphrase=pw, pkcs=8)
+            elif kind == "pycryptodome-pkcs1":
+                text = key.export_key(passphrase=pw, pkcs=1)
+            else:
+                # pycryptodome 3.x's default for pkcs=8 (protection and count)
+                text = key.export_key(passphrase=pw, pkcs=8,
+                                      protection="PBKDF2WithHMAC-SHA1AndDES-EDE3-CBC",
+                                      prot_params={"iteration_count": 1000})
+            # Written exactly as returned (pycryptodome adds no final newline).
+            out.write_bytes(text)
         elif kind == "openssh":
             run(["ssh-keygen", "-q", "-t", "rsa", "-b", str(bits),
                  "-N", passphrase or "", "-C", KEY_COMMENT, "-f", str(out)])
@@ -307,11 +367,13 @@ def generate_key(path: Path, bits: int, passphrase: str | None, kind: str) -> No
 
 def ensure_keys() -> dict[str, dict]:
     keys = {}
-    for name, bits, passphrase, kind in KEYS:
+    for name, bits, passphrase, kind, source in KEYS:
         path = KEYS_DIR / name
         if not path.exists():
-            print(f"generating {path.relative_to(REPO)} (RSA {bits}, {kind})")
-            generate_key(path, bits, passphrase, kind)
+            how = kind if source is None else f"{kind}, re-encrypting {source}"
+            print(f"generating {path.relative_to(REPO)} (RSA {bits}, {how})")
+            generate_key(path, bits, passphrase, kind,
+                         None if source is None else keys[source])
         keys[name] = {"path": path, "bits": bits, "passphrase": passphrase,
                       "kind": kind, "text": path.read_text(encoding="utf-8")}
     return keys
@@ -536,6 +598,21 @@ def merchantapi_doc(keys: dict) -> dict:
         ("rsa2048-openssh.key", "sha512", "apiuser", "crlf-newlines"),
         ("rsa4096-openssh-encrypted.key", "sha512", "用户", "unicode-escaped"),
         ("rsa4096-openssh-encrypted.key", "sha256", "José", "empty-object"),
+        # legacy-encrypted PEM and the PBKDF2-SHA1/3DES and pycryptodome PKCS#8
+        ("rsa2048-pkcs1-aes128cbc-ssh-keygen.pem", "sha256", "apiuser", "wire-facts-150"),
+        ("rsa2048-pkcs1-aes128cbc-ssh-keygen.pem", "sha512", "José", "unicode-raw"),
+        ("rsa3072-pkcs1-des3.pem", "sha256", "用户", "compact-order-list"),
+        ("rsa3072-pkcs1-des3.pem", "sha512", "admin@example.com", "crlf-newlines"),
+        ("rsa2048-pkcs1-aes256cbc.pem", "sha256", "Zoë Ångström", "escapes"),
+        ("rsa2048-pkcs1-aes256cbc.pem", "sha512", "apiuser", "empty"),
+        ("rsa2048-pkcs8-des3-sha1.pem", "sha256", "dev🚀", "multicall"),
+        ("rsa2048-pkcs8-des3-sha1.pem", "sha512", "José", "trailing-newline"),
+        ("rsa3072-pkcs8-pycryptodome.pem", "sha256", "apiuser", "module"),
+        ("rsa3072-pkcs8-pycryptodome.pem", "sha512", "用户", "nfd-and-astral"),
+        ("rsa3072-pkcs1-pycryptodome-des3.pem", "sha256", "José", "large"),
+        ("rsa3072-pkcs1-pycryptodome-des3.pem", "sha512", "apiuser", "empty-object"),
+        ("rsa2048-pkcs8-pycryptodome3-des3-sha1.pem", "sha256", "Zoë Ångström", "whitespace"),
+        ("rsa2048-pkcs8-pycryptodome3-des3-sha1.pem", "sha512", "dev🚀", "cjk"),
     ]
     sshs = []
     for key_name, digest, username, body_id in ssh_cases:
@@ -588,6 +665,25 @@ def openssl_doc(keys: dict) -> dict:
         ("rsa2048-openssh.key", "sha256", "apiuser", "empty"),
         ("rsa3072-pkcs8.pem", "sha256", "dev🚀", "whitespace"),
         ("rsa4096-openssh-encrypted.key", "sha512", "Zoë Ångström", "large"),
+        # legacy-encrypted PEM and the PBKDF2-SHA1/3DES and pycryptodome PKCS#8.
+        # Three repeat an input above with a re-encrypted copy of the same key
+        # (same header_value): rsa3072-pkcs1-des3 / rsa3072-pkcs8,
+        # rsa2048-pkcs1-aes256cbc / rsa2048-pkcs1, and the two pycryptodome 3072
+        # and the two DES-EDE3 PKCS#8 2048 files with each other.
+        ("rsa2048-pkcs1-aes128cbc-ssh-keygen.pem", "sha256", "José", "cjk"),
+        ("rsa2048-pkcs1-aes128cbc-ssh-keygen.pem", "sha512", "apiuser", "wire-facts-150"),
+        ("rsa3072-pkcs1-des3.pem", "sha256", "admin@example.com", "compact-order-list"),
+        ("rsa3072-pkcs1-des3.pem", "sha512", "用户", "unicode-escaped"),
+        ("rsa2048-pkcs1-aes256cbc.pem", "sha256", "apiuser", "wire-facts-150"),
+        ("rsa2048-pkcs1-aes256cbc.pem", "sha512", "Zoë Ångström", "pretty-newlines"),
+        ("rsa2048-pkcs8-des3-sha1.pem", "sha256", "用户", "unicode-raw"),
+        ("rsa2048-pkcs8-des3-sha1.pem", "sha512", "apiuser", "empty"),
+        ("rsa3072-pkcs8-pycryptodome.pem", "sha256", "dev🚀", "escapes"),
+        ("rsa3072-pkcs8-pycryptodome.pem", "sha512", "José", "large"),
+        ("rsa3072-pkcs1-pycryptodome-des3.pem", "sha256", "apiuser", "crlf-newlines"),
+        ("rsa3072-pkcs1-pycryptodome-des3.pem", "sha512", "José", "large"),
+        ("rsa2048-pkcs8-pycryptodome3-des3-sha1.pem", "sha256", "Zoë Ångström", "whitespace"),
+        ("rsa2048-pkcs8-pycryptodome3-des3-sha1.pem", "sha512", "apiuser", "empty"),
     ]
     entries = []
     for key_name, digest, username, body_id in cases:
@@ -602,8 +698,9 @@ def openssl_doc(keys: dict) -> dict:
         "source": f"{version} command line: header_value = 'SSH-RSA-SHA2-256 ' or "
                   "'SSH-RSA-SHA2-512 ' + base64(utf8 username) + ':' + "
                   "base64(openssl dgst -sha256|-sha512 -sign <key> <body bytes>); "
-                  "keys made by openssl genrsa/genpkey/pkcs8 and ssh-keygen "
-                  "(OpenSSH keys signed through a `ssh-keygen -p -m PEM` copy), "
+                  "keys made by openssl genrsa/genpkey/pkcs8/rsa, ssh-keygen and "
+                  "pycryptodome (OpenSSH keys signed through a `ssh-keygen -p -m PEM` "
+                  "copy, encrypted PEM keys with -passin), "
                   "run by tests/gen/generate.py",
         "miva_ssh": entries,
     }
