@@ -231,35 +231,19 @@ impl Report {
 pub fn run(file: &VectorFile) -> Report {
     let mut report = Report::default();
     for v in &file.miva_token {
-        let got = miva_token(v);
-        report.record(
-            "miva_token",
-            &v.name,
-            &header_line(&v.header_name, &v.header_value),
-            got,
-        );
+        let expected = header_line(&v.header_name, &v.header_value);
+        report.record("miva_token", &v.name, &expected, miva_token(v));
     }
     for v in &file.miva_hmac {
-        let got = miva_hmac(v);
-        report.record(
-            "miva_hmac",
-            &v.name,
-            &header_line(&v.header_name, &v.header_value),
-            got,
-        );
+        let expected = header_line(&v.header_name, &v.header_value);
+        report.record("miva_hmac", &v.name, &expected, miva_hmac(v));
     }
     for v in &file.miva_ssh {
-        let got = miva_ssh(v);
-        report.record(
-            "miva_ssh",
-            &v.name,
-            &header_line(&v.header_name, &v.header_value),
-            got,
-        );
+        let expected = header_line(&v.header_name, &v.header_value);
+        report.record("miva_ssh", &v.name, &expected, miva_ssh(v));
     }
     for v in &file.miravia {
-        let got = miravia(v);
-        report.record("miravia", &v.name, &v.sign.to_ascii_uppercase(), got);
+        report.record("miravia", &v.name, &v.sign.to_ascii_uppercase(), miravia(v));
     }
     report
 }

@@ -125,19 +125,7 @@ fn test() -> Result<(), String> {
     doc.args(["test", "--workspace", "--doc"]);
     run("doc tests", doc)?;
 
-    let files = vector_files()?;
-    let mut cmd = cargo();
-    cmd.args([
-        "run",
-        "--quiet",
-        "--package",
-        "sdk-vectors",
-        "--bin",
-        "vectors",
-        "--",
-    ]);
-    cmd.args(&files);
-    run("published vector files", cmd)?;
+    run("published vector files", vectors_command(vector_files()?))?;
 
     // The same files, checked without our code: Python's standard library
     // for HMAC and Miravia, OpenSSL for RSA.
@@ -167,12 +155,8 @@ fn vector_files() -> Result<Vec<PathBuf>, String> {
     Ok(files)
 }
 
-fn vectors(files: &[OsString]) -> Result<(), String> {
-    if files.is_empty() {
-        return Err("name at least one vector file: cargo xtask vectors FILE...".to_owned());
-    }
-    // Paths are taken relative to where the user ran the command.
-    let here = std::env::current_dir().map_err(|e| format!("current directory: {e}"))?;
+/// `cargo run` of the vector runner (tests/src/main.rs) on `files`.
+fn vectors_command(files: Vec<PathBuf>) -> Command {
     let mut cmd = cargo();
     cmd.args([
         "run",
@@ -183,8 +167,20 @@ fn vectors(files: &[OsString]) -> Result<(), String> {
         "vectors",
         "--",
     ]);
-    cmd.args(files.iter().map(|f| here.join(f)));
-    run("vector files", cmd)
+    cmd.args(files);
+    cmd
+}
+
+fn vectors(files: &[OsString]) -> Result<(), String> {
+    if files.is_empty() {
+        return Err("name at least one vector file: cargo xtask vectors FILE...".to_owned());
+    }
+    // Paths are taken relative to where the user ran the command.
+    let here = std::env::current_dir().map_err(|e| format!("current directory: {e}"))?;
+    run(
+        "vector files",
+        vectors_command(files.iter().map(|f| here.join(f)).collect()),
+    )
 }
 
 fn duplicate_crypto_check() -> Result<(), String> {
