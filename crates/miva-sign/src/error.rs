@@ -25,6 +25,8 @@ pub enum ErrorKind {
     UnsupportedKeyType,
     /// The RSA key is shorter than 2048 bits.
     KeyTooSmall,
+    /// The RSA key is longer than 8192 bits.
+    KeyTooLarge,
     /// The public key could not be read.
     InvalidPublicKey,
     /// The digest name is not one this scheme supports.

@@ -54,7 +54,7 @@ mod verify;
 
 pub use credential::{AuthorizationHeader, Credential, HmacCredential, HmacDigest, SshCredential};
 pub use error::{Error, ErrorKind};
-pub use rsa_key::{MIN_RSA_BITS, RsaDigest, RsaPrivateKey, RsaPublicKey};
+pub use rsa_key::{MAX_RSA_BITS, MIN_RSA_BITS, RsaDigest, RsaPrivateKey, RsaPublicKey};
 pub use secrets::{ApiToken, SigningKey};
 pub use verify::{
     ParsedAuthorization, Principal, Scheme, Verified, Verifier, is_authorization_header,

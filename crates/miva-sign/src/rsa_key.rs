@@ -77,10 +77,31 @@ impl RsaDigest {
 /// format (`BEGIN OPENSSH PRIVATE KEY`, also passphrase-protected): no
 /// conversion with `ssh-keygen -m PEM` needed. `Debug` shows only the size.
 pub struct RsaPrivateKey {
-    pair: RsaKeyPair,
+    signer: Signer,
     public: RsaPublicKey,
-    rng: SystemRandom,
 }
+
+/// `ring` where it can (2048 to 4096 bits in steps of 512, exponent at
+/// least 65537: nearly every key; constant time and fast), the portable
+/// RustCrypto implementation for the keys `ring` refuses (2560 or 8192
+/// bits, exponent 3, ...), which signs byte-identically, only slower.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per key, built once; the common variant stays inline"
+)]
+enum Signer {
+    Ring { pair: RsaKeyPair, rng: SystemRandom },
+    // Boxed: the RustCrypto keys are large and rarely needed.
+    Portable(Box<PortableKeys>),
+}
+
+struct PortableKeys {
+    sha256: rsa::pkcs1v15::SigningKey<sha2::Sha256>,
+    sha512: rsa::pkcs1v15::SigningKey<sha2::Sha512>,
+}
+
+/// Largest modulus accepted (the limit of `rsa`'s public keys).
+pub const MAX_RSA_BITS: usize = 8192;
 
 impl RsaPrivateKey {
     /// Reads a private key from its text (PEM or OpenSSH), decrypting it with
@@ -181,7 +202,7 @@ impl RsaPrivateKey {
 
     /// Length of a signature in bytes (the modulus length).
     pub fn signature_len(&self) -> usize {
-        self.pair.public().modulus_len()
+        self.public.n.len()
     }
 
     /// Signs `message` with RSASSA-PKCS1-v1_5 over SHA-256 or SHA-512. The
@@ -192,17 +213,35 @@ impl RsaPrivateKey {
     /// [`ErrorKind::Crypto`] if `ring` fails (the system random source used
     /// for blinding is unavailable).
     pub fn sign(&self, digest: RsaDigest, message: &[u8]) -> Result<Vec<u8>, Error> {
-        let mut signature = vec![0u8; self.signature_len()];
-        self.pair
-            .sign(digest.signing_alg(), &self.rng, message, &mut signature)
-            .map_err(|_| {
-                Error::new(
-                    ErrorKind::Crypto,
-                    "RSA signing failed: the system random source (used to blind the \
-                     private key operation) is unavailable",
-                )
-            })?;
-        Ok(signature)
+        match &self.signer {
+            Signer::Ring { pair, rng } => {
+                let mut signature = vec![0u8; self.signature_len()];
+                pair.sign(digest.signing_alg(), rng, message, &mut signature)
+                    .map_err(|_| {
+                        Error::new(
+                            ErrorKind::Crypto,
+                            "RSA signing failed: the system random source (used to blind \
+                             the private key operation) is unavailable",
+                        )
+                    })?;
+                Ok(signature)
+            }
+            Signer::Portable(keys) => {
+                use rsa::signature::{SignatureEncoding as _, Signer as _};
+                let signature = match digest {
+                    RsaDigest::Sha256 => keys.sha256.try_sign(message),
+                    RsaDigest::Sha512 => keys.sha512.try_sign(message),
+                }
+                .map_err(|e| Error::new(ErrorKind::Crypto, format!("RSA signing failed: {e}")))?;
+                Ok(signature.to_vec())
+            }
+        }
+    }
+
+    /// Whether signing uses `ring` (nearly every key) rather than the
+    /// portable fallback (unusual sizes or exponents; slower).
+    pub fn uses_fast_path(&self) -> bool {
+        matches!(self.signer, Signer::Ring { .. })
     }
 }
 
@@ -307,20 +346,45 @@ impl RsaPublicKey {
     /// # Errors
     /// [`ErrorKind::BadSignature`] when it does not verify.
     pub fn verify(&self, digest: RsaDigest, message: &[u8], signature: &[u8]) -> Result<(), Error> {
-        ring_sig::RsaPublicKeyComponents {
+        let fast = ring_sig::RsaPublicKeyComponents {
             n: &self.n,
             e: &self.e,
         }
         .verify(digest.verify_alg(), message, signature)
-        .map_err(|_| {
-            Error::new(
-                ErrorKind::BadSignature,
-                format!(
-                    "the {} signature does not match the body for this public key",
-                    digest.scheme()
-                ),
-            )
-        })
+        .is_ok();
+        // ring refuses some valid keys (exponent 3, ...): ask the portable
+        // implementation before calling a signature bad.
+        if fast || self.verify_portable(digest, message, signature) {
+            return Ok(());
+        }
+        Err(Error::new(
+            ErrorKind::BadSignature,
+            format!(
+                "the {} signature does not match the body for this public key",
+                digest.scheme()
+            ),
+        ))
+    }
+
+    fn verify_portable(&self, digest: RsaDigest, message: &[u8], signature: &[u8]) -> bool {
+        use rsa::signature::Verifier as _;
+        let Ok(key) = rsa::PublicKey::new(
+            rsa::BoxedUint::from_be_slice_vartime(&self.n),
+            rsa::BoxedUint::from_be_slice_vartime(&self.e),
+        ) else {
+            return false;
+        };
+        let Ok(signature) = rsa::pkcs1v15::Signature::try_from(signature) else {
+            return false;
+        };
+        match digest {
+            RsaDigest::Sha256 => rsa::pkcs1v15::VerifyingKey::<sha2::Sha256>::new(key)
+                .verify(message, &signature)
+                .is_ok(),
+            RsaDigest::Sha512 => rsa::pkcs1v15::VerifyingKey::<sha2::Sha512>::new(key)
+                .verify(message, &signature)
+                .is_ok(),
+        }
     }
 }
 
@@ -372,17 +436,26 @@ fn from_pkcs1_der(der: &[u8]) -> Result<RsaPrivateKey, Error> {
                     e
                 }
             })?;
-    let pair = RsaKeyPair::from_der(der).map_err(|rejected| {
-        invalid_key(format!(
-            "the RSA key is not usable for signing ({rejected}); generate a new one with \
-             `ssh-keygen -t rsa -b 4096`"
-        ))
-    })?;
-    Ok(RsaPrivateKey {
-        pair,
-        public,
-        rng: SystemRandom::new(),
-    })
+    let signer = match RsaKeyPair::from_der(der) {
+        Ok(pair) => Signer::Ring {
+            pair,
+            rng: SystemRandom::new(),
+        },
+        Err(rejected) => {
+            let key = <rsa::PrivateKey as pkcs1::DecodeRsaPrivateKey>::from_pkcs1_der(der)
+                .map_err(|e| {
+                    invalid_key(format!(
+                        "the RSA key is not usable for signing ({rejected}; {e}); generate \
+                         a new one with `ssh-keygen -t rsa -b 4096`"
+                    ))
+                })?;
+            Signer::Portable(Box::new(PortableKeys {
+                sha256: rsa::pkcs1v15::SigningKey::new(key.clone()),
+                sha512: rsa::pkcs1v15::SigningKey::new(key),
+            }))
+        }
+    };
+    Ok(RsaPrivateKey { signer, public })
 }
 
 fn from_openssh(text: &str, passphrase: Option<&[u8]>) -> Result<RsaPrivateKey, Error> {
@@ -452,6 +525,15 @@ fn bit_len(bytes: &[u8]) -> usize {
 }
 
 fn check_bits(bits: usize) -> Result<(), Error> {
+    if bits > MAX_RSA_BITS {
+        return Err(Error::new(
+            ErrorKind::KeyTooLarge,
+            format!(
+                "the RSA key has {bits} bits; at most {MAX_RSA_BITS} are supported: use a \
+                 4096-bit key (`ssh-keygen -t rsa -b 4096`)"
+            ),
+        ));
+    }
     if bits < MIN_RSA_BITS {
         return Err(Error::new(
             ErrorKind::KeyTooSmall,

@@ -264,3 +264,52 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn keys_ring_refuses_sign_through_the_portable_path_like_openssl() {
+    let body = data("body.json");
+    for (file, sig_name) in [
+        ("rsa2560-pkcs1.pem", "rsa2560-pkcs1"),
+        ("rsa2048-e3-pkcs8.pem", "rsa2048-e3-pkcs8"),
+        ("rsa4608-pkcs1.pem", "rsa4608-pkcs1"),
+        ("rsa4608-openssh.key", "rsa4608-pkcs1"),
+    ] {
+        let key =
+            RsaPrivateKey::from_text(&data(file), None).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(
+            !key.uses_fast_path(),
+            "{file}: ring was expected to refuse it"
+        );
+        for digest in ["sha256", "sha512"] {
+            use base64ct::Encoding;
+            let expected =
+                base64ct::Base64::decode_vec(data(&format!("body.{sig_name}.{digest}.sig")).trim())
+                    .unwrap();
+            let d = RsaDigest::from_name(digest).unwrap();
+            let got = key.sign(d, body.as_bytes()).unwrap();
+            assert_eq!(got, expected, "{file} {digest}");
+            key.public_key().verify(d, body.as_bytes(), &got).unwrap();
+        }
+    }
+    // The common sizes stay on ring.
+    assert!(
+        RsaPrivateKey::from_text(&data("rsa2048-pkcs1.pem"), None)
+            .unwrap()
+            .uses_fast_path()
+    );
+    // An exponent-3 public key from a .pub line verifies (ring alone refuses it).
+    let public = RsaPublicKey::from_text(&data("rsa2048-e3.pub")).unwrap();
+    use base64ct::Encoding;
+    let sig =
+        base64ct::Base64::decode_vec(data("body.rsa2048-e3-pkcs8.sha256.sig").trim()).unwrap();
+    public
+        .verify(RsaDigest::Sha256, body.as_bytes(), &sig)
+        .unwrap();
+    assert_eq!(
+        public
+            .verify(RsaDigest::Sha256, b"other", &sig)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::BadSignature
+    );
+}

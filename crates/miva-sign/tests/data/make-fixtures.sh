@@ -29,6 +29,19 @@ openssl rsa -in rsa2048-pkcs1.pem -RSAPublicKey_out -out rsa2048-pkcs1-pub.pem 2
 openssl dgst -sha256 -sign rsa2048-pkcs1.pem body.json | base64 -w0 > body.rsa2048.sha256.sig
 openssl dgst -sha512 -sign rsa2048-pkcs1.pem body.json | base64 -w0 > body.rsa2048.sha512.sig
 
+# Keys ring refuses (size not a multiple of 512, over 4096 bits, exponent 3):
+# they sign through the portable fallback, byte-identically.
+openssl genrsa -traditional -out rsa2560-pkcs1.pem 2560 2>/dev/null
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -pkeyopt rsa_keygen_pubexp:3 -out rsa2048-e3-pkcs8.pem 2>/dev/null
+openssl genrsa -traditional -out rsa4608-pkcs1.pem 4608 2>/dev/null
+cp rsa4608-pkcs1.pem rsa4608-openssh.key && chmod 600 rsa4608-openssh.key
+ssh-keygen -q -p -N '' -f rsa4608-openssh.key
+for k in rsa2560-pkcs1.pem rsa2048-e3-pkcs8.pem rsa4608-pkcs1.pem; do
+    openssl dgst -sha256 -sign "$k" body.json | base64 -w0 > "body.${k%.pem}.sha256.sig"
+    openssl dgst -sha512 -sign "$k" body.json | base64 -w0 > "body.${k%.pem}.sha512.sig"
+done
+ssh-keygen -y -f rsa2048-e3-pkcs8.pem > rsa2048-e3.pub
+
 openssl genrsa -traditional -out rsa1024-pkcs1.pem 1024 2>/dev/null
 ssh-keygen -q -t ed25519 -N '' -C test -f ed25519-openssh.key && mv ed25519-openssh.key.pub ed25519.pub
 openssl genpkey -algorithm ed25519 -out ed25519-pkcs8.pem
