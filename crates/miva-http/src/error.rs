@@ -1,0 +1,154 @@
+//! The one error enum of both clients: match on it to decide what to do.
+
+use std::fmt;
+use std::time::Duration;
+
+/// Longest excerpt of a response body kept in an error.
+pub(crate) const EXCERPT_LEN: usize = 200;
+
+/// Everything a call can fail with.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// The client was configured wrongly (endpoint, store code, ...).
+    Config(String),
+    /// A timeout fired: `what` says which (connect, global, ...).
+    Timeout {
+        /// Which timeout.
+        what: String,
+        /// The configured overall limit.
+        limit: Duration,
+    },
+    /// The connection failed or broke (DNS, TCP, TLS, HTTP protocol).
+    Transport(Box<ureq::Error>),
+    /// The response body is larger than the configured limit.
+    BodyTooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The server answered with a redirect, which is never followed (it
+    /// would carry the signed request to another URL).
+    Redirect {
+        /// HTTP status.
+        status: u16,
+        /// Where it pointed.
+        location: Option<String>,
+    },
+    /// The server answered with an unexpected HTTP status.
+    HttpStatus {
+        /// HTTP status.
+        status: u16,
+        /// The start of the body.
+        excerpt: String,
+    },
+    /// The server answered with an empty body.
+    EmptyResponse {
+        /// HTTP status.
+        status: u16,
+        /// What that usually means.
+        hint: &'static str,
+    },
+    /// The body is not the JSON the API sends.
+    Undecodable {
+        /// HTTP status.
+        status: u16,
+        /// Why it could not be read.
+        reason: String,
+        /// The start of the body.
+        excerpt: String,
+    },
+    /// A Miva signing problem (bad key, RSA failure).
+    Sign(miva_sign::Error),
+    /// The Miravia / Lazada platform answered with an error.
+    Miravia(crate::miravia::PlatformError),
+    /// A Miravia signing problem (bad parameter, path).
+    MiraviaSign(miravia_sign::Error),
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Config(m) => write!(f, "configuration: {m}"),
+            Self::Timeout { what, limit } => write!(
+                f,
+                "timed out ({what}; the call's limit is {} s): the server is slow or \
+                 unreachable; raise the timeout or check the endpoint",
+                limit.as_secs_f64()
+            ),
+            Self::Transport(e) => write!(f, "connection failed: {e}"),
+            Self::BodyTooLarge { limit } => write!(
+                f,
+                "the response body is larger than the {limit}-byte limit: ask for fewer \
+                 records per call, or raise the limit"
+            ),
+            Self::Redirect { status, location } => write!(
+                f,
+                "HTTP {status} redirect to {} was not followed (it would carry the signed \
+                 request elsewhere): put the final URL in the endpoint",
+                location.as_deref().unwrap_or("an unnamed location")
+            ),
+            Self::HttpStatus { status, excerpt } => {
+                write!(f, "HTTP {status}: {excerpt}")
+            }
+            Self::EmptyResponse { status, hint } => {
+                write!(f, "HTTP {status} with an empty body: {hint}")
+            }
+            Self::Undecodable {
+                status,
+                reason,
+                excerpt,
+            } => write!(
+                f,
+                "HTTP {status}: the body is not the API's JSON ({reason}); it starts: {excerpt}"
+            ),
+            Self::Sign(e) => write!(f, "signing: {e}"),
+            Self::Miravia(e) => write!(f, "{e}"),
+            Self::MiraviaSign(e) => write!(f, "signing: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Transport(e) => Some(e.as_ref()),
+            Self::Sign(e) => Some(e),
+            Self::MiraviaSign(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl Error {
+    /// Whether a timeout fired.
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Self::Timeout { .. })
+    }
+}
+
+impl From<miva_sign::Error> for Error {
+    fn from(e: miva_sign::Error) -> Self {
+        Self::Sign(e)
+    }
+}
+
+impl From<miravia_sign::Error> for Error {
+    fn from(e: miravia_sign::Error) -> Self {
+        Self::MiraviaSign(e)
+    }
+}
+
+/// The first [`EXCERPT_LEN`] characters of a body, lossily decoded, on one
+/// line.
+pub(crate) fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(EXCERPT_LEN * 4)]);
+    let mut out: String = text
+        .chars()
+        .take(EXCERPT_LEN)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if text.chars().count() > EXCERPT_LEN || body.len() > EXCERPT_LEN * 4 {
+        out.push('…');
+    }
+    out
+}

@@ -1,0 +1,772 @@
+//! The Miravia / Lazada Open Platform client.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, SystemTime};
+
+use miravia_sign::{AppSecret, RequestSigner, SignedParams, Timestamp};
+use serde_json::Value;
+use zeroize::Zeroizing;
+
+use crate::error::{Error, excerpt};
+use crate::transport::{RawResponse, Transport, TransportConfig};
+
+/// Where calls go. Every base URL ends in `/rest`; the API path is appended
+/// to it, so `/rest` is never lost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Gateway {
+    /// Miravia, Spain: `https://api.miravia.es/rest`.
+    MiraviaEs,
+    /// Lazada Singapore.
+    LazadaSg,
+    /// Lazada Malaysia.
+    LazadaMy,
+    /// Lazada Vietnam.
+    LazadaVn,
+    /// Lazada Thailand.
+    LazadaTh,
+    /// Lazada Philippines.
+    LazadaPh,
+    /// Lazada Indonesia.
+    LazadaId,
+    /// Lazada's authorization host, for token calls.
+    LazadaAuth,
+    /// Any other base URL (a mock, a proxy); `/rest` is not added.
+    Custom(String),
+}
+
+impl Gateway {
+    /// The base URL, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        match self {
+            Self::MiraviaEs => "https://api.miravia.es/rest",
+            Self::LazadaSg => "https://api.lazada.sg/rest",
+            Self::LazadaMy => "https://api.lazada.com.my/rest",
+            Self::LazadaVn => "https://api.lazada.vn/rest",
+            Self::LazadaTh => "https://api.lazada.co.th/rest",
+            Self::LazadaPh => "https://api.lazada.com.ph/rest",
+            Self::LazadaId => "https://api.lazada.co.id/rest",
+            Self::LazadaAuth => "https://auth.lazada.com/rest",
+            Self::Custom(url) => url.trim_end_matches('/'),
+        }
+    }
+
+    /// Where token calls go for this gateway: Lazada's auth host for the
+    /// Lazada ventures, the gateway itself otherwise.
+    pub fn token_gateway(&self) -> Gateway {
+        match self {
+            Self::LazadaSg
+            | Self::LazadaMy
+            | Self::LazadaVn
+            | Self::LazadaTh
+            | Self::LazadaPh
+            | Self::LazadaId => Self::LazadaAuth,
+            other => other.clone(),
+        }
+    }
+}
+
+/// An error answer from the platform (it answers HTTP 200 even then).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformError {
+    /// `ISV`, `ISP` or `SYSTEM`, when given.
+    pub error_type: Option<String>,
+    /// The error code, e.g. `IncompleteSignature`, `IllegalAccessToken`.
+    pub code: String,
+    /// The platform's message.
+    pub message: String,
+    /// The request id, for support.
+    pub request_id: Option<String>,
+}
+
+impl fmt::Display for PlatformError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)?;
+        if let Some(id) = &self.request_id {
+            write!(f, " ({id})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for PlatformError {}
+
+/// A file part of a multipart upload (never signed).
+#[derive(Clone)]
+pub struct FilePart {
+    /// The form field name, e.g. `image`.
+    pub name: String,
+    /// The file name sent in the part header.
+    pub file_name: String,
+    /// The bytes.
+    pub bytes: Vec<u8>,
+}
+
+impl fmt::Debug for FilePart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FilePart")
+            .field("name", &self.name)
+            .field("file_name", &self.file_name)
+            .field("len", &self.bytes.len())
+            .finish()
+    }
+}
+
+/// How a call is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// Every parameter in the query string.
+    Get,
+    /// Parameters as an `application/x-www-form-urlencoded` body
+    /// (`multipart/form-data` when files are attached).
+    Post,
+}
+
+/// Tokens from `/auth/token/create` or `/auth/token/refresh`.
+#[derive(Clone)]
+pub struct Token {
+    access_token: Zeroizing<String>,
+    refresh_token: Option<Zeroizing<String>>,
+    /// When the access token expires (from `expires_in`).
+    pub expires_at: Option<SystemTime>,
+    /// When the refresh token expires (from `refresh_expires_in`).
+    pub refresh_expires_at: Option<SystemTime>,
+    /// The whole response, tokens removed.
+    pub details: Value,
+}
+
+impl Token {
+    /// The access token, to store it yourself.
+    pub fn access_token(&self) -> &str {
+        &self.access_token
+    }
+
+    /// The refresh token, if the platform gave one.
+    pub fn refresh_token(&self) -> Option<&str> {
+        self.refresh_token.as_deref().map(String::as_str)
+    }
+
+    /// A token you stored earlier.
+    pub fn new(
+        access_token: &str,
+        refresh_token: Option<&str>,
+        expires_at: Option<SystemTime>,
+    ) -> Self {
+        Self {
+            access_token: Zeroizing::new(access_token.to_owned()),
+            refresh_token: refresh_token.map(|t| Zeroizing::new(t.to_owned())),
+            expires_at,
+            refresh_expires_at: None,
+            details: Value::Null,
+        }
+    }
+
+    fn from_response(mut value: Value, now: SystemTime) -> Result<Self, Error> {
+        let take = |v: &mut Value, key: &str| -> Option<String> {
+            v.as_object_mut()
+                .and_then(|o| o.remove(key))
+                .and_then(|x| x.as_str().map(str::to_owned))
+        };
+        let access = take(&mut value, "access_token").ok_or_else(|| Error::Undecodable {
+            status: 200,
+            reason: "the token response has no access_token".into(),
+            excerpt: String::new(),
+        })?;
+        let refresh = take(&mut value, "refresh_token");
+        let seconds = |key: &str| {
+            value.get(key).and_then(|v| {
+                v.as_u64()
+                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            })
+        };
+        let at = |s: Option<u64>| s.and_then(|s| now.checked_add(Duration::from_secs(s)));
+        Ok(Self {
+            expires_at: at(seconds("expires_in")),
+            refresh_expires_at: at(seconds("refresh_expires_in")),
+            access_token: Zeroizing::new(access),
+            refresh_token: refresh.map(Zeroizing::new),
+            details: value,
+        })
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Token")
+            .field("access_token", &"<redacted>")
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("expires_at", &self.expires_at)
+            .field("refresh_expires_at", &self.refresh_expires_at)
+            .finish()
+    }
+}
+
+type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+
+/// Builds a [`MiraviaClient`].
+pub struct MiraviaClientBuilder {
+    gateway: Gateway,
+    token_gateway: Option<Gateway>,
+    app_key: String,
+    secret: AppSecret,
+    token: Option<Token>,
+    partner_id: Option<String>,
+    auto_refresh: Option<Duration>,
+    transport: TransportConfig,
+    clock: Clock,
+}
+
+impl fmt::Debug for MiraviaClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MiraviaClientBuilder")
+            .field("gateway", &self.gateway)
+            .field("app_key", &self.app_key)
+            .field("secret", &self.secret)
+            .field("token", &self.token)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The `partner_id` sent (and signed) unless configured otherwise.
+pub const DEFAULT_PARTNER_ID: &str = concat!("miva-rs-", env!("CARGO_PKG_VERSION"));
+
+impl MiraviaClientBuilder {
+    /// Calls on behalf of a seller: sets the access token.
+    #[must_use]
+    pub fn access_token(mut self, token: &str) -> Self {
+        self.token = Some(Token::new(token, None, None));
+        self
+    }
+
+    /// A token with its refresh token and expiry (from an earlier
+    /// [`MiraviaClient::create_token`]).
+    #[must_use]
+    pub fn token(mut self, token: Token) -> Self {
+        self.token = Some(token);
+        self
+    }
+
+    /// Refresh the access token automatically this long before it expires
+    /// (one refresh at a time, however many threads call).
+    #[must_use]
+    pub fn auto_refresh(mut self, margin: Duration) -> Self {
+        self.auto_refresh = Some(margin);
+        self
+    }
+
+    /// The `partner_id` to send and sign; `None` sends none.
+    #[must_use]
+    pub fn partner_id(mut self, partner_id: Option<&str>) -> Self {
+        self.partner_id = partner_id.map(str::to_owned);
+        self
+    }
+
+    /// Where token calls go (default [`Gateway::token_gateway`]).
+    #[must_use]
+    pub fn token_gateway(mut self, gateway: Gateway) -> Self {
+        self.token_gateway = Some(gateway);
+        self
+    }
+
+    /// Transport settings (timeouts, body limit, plain http).
+    #[must_use]
+    pub fn transport(mut self, config: TransportConfig) -> Self {
+        self.transport = config;
+        self
+    }
+
+    /// The clock timestamps come from (tests inject a fixed one).
+    #[must_use]
+    pub fn clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Builds the client.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an unusable gateway URL or app key.
+    pub fn build(self) -> Result<MiraviaClient, Error> {
+        let transport = Transport::new(self.transport);
+        let token_gateway = self
+            .token_gateway
+            .unwrap_or_else(|| self.gateway.token_gateway());
+        transport.check_url(self.gateway.base_url())?;
+        transport.check_url(token_gateway.base_url())?;
+        let mut signer = RequestSigner::new(&self.app_key, self.secret)?;
+        if let Some(partner) = &self.partner_id {
+            signer = signer.with_partner_id(partner)?;
+        }
+        Ok(MiraviaClient {
+            inner: Arc::new(Inner {
+                transport,
+                base: self.gateway.base_url().to_owned(),
+                token_base: token_gateway.base_url().to_owned(),
+                signer,
+                token: RwLock::new(self.token),
+                refresh_lock: Mutex::new(()),
+                auto_refresh: self.auto_refresh,
+                clock: self.clock,
+            }),
+        })
+    }
+}
+
+struct Inner {
+    transport: Transport,
+    base: String,
+    token_base: String,
+    signer: RequestSigner,
+    token: RwLock<Option<Token>>,
+    refresh_lock: Mutex<()>,
+    auto_refresh: Option<Duration>,
+    clock: Clock,
+}
+
+/// A client for the Miravia / Lazada Open Platform. Cheap to clone; every
+/// clone shares one connection pool and one token.
+#[derive(Clone)]
+pub struct MiraviaClient {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for MiraviaClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MiraviaClient")
+            .field("base", &self.inner.base)
+            .field("app_key", &self.inner.signer.app_key())
+            .finish_non_exhaustive()
+    }
+}
+
+impl MiraviaClient {
+    /// Starts a builder; the secret is the app secret from the console.
+    pub fn builder(gateway: Gateway, app_key: &str, secret: AppSecret) -> MiraviaClientBuilder {
+        MiraviaClientBuilder {
+            gateway,
+            token_gateway: None,
+            app_key: app_key.to_owned(),
+            secret,
+            token: None,
+            partner_id: Some(DEFAULT_PARTNER_ID.to_owned()),
+            auto_refresh: None,
+            transport: TransportConfig::default(),
+            clock: Arc::new(SystemTime::now),
+        }
+    }
+
+    /// A GET call: every parameter in the query string. Returns the whole
+    /// response (`data`, or top-level fields for token calls).
+    ///
+    /// # Errors
+    /// [`Error::Miravia`] when the platform answers with an error code, or
+    /// any transport or decoding error.
+    pub fn get(&self, api_path: &str, params: &[(&str, &str)]) -> Result<Value, Error> {
+        self.call(Method::Get, api_path, params, &[])
+    }
+
+    /// A POST call with a form body.
+    ///
+    /// # Errors
+    /// As [`MiraviaClient::get`].
+    pub fn post(&self, api_path: &str, params: &[(&str, &str)]) -> Result<Value, Error> {
+        self.call(Method::Post, api_path, params, &[])
+    }
+
+    /// Any call: GET or POST, with files for a multipart POST (file parts
+    /// are never signed).
+    ///
+    /// # Errors
+    /// As [`MiraviaClient::get`]; files with GET are a configuration error.
+    pub fn call(
+        &self,
+        method: Method,
+        api_path: &str,
+        params: &[(&str, &str)],
+        files: &[FilePart],
+    ) -> Result<Value, Error> {
+        let token = self.current_token()?;
+        self.send(
+            &self.inner.base,
+            method,
+            api_path,
+            params,
+            files,
+            token.as_deref().map(String::as_str),
+        )
+    }
+
+    fn send(
+        &self,
+        base: &str,
+        method: Method,
+        api_path: &str,
+        params: &[(&str, &str)],
+        files: &[FilePart],
+        access_token: Option<&str>,
+    ) -> Result<Value, Error> {
+        if method == Method::Get && !files.is_empty() {
+            return Err(Error::Config("files can only be sent with POST".into()));
+        }
+        let signer = match access_token {
+            Some(token) => self.inner.signer.clone().with_access_token(token)?,
+            None => self.inner.signer.clone(),
+        };
+        let now = Timestamp::from_system_time((self.inner.clock)())?;
+        let signed = signer.sign(api_path, now, params, None)?;
+        let url = format!("{base}{api_path}");
+        let response = match method {
+            Method::Get => self
+                .inner
+                .transport
+                .get(&format!("{url}?{}", signed.to_urlencoded()))?,
+            Method::Post if files.is_empty() => self.inner.transport.post(
+                &url,
+                "application/x-www-form-urlencoded",
+                &[],
+                signed.to_urlencoded().as_bytes(),
+            )?,
+            Method::Post => {
+                let (content_type, body) = multipart(&signed, files);
+                self.inner.transport.post(&url, &content_type, &[], &body)?
+            }
+        };
+        decode(response)
+    }
+
+    /// The current access token, refreshed first when auto-refresh is on
+    /// and it is about to expire.
+    fn current_token(&self) -> Result<Option<Zeroizing<String>>, Error> {
+        if let Some(margin) = self.inner.auto_refresh {
+            let due = |t: &Option<Token>| {
+                t.as_ref().is_some_and(|t| {
+                    t.refresh_token.is_some()
+                        && t.expires_at
+                            .is_some_and(|at| (self.inner.clock)() + margin >= at)
+                })
+            };
+            if due(&self
+                .inner
+                .token
+                .read()
+                .unwrap_or_else(PoisonError::into_inner))
+            {
+                // One refresh at a time: the others wait here and then see
+                // the new token.
+                let _guard = self
+                    .inner
+                    .refresh_lock
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                let current = self
+                    .inner
+                    .token
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone();
+                if due(&current)
+                    && let Some(refresh) = current.as_ref().and_then(Token::refresh_token)
+                {
+                    let fresh = self.refresh_token(refresh)?;
+                    *self
+                        .inner
+                        .token
+                        .write()
+                        .unwrap_or_else(PoisonError::into_inner) = Some(fresh);
+                }
+            }
+        }
+        Ok(self
+            .inner
+            .token
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(|t| Zeroizing::new(t.access_token().to_owned())))
+    }
+
+    /// The token in use, if any.
+    pub fn token(&self) -> Option<Token> {
+        self.inner
+            .token
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Replaces the token in use.
+    pub fn set_token(&self, token: Option<Token>) {
+        *self
+            .inner
+            .token
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = token;
+    }
+
+    /// `/auth/token/create` with the authorization code from the seller's
+    /// consent redirect. The token is not installed: call
+    /// [`MiraviaClient::set_token`] with it.
+    ///
+    /// # Errors
+    /// As [`MiraviaClient::get`].
+    pub fn create_token(&self, code: &str) -> Result<Token, Error> {
+        let base = self.inner.token_base.clone();
+        let value = self.send(
+            &base,
+            Method::Post,
+            "/auth/token/create",
+            &[("code", code)],
+            &[],
+            None,
+        )?;
+        Token::from_response(value, (self.inner.clock)())
+    }
+
+    /// `/auth/token/refresh`.
+    ///
+    /// # Errors
+    /// As [`MiraviaClient::get`].
+    pub fn refresh_token(&self, refresh_token: &str) -> Result<Token, Error> {
+        let base = self.inner.token_base.clone();
+        let value = self.send(
+            &base,
+            Method::Post,
+            "/auth/token/refresh",
+            &[("refresh_token", refresh_token)],
+            &[],
+            None,
+        )?;
+        Token::from_response(value, (self.inner.clock)())
+    }
+
+    /// Every record of an offset/limit endpoint, page by page, in order.
+    pub fn paginate<'a>(
+        &'a self,
+        api_path: &'a str,
+        params: &'a [(&'a str, &'a str)],
+        spec: PageSpec,
+        page_size: u32,
+    ) -> Pages<'a> {
+        Pages {
+            client: self,
+            api_path,
+            params,
+            spec,
+            page_size: page_size.max(1),
+            offset: 0,
+            buffer: Vec::new().into_iter(),
+            done: false,
+        }
+    }
+}
+
+/// Where an offset/limit endpoint keeps its records.
+#[derive(Debug, Clone)]
+pub struct PageSpec {
+    /// JSON pointer to the array of records, e.g. `/data/products`.
+    pub items: String,
+    /// JSON pointer to the total count, if the endpoint gives one.
+    pub total: Option<String>,
+}
+
+impl PageSpec {
+    /// `/products/get`: `data.products`, `data.total_products`.
+    pub fn products() -> Self {
+        Self {
+            items: "/data/products".into(),
+            total: Some("/data/total_products".into()),
+        }
+    }
+
+    /// `/orders/get`: `data.orders`, `data.countTotal`.
+    pub fn orders() -> Self {
+        Self {
+            items: "/data/orders".into(),
+            total: Some("/data/countTotal".into()),
+        }
+    }
+}
+
+/// Iterator returned by [`MiraviaClient::paginate`]. Stops after the last
+/// page (fewer records than the page size, or the total reached); an error
+/// ends it.
+pub struct Pages<'a> {
+    client: &'a MiraviaClient,
+    api_path: &'a str,
+    params: &'a [(&'a str, &'a str)],
+    spec: PageSpec,
+    page_size: u32,
+    offset: u64,
+    buffer: std::vec::IntoIter<Value>,
+    done: bool,
+}
+
+impl fmt::Debug for Pages<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pages")
+            .field("api_path", &self.api_path)
+            .field("offset", &self.offset)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Iterator for Pages<'_> {
+    type Item = Result<Value, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(item) = self.buffer.next() {
+            return Some(Ok(item));
+        }
+        if self.done {
+            return None;
+        }
+        let offset = self.offset.to_string();
+        let limit = self.page_size.to_string();
+        let mut params: Vec<(&str, &str)> = self
+            .params
+            .iter()
+            .copied()
+            .filter(|(n, _)| *n != "offset" && *n != "limit")
+            .collect();
+        params.push(("offset", &offset));
+        params.push(("limit", &limit));
+        let page = match self.client.get(self.api_path, &params) {
+            Ok(page) => page,
+            Err(e) => {
+                self.done = true;
+                return Some(Err(e));
+            }
+        };
+        let items = match page.pointer(&self.spec.items) {
+            Some(Value::Array(items)) => items.clone(),
+            None | Some(Value::Null) => Vec::new(),
+            Some(_) => {
+                self.done = true;
+                return Some(Err(Error::Undecodable {
+                    status: 200,
+                    reason: format!("{} is not an array", self.spec.items),
+                    excerpt: String::new(),
+                }));
+            }
+        };
+        let total = self
+            .spec
+            .total
+            .as_deref()
+            .and_then(|p| page.pointer(p))
+            .and_then(|v| {
+                v.as_u64()
+                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            });
+        self.offset += items.len() as u64;
+        if (items.len() as u64) < u64::from(self.page_size)
+            || total.is_some_and(|t| self.offset >= t)
+        {
+            self.done = true;
+        }
+        self.buffer = items.into_iter();
+        self.buffer.next().map(Ok)
+    }
+}
+
+fn decode(response: RawResponse) -> Result<Value, Error> {
+    if (300..400).contains(&response.status) {
+        return Err(Error::Redirect {
+            status: response.status,
+            location: response.location,
+        });
+    }
+    if response.body.is_empty() {
+        return Err(Error::EmptyResponse {
+            status: response.status,
+            hint: "the gateway sent nothing; check the gateway URL and API path",
+        });
+    }
+    let value: Value = match serde_json::from_slice(&response.body) {
+        Ok(v) => v,
+        Err(e) if response.status == 200 => {
+            return Err(Error::Undecodable {
+                status: response.status,
+                reason: e.to_string(),
+                excerpt: excerpt(&response.body),
+            });
+        }
+        Err(_) => {
+            return Err(Error::HttpStatus {
+                status: response.status,
+                excerpt: excerpt(&response.body),
+            });
+        }
+    };
+    let code = match value.get("code") {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ if response.status == 200 => "0".to_owned(),
+        _ => {
+            return Err(Error::HttpStatus {
+                status: response.status,
+                excerpt: excerpt(&response.body),
+            });
+        }
+    };
+    if code == "0" {
+        return Ok(value);
+    }
+    let text = |k: &str| value.get(k).and_then(Value::as_str).map(str::to_owned);
+    Err(Error::Miravia(PlatformError {
+        error_type: text("type"),
+        message: text("message").unwrap_or_default(),
+        request_id: text("request_id"),
+        code,
+    }))
+}
+
+fn multipart(signed: &SignedParams, files: &[FilePart]) -> (String, Vec<u8>) {
+    // A boundary that occurs in no part: lengthen it until it does not.
+    let mut boundary = format!(
+        "miva-rs-{:x}",
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default()
+    );
+    while files.iter().any(|f| {
+        f.bytes
+            .windows(boundary.len())
+            .any(|w| w == boundary.as_bytes())
+    }) || signed.iter().any(|(_, v)| v.contains(&boundary))
+    {
+        boundary.push('x');
+    }
+    let mut body = Vec::new();
+    let quote = |s: &str| s.replace(['"', '\r', '\n'], "_");
+    for (name, value) in signed.iter() {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"\r\n\r\n",
+                quote(name)
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(value.as_bytes());
+        body.extend_from_slice(b"\r\n");
+    }
+    for file in files {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{}\"; filename=\"{}\"\r\nContent-Type: application/octet-stream\r\n\r\n",
+                quote(&file.name),
+                quote(&file.file_name)
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(&file.bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}

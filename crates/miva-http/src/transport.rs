@@ -1,0 +1,213 @@
+//! The HTTP layer both clients share: one ureq agent (one keep-alive pool
+//! for every clone and thread), explicit timeouts, no redirects, bounded
+//! response bodies, and a refusal to send credentials over plain HTTP to
+//! anything but loopback.
+
+use std::time::Duration;
+
+use crate::error::Error;
+
+/// Transport settings with safe defaults.
+#[derive(Debug, Clone)]
+pub struct TransportConfig {
+    /// Time allowed to open a connection (default 10 s).
+    pub connect_timeout: Duration,
+    /// Time allowed for a whole call, connection to last body byte
+    /// (default 120 s).
+    pub timeout: Duration,
+    /// Largest response body read (default 64 MiB); a larger one is an error,
+    /// not an out-of-memory.
+    pub body_limit: u64,
+    /// Allow `http://` to hosts other than loopback (default false: the
+    /// token and signature would travel in clear text).
+    pub allow_insecure_http: bool,
+    /// The `User-Agent` header.
+    pub user_agent: String,
+}
+
+impl Default for TransportConfig {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(10),
+            timeout: Duration::from_secs(120),
+            body_limit: 64 * 1024 * 1024,
+            allow_insecure_http: false,
+            user_agent: format!(
+                "miva-rs/{} ({}; rust)",
+                env!("CARGO_PKG_VERSION"),
+                std::env::consts::OS
+            ),
+        }
+    }
+}
+
+/// A response as read off the wire.
+#[derive(Debug)]
+pub(crate) struct RawResponse {
+    pub(crate) status: u16,
+    pub(crate) location: Option<String>,
+    pub(crate) body: Vec<u8>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Transport {
+    agent: ureq::Agent,
+    config: TransportConfig,
+}
+
+impl Transport {
+    pub(crate) fn new(config: TransportConfig) -> Self {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            .timeout_connect(Some(config.connect_timeout))
+            .timeout_global(Some(config.timeout))
+            .user_agent(config.user_agent.as_str())
+            .build()
+            .into();
+        Self { agent, config }
+    }
+
+    /// Checks that `url` is http(s), and plain http only to loopback unless
+    /// allowed.
+    pub(crate) fn check_url(&self, url: &str) -> Result<(), Error> {
+        check_url(url, self.config.allow_insecure_http)
+    }
+
+    /// POSTs `body` with `headers`; `content_type` is set exactly.
+    pub(crate) fn post(
+        &self,
+        url: &str,
+        content_type: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Result<RawResponse, Error> {
+        let mut request = self.agent.post(url).header("Content-Type", content_type);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send(body).map_err(|e| self.transport_error(e))?;
+        self.read(response)
+    }
+
+    /// GETs `url`.
+    pub(crate) fn get(&self, url: &str) -> Result<RawResponse, Error> {
+        let response = self
+            .agent
+            .get(url)
+            .call()
+            .map_err(|e| self.transport_error(e))?;
+        self.read(response)
+    }
+
+    fn read(&self, mut response: ureq::http::Response<ureq::Body>) -> Result<RawResponse, Error> {
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let status = response.status().as_u16();
+        let location = header("location");
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(self.config.body_limit)
+            .read_to_vec()
+            .map_err(|e| match e {
+                ureq::Error::BodyExceedsLimit(limit) => Error::BodyTooLarge { limit },
+                other => self.transport_error(other),
+            })?;
+        Ok(RawResponse {
+            status,
+            location,
+            body,
+        })
+    }
+
+    fn transport_error(&self, e: ureq::Error) -> Error {
+        match e {
+            ureq::Error::Timeout(which) => Error::Timeout {
+                what: which.to_string(),
+                limit: self.config.timeout,
+            },
+            ureq::Error::BodyExceedsLimit(limit) => Error::BodyTooLarge { limit },
+            other => Error::Transport(Box::new(other)),
+        }
+    }
+}
+
+/// See [`Transport::check_url`].
+pub(crate) fn check_url(url: &str, allow_insecure_http: bool) -> Result<(), Error> {
+    let (scheme, rest) = url.split_once("://").ok_or_else(|| {
+        Error::Config(format!(
+            "endpoint {url:?} is not a URL: expected https://host/path"
+        ))
+    })?;
+    let host_port = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = host_port
+        .rsplit_once('@')
+        .map_or(host_port, |(_, h)| h)
+        .to_ascii_lowercase();
+    let host = if let Some(stripped) = host.strip_prefix('[') {
+        stripped.split(']').next().unwrap_or_default().to_owned()
+    } else {
+        host.split(':').next().unwrap_or_default().to_owned()
+    };
+    if host.is_empty() {
+        return Err(Error::Config(format!("endpoint {url:?} has no host")));
+    }
+    match scheme.to_ascii_lowercase().as_str() {
+        "https" => Ok(()),
+        "http" if allow_insecure_http || is_loopback(&host) => Ok(()),
+        "http" => Err(Error::Config(format!(
+            "endpoint {url:?} uses plain http to a host that is not loopback: the token and \
+             signature would travel in clear text; use https (or allow insecure http \
+             explicitly, for a test server)"
+        ))),
+        other => Err(Error::Config(format!(
+            "endpoint {url:?} has scheme {other:?}: use https"
+        ))),
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_only_to_loopback() {
+        for ok in [
+            "https://store.example.com/mm5/json.mvc",
+            "http://127.0.0.1:8080/mm5/json.mvc",
+            "http://127.5.6.7/x",
+            "http://localhost/x",
+            "http://[::1]:9000/x",
+            "HTTPS://Store.Example.com",
+        ] {
+            assert!(check_url(ok, false).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://store.example.com/mm5/json.mvc",
+            "http://10.0.0.1/x",
+            "http://localhost.example.com/x",
+            "http://127.0.0.1@evil.example/x",
+            "ftp://store.example.com/",
+            "store.example.com/mm5/json.mvc",
+            "https:///nohost",
+        ] {
+            let err = check_url(bad, false).unwrap_err();
+            assert!(matches!(err, Error::Config(_)), "{bad}: {err}");
+        }
+        assert!(check_url("http://store.example.com/", true).is_ok());
+    }
+}
