@@ -1,0 +1,198 @@
+//! Everything a [`MockServer`](crate::MockServer) is started with.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use crate::clock::{Clock, SkewedClock, SystemClock};
+use crate::credentials::Credentials;
+
+/// The endpoint path of a default Miva install.
+pub const DEFAULT_ENDPOINT_PATH: &str = "/mm5/json.mvc";
+/// The default largest request body accepted (8 MiB).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+/// Miva's timestamp window: a request's `Miva_Request_Timestamp` may be this
+/// many seconds before or after the store's clock.
+pub const DEFAULT_TIMESTAMP_WINDOW_SECONDS: u64 = 30;
+
+/// How the mock starts: address, credentials, data, limits.
+///
+/// Build it with [`MockConfig::new`] and adjust fields or use the `with_*`
+/// methods:
+///
+/// ```
+/// use miva_mock::{Credentials, MockConfig};
+///
+/// # fn main() -> Result<(), miva_mock::Error> {
+/// let config = MockConfig::new(Credentials::generate()?)
+///     .with_products(1_000)
+///     .with_multicall_budget(Some(10))
+///     .with_clock_skew_seconds(-120);
+/// assert_eq!(config.seed.products, 1_000);
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct MockConfig {
+    /// Where to listen. Default `127.0.0.1:0` (a free port on loopback).
+    pub bind: SocketAddr,
+    /// The endpoint path. Default `/mm5/json.mvc`; other paths answer 404.
+    pub endpoint_path: String,
+    /// The store code and who may call it.
+    pub credentials: Credentials,
+    /// How many records of each kind the store starts with.
+    pub seed: Seed,
+    /// Allowed distance, in seconds, between `Miva_Request_Timestamp` and
+    /// the mock's clock. Default 30.
+    pub timestamp_window_seconds: u64,
+    /// The mock's clock (timestamp window, `Date` header, `dt_created` of
+    /// new records). Default: the machine's clock.
+    pub clock: Arc<dyn Clock>,
+    /// Largest request body accepted; larger ones get HTTP 413. Default 8 MiB.
+    pub max_body_bytes: usize,
+    /// Simulated time budget of one multicall request, in function calls
+    /// (see the crate docs, *Multicall budget*). `None` (default): every
+    /// operation runs in one response.
+    pub multicall_budget: Option<usize>,
+    /// Threads serving requests. `None` (default): one per CPU.
+    pub worker_threads: Option<usize>,
+    /// Fault injection (reserved; nothing is injected yet).
+    pub faults: Faults,
+}
+
+impl MockConfig {
+    /// The defaults with these credentials.
+    pub fn new(credentials: Credentials) -> Self {
+        Self {
+            bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            endpoint_path: DEFAULT_ENDPOINT_PATH.to_owned(),
+            credentials,
+            seed: Seed::default(),
+            timestamp_window_seconds: DEFAULT_TIMESTAMP_WINDOW_SECONDS,
+            clock: Arc::new(SystemClock),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            multicall_budget: None,
+            worker_threads: None,
+            faults: Faults::default(),
+        }
+    }
+
+    /// Sets the listening address.
+    #[must_use]
+    pub fn with_bind(mut self, bind: SocketAddr) -> Self {
+        self.bind = bind;
+        self
+    }
+
+    /// Sets the number of seeded products (ids `1..=n`, codes `P000001`...).
+    #[must_use]
+    pub fn with_products(mut self, n: usize) -> Self {
+        self.seed.products = n;
+        self
+    }
+
+    /// Sets the seeded data.
+    #[must_use]
+    pub fn with_seed(mut self, seed: Seed) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Sets the clock.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Uses the machine's clock shifted by `skew` seconds (a store whose
+    /// clock is wrong).
+    #[must_use]
+    pub fn with_clock_skew_seconds(mut self, skew: i64) -> Self {
+        self.clock = Arc::new(SkewedClock::new(skew));
+        self
+    }
+
+    /// Sets the timestamp window in seconds.
+    #[must_use]
+    pub fn with_timestamp_window_seconds(mut self, seconds: u64) -> Self {
+        self.timestamp_window_seconds = seconds;
+        self
+    }
+
+    /// Sets the largest accepted body.
+    #[must_use]
+    pub fn with_max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = bytes;
+        self
+    }
+
+    /// Sets the multicall budget (function calls per response).
+    #[must_use]
+    pub fn with_multicall_budget(mut self, budget: Option<usize>) -> Self {
+        self.multicall_budget = budget;
+        self
+    }
+
+    /// Sets the number of server threads.
+    #[must_use]
+    pub fn with_worker_threads(mut self, threads: Option<usize>) -> Self {
+        self.worker_threads = threads;
+        self
+    }
+}
+
+/// How many records of each kind the store is seeded with. The data is a
+/// pure function of these numbers: the same seed gives the same records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Seed {
+    /// Products, ids `1..=products`, codes `P000001`, `P000002`, ...
+    /// Default 100.
+    pub products: usize,
+    /// Categories, ids `1..=categories`, codes `CAT001`, ... Default 24.
+    pub categories: usize,
+    /// Customers, ids `1..=customers`, logins `customer001`, ... Default 40.
+    pub customers: usize,
+    /// Orders, ids `1001..=1000 + orders`. Default 50.
+    pub orders: usize,
+}
+
+impl Seed {
+    /// `products` products and the default numbers of everything else.
+    pub fn with_products(products: usize) -> Self {
+        Self {
+            products,
+            ..Self::default()
+        }
+    }
+
+    /// Every count given explicitly.
+    pub fn new(products: usize, categories: usize, customers: usize, orders: usize) -> Self {
+        Self {
+            products,
+            categories,
+            customers,
+            orders,
+        }
+    }
+}
+
+impl Default for Seed {
+    fn default() -> Self {
+        Self {
+            products: 100,
+            categories: 24,
+            customers: 40,
+            orders: 50,
+        }
+    }
+}
+
+/// Fault injection: reserved for a later version (latency, dropped
+/// connections, forced 206s, 5xx answers). Today it holds nothing and the
+/// mock injects no faults; it is here so adding faults does not change
+/// [`MockConfig`]'s shape.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Faults {}
