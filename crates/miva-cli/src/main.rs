@@ -8,6 +8,7 @@
 //! Secrets come from the environment or from files, never from arguments.
 
 mod miravia;
+mod mock;
 mod secrets;
 mod sign;
 
@@ -37,6 +38,9 @@ enum Command {
     /// Miravia / Lazada Open Platform tools.
     #[command(subcommand)]
     Miravia(miravia::MiraviaCommand),
+    /// Serve a mock Miva store on loopback until stopped. The first stdout
+    /// line is the endpoint URL.
+    Mock(mock::MockArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +48,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Sign(args) => sign::run(args),
         Command::Miravia(command) => miravia::run(command),
+        Command::Mock(args) => mock::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
