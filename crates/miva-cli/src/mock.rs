@@ -47,20 +47,18 @@ pub(crate) fn run(args: &MockArgs) -> Result<(), CliError> {
     let mut out = std::io::stdout().lock();
     // The first line is the endpoint, for scripts: `read -r URL`.
     writeln!(out, "{}", server.url())?;
-    if generated {
-        if let Some(token) = server.credentials().tokens().first() {
-            writeln!(
-                out,
-                "# fresh test credentials for this run (not a real store's):"
-            )?;
-            writeln!(out, "export MIVA_ENDPOINT={}", server.url())?;
-            writeln!(out, "export MIVA_STORE_CODE={}", server.store_code())?;
-            writeln!(out, "export MIVA_API_TOKEN={}", token.token().expose())?;
-            if let Some(key) = token.signing_key_base64() {
-                writeln!(out, "export MIVA_SIGNING_KEY={key}")?;
-            }
-            writeln!(out, "export MIVA_DIGEST={}", token.digest().name())?;
+    if generated && let Some(token) = server.credentials().tokens().first() {
+        writeln!(
+            out,
+            "# fresh test credentials for this run (not a real store's):"
+        )?;
+        writeln!(out, "export MIVA_ENDPOINT={}", server.url())?;
+        writeln!(out, "export MIVA_STORE_CODE={}", server.store_code())?;
+        writeln!(out, "export MIVA_API_TOKEN={}", token.token().expose())?;
+        if let Some(key) = token.signing_key_base64() {
+            writeln!(out, "export MIVA_SIGNING_KEY={key}")?;
         }
+        writeln!(out, "export MIVA_DIGEST={}", token.digest().name())?;
     }
     out.flush()?;
     drop(out);
