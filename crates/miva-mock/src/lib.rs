@@ -138,6 +138,7 @@ mod credentials;
 mod error;
 mod functions;
 mod handler;
+pub mod miravia;
 mod query;
 mod record;
 mod response;

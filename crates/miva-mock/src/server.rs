@@ -21,7 +21,7 @@ use tokio::sync::watch;
 use crate::config::MockConfig;
 use crate::credentials::Credentials;
 use crate::error::{Error, ErrorKind};
-use crate::handler::{self, Body, State};
+use crate::handler::{self, Body, Reply, State};
 
 /// How many bytes past the limit are read and thrown away before a 413, so
 /// a client still writing its body reads the answer instead of a reset.
@@ -59,74 +59,16 @@ impl MockServer {
                 ),
             ));
         }
-        let std_listener = std::net::TcpListener::bind(config.bind).map_err(|e| {
-            Error::with_source(
-                ErrorKind::Bind,
-                format!("cannot listen on {}: {e}", config.bind),
-                e,
-            )
-        })?;
-        let addr = std_listener.local_addr().map_err(|e| {
-            Error::with_source(
-                ErrorKind::Bind,
-                format!("cannot read the bound address: {e}"),
-                e,
-            )
-        })?;
-        std_listener.set_nonblocking(true).map_err(|e| {
-            Error::with_source(
-                ErrorKind::Bind,
-                format!("cannot configure the socket: {e}"),
-                e,
-            )
-        })?;
-        let mut builder = tokio::runtime::Builder::new_multi_thread();
-        builder.enable_io().enable_time().thread_name("miva-mock");
-        if let Some(n) = config.worker_threads {
-            builder.worker_threads(n.max(1));
-        }
-        let runtime = OwnedRuntime(Some(builder.build().map_err(|e| {
-            Error::with_source(
-                ErrorKind::Runtime,
-                format!("cannot start the server runtime: {e}"),
-                e,
-            )
-        })?));
-        let listener = {
-            let _guard = runtime.0.as_ref().map(tokio::runtime::Runtime::enter);
-            tokio::net::TcpListener::from_std(std_listener).map_err(|e| {
-                Error::with_source(
-                    ErrorKind::Runtime,
-                    format!("cannot register the socket: {e}"),
-                    e,
-                )
-            })?
-        };
-        let url = format!("http://{addr}{}", config.endpoint_path);
-        let credentials = config.credentials.clone();
         let state = Arc::new(State::new(&config));
-        let (tx, rx) = watch::channel(false);
-        let thread = std::thread::Builder::new()
-            .name("miva-mock-server".into())
-            .spawn(move || {
-                let mut runtime = runtime;
-                if let Some(rt) = runtime.0.take() {
-                    rt.block_on(serve(listener, state, rx));
-                    rt.shutdown_timeout(Duration::from_millis(100));
-                }
-            })
-            .map_err(|e| {
-                Error::with_source(
-                    ErrorKind::Runtime,
-                    format!("cannot start the server thread: {e}"),
-                    e,
-                )
-            })?;
+        let running = spawn(config.bind, config.worker_threads, state)?;
+        let url = format!("http://{}{}", running.addr, config.endpoint_path);
+        let credentials = config.credentials.clone();
+        let (addr, stop, thread) = (running.addr, running.stop, running.thread);
         Ok(Self {
             addr,
             url,
             credentials,
-            stop: ShutdownHandle { tx: Arc::new(tx) },
+            stop,
             thread: Some(thread),
         })
     }
@@ -224,9 +166,104 @@ impl ShutdownHandle {
     }
 }
 
-async fn serve(
+/// What a server answers with: the Miva store, or the Miravia gateway.
+pub(crate) trait Handler: Send + Sync + 'static {
+    /// Largest body read before answering 413.
+    fn max_body_bytes(&self) -> usize;
+    /// Answers one request with its complete body.
+    fn handle(&self, parts: &hyper::http::request::Parts, body: Body) -> Reply;
+}
+
+impl Handler for State {
+    fn max_body_bytes(&self) -> usize {
+        self.max_body_bytes
+    }
+
+    fn handle(&self, parts: &hyper::http::request::Parts, body: Body) -> Reply {
+        handler::handle(self, parts, body)
+    }
+}
+
+/// A server thread, listening.
+pub(crate) struct Running {
+    pub(crate) addr: SocketAddr,
+    pub(crate) stop: ShutdownHandle,
+    pub(crate) thread: JoinHandle<()>,
+}
+
+/// Binds `bind` and serves `handler` on a runtime of its own, on a
+/// background thread; returns once the socket is listening.
+pub(crate) fn spawn<H: Handler>(
+    bind: SocketAddr,
+    worker_threads: Option<usize>,
+    handler: Arc<H>,
+) -> Result<Running, Error> {
+    let std_listener = std::net::TcpListener::bind(bind).map_err(|e| {
+        Error::with_source(ErrorKind::Bind, format!("cannot listen on {bind}: {e}"), e)
+    })?;
+    let addr = std_listener.local_addr().map_err(|e| {
+        Error::with_source(
+            ErrorKind::Bind,
+            format!("cannot read the bound address: {e}"),
+            e,
+        )
+    })?;
+    std_listener.set_nonblocking(true).map_err(|e| {
+        Error::with_source(
+            ErrorKind::Bind,
+            format!("cannot configure the socket: {e}"),
+            e,
+        )
+    })?;
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_io().enable_time().thread_name("miva-mock");
+    if let Some(n) = worker_threads {
+        builder.worker_threads(n.max(1));
+    }
+    let runtime = OwnedRuntime(Some(builder.build().map_err(|e| {
+        Error::with_source(
+            ErrorKind::Runtime,
+            format!("cannot start the server runtime: {e}"),
+            e,
+        )
+    })?));
+    let listener = {
+        let _guard = runtime.0.as_ref().map(tokio::runtime::Runtime::enter);
+        tokio::net::TcpListener::from_std(std_listener).map_err(|e| {
+            Error::with_source(
+                ErrorKind::Runtime,
+                format!("cannot register the socket: {e}"),
+                e,
+            )
+        })?
+    };
+    let (tx, rx) = watch::channel(false);
+    let thread = std::thread::Builder::new()
+        .name("miva-mock-server".into())
+        .spawn(move || {
+            let mut runtime = runtime;
+            if let Some(rt) = runtime.0.take() {
+                rt.block_on(serve(listener, handler, rx));
+                rt.shutdown_timeout(Duration::from_millis(100));
+            }
+        })
+        .map_err(|e| {
+            Error::with_source(
+                ErrorKind::Runtime,
+                format!("cannot start the server thread: {e}"),
+                e,
+            )
+        })?;
+    Ok(Running {
+        addr,
+        stop: ShutdownHandle { tx: Arc::new(tx) },
+        thread,
+    })
+}
+
+async fn serve<H: Handler>(
     listener: tokio::net::TcpListener,
-    state: Arc<State>,
+    state: Arc<H>,
     mut stop: watch::Receiver<bool>,
 ) {
     let graceful = GracefulShutdown::new();
@@ -261,12 +298,12 @@ async fn serve(
     let _ = tokio::time::timeout(GRACE, graceful.shutdown()).await;
 }
 
-async fn respond(
-    state: Arc<State>,
+async fn respond<H: Handler>(
+    state: Arc<H>,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = req.into_parts();
-    let body = match read_body(body, &parts.headers, state.max_body_bytes).await {
+    let body = match read_body(body, &parts.headers, state.max_body_bytes()).await {
         Some(body) => body,
         None => {
             // The client went away mid-body; nobody will read this.
@@ -278,7 +315,7 @@ async fn respond(
             return Ok(response);
         }
     };
-    let reply = handler::handle(&state, &parts, body);
+    let reply = state.handle(&parts, body);
     let mut response = Response::new(Full::new(Bytes::from(reply.body)));
     *response.status_mut() =
         StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
