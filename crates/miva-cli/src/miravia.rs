@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use crate::secrets::{CliError, secret};
+use miva_http::miravia::{FilePart, Gateway, Method, MiraviaClient};
+
+use crate::secrets::{CliError, env, secret};
 
 /// Miravia / Lazada Open Platform tools.
 #[derive(Debug, Subcommand)]
@@ -13,6 +15,62 @@ pub(crate) enum MiraviaCommand {
     /// that was signed. The secret comes from MIRAVIA_APP_SECRET or
     /// MIRAVIA_APP_SECRET_FILE.
     Sign(SignArgs),
+    /// Call an API and print the response JSON. Configuration:
+    /// MIRAVIA_ENDPOINT (default https://api.miravia.es/rest),
+    /// MIRAVIA_APP_KEY, MIRAVIA_APP_SECRET or MIRAVIA_APP_SECRET_FILE,
+    /// MIRAVIA_ACCESS_TOKEN. Exits 1 on a platform error.
+    Call(CallArgs),
+    /// Create or refresh a seller token and print the response JSON.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Serve a mock gateway on loopback until stopped; the first stdout line
+    /// is its base URL (ending in /rest).
+    Mock(MockArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CallArgs {
+    /// API path, e.g. /order/get.
+    api_path: String,
+    /// A business parameter (repeat).
+    #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_param)]
+    params: Vec<(String, String)>,
+    /// Send as POST (form body) instead of GET.
+    #[arg(long)]
+    post: bool,
+    /// Attach a file part (implies POST, multipart): NAME=PATH.
+    #[arg(long = "file", value_name = "NAME=PATH", value_parser = parse_param)]
+    files: Vec<(String, String)>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TokenCommand {
+    /// /auth/token/create with the code from the seller's authorization.
+    Create {
+        /// The authorization code.
+        #[arg(long)]
+        code: String,
+    },
+    /// /auth/token/refresh with MIRAVIA_REFRESH_TOKEN or
+    /// MIRAVIA_REFRESH_TOKEN_FILE.
+    Refresh,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MockArgs {
+    /// Address to listen on; port 0 picks a free one.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    addr: std::net::SocketAddr,
+    /// The app key the mock accepts.
+    #[arg(long)]
+    app_key: String,
+    /// File with the app secret (else MIRAVIA_APP_SECRET; else a fresh one
+    /// is made and printed).
+    #[arg(long, value_name = "FILE")]
+    app_secret_file: Option<PathBuf>,
+    /// A seller access token the mock accepts (a test value, not a real one).
+    #[arg(long)]
+    access_token: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -45,6 +103,9 @@ fn parse_param(text: &str) -> Result<(String, String), String> {
 pub(crate) fn run(command: &MiraviaCommand) -> Result<(), CliError> {
     match command {
         MiraviaCommand::Sign(args) => sign(args),
+        MiraviaCommand::Call(args) => call(args),
+        MiraviaCommand::Token(command) => token(command),
+        MiraviaCommand::Mock(args) => mock(args),
     }
 }
 
@@ -88,5 +149,148 @@ fn sign(args: &SignArgs) -> Result<(), CliError> {
     } else {
         println!("{signature}");
     }
+    Ok(())
+}
+
+fn client() -> Result<MiraviaClient, CliError> {
+    let endpoint = env("MIRAVIA_ENDPOINT");
+    let gateway = match endpoint.as_deref().map(String::as_str) {
+        None => Gateway::MiraviaEs,
+        Some(url) => Gateway::Custom(url.to_owned()),
+    };
+    let app_key =
+        env("MIRAVIA_APP_KEY").ok_or_else(|| CliError("no app key: set MIRAVIA_APP_KEY".into()))?;
+    let secret = secret(
+        "MIRAVIA_APP_SECRET",
+        Some("MIRAVIA_APP_SECRET_FILE"),
+        None,
+        "Miravia app secret",
+    )?
+    .ok_or_else(|| {
+        CliError("no app secret: set MIRAVIA_APP_SECRET or MIRAVIA_APP_SECRET_FILE".into())
+    })?;
+    let mut builder =
+        MiraviaClient::builder(gateway, &app_key, miravia_sign::AppSecret::new(&secret)?);
+    if let Some(token) = env("MIRAVIA_ACCESS_TOKEN") {
+        builder = builder.access_token(&token);
+    }
+    Ok(builder.build()?)
+}
+
+/// Prints the response, or the platform error as `code: message (request_id)`
+/// with exit status 1.
+fn print(result: Result<serde_json::Value, miva_http::Error>) -> Result<(), CliError> {
+    match result {
+        Ok(value) => {
+            println!("{}", serde_json::to_string_pretty(&value)?);
+            Ok(())
+        }
+        Err(miva_http::Error::Miravia(e)) => {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+        Err(e) => Err(CliError(e.to_string())),
+    }
+}
+
+fn call(args: &CallArgs) -> Result<(), CliError> {
+    let client = client()?;
+    let mut files = Vec::new();
+    for (name, path) in &args.files {
+        let bytes =
+            std::fs::read(path).map_err(|e| CliError(format!("cannot read {path}: {e}")))?;
+        let file_name = std::path::Path::new(path)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| name.clone());
+        files.push(FilePart {
+            name: name.clone(),
+            file_name,
+            bytes,
+        });
+    }
+    let method = if args.post || !files.is_empty() {
+        Method::Post
+    } else {
+        Method::Get
+    };
+    let params: Vec<(&str, &str)> = args
+        .params
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    print(client.call(method, &args.api_path, &params, &files))
+}
+
+fn token(command: &TokenCommand) -> Result<(), CliError> {
+    let client = client()?;
+    let token = match command {
+        TokenCommand::Create { code } => client.create_token(code),
+        TokenCommand::Refresh => {
+            let refresh = secret(
+                "MIRAVIA_REFRESH_TOKEN",
+                Some("MIRAVIA_REFRESH_TOKEN_FILE"),
+                None,
+                "refresh token",
+            )?
+            .ok_or_else(|| {
+                CliError(
+                    "no refresh token: set MIRAVIA_REFRESH_TOKEN or MIRAVIA_REFRESH_TOKEN_FILE"
+                        .into(),
+                )
+            })?;
+            client.refresh_token(&refresh)
+        }
+    };
+    print(token.map(|t| {
+        let mut value = t.details.clone();
+        if let Some(object) = value.as_object_mut() {
+            object.insert("access_token".into(), t.access_token().into());
+            if let Some(refresh) = t.refresh_token() {
+                object.insert("refresh_token".into(), refresh.into());
+            }
+        }
+        value
+    }))
+}
+
+fn mock(args: &MockArgs) -> Result<(), CliError> {
+    use std::io::Write;
+    let given = match &args.app_secret_file {
+        Some(path) => Some(crate::secrets::read_secret_file(path, "app secret")?),
+        None => env("MIRAVIA_APP_SECRET"),
+    };
+    let (secret, generated) = match given {
+        Some(s) => (s.trim_end_matches(['\n', '\r']).to_owned(), false),
+        None => {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default();
+            (format!("mock-secret-{nanos:x}"), true)
+        }
+    };
+    let mut config = miva_mock::miravia::MiraviaConfig::new(
+        &args.app_key,
+        miravia_sign::AppSecret::new(&secret)?,
+    )
+    .with_bind(args.addr);
+    if let Some(token) = &args.access_token {
+        config = config.with_access_token(token);
+    }
+    let gateway = miva_mock::miravia::MiraviaGateway::start(config)?;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", gateway.url())?;
+    if generated {
+        writeln!(out, "# fresh test secret for this run:")?;
+        writeln!(out, "export MIRAVIA_APP_SECRET={secret}")?;
+    }
+    out.flush()?;
+    drop(out);
+    eprintln!(
+        "miva: mock Miravia gateway at {}; stop with Ctrl-C",
+        gateway.url()
+    );
+    gateway.wait();
     Ok(())
 }
