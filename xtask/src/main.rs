@@ -136,9 +136,50 @@ fn test() -> Result<(), String> {
         independent,
     )?;
 
+    official_sdks_against_mocks()?;
+
     duplicate_crypto_check()?;
     eprintln!("\nxtask: all checks passed");
     Ok(())
+}
+
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|p| if p.is_absolute() { p } else { root().join(p) })
+        .unwrap_or_else(|| root().join("target"))
+}
+
+/// The official Python SDKs, installed from PyPI into a venv under target/,
+/// driven against our mock servers.
+fn official_sdks_against_mocks() -> Result<(), String> {
+    let mut build = cargo();
+    build.args(["build", "--quiet", "--package", "miva-cli"]);
+    run("build the miva binary", build)?;
+    let venv = target_dir().join("python-venv");
+    let python = venv.join("bin/python");
+    if !python.exists() {
+        let mut make = Command::new("python3");
+        make.args(["-m", "venv"]).arg(&venv);
+        run("python venv for the official SDKs", make)?;
+    }
+    let mut pip = Command::new(&python);
+    pip.current_dir(root()).args([
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "-r",
+        "tests/gen/requirements.txt",
+    ]);
+    run("install merchantapi 2.7.0 and lazop-sdk 1.0.3", pip)?;
+    let mut lazop = Command::new(&python);
+    lazop
+        .current_dir(root())
+        .arg("tests/python/lazop_mock_check.py")
+        .arg(target_dir().join("debug/miva"));
+    run("lazop-sdk 1.0.3 against miva miravia mock", lazop)
 }
 
 fn vector_files() -> Result<Vec<PathBuf>, String> {
