@@ -27,7 +27,6 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::JoinHandle;
 
 use hyper::http::request::Parts;
 use miravia_sign::AppSecret;
@@ -36,7 +35,7 @@ use serde_json::{Value, json};
 use crate::clock::{Clock, SystemClock};
 use crate::error::Error;
 use crate::handler::{Body, Reply};
-use crate::server::{Handler, ShutdownHandle, spawn};
+use crate::server::{Handler, Running, ShutdownHandle, spawn};
 
 /// Largest allowed distance between a request's timestamp and the clock.
 pub const TIMESTAMP_WINDOW_MS: i64 = 7_200_000;
@@ -124,10 +123,8 @@ impl fmt::Debug for MiraviaConfig {
 
 /// A running gateway; dropping it stops it.
 pub struct MiraviaGateway {
-    addr: SocketAddr,
     url: String,
-    stop: ShutdownHandle,
-    thread: Option<JoinHandle<()>>,
+    running: Running,
 }
 
 impl MiraviaGateway {
@@ -139,10 +136,8 @@ impl MiraviaGateway {
         let bind = config.bind;
         let running = spawn(bind, None, Arc::new(Gateway::new(config)))?;
         Ok(Self {
-            addr: running.addr,
             url: format!("http://{}/rest", running.addr),
-            stop: running.stop,
-            thread: Some(running.thread),
+            running,
         })
     }
 
@@ -153,37 +148,22 @@ impl MiraviaGateway {
 
     /// The address it listens on.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.running.addr
     }
 
     /// A handle that stops it from another thread.
     pub fn shutdown_handle(&self) -> ShutdownHandle {
-        self.stop.clone()
+        self.running.stop.clone()
     }
 
     /// Stops it and waits for the server thread.
     pub fn shutdown(mut self) {
-        self.stop_and_join();
+        self.running.stop_and_join();
     }
 
     /// Blocks until stopped through a [`ShutdownHandle`] (or forever).
     pub fn wait(mut self) {
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-
-    fn stop_and_join(&mut self) {
-        self.stop.shutdown();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-impl Drop for MiraviaGateway {
-    fn drop(&mut self) {
-        self.stop_and_join();
+        self.running.wait();
     }
 }
 

@@ -36,8 +36,7 @@ pub struct MockServer {
     addr: SocketAddr,
     url: String,
     credentials: Credentials,
-    stop: ShutdownHandle,
-    thread: Option<JoinHandle<()>>,
+    running: Running,
 }
 
 impl MockServer {
@@ -63,13 +62,12 @@ impl MockServer {
         let running = spawn(config.bind, config.worker_threads, state)?;
         let url = format!("http://{}{}", running.addr, config.endpoint_path);
         let credentials = config.credentials.clone();
-        let (addr, stop, thread) = (running.addr, running.stop, running.thread);
+        let addr = running.addr;
         Ok(Self {
             addr,
             url,
             credentials,
-            stop,
-            thread: Some(thread),
+            running,
         })
     }
 
@@ -97,35 +95,20 @@ impl MockServer {
     /// A handle that stops the server from another thread (for example a
     /// Ctrl-C handler while the main thread is in [`MockServer::wait`]).
     pub fn shutdown_handle(&self) -> ShutdownHandle {
-        self.stop.clone()
+        self.running.stop.clone()
     }
 
     /// Stops accepting connections, lets requests in flight finish (up to
     /// two seconds), closes idle keep-alive connections and joins the
     /// server thread.
     pub fn shutdown(mut self) {
-        self.stop_and_join();
+        self.running.stop_and_join();
     }
 
     /// Blocks until the server stops: forever, unless a
     /// [`ShutdownHandle`] stops it. For a CLI that serves until killed.
     pub fn wait(mut self) {
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-
-    fn stop_and_join(&mut self) {
-        self.stop.shutdown();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-impl Drop for MockServer {
-    fn drop(&mut self) {
-        self.stop_and_join();
+        self.running.wait();
     }
 }
 
@@ -134,7 +117,7 @@ impl fmt::Debug for MockServer {
         f.debug_struct("MockServer")
             .field("url", &self.url)
             .field("store_code", &self.credentials.store_code())
-            .field("running", &self.thread.is_some())
+            .field("running", &self.running.thread.is_some())
             .finish()
     }
 }
@@ -184,11 +167,33 @@ impl Handler for State {
     }
 }
 
-/// A server thread, listening.
+/// A server thread, listening. Dropping it stops the server and joins the
+/// thread.
 pub(crate) struct Running {
     pub(crate) addr: SocketAddr,
     pub(crate) stop: ShutdownHandle,
-    pub(crate) thread: JoinHandle<()>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Asks the server to stop and waits for its thread.
+    pub(crate) fn stop_and_join(&mut self) {
+        self.stop.shutdown();
+        self.wait();
+    }
+
+    /// Waits for the server thread (until a [`ShutdownHandle`] stops it).
+    pub(crate) fn wait(&mut self) {
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop_and_join();
+    }
 }
 
 /// Binds `bind` and serves `handler` on a runtime of its own, on a
@@ -257,7 +262,7 @@ pub(crate) fn spawn<H: Handler>(
     Ok(Running {
         addr,
         stop: ShutdownHandle { tx: Arc::new(tx) },
-        thread,
+        thread: Some(thread),
     })
 }
 
