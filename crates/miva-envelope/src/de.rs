@@ -1,0 +1,214 @@
+//! Lenient readers for the loose types the API sends: booleans as `true` or
+//! `1`, counts as numbers or digit strings, dates as `n` or `{"time_t": n}`.
+
+use std::fmt;
+
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+
+/// A boolean sent as `true`/`false`, `1`/`0` or `"1"`/`"0"`.
+pub(crate) struct FlexBool(pub(crate) bool);
+
+impl<'de> Deserialize<'de> for FlexBool {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = FlexBool;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a boolean, 0/1 or \"0\"/\"1\"")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<FlexBool, E> {
+                Ok(FlexBool(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<FlexBool, E> {
+                Ok(FlexBool(v != 0))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<FlexBool, E> {
+                Ok(FlexBool(v != 0))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<FlexBool, E> {
+                Ok(FlexBool(v != 0.0))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<FlexBool, E> {
+                match v.trim() {
+                    "1" | "true" | "TRUE" | "True" => Ok(FlexBool(true)),
+                    "0" | "false" | "FALSE" | "False" | "" => Ok(FlexBool(false)),
+                    _ => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// `Option<bool>` read leniently (for `#[serde(with)]`).
+pub(crate) mod opt_bool {
+    use super::*;
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+        Ok(Option::<FlexBool>::deserialize(d)?.map(|b| b.0))
+    }
+
+    pub(crate) fn serialize<S: Serializer>(v: &Option<bool>, s: S) -> Result<S::Ok, S::Error> {
+        v.serialize(s)
+    }
+}
+
+/// A non-negative count sent as a number or a digit string.
+pub(crate) struct FlexU64(pub(crate) u64);
+
+impl<'de> Deserialize<'de> for FlexU64 {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = FlexU64;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a non-negative integer")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<FlexU64, E> {
+                Ok(FlexU64(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<FlexU64, E> {
+                u64::try_from(v)
+                    .map(FlexU64)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<FlexU64, E> {
+                v.trim()
+                    .parse()
+                    .map(FlexU64)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Str(v), &self))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A Unix time in seconds, read from `n`, `"n"` or `{"time_t": n}` and
+/// written as `n`.
+///
+/// ```
+/// use miva_envelope::Timestamp;
+///
+/// let a: Timestamp = serde_json::from_str("1700000000")?;
+/// let b: Timestamp = serde_json::from_str(r#"{"time_t": 1700000000}"#)?;
+/// assert_eq!(a, b);
+/// assert_eq!(a.unix_seconds(), 1_700_000_000);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    /// Seconds since the Unix epoch.
+    pub fn unix_seconds(self) -> i64 {
+        self.0
+    }
+
+    /// As a [`std::time::SystemTime`].
+    pub fn to_system_time(self) -> std::time::SystemTime {
+        let magnitude = std::time::Duration::from_secs(self.0.unsigned_abs());
+        if self.0 >= 0 {
+            std::time::UNIX_EPOCH + magnitude
+        } else {
+            std::time::UNIX_EPOCH - magnitude
+        }
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i64(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Timestamp;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("Unix seconds as an integer or {\"time_t\": integer}")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Timestamp, E> {
+                Ok(Timestamp(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Timestamp, E> {
+                i64::try_from(v)
+                    .map(Timestamp)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &self))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Timestamp, E> {
+                if v.is_finite() && v.fract() == 0.0 && v.abs() < 9.0e15 {
+                    #[allow(clippy::cast_possible_truncation)]
+                    Ok(Timestamp(v as i64))
+                } else {
+                    Err(E::invalid_value(de::Unexpected::Float(v), &self))
+                }
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Timestamp, E> {
+                v.trim()
+                    .parse()
+                    .map(Timestamp)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Str(v), &self))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Timestamp, A::Error> {
+                let mut found = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "time_t" {
+                        found = Some(map.next_value::<Timestamp>()?);
+                    } else {
+                        map.next_value::<de::IgnoredAny>()?;
+                    }
+                }
+                found.ok_or_else(|| de::Error::missing_field("time_t"))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_in_both_shapes_and_bad_ones_refused() {
+        // Both shapes: wire-facts.md, "Responses".
+        for text in [
+            "5",
+            "\"5\"",
+            r#"{"time_t":5}"#,
+            r#"{"x":1,"time_t":"5"}"#,
+            "5.0",
+        ] {
+            assert_eq!(
+                serde_json::from_str::<Timestamp>(text).unwrap(),
+                Timestamp(5),
+                "{text}"
+            );
+        }
+        for bad in ["\"soon\"", "{}", "true", "5.5", "18446744073709551615"] {
+            assert!(serde_json::from_str::<Timestamp>(bad).is_err(), "{bad}");
+        }
+        assert_eq!(serde_json::to_string(&Timestamp(-3)).unwrap(), "-3");
+    }
+
+    #[test]
+    fn booleans_as_bools_or_numbers() {
+        for (text, want) in [
+            ("true", true),
+            ("1", true),
+            ("\"1\"", true),
+            ("0", false),
+            ("false", false),
+        ] {
+            assert_eq!(
+                serde_json::from_str::<FlexBool>(text).unwrap().0,
+                want,
+                "{text}"
+            );
+        }
+        assert!(serde_json::from_str::<FlexBool>("\"yes\"").is_err());
+    }
+}

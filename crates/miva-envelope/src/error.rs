@@ -1,0 +1,48 @@
+//! The error of encoding a request or decoding a response.
+
+use std::fmt;
+
+/// A request could not be encoded, or a response could not be decoded.
+#[derive(Debug)]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+}
+
+/// What kind of problem an [`Error`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The parameters of a request do not serialize to a JSON object.
+    Params,
+    /// The response is not JSON, or not the shape the API sends.
+    Decode,
+    /// A `Content-Range` header is not `<completed>/<total>`.
+    ContentRange,
+}
+
+impl Error {
+    pub(crate) fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn decode(e: impl fmt::Display) -> Self {
+        Self::new(ErrorKind::Decode, e.to_string())
+    }
+
+    /// What kind of problem this is.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}

@@ -1,0 +1,470 @@
+//! Responses: `success` (bool or 0/1) with `data`, or an API error with every
+//! field the server sends; list pages.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::de::{FlexBool, FlexU64};
+use crate::error::Error;
+
+/// The outcome of one call: the function's `data`, or the error the store
+/// answered with.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Response<T> {
+    /// `success` was true (or 1).
+    Success(T),
+    /// `success` was false (or 0).
+    Failure(ApiError),
+}
+
+impl<T> Response<T> {
+    /// As a `Result`.
+    pub fn into_result(self) -> Result<T, ApiError> {
+        match self {
+            Self::Success(data) => Ok(data),
+            Self::Failure(error) => Err(error),
+        }
+    }
+}
+
+/// Decodes a response body: `{"success": true|1, "data": ...}` or an error.
+/// A success without `data` decodes if `T` accepts `null` (`()`, `Option`,
+/// [`Value`]).
+///
+/// ```
+/// use miva_envelope::{decode_response, Response};
+///
+/// let ok: Response<u32> = decode_response(br#"{"success":1,"data":7}"#)?;
+/// assert_eq!(ok, Response::Success(7));
+/// let err: Response<u32> = decode_response(
+///     br#"{"success":false,"error_code":"access_denied","error_message":"Access denied"}"#,
+/// )?;
+/// let Response::Failure(e) = err else { unreachable!() };
+/// assert_eq!(e.code, "access_denied");
+/// # Ok::<(), miva_envelope::Error>(())
+/// ```
+///
+/// # Errors
+/// [`crate::ErrorKind::Decode`] when the body is not JSON or not this shape.
+pub fn decode_response<T: DeserializeOwned>(body: &[u8]) -> Result<Response<T>, Error> {
+    serde_json::from_slice(body).map_err(Error::decode)
+}
+
+/// An error answered by the store. Every field the API may send is kept.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ApiError {
+    /// `error_code`, e.g. `access_denied` or `MER-JSN-00018`.
+    #[serde(rename = "error_code", default)]
+    pub code: String,
+    /// `error_message`.
+    #[serde(rename = "error_message", default)]
+    pub message: String,
+    /// `validation_error`: the request had an invalid field.
+    #[serde(
+        default,
+        with = "crate::de::opt_bool",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub validation_error: Option<bool>,
+    /// `error_field`: the field that was invalid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_field: Option<String>,
+    /// `error_field_message`: what was wrong with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_field_message: Option<String>,
+    /// `input_errors`, as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_errors: Option<Value>,
+    /// `error_fields`, as sent (a list of per-field errors).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_fields: Option<Value>,
+    /// `list_error`, as sent (a list query's filter or sort problem).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list_error: Option<Value>,
+    /// `errors`, as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Value>,
+}
+
+impl ApiError {
+    /// A plain error with a code and a message.
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            code: code.into(),
+            message: message.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Which access-denied case this is, when `error_code` is
+    /// `access_denied`.
+    pub fn access_denied(&self) -> Option<AccessDenied> {
+        if !self.code.eq_ignore_ascii_case("access_denied") {
+            return None;
+        }
+        Some(AccessDenied::classify(&self.message))
+    }
+
+    /// Whether the store rejected a field's value.
+    pub fn is_validation(&self) -> bool {
+        self.validation_error == Some(true) || self.error_field.is_some()
+    }
+
+    /// The per-field errors of `error_fields` (each `{"error_field",
+    /// "error_message"}`), plus `error_field` itself.
+    pub fn field_errors(&self) -> Vec<FieldError> {
+        let mut out = Vec::new();
+        if let Some(field) = &self.error_field {
+            out.push(FieldError {
+                field: field.clone(),
+                message: self.error_field_message.clone().unwrap_or_default(),
+            });
+        }
+        if let Some(Value::Array(items)) = &self.error_fields {
+            for item in items {
+                let text = |k: &str| item.get(k).and_then(Value::as_str).map(str::to_owned);
+                if let Some(field) = text("error_field").or_else(|| text("field")) {
+                    let message = text("error_message")
+                        .or_else(|| text("error_field_message"))
+                        .unwrap_or_default();
+                    if !out.iter().any(|f: &FieldError| f.field == field) {
+                        out.push(FieldError { field, message });
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// One rejected field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field's name.
+    pub field: String,
+    /// Why it was rejected.
+    pub message: String,
+}
+
+/// The access-denied cases of the API, from the store's message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AccessDenied {
+    /// `Access denied`: the token does not exist, or is not allowed to run
+    /// this function (check its groups and functions in the admin).
+    NotPermitted,
+    /// `Invalid request signature`: the signing key or digest is wrong, or
+    /// the body was changed after signing.
+    InvalidSignature,
+    /// `Missing required timestamp`: the token requires
+    /// `Miva_Request_Timestamp`.
+    MissingTimestamp,
+    /// `Timestamp outside configured window`: the clocks disagree.
+    TimestampOutsideWindow,
+    /// `Invalid request content type`: must be `application/json`.
+    InvalidContentType,
+    /// `Invalid request method`: must be POST.
+    InvalidMethod,
+    /// Another message.
+    Other,
+}
+
+impl AccessDenied {
+    /// Classifies an `access_denied` message.
+    pub fn classify(message: &str) -> Self {
+        let m = message.trim().trim_end_matches('.').to_ascii_lowercase();
+        if m.contains("signature") {
+            Self::InvalidSignature
+        } else if m.contains("missing") && m.contains("timestamp") {
+            Self::MissingTimestamp
+        } else if m.contains("timestamp") {
+            Self::TimestampOutsideWindow
+        } else if m.contains("content type") {
+            Self::InvalidContentType
+        } else if m.contains("method") {
+            Self::InvalidMethod
+        } else if m == "access denied" {
+            Self::NotPermitted
+        } else {
+            Self::Other
+        }
+    }
+
+    /// What to do about it, in one sentence.
+    pub fn hint(self) -> &'static str {
+        match self {
+            Self::NotPermitted => {
+                "the token is unknown or may not run this function: check the token's groups \
+                 and functions under Users > API Tokens"
+            }
+            Self::InvalidSignature => {
+                "the signature did not match: check the signing key and the digest (SHA-256 vs \
+                 SHA-1) against the token in the admin"
+            }
+            Self::MissingTimestamp => {
+                "the token requires Miva_Request_Timestamp: turn timestamps on"
+            }
+            Self::TimestampOutsideWindow => {
+                "the store's clock and this machine's disagree: sync the clock (NTP)"
+            }
+            Self::InvalidContentType => "requests must have Content-Type: application/json",
+            Self::InvalidMethod => "requests must be POST",
+            Self::Other => "see the store's message",
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Response<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(ResponseVisitor(PhantomData))
+    }
+}
+
+struct ResponseVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for ResponseVisitor<T> {
+    type Value = Response<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a Miva response object with \"success\"")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Response<T>, A::Error> {
+        let mut success: Option<bool> = None;
+        let mut data: Option<T> = None;
+        // `data` before `success` (rare): keep it as JSON until we know.
+        let mut early: Option<Value> = None;
+        let mut error = ApiError::default();
+        let mut has_error_fields = false;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match key.as_ref() {
+                "success" => success = Some(map.next_value::<FlexBool>()?.0),
+                "data" if success == Some(true) => data = Some(map.next_value()?),
+                "data" if success.is_none() => early = Some(map.next_value()?),
+                "error_code" => {
+                    error.code = map
+                        .next_value::<Option<StringOrNumber>>()?
+                        .map(|s| s.0)
+                        .unwrap_or_default();
+                    has_error_fields = true;
+                }
+                "error_message" => {
+                    error.message = map
+                        .next_value::<Option<StringOrNumber>>()?
+                        .map(|s| s.0)
+                        .unwrap_or_default();
+                    has_error_fields = true;
+                }
+                "validation_error" => {
+                    error.validation_error = map.next_value::<Option<FlexBool>>()?.map(|b| b.0);
+                }
+                "error_field" => {
+                    error.error_field = map.next_value::<Option<StringOrNumber>>()?.map(|s| s.0);
+                }
+                "error_field_message" => {
+                    error.error_field_message =
+                        map.next_value::<Option<StringOrNumber>>()?.map(|s| s.0);
+                }
+                "input_errors" => error.input_errors = Some(map.next_value()?),
+                "error_fields" => error.error_fields = Some(map.next_value()?),
+                "list_error" => error.list_error = Some(map.next_value()?),
+                "errors" => error.errors = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        if success == Some(true)
+            && let Some(value) = early
+        {
+            data = Some(T::deserialize(value).map_err(de::Error::custom)?);
+        }
+        match success {
+            Some(true) => match data {
+                Some(data) => Ok(Response::Success(data)),
+                None => T::deserialize(de::value::UnitDeserializer::<A::Error>::new())
+                    .map(Response::Success)
+                    .map_err(|_| {
+                        de::Error::custom("the response says success but carries no \"data\"")
+                    }),
+            },
+            Some(false) => Ok(Response::Failure(error)),
+            None if has_error_fields => Ok(Response::Failure(error)),
+            None => Err(de::Error::missing_field("success")),
+        }
+    }
+}
+
+/// A string that some servers send as a number.
+struct StringOrNumber(String);
+
+impl<'de> Deserialize<'de> for StringOrNumber {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Value::deserialize(d)? {
+            Value::String(s) => Ok(Self(s)),
+            other => Ok(Self(other.to_string())),
+        }
+    }
+}
+
+/// The `data` of a `*List_Load_Query` response.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ListPage<T> {
+    /// How many records match the query (not how many are in this page).
+    pub total_count: u64,
+    /// The offset of the first record of this page.
+    pub start_offset: u64,
+    /// The records.
+    pub data: Vec<T>,
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for ListPage<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = ListPage<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list page with total_count, start_offset and data")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<ListPage<T>, A::Error> {
+                let (mut total, mut start, mut data) = (None, None, None);
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    match key.as_ref() {
+                        "total_count" => total = Some(map.next_value::<FlexU64>()?.0),
+                        "start_offset" => start = Some(map.next_value::<FlexU64>()?.0),
+                        "data" => data = Some(map.next_value::<Vec<T>>()?),
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                let data = data.ok_or_else(|| de::Error::missing_field("data"))?;
+                Ok(ListPage {
+                    total_count: total.ok_or_else(|| de::Error::missing_field("total_count"))?,
+                    start_offset: start.unwrap_or(0),
+                    data,
+                })
+            }
+        }
+        d.deserialize_map(V(PhantomData))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn success_as_bool_or_number() {
+        // wire-facts.md, "Responses": success arrives as a bool or as 0/1.
+        for body in [
+            r#"{"success":true,"data":[1]}"#,
+            r#"{"success":1,"data":[1]}"#,
+            r#"{"data":[1],"success":"1"}"#,
+        ] {
+            let r: Response<Vec<u8>> = decode_response(body.as_bytes()).unwrap();
+            assert_eq!(r, Response::Success(vec![1]), "{body}");
+        }
+        let r: Response<()> = decode_response(br#"{"success":1}"#).unwrap();
+        assert_eq!(r, Response::Success(()));
+        let r: Response<Option<u8>> = decode_response(br#"{"success":true}"#).unwrap();
+        assert_eq!(r, Response::Success(None));
+        let err = decode_response::<Vec<u8>>(br#"{"success":1}"#).unwrap_err();
+        assert!(err.to_string().contains("no \"data\""), "{err}");
+        assert!(decode_response::<Value>(br#"{"data":1}"#).is_err());
+        assert!(decode_response::<Value>(b"<html>").is_err());
+    }
+
+    #[test]
+    fn every_error_field_is_kept() {
+        // The validation shape is the document's ("Error Handling"); the
+        // other fields are those named in wire-facts.md, "Responses".
+        let body = json!({
+            "success": 0,
+            "error_code": "MER-JSN-00018",
+            "error_message": "Invalid value for field 'Product_Price': Please enter a number",
+            "validation_error": 1,
+            "error_field": "Product_Price",
+            "error_field_message": "Please enter a number",
+            "input_errors": true,
+            "error_fields": [{"error_field": "Product_Code", "error_message": "Duplicate"}],
+            "list_error": {"field": "x"},
+            "errors": ["e"],
+            "data": {"ignored": "because success is 0"},
+        });
+        let r: Response<u8> = decode_response(body.to_string().as_bytes()).unwrap();
+        let Response::Failure(e) = r else {
+            panic!("expected failure")
+        };
+        assert_eq!(e.code, "MER-JSN-00018");
+        assert!(e.is_validation());
+        assert_eq!(e.error_field.as_deref(), Some("Product_Price"));
+        assert_eq!(e.input_errors, Some(json!(true)));
+        assert_eq!(e.list_error, Some(json!({"field": "x"})));
+        assert_eq!(e.errors, Some(json!(["e"])));
+        let fields = e.field_errors();
+        assert_eq!(fields.len(), 2);
+        assert_eq!(fields[1].field, "Product_Code");
+        assert_eq!(fields[1].message, "Duplicate");
+        assert_eq!(e.access_denied(), None);
+        assert_eq!(
+            e.to_string(),
+            "MER-JSN-00018: Invalid value for field 'Product_Price': Please enter a number"
+        );
+    }
+
+    #[test]
+    fn access_denied_messages_are_classified() {
+        // The messages listed in wire-facts.md, "Responses".
+        for (message, kind) in [
+            ("Access denied", AccessDenied::NotPermitted),
+            ("Invalid request signature", AccessDenied::InvalidSignature),
+            ("Missing required timestamp", AccessDenied::MissingTimestamp),
+            (
+                "Timestamp outside configured window",
+                AccessDenied::TimestampOutsideWindow,
+            ),
+            (
+                "Invalid request content type",
+                AccessDenied::InvalidContentType,
+            ),
+            ("Invalid request method", AccessDenied::InvalidMethod),
+            ("Something new", AccessDenied::Other),
+        ] {
+            let e = ApiError::new("access_denied", message);
+            assert_eq!(e.access_denied(), Some(kind), "{message}");
+            assert!(!kind.hint().is_empty());
+        }
+    }
+
+    #[test]
+    fn list_pages() {
+        let page: ListPage<Value> = serde_json::from_value(json!({
+            "total_count": "3", "start_offset": 2, "data": [{"id": 3}], "extra": 1
+        }))
+        .unwrap();
+        assert_eq!(
+            (page.total_count, page.start_offset, page.data.len()),
+            (3, 2, 1)
+        );
+        assert!(serde_json::from_value::<ListPage<Value>>(json!({"data": []})).is_err());
+        assert!(
+            serde_json::from_value::<ListPage<Value>>(json!({"total_count": -1, "data": []}))
+                .is_err()
+        );
+    }
+}

@@ -1,0 +1,68 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may
+//! Models keep every field: decode, re-encode, compare.
+
+use miva_envelope::{Category, Customer, ListPage, Order, Product, Timestamp};
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+fn round_trip<T: serde::de::DeserializeOwned + serde::Serialize>(record: &Value) -> T {
+    let typed: T = serde_json::from_value(record.clone()).unwrap();
+    assert_eq!(&serde_json::to_value(&typed).unwrap(), record, "lossless");
+    typed
+}
+
+#[test]
+fn product_keeps_unknown_fields_and_reads_dates_both_ways() {
+    let record = json!({
+        "id": 12, "code": "P000012", "name": "Mug", "price": 4.5, "active": true,
+        "dt_created": 1_700_000_000, "customfield_values": {"basic": {"color": "red"}},
+        "formatted_price": "$4.50", "attributes": [],
+    });
+    let p: Product = round_trip(&record);
+    assert_eq!(p.id, Some(12));
+    assert_eq!(p.extra["customfield_values"]["basic"]["color"], "red");
+    let wrapped: Product =
+        serde_json::from_value(json!({"dt_created": {"time_t": 1_700_000_000}, "active": 0}))
+            .unwrap();
+    assert_eq!(wrapped.dt_created, Some(Timestamp(1_700_000_000)));
+    assert_eq!(wrapped.active, Some(false));
+}
+
+#[test]
+fn other_families_round_trip() {
+    round_trip::<Category>(
+        &json!({"id": 1, "parent_id": 0, "code": "CAT001", "active": false, "uris": []}),
+    );
+    round_trip::<Customer>(
+        &json!({"id": 2, "login": "ada", "tax_exempt": true, "ship_addr1": "1 Main St"}),
+    );
+    let order: Order = round_trip(&json!({
+        "id": 3, "orderdate": 1_700_000_100, "total": 12.5,
+        "items": [{"order_id": 3, "line_id": 1, "code": "P000001", "quantity": 2, "taxable": true, "options": []}],
+        "charges": [{"type": "SHIPPING", "amount": 5.0}],
+    }));
+    let items = order.items.unwrap();
+    assert_eq!(items[0].quantity, Some(2));
+    assert_eq!(items[0].extra["options"], json!([]));
+}
+
+#[test]
+fn a_wrongly_typed_known_field_is_an_error_not_a_silent_loss() {
+    let err = serde_json::from_value::<Product>(json!({"id": "twelve"})).unwrap_err();
+    assert!(err.to_string().contains("invalid"), "{err}");
+}
+
+proptest! {
+    /// Any extra string fields survive a decode / encode of a list page.
+    #[test]
+    fn extra_fields_survive(keys in proptest::collection::btree_map("[a-z]{1,8}_x", "[ -~]{0,12}", 0..6)) {
+        let mut record = serde_json::Map::new();
+        record.insert("id".into(), json!(1));
+        for (k, v) in &keys {
+            record.insert(k.clone(), json!(v));
+        }
+        let page = json!({"total_count": 1, "start_offset": 0, "data": [record]});
+        let typed: ListPage<Product> = serde_json::from_value(page.clone()).unwrap();
+        prop_assert_eq!(serde_json::to_value(&typed).unwrap(), page);
+    }
+}
