@@ -198,7 +198,7 @@ pub enum OperationResult {
 ///
 /// # Errors
 /// When the body is neither a JSON array of responses nor an error object.
-pub fn decode_multicall(body: &[u8]) -> Result<Result<Vec<OperationResult>, ApiError>, Error> {
+pub fn decode_multicall(body: &[u8]) -> Result<Result<Vec<OperationResult>, Box<ApiError>>, Error> {
     let value: Value = serde_json::from_slice(body).map_err(Error::decode)?;
     match value {
         Value::Array(items) => items
@@ -307,7 +307,10 @@ mod tests {
         let OperationResult::Iterations(its) = &results[1] else {
             panic!("nested")
         };
-        assert_eq!(its[1], Response::Failure(ApiError::new("E", "no")));
+        assert_eq!(
+            its[1],
+            Response::Failure(Box::new(ApiError::new("E", "no")))
+        );
         let denied = decode_multicall(
             br#"{"success":0,"error_code":"access_denied","error_message":"Access denied"}"#,
         )

@@ -203,15 +203,60 @@ pub struct ProductFields {
     pub extra: Map<String, Value>,
 }
 
+macro_rules! setters {
+    ($($(#[$doc:meta])* $name:ident: $ty:ty;)*) => {
+        $(
+            $(#[$doc])*
+            pub fn $name(mut self, value: impl Into<$ty>) -> Self {
+                self.$name = Some(value.into());
+                self
+            }
+        )*
+    };
+}
+
+impl ProductFields {
+    /// No fields set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    setters! {
+        /// Sets `Product_SKU`.
+        sku: String;
+        /// Sets `Product_Name`.
+        name: String;
+        /// Sets `Product_Description`.
+        description: String;
+        /// Sets `Product_Price`.
+        price: f64;
+        /// Sets `Product_Cost`.
+        cost: f64;
+        /// Sets `Product_Weight`.
+        weight: f64;
+        /// Sets `Product_Active`.
+        active: bool;
+        /// Sets `Product_Taxable`.
+        taxable: bool;
+        /// Sets `Product_Inventory`.
+        inventory: i64;
+        /// Sets `Product_Canonical_Category_Code`.
+        canonical_category_code: String;
+    }
+
+    /// Sets any other field of the function.
+    pub fn field(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.extra.insert(name.into(), value.into());
+        self
+    }
+}
+
 /// `Product_Insert`: answers with the new product.
 ///
 /// ```
 /// use miva_envelope::{ProductFields, ProductInsert};
 ///
-/// let mut fields = ProductFields::default();
-/// fields.name = Some("Mug".into());
-/// fields.price = Some(9.5);
-/// let request = ProductInsert::new("MUG-1", fields);
+/// let request = ProductInsert::new("MUG-1", ProductFields::new().name("Mug").price(9.5));
 /// assert_eq!(
 ///     serde_json::to_string(&request)?,
 ///     r#"{"Product_Code":"MUG-1","Product_Name":"Mug","Product_Price":9.5}"#
@@ -337,9 +382,7 @@ mod tests {
 
     #[test]
     fn write_requests_name_their_product() {
-        let mut fields = ProductFields::default();
-        fields.price = Some(2.0);
-        fields.extra.insert("Custom".into(), json!(1));
+        let fields = ProductFields::new().price(2.0).field("Custom", 1);
         let update = ProductUpdate::new(ProductKey::Code("A".into()), fields);
         assert_eq!(
             serde_json::to_value(&update).unwrap(),

@@ -18,12 +18,12 @@ pub enum Response<T> {
     /// `success` was true (or 1).
     Success(T),
     /// `success` was false (or 0).
-    Failure(ApiError),
+    Failure(Box<ApiError>),
 }
 
 impl<T> Response<T> {
     /// As a `Result`.
-    pub fn into_result(self) -> Result<T, ApiError> {
+    pub fn into_result(self) -> Result<T, Box<ApiError>> {
         match self {
             Self::Success(data) => Ok(data),
             Self::Failure(error) => Err(error),
@@ -301,8 +301,8 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for ResponseVisitor<T> {
                         de::Error::custom("the response says success but carries no \"data\"")
                     }),
             },
-            Some(false) => Ok(Response::Failure(error)),
-            None if has_error_fields => Ok(Response::Failure(error)),
+            Some(false) => Ok(Response::Failure(Box::new(error))),
+            None if has_error_fields => Ok(Response::Failure(Box::new(error))),
             None => Err(de::Error::missing_field("success")),
         }
     }
