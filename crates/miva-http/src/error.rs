@@ -59,6 +59,30 @@ pub enum Error {
     },
     /// A Miva signing problem (bad key, RSA failure).
     Sign(miva_sign::Error),
+    /// The Miva store answered with an API error.
+    Api(Box<miva_envelope::ApiError>),
+    /// The Miva store refused the request (`access_denied`); `kind` says
+    /// which case and [`miva_envelope::AccessDenied::hint`] what to do.
+    AccessDenied {
+        /// Which access-denied case.
+        kind: miva_envelope::AccessDenied,
+        /// The store's answer.
+        error: Box<miva_envelope::ApiError>,
+    },
+    /// A multicall's partial answers did not add up.
+    Multicall(String),
+    /// Paging through a list could not go on without skipping or
+    /// repeating records.
+    Pagination {
+        /// The list function.
+        function: String,
+        /// The offset of the page that failed.
+        offset: u64,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A request could not be encoded, or a header could not be read.
+    Envelope(miva_envelope::Error),
     /// The Miravia / Lazada platform answered with an error.
     Miravia(crate::miravia::PlatformError),
     /// A Miravia signing problem (bad parameter, path).
@@ -102,6 +126,15 @@ impl fmt::Display for Error {
                 "HTTP {status}: the body is not the API's JSON ({reason}); it starts: {excerpt}"
             ),
             Self::Sign(e) => write!(f, "signing: {e}"),
+            Self::Api(e) => write!(f, "{e}"),
+            Self::AccessDenied { kind, error } => write!(f, "{error} ({})", kind.hint()),
+            Self::Multicall(m) => write!(f, "multicall: {m}"),
+            Self::Pagination {
+                function,
+                offset,
+                reason,
+            } => write!(f, "paging {function} stopped at offset {offset}: {reason}"),
+            Self::Envelope(e) => write!(f, "{e}"),
             Self::Miravia(e) => write!(f, "{e}"),
             Self::MiraviaSign(e) => write!(f, "signing: {e}"),
         }
@@ -113,6 +146,9 @@ impl std::error::Error for Error {
         match self {
             Self::Transport(e) => Some(e.as_ref()),
             Self::Sign(e) => Some(e),
+            Self::Api(e) => Some(e.as_ref()),
+            Self::AccessDenied { error, .. } => Some(error.as_ref()),
+            Self::Envelope(e) => Some(e),
             Self::MiraviaSign(e) => Some(e),
             _ => None,
         }
@@ -129,6 +165,22 @@ impl Error {
 impl From<miva_sign::Error> for Error {
     fn from(e: miva_sign::Error) -> Self {
         Self::Sign(e)
+    }
+}
+
+impl From<miva_envelope::Error> for Error {
+    fn from(e: miva_envelope::Error) -> Self {
+        Self::Envelope(e)
+    }
+}
+
+impl Error {
+    /// The store's API error, for [`Error::Api`] and [`Error::AccessDenied`].
+    pub fn api_error(&self) -> Option<&miva_envelope::ApiError> {
+        match self {
+            Self::Api(e) | Self::AccessDenied { error: e, .. } => Some(e),
+            _ => None,
+        }
     }
 }
 

@@ -24,6 +24,7 @@
 
 mod error;
 pub mod miravia;
+pub mod miva;
 mod transport;
 
 pub use error::Error;

@@ -46,6 +46,11 @@ impl Default for TransportConfig {
 pub(crate) struct RawResponse {
     pub(crate) status: u16,
     pub(crate) location: Option<String>,
+    /// `Content-Range` (a partial multicall answer).
+    pub(crate) content_range: Option<String>,
+    /// `Date` (for measuring the server's clock offset).
+    #[allow(dead_code)]
+    pub(crate) date: Option<String>,
     pub(crate) body: Vec<u8>,
 }
 
@@ -111,6 +116,8 @@ impl Transport {
         };
         let status = response.status().as_u16();
         let location = header("location");
+        let content_range = header("content-range");
+        let date = header("date");
         let body = response
             .body_mut()
             .with_config()
@@ -123,6 +130,8 @@ impl Transport {
         Ok(RawResponse {
             status,
             location,
+            content_range,
+            date,
             body,
         })
     }

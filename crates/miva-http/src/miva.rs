@@ -1,0 +1,814 @@
+//! The Miva Merchant JSON API client: typed and raw calls, module calls,
+//! multicall with the 206 continuation, and auto-pagination.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use miva_envelope::{
+    ApiError, ContentRange, Envelope, ListPage, ListRequest, MivaRequest, Operation,
+    OperationResult, Response, Scope, Target, decode_multicall, encode_multicall_into,
+};
+use miva_sign::Credential;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::error::{Error, excerpt};
+use crate::transport::{RawResponse, Transport, TransportConfig};
+
+type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
+
+/// The hint given when a store answers with an empty body.
+const EMPTY_HINT: &str = "a Miva store answers with an empty body when the \
+    X-Miva-API-Authorization header is missing or unreadable: check the token (and that \
+    nothing between you and the store strips the header)";
+
+/// The most continuation requests a multicall may take before the client
+/// gives up (each must complete at least one operation).
+pub const DEFAULT_MAX_MULTICALL_ROUNDS: usize = 64;
+
+/// How binary payloads travel (`X-Miva-API-Binary-Encoding`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BinaryEncoding {
+    /// JSON (the default; the header is not sent).
+    #[default]
+    Json,
+    /// `base64`: binary fields of the request are base64 text.
+    Base64,
+}
+
+/// Builds a [`MivaClient`].
+pub struct MivaClientBuilder {
+    endpoint: String,
+    credential: Credential,
+    store_code: Option<String>,
+    timestamps: bool,
+    api_timeout: Option<Duration>,
+    binary_encoding: BinaryEncoding,
+    transport: TransportConfig,
+    clock: Clock,
+    max_multicall_rounds: usize,
+}
+
+impl fmt::Debug for MivaClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MivaClientBuilder")
+            .field("endpoint", &self.endpoint)
+            .field("credential", &self.credential)
+            .field("store_code", &self.store_code)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MivaClientBuilder {
+    /// The default `Store_Code` of store-scoped calls.
+    pub fn store_code(mut self, code: &str) -> Self {
+        self.store_code = Some(code.to_owned());
+        self
+    }
+
+    /// Send `Miva_Request_Timestamp` (default on; a store can require it).
+    pub fn timestamps(mut self, on: bool) -> Self {
+        self.timestamps = on;
+        self
+    }
+
+    /// Ask the store for a longer server-side timeout
+    /// (`X-Miva-API-Timeout`, whole seconds) on every call. The client's own
+    /// overall timeout is raised to match if it is shorter.
+    pub fn api_timeout(mut self, timeout: Duration) -> Self {
+        self.api_timeout = Some(timeout);
+        self
+    }
+
+    /// `X-Miva-API-Binary-Encoding`.
+    pub fn binary_encoding(mut self, encoding: BinaryEncoding) -> Self {
+        self.binary_encoding = encoding;
+        self
+    }
+
+    /// Transport settings (timeouts, body limit, user agent, plain http).
+    pub fn transport(mut self, config: TransportConfig) -> Self {
+        self.transport = config;
+        self
+    }
+
+    /// The clock timestamps are taken from (tests inject one).
+    pub fn clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The most requests one multicall may take (default
+    /// [`DEFAULT_MAX_MULTICALL_ROUNDS`]).
+    pub fn max_multicall_rounds(mut self, rounds: usize) -> Self {
+        self.max_multicall_rounds = rounds.max(1);
+        self
+    }
+
+    /// Checks the endpoint and builds the client.
+    ///
+    /// # Errors
+    /// [`Error::Config`] for an endpoint that is not an https URL (or http to
+    /// loopback), or an empty store code.
+    pub fn build(mut self) -> Result<MivaClient, Error> {
+        crate::transport::check_url(&self.endpoint, self.transport.allow_insecure_http)?;
+        if self
+            .store_code
+            .as_deref()
+            .is_some_and(|c| c.trim().is_empty())
+        {
+            return Err(Error::Config(
+                "the store code is empty: pass the code shown in the admin under Settings > Store"
+                    .into(),
+            ));
+        }
+        if let Some(api) = self.api_timeout
+            && self.transport.timeout < api + Duration::from_secs(10)
+        {
+            self.transport.timeout = api + Duration::from_secs(10);
+        }
+        Ok(MivaClient {
+            inner: Arc::new(Inner {
+                transport: Transport::new(self.transport),
+                endpoint: self.endpoint,
+                credential: self.credential,
+                store_code: self.store_code,
+                timestamps: self.timestamps,
+                api_timeout: self.api_timeout.map(|t| t.as_secs().max(1).to_string()),
+                binary_encoding: self.binary_encoding,
+                clock: self.clock,
+                max_multicall_rounds: self.max_multicall_rounds,
+            }),
+        })
+    }
+}
+
+struct Inner {
+    transport: Transport,
+    endpoint: String,
+    credential: Credential,
+    store_code: Option<String>,
+    timestamps: bool,
+    api_timeout: Option<String>,
+    binary_encoding: BinaryEncoding,
+    clock: Clock,
+    max_multicall_rounds: usize,
+}
+
+/// A client for one Miva store's JSON API. `Send + Sync` and cheap to clone:
+/// every clone and thread shares one keep-alive connection pool.
+///
+/// ```no_run
+/// use miva_envelope::{ListQuery, ProductListLoadQuery};
+/// use miva_http::miva::MivaClient;
+/// use miva_sign::{ApiToken, Credential, HmacDigest, SigningKey};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let credential = Credential::hmac(
+///     ApiToken::new("token from Users > API Tokens")?,
+///     &SigningKey::from_base64("NglO1/NYZeYmnID0DrMIjuXqdD3nxBpNLp0FJlfjQbQ")?,
+///     HmacDigest::Sha256,
+/// );
+/// let client = MivaClient::builder("https://www.example.com/mm5/json.mvc", credential)
+///     .store_code("store")
+///     .build()?;
+/// for product in client.list(ProductListLoadQuery::new(ListQuery::new())).page_size(200) {
+///     println!("{:?}", product?.code);
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct MivaClient {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for MivaClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MivaClient")
+            .field("endpoint", &self.inner.endpoint)
+            .field("store_code", &self.inner.store_code)
+            .field("credential", &self.inner.credential)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Per-call settings that override the client's.
+#[derive(Debug, Clone, Default)]
+pub struct CallOptions {
+    /// Use this `Store_Code` instead of the client's default.
+    pub store_code: Option<String>,
+}
+
+impl MivaClient {
+    /// Starts a builder for the store's JSON endpoint
+    /// (`https://<domain>/mm5/json.mvc`).
+    pub fn builder(endpoint: &str, credential: Credential) -> MivaClientBuilder {
+        MivaClientBuilder {
+            endpoint: endpoint.to_owned(),
+            credential,
+            store_code: None,
+            timestamps: true,
+            api_timeout: None,
+            binary_encoding: BinaryEncoding::Json,
+            transport: TransportConfig::default(),
+            clock: Arc::new(SystemTime::now),
+            max_multicall_rounds: DEFAULT_MAX_MULTICALL_ROUNDS,
+        }
+    }
+
+    /// The default store code.
+    pub fn store_code(&self) -> Option<&str> {
+        self.inner.store_code.as_deref()
+    }
+
+    /// A typed call: returns the response's `data`.
+    ///
+    /// # Errors
+    /// [`Error::Api`] or [`Error::AccessDenied`] when the store refuses,
+    /// or any transport or decoding error.
+    pub fn call<R: MivaRequest>(&self, request: &R) -> Result<R::Response, Error> {
+        self.call_with(request, &CallOptions::default())
+    }
+
+    /// A typed call with per-call options.
+    ///
+    /// # Errors
+    /// As [`MivaClient::call`].
+    pub fn call_with<R: MivaRequest>(
+        &self,
+        request: &R,
+        options: &CallOptions,
+    ) -> Result<R::Response, Error> {
+        let store = match request.scope() {
+            Scope::Store => options.store_code.as_deref().or(self.store_code()),
+            Scope::Domain => None,
+        };
+        self.send_one(Target::Function(request.function()), store, request)
+    }
+
+    /// A call of any function with JSON parameters; returns `data` (null
+    /// when the function returns none). A `Store_Code` in `params` overrides
+    /// the client's default; `null` there sends none (domain functions).
+    ///
+    /// # Errors
+    /// As [`MivaClient::call`]; [`Error::Config`] when `params` is not an
+    /// object.
+    pub fn call_raw(&self, function: &str, params: &Value) -> Result<Value, Error> {
+        let (store, params) = self.split_store(params)?;
+        self.send_one(Target::Function(function), store.as_deref(), &params)
+    }
+
+    /// A module function call (`"Function": "Module"`).
+    ///
+    /// # Errors
+    /// As [`MivaClient::call_raw`].
+    pub fn call_module(
+        &self,
+        module_code: &str,
+        module_function: &str,
+        params: &Value,
+    ) -> Result<Value, Error> {
+        let (store, params) = self.split_store(params)?;
+        self.send_one(
+            Target::Module {
+                code: module_code,
+                function: module_function,
+            },
+            store.as_deref(),
+            &params,
+        )
+    }
+
+    fn split_store(&self, params: &Value) -> Result<(Option<String>, Map<String, Value>), Error> {
+        let mut map = match params {
+            Value::Object(map) => map.clone(),
+            Value::Null => Map::new(),
+            other => {
+                return Err(Error::Config(format!(
+                    "the parameters must be a JSON object of field names and values, found {}",
+                    excerpt(other.to_string().as_bytes())
+                )));
+            }
+        };
+        map.remove("Function");
+        map.remove("Miva_Request_Timestamp");
+        let store = match map.remove("Store_Code") {
+            None => self.inner.store_code.clone(),
+            Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s),
+            Some(other) => {
+                return Err(Error::Config(format!(
+                    "Store_Code must be a string, found {other}"
+                )));
+            }
+        };
+        Ok((store, map))
+    }
+
+    fn timestamp(&self) -> Option<i64> {
+        if !self.inner.timestamps {
+            return None;
+        }
+        let now = (self.inner.clock)();
+        Some(match now.duration_since(UNIX_EPOCH) {
+            Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+            Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
+        })
+    }
+
+    fn send_one<P: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        target: Target<'_>,
+        store_code: Option<&str>,
+        params: &P,
+    ) -> Result<T, Error> {
+        let mut body = Vec::with_capacity(256);
+        Envelope::new(target)
+            .store_code(store_code)
+            .timestamp(self.timestamp())
+            .encode_into(params, &mut body)?;
+        let name = target.display_name();
+        let response = self.post(&name, &body, None)?;
+        check_status(&response, false)?;
+        match miva_envelope::decode_response::<T>(&response.body) {
+            Ok(Response::Success(data)) => Ok(data),
+            Ok(Response::Failure(error)) => Err(api_error(error)),
+            Err(e) => Err(Error::Undecodable {
+                status: response.status,
+                reason: e.to_string(),
+                excerpt: excerpt(&response.body),
+            }),
+        }
+    }
+
+    /// Signs `body` and POSTs it.
+    fn post(&self, what: &str, body: &[u8], range: Option<&str>) -> Result<RawResponse, Error> {
+        let header = self.inner.credential.authorize(body)?;
+        let mut headers: Vec<(&str, &str)> = Vec::with_capacity(4);
+        headers.push((header.name(), header.value()));
+        if let Some(t) = &self.inner.api_timeout {
+            headers.push(("X-Miva-API-Timeout", t));
+        }
+        if self.inner.binary_encoding == BinaryEncoding::Base64 {
+            headers.push(("X-Miva-API-Binary-Encoding", "base64"));
+        }
+        if let Some(range) = range {
+            headers.push(("Range", range));
+        }
+        let started = Instant::now();
+        let result =
+            self.inner
+                .transport
+                .post(&self.inner.endpoint, "application/json", &headers, body);
+        match &result {
+            Ok(r) => tracing::debug!(
+                function = what,
+                status = r.status,
+                request_bytes = body.len(),
+                response_bytes = r.body.len(),
+                elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+                "miva call"
+            ),
+            Err(e) => tracing::debug!(
+                function = what,
+                request_bytes = body.len(),
+                elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+                error = %e,
+                "miva call failed"
+            ),
+        }
+        result
+    }
+
+    /// Runs several operations in one request and returns one result per
+    /// operation, in order. When the store runs out of time it answers
+    /// HTTP 206 with `Content-Range: <completed>/<total>`; the client then
+    /// asks for the rest (`Range: Operations=<next>-<total>`, re-signed with
+    /// a fresh timestamp) until every operation is answered. The loop is
+    /// bounded: each round must make progress, and there are at most
+    /// [`DEFAULT_MAX_MULTICALL_ROUNDS`] rounds (configurable).
+    ///
+    /// # Errors
+    /// [`Error::Multicall`] when the server's counts do not add up (a 206
+    /// without `Content-Range`, no progress, more answers than operations);
+    /// [`Error::Api`] / [`Error::AccessDenied`] when the whole request is
+    /// refused; transport errors.
+    pub fn multicall(&self, operations: &[Operation]) -> Result<Vec<OperationResult>, Error> {
+        let total = operations.len();
+        let mut results: Vec<OperationResult> = Vec::with_capacity(total);
+        let mut body = Vec::with_capacity(256);
+        let store = self.store_code();
+        for round in 0..self.inner.max_multicall_rounds {
+            body.clear();
+            encode_multicall_into(store, self.timestamp(), operations, &mut body)?;
+            let range = (round > 0).then(|| {
+                ContentRange {
+                    completed: results.len(),
+                    total,
+                }
+                .next_range()
+            });
+            let response = self.post("multicall", &body, range.as_deref())?;
+            check_status(&response, true)?;
+            let chunk = match decode_multicall(&response.body) {
+                Ok(Ok(chunk)) => chunk,
+                Ok(Err(error)) => return Err(api_error(error)),
+                Err(e) => {
+                    return Err(Error::Undecodable {
+                        status: response.status,
+                        reason: e.to_string(),
+                        excerpt: excerpt(&response.body),
+                    });
+                }
+            };
+            let before = results.len();
+            if before + chunk.len() > total {
+                return Err(Error::Multicall(format!(
+                    "the store answered {} operations after {before} of {total}: more answers \
+                     than operations",
+                    chunk.len()
+                )));
+            }
+            results.extend(chunk);
+            if response.status == 200 {
+                if results.len() != total {
+                    return Err(Error::Multicall(format!(
+                        "the store answered {} of {total} operations with HTTP 200 (no 206 \
+                         to continue from)",
+                        results.len()
+                    )));
+                }
+                return Ok(results);
+            }
+            // 206: the rest is still to come.
+            let Some(header) = response.content_range.as_deref() else {
+                return Err(Error::Multicall(format!(
+                    "HTTP 206 without a Content-Range header after {} of {total} operations: \
+                     the store did not say how far it got, so the rest cannot be requested \
+                     safely",
+                    results.len()
+                )));
+            };
+            // The official SDKs read the completed count of a continuation
+            // as this request's; a cumulative count is accepted too. Either
+            // way the next Range comes from the answers actually received.
+            let range = ContentRange::parse(header)?;
+            let this_round = results.len() - before;
+            if range.total != total
+                || (range.completed != this_round && range.completed != results.len())
+            {
+                return Err(Error::Multicall(format!(
+                    "Content-Range {header:?} does not add up: {} of {total} operations have \
+                     been answered, {this_round} by this request",
+                    results.len()
+                )));
+            }
+            if results.len() == before {
+                return Err(Error::Multicall(format!(
+                    "the store made no progress (HTTP 206 with {header:?} and no new answers)"
+                )));
+            }
+            tracing::debug!(completed = results.len(), total, "multicall continues");
+        }
+        Err(Error::Multicall(format!(
+            "gave up after {} requests with {} of {total} operations answered",
+            self.inner.max_multicall_rounds,
+            results.len()
+        )))
+    }
+
+    /// Every record of a list query, in order, fetched page by page.
+    pub fn list<R: ListRequest + Send + 'static>(&self, request: R) -> Records<R>
+    where
+        R::Record: Send + 'static,
+    {
+        Records {
+            client: self.clone(),
+            start: request.query().get_offset().unwrap_or(0),
+            request,
+            page_size: 100,
+            concurrency: 1,
+            state: None,
+        }
+    }
+
+    fn fetch_page<R: ListRequest>(
+        &self,
+        request: &R,
+        offset: u64,
+        count: u64,
+    ) -> Result<ListPage<R::Record>, Error> {
+        let mut page_request = request.clone();
+        page_request.query_mut().set_page(offset, count);
+        self.call(&page_request)
+    }
+}
+
+fn check_status(response: &RawResponse, partial_ok: bool) -> Result<(), Error> {
+    match response.status {
+        200 => {}
+        206 if partial_ok => {}
+        300..=399 => {
+            return Err(Error::Redirect {
+                status: response.status,
+                location: response.location.clone(),
+            });
+        }
+        status => {
+            return Err(Error::HttpStatus {
+                status,
+                excerpt: excerpt(&response.body),
+            });
+        }
+    }
+    if response.body.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::EmptyResponse {
+            status: response.status,
+            hint: EMPTY_HINT,
+        });
+    }
+    Ok(())
+}
+
+fn api_error(error: Box<ApiError>) -> Error {
+    match error.access_denied() {
+        Some(kind) => Error::AccessDenied { kind, error },
+        None => Error::Api(error),
+    }
+}
+
+/// The iterator of [`MivaClient::list`]: yields each record exactly once,
+/// in order, and stops at `total_count`. If the total changes between
+/// pages, or a page comes back short before the end, it yields an error
+/// naming the offset and stops.
+pub struct Records<R: ListRequest> {
+    client: MivaClient,
+    request: R,
+    start: u64,
+    page_size: u64,
+    concurrency: usize,
+    state: Option<State<R::Record>>,
+}
+
+impl<R: ListRequest> fmt::Debug for Records<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Records")
+            .field("function", &self.request.function())
+            .field("page_size", &self.page_size)
+            .field("concurrency", &self.concurrency)
+            .finish_non_exhaustive()
+    }
+}
+
+type PageResult<T> = Result<ListPage<T>, Error>;
+
+struct State<T> {
+    buffer: std::vec::IntoIter<T>,
+    /// Offset of the next page to hand out.
+    next_offset: u64,
+    /// `total_count` as first seen.
+    total: Option<u64>,
+    done: bool,
+    /// Concurrent fetching: offsets to fetch go out, pages come back.
+    pool: Option<Pool<T>>,
+    /// An error to report before ending (a failed first page).
+    pending_error: Option<Error>,
+}
+
+struct Pool<T> {
+    work: Option<mpsc::Sender<u64>>,
+    results: mpsc::Receiver<(u64, PageResult<T>)>,
+    waiting: BTreeMap<u64, PageResult<T>>,
+    /// Offset of the next page to dispatch.
+    dispatched_to: u64,
+    in_flight: usize,
+}
+
+impl<R> Records<R>
+where
+    R: ListRequest + Send + 'static,
+    R::Record: Send + 'static,
+{
+    /// Records per request (default 100; 0 is taken as 1).
+    pub fn page_size(mut self, size: u64) -> Self {
+        self.page_size = size.max(1);
+        self
+    }
+
+    /// Pages fetched at once (default 1). Records still come out in order;
+    /// at most this many pages are held in memory.
+    pub fn concurrency(mut self, pages: usize) -> Self {
+        self.concurrency = pages.max(1);
+        self
+    }
+
+    /// `total_count` once the first page has arrived.
+    pub fn total_count(&self) -> Option<u64> {
+        self.state.as_ref().and_then(|s| s.total)
+    }
+
+    fn first_page(&mut self) -> State<R::Record> {
+        let mut state = State {
+            buffer: Vec::new().into_iter(),
+            next_offset: self.start,
+            total: None,
+            done: false,
+            pool: None,
+            pending_error: None,
+        };
+        match self
+            .client
+            .fetch_page(&self.request, self.start, self.page_size)
+        {
+            Ok(page) => {
+                state.total = Some(page.total_count);
+                state.next_offset = self.start + page.data.len() as u64;
+                if page.data.is_empty() || state.next_offset >= page.total_count {
+                    state.done = true;
+                }
+                state.buffer = page.data.into_iter();
+                if !state.done && self.concurrency > 1 {
+                    state.pool = Some(self.start_pool(state.next_offset));
+                }
+            }
+            Err(e) => {
+                state.done = true;
+                state.pending_error = Some(e);
+            }
+        }
+        state
+    }
+
+    fn start_pool(&self, from: u64) -> Pool<R::Record> {
+        let (work_tx, work_rx) = mpsc::channel::<u64>();
+        let (result_tx, result_rx) = mpsc::channel();
+        let work_rx = Arc::new(std::sync::Mutex::new(work_rx));
+        for _ in 0..self.concurrency {
+            let work_rx = Arc::clone(&work_rx);
+            let result_tx = result_tx.clone();
+            let client = self.client.clone();
+            let request = self.request.clone();
+            let count = self.page_size;
+            std::thread::spawn(move || {
+                loop {
+                    let next = match work_rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok(offset) = next else { return };
+                    let page = client.fetch_page(&request, offset, count);
+                    if result_tx.send((offset, page)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        Pool {
+            work: Some(work_tx),
+            results: result_rx,
+            waiting: BTreeMap::new(),
+            dispatched_to: from,
+            in_flight: 0,
+        }
+    }
+
+    /// The page at `state.next_offset`, sequentially or from the pool.
+    fn next_page(&self, state: &mut State<R::Record>) -> PageResult<R::Record> {
+        let total = state.total.unwrap_or(0);
+        let Some(pool) = state.pool.as_mut() else {
+            return self
+                .client
+                .fetch_page(&self.request, state.next_offset, self.page_size);
+        };
+        // Keep `concurrency` pages in flight (or waiting), within the total.
+        while pool.in_flight + pool.waiting.len() < self.concurrency && pool.dispatched_to < total {
+            let Some(work) = &pool.work else { break };
+            if work.send(pool.dispatched_to).is_err() {
+                break;
+            }
+            pool.in_flight += 1;
+            pool.dispatched_to += self.page_size;
+        }
+        loop {
+            if let Some(page) = pool.waiting.remove(&state.next_offset) {
+                return page;
+            }
+            if pool.in_flight == 0 {
+                return Err(Error::Pagination {
+                    function: self.request.function().to_owned(),
+                    offset: state.next_offset,
+                    reason: "no page was requested at this offset (a page before it came back \
+                             short)"
+                        .into(),
+                });
+            }
+            match pool.results.recv() {
+                Ok((offset, page)) => {
+                    pool.in_flight -= 1;
+                    pool.waiting.insert(offset, page);
+                }
+                Err(_) => {
+                    return Err(Error::Pagination {
+                        function: self.request.function().to_owned(),
+                        offset: state.next_offset,
+                        reason: "the page fetching threads stopped".into(),
+                    });
+                }
+            }
+        }
+    }
+}
+
+impl<R> Iterator for Records<R>
+where
+    R: ListRequest + Send + 'static,
+    R::Record: Send + 'static,
+{
+    type Item = Result<R::Record, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.state.is_none() {
+            let state = self.first_page();
+            self.state = Some(state);
+        }
+        let mut state = self.state.take()?;
+        let item = self.advance(&mut state);
+        self.state = Some(state);
+        item
+    }
+}
+
+impl<R> Records<R>
+where
+    R: ListRequest + Send + 'static,
+    R::Record: Send + 'static,
+{
+    fn advance(&self, state: &mut State<R::Record>) -> Option<Result<R::Record, Error>> {
+        loop {
+            if let Some(record) = state.buffer.next() {
+                return Some(Ok(record));
+            }
+            if state.done {
+                return state.pending_error.take().map(Err);
+            }
+            let total = state.total.unwrap_or(0);
+            let offset = state.next_offset;
+            let page = match self.next_page(state) {
+                Ok(page) => page,
+                Err(e) => {
+                    state.done = true;
+                    state.pool = None;
+                    return Some(Err(e));
+                }
+            };
+            let fail = |reason: String| {
+                Some(Err(Error::Pagination {
+                    function: self.request.function().to_owned(),
+                    offset,
+                    reason,
+                }))
+            };
+            if page.total_count != total {
+                state.done = true;
+                state.pool = None;
+                return fail(format!(
+                    "total_count changed from {total} to {} while paging: records were added or \
+                     removed, so some would be skipped or repeated; start the export again (or \
+                     sort by a stable key and filter on it)",
+                    page.total_count
+                ));
+            }
+            if page.data.is_empty() {
+                state.done = true;
+                state.pool = None;
+                return fail(format!(
+                    "the page at offset {offset} came back empty before total_count {total} \
+                     was reached"
+                ));
+            }
+            state.next_offset = offset + page.data.len() as u64;
+            if state.pool.is_some()
+                && (page.data.len() as u64) < self.page_size
+                && state.next_offset < total
+            {
+                state.done = true;
+                state.pool = None;
+                return fail(format!(
+                    "the page at offset {offset} held {} records, fewer than the page size {}, \
+                     before total_count {total} was reached",
+                    page.data.len(),
+                    self.page_size
+                ));
+            }
+            if state.next_offset >= total {
+                state.done = true;
+                state.pool = None;
+            }
+            state.buffer = page.data.into_iter();
+        }
+    }
+}
