@@ -1,6 +1,7 @@
 //! `miva miravia ...`: Miravia / Lazada Open Platform tools.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Subcommand};
 
@@ -100,11 +101,11 @@ fn parse_param(text: &str) -> Result<(String, String), String> {
     Ok((name.to_owned(), value.to_owned()))
 }
 
-pub(crate) fn run(command: &MiraviaCommand) -> Result<(), CliError> {
+pub(crate) fn run(command: &MiraviaCommand, timeout: Option<Duration>) -> Result<(), CliError> {
     match command {
         MiraviaCommand::Sign(args) => sign(args),
-        MiraviaCommand::Call(args) => call(args),
-        MiraviaCommand::Token(command) => token(command),
+        MiraviaCommand::Call(args) => call(args, timeout),
+        MiraviaCommand::Token(command) => token(command, timeout),
         MiraviaCommand::Mock(args) => mock(args),
     }
 }
@@ -152,7 +153,7 @@ fn sign(args: &SignArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-fn client() -> Result<MiraviaClient, CliError> {
+fn client(timeout: Option<Duration>) -> Result<MiraviaClient, CliError> {
     let endpoint = env("MIRAVIA_ENDPOINT");
     let gateway = match endpoint.as_deref().map(String::as_str) {
         None => Gateway::MiraviaEs,
@@ -174,6 +175,14 @@ fn client() -> Result<MiraviaClient, CliError> {
     if let Some(token) = env("MIRAVIA_ACCESS_TOKEN") {
         builder = builder.access_token(&token);
     }
+    if let Some(timeout) = timeout {
+        let mut transport = miva_http::TransportConfig {
+            timeout,
+            ..miva_http::TransportConfig::default()
+        };
+        transport.connect_timeout = transport.connect_timeout.min(timeout);
+        builder = builder.transport(transport);
+    }
     Ok(builder.build()?)
 }
 
@@ -193,8 +202,8 @@ fn print(result: Result<serde_json::Value, miva_http::Error>) -> Result<(), CliE
     }
 }
 
-fn call(args: &CallArgs) -> Result<(), CliError> {
-    let client = client()?;
+fn call(args: &CallArgs, timeout: Option<Duration>) -> Result<(), CliError> {
+    let client = client(timeout)?;
     let mut files = Vec::new();
     for (name, path) in &args.files {
         let bytes =
@@ -222,8 +231,8 @@ fn call(args: &CallArgs) -> Result<(), CliError> {
     print(client.call(method, &args.api_path, &params, &files))
 }
 
-fn token(command: &TokenCommand) -> Result<(), CliError> {
-    let client = client()?;
+fn token(command: &TokenCommand, timeout: Option<Duration>) -> Result<(), CliError> {
+    let client = client(timeout)?;
     let token = match command {
         TokenCommand::Create { code } => client.create_token(code),
         TokenCommand::Refresh => {

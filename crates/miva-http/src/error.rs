@@ -193,6 +193,9 @@ impl From<miravia_sign::Error> for Error {
 /// The first [`EXCERPT_LEN`] characters of a body, lossily decoded, on one
 /// line.
 pub(crate) fn excerpt(body: &[u8]) -> String {
+    if body.is_empty() {
+        return "(empty body)".to_owned();
+    }
     let text = String::from_utf8_lossy(&body[..body.len().min(EXCERPT_LEN * 4)]);
     let mut out: String = text
         .chars()

@@ -1,0 +1,258 @@
+//! `miva call` and `miva list`: calling a Miva store from the shell.
+
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Args;
+use miva_envelope::{ListQuery, RawListQuery};
+use miva_http::miva::MivaClient;
+use miva_http::{Error, TransportConfig};
+use serde_json::{Map, Value};
+
+use crate::progress::Progress;
+use crate::secrets::CliError;
+use crate::sign::MivaCredentialArgs;
+
+/// Where the store is and how to sign for it.
+#[derive(Debug, Args)]
+pub(crate) struct StoreArgs {
+    /// The store's JSON endpoint, e.g. https://www.example.com/mm5/json.mvc.
+    #[arg(long, env = "MIVA_ENDPOINT", value_name = "URL")]
+    endpoint: Option<String>,
+    /// The default Store_Code (domain functions send none).
+    #[arg(long, env = "MIVA_STORE_CODE", value_name = "CODE")]
+    store_code: Option<String>,
+    /// Send the token in clear over http:// to a host other than loopback.
+    #[arg(long)]
+    allow_insecure_http: bool,
+    #[command(flatten)]
+    credential: MivaCredentialArgs,
+}
+
+impl StoreArgs {
+    /// The client these settings describe.
+    pub(crate) fn client(&self, timeout: Option<Duration>) -> Result<MivaClient, CliError> {
+        let endpoint = self.endpoint.clone().ok_or_else(|| {
+            CliError(
+                "no endpoint: set MIVA_ENDPOINT or --endpoint to the store's \
+                 https://<domain>/mm5/json.mvc"
+                    .into(),
+            )
+        })?;
+        let credential = self.credential.credential()?;
+        let mut transport = TransportConfig {
+            allow_insecure_http: self.allow_insecure_http,
+            ..TransportConfig::default()
+        };
+        if let Some(timeout) = timeout {
+            transport.timeout = timeout;
+            transport.connect_timeout = transport.connect_timeout.min(timeout);
+        }
+        let mut builder = MivaClient::builder(&endpoint, credential).transport(transport);
+        if let Some(code) = self.store_code.as_deref().filter(|c| !c.is_empty()) {
+            builder = builder.store_code(code);
+        }
+        Ok(builder.build()?)
+    }
+}
+
+/// Call one function and print the response's `data` as JSON.
+#[derive(Debug, Args)]
+pub(crate) struct CallArgs {
+    /// The function, e.g. ProductList_Load_Query or Module.
+    function: String,
+    /// The parameters as a JSON object, `@FILE` to read them from a file, or
+    /// `-` for stdin. `"Store_Code": null` sends none.
+    #[arg(long, value_name = "JSON")]
+    json: Option<String>,
+    /// Print compact JSON on one line.
+    #[arg(long)]
+    compact: bool,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+/// Every record of a list query, one JSON line each, in order.
+#[derive(Debug, Args)]
+pub(crate) struct ListArgs {
+    /// The list function, e.g. ProductList_Load_Query.
+    function: String,
+    /// Records per request.
+    #[arg(long, default_value_t = 100, value_name = "N")]
+    page_size: u64,
+    /// Pages fetched at once (records still come out in order).
+    #[arg(long, default_value_t = 1, value_name = "K")]
+    concurrency: usize,
+    /// More of the query as a JSON object (`@FILE` or `-` for stdin):
+    /// Filter, Sort, Offset, Count (a limit), function-specific fields.
+    #[arg(long, value_name = "JSON")]
+    json: Option<String>,
+    /// Write the records to this file instead of stdout.
+    #[arg(long, short, value_name = "FILE")]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    store: StoreArgs,
+}
+
+/// Reads `--json`: inline text, `@FILE`, or `-` for stdin.
+fn read_params(json: Option<&str>) -> Result<Map<String, Value>, CliError> {
+    let Some(text) = json else {
+        return Ok(Map::new());
+    };
+    let (text, source) = if text == "-" {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+            .map_err(|e| CliError(format!("cannot read --json from stdin: {e}")))?;
+        (s, "stdin".to_owned())
+    } else if let Some(path) = text.strip_prefix('@') {
+        let s = std::fs::read_to_string(path)
+            .map_err(|e| CliError(format!("cannot read the --json file {path}: {e}")))?;
+        (s, path.to_owned())
+    } else {
+        (text.to_owned(), "--json".to_owned())
+    };
+    match serde_json::from_str::<Value>(&text) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(other) => Err(CliError(format!(
+            "{source} must be a JSON object like {{\"Count\": 10}}, found {}",
+            kind(&other)
+        ))),
+        Err(e) => Err(CliError(format!("{source} is not valid JSON: {e}"))),
+    }
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Reports a failed call: API errors as `error_code: error_message` with
+/// exit status 1; everything else goes back as a [`CliError`] (status 2).
+pub(crate) fn report(error: Error) -> Result<ExitCode, CliError> {
+    match &error {
+        Error::Api(api) | Error::AccessDenied { error: api, .. } => {
+            eprintln!("{}: {}", api.code, api.message);
+            for field in api.field_errors() {
+                eprintln!("  {}: {}", field.field, field.message);
+            }
+            if let Error::AccessDenied { kind, .. } = &error {
+                eprintln!("miva: hint: {}", kind.hint());
+            }
+            Ok(ExitCode::from(1))
+        }
+        _ => Err(CliError(error.to_string())),
+    }
+}
+
+pub(crate) fn call(args: &CallArgs, timeout: Option<Duration>) -> Result<ExitCode, CliError> {
+    let params = read_params(args.json.as_deref())?;
+    let client = args.store.client(timeout)?;
+    if client.store_code().is_none() && !params.contains_key("Store_Code") {
+        tracing::debug!("no store code: the call is sent without Store_Code");
+    }
+    match client.call_raw(&args.function, &Value::Object(params)) {
+        Ok(data) => {
+            let text = if args.compact {
+                serde_json::to_string(&data)?
+            } else {
+                serde_json::to_string_pretty(&data)?
+            };
+            let mut out = std::io::stdout().lock();
+            if let Err(e) = writeln!(out, "{text}").and_then(|()| out.flush())
+                && e.kind() != std::io::ErrorKind::BrokenPipe
+            {
+                return Err(CliError(format!("cannot write to stdout: {e}")));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => report(e),
+    }
+}
+
+pub(crate) fn list(args: &ListArgs, timeout: Option<Duration>) -> Result<ExitCode, CliError> {
+    let mut params = read_params(args.json.as_deref())?;
+    // A Count in --json is a limit on the whole export, not a page size.
+    let limit = match params.remove("Count") {
+        None => None,
+        Some(v) => Some(v.as_u64().ok_or_else(|| {
+            CliError(format!(
+                "Count in --json must be a non-negative integer (the most records to export), found {v}"
+            ))
+        })?),
+    };
+    let query = ListQuery::from_json(params).map_err(|e| CliError(format!("--json: {e}")))?;
+    let client = args.store.client(timeout)?;
+    let request = RawListQuery::new(args.function.as_str(), query);
+
+    let sink: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(std::fs::File::create(path).map_err(|e| {
+            CliError(format!(
+                "cannot create the output file {}: {e}",
+                path.display()
+            ))
+        })?),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    let mut out = BufWriter::with_capacity(64 * 1024, sink);
+    let mut progress = Progress::new(&args.function);
+    // No page larger than the records wanted.
+    let page_size = limit.map_or(args.page_size, |l| args.page_size.min(l.max(1)));
+    let mut records = client
+        .list(request)
+        .page_size(page_size)
+        .concurrency(args.concurrency);
+    let mut line = Vec::with_capacity(1024);
+    let mut failure = None;
+    while limit.is_none_or(|l| progress.done() < l) {
+        let Some(next) = records.next() else { break };
+        match next {
+            Ok(record) => {
+                line.clear();
+                serde_json::to_writer(&mut line, &record)?;
+                line.push(b'\n');
+                if let Err(e) = out.write_all(&line) {
+                    if e.kind() == std::io::ErrorKind::BrokenPipe {
+                        return Ok(ExitCode::SUCCESS);
+                    }
+                    return Err(CliError(format!("cannot write a record: {e}")));
+                }
+                progress.tick(records.total_count());
+            }
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    if let Err(e) = out.flush()
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        return Err(CliError(format!("cannot write the records: {e}")));
+    }
+    progress.finish();
+    match failure {
+        None => {
+            tracing::info!(
+                records = progress.done(),
+                seconds = progress.elapsed(),
+                "export finished"
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(e) => {
+            eprintln!(
+                "miva: {} records were written before the error",
+                progress.done()
+            );
+            report(e)
+        }
+    }
+}
