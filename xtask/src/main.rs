@@ -179,7 +179,16 @@ fn official_sdks_against_mocks() -> Result<(), String> {
         .current_dir(root())
         .arg("tests/python/lazop_mock_check.py")
         .arg(target_dir().join("debug/miva"));
-    run("lazop-sdk 1.0.3 against miva miravia mock", lazop)
+    run("lazop-sdk 1.0.3 against miva miravia mock", lazop)?;
+    let keys = root().join("crates/miva-sign/tests/data");
+    let mut merchantapi = Command::new(&python);
+    merchantapi
+        .current_dir(root())
+        .arg("tests/python/merchantapi_mock_check.py")
+        .arg(target_dir().join("debug/miva"))
+        .arg(keys.join("rsa2048-pkcs1.pem"))
+        .arg(keys.join("rsa2048.pub"));
+    run("merchantapi 2.7.0 against miva mock", merchantapi)
 }
 
 fn vector_files() -> Result<Vec<PathBuf>, String> {
