@@ -7,6 +7,40 @@
 //! read up to a limit, and `http://` refused for anything but loopback
 //! unless explicitly allowed.
 //!
+//! # Example: Miva
+//!
+//! Against a mock store on loopback (`miva-mock`), so it runs anywhere; for
+//! a real store use its `https://<domain>/mm5/json.mvc` and your token.
+//!
+//! ```
+//! use miva_envelope::{ListQuery, ProductFields, ProductKey, ProductListLoadQuery, ProductUpdate, Sort};
+//! use miva_http::miva::MivaClient;
+//! use miva_mock::{Credentials, MockConfig, MockServer};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = MockServer::start(MockConfig::new(Credentials::generate()?).with_products(250))?;
+//! let credential = store.credentials().tokens()[0].credential(); // HMAC-SHA256
+//! let client = MivaClient::builder(store.url(), credential)
+//!     .store_code(store.store_code())
+//!     .build()?;
+//!
+//! let page = client.call(&ProductListLoadQuery::new(ListQuery::new().count(3).sort(Sort::asc("id"))))?;
+//! assert_eq!(page.total_count, 250);
+//! assert_eq!(page.data[0].code.as_deref(), Some("P000001"));
+//!
+//! client.call(&ProductUpdate::new(ProductKey::Code("P000002".into()), ProductFields::new().price(9.5)))?;
+//!
+//! // Every record once, in order, three pages in flight.
+//! let ids: Vec<u64> = client
+//!     .list(ProductListLoadQuery::default())
+//!     .page_size(40)
+//!     .concurrency(3)
+//!     .map(|p| p.map(|p| p.id.unwrap_or_default()))
+//!     .collect::<Result<_, _>>()?;
+//! assert_eq!(ids, (1..=250).collect::<Vec<_>>());
+//! # Ok(()) }
+//! ```
+//!
 //! # Example: Miravia
 //!
 //! ```no_run
