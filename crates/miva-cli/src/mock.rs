@@ -27,6 +27,10 @@ pub(crate) struct MockArgs {
     /// (206 partial responses), to exercise continuation.
     #[arg(long, value_name = "N")]
     multicall_budget: Option<usize>,
+    /// Wait this many milliseconds before every answer (a slow store), to
+    /// see what `miva list --concurrency` buys.
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    latency_ms: Option<u64>,
 }
 
 pub(crate) fn run(args: &MockArgs) -> Result<(), CliError> {
@@ -43,6 +47,12 @@ pub(crate) fn run(args: &MockArgs) -> Result<(), CliError> {
         .with_bind(args.addr)
         .with_products(args.products)
         .with_multicall_budget(args.multicall_budget);
+    let config = match args.latency_ms {
+        Some(ms) if ms > 0 => config.with_faults(
+            miva_mock::Faults::default().with_latency(std::time::Duration::from_millis(ms)),
+        ),
+        _ => config,
+    };
     let server = MockServer::start(config)?;
     let mut out = std::io::stdout().lock();
     // The first line is the endpoint, for scripts: `read -r URL`.

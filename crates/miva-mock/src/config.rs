@@ -2,6 +2,7 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::clock::{Clock, SkewedClock, SystemClock};
 use crate::credentials::Credentials;
@@ -56,7 +57,7 @@ pub struct MockConfig {
     pub multicall_budget: Option<usize>,
     /// Threads serving requests. `None` (default): one per CPU.
     pub worker_threads: Option<usize>,
-    /// Fault injection (reserved; nothing is injected yet).
+    /// Fault injection: see [`Faults`]. Default: none.
     pub faults: Faults,
 }
 
@@ -134,6 +135,13 @@ impl MockConfig {
         self
     }
 
+    /// Sets the faults to inject.
+    #[must_use]
+    pub fn with_faults(mut self, faults: Faults) -> Self {
+        self.faults = faults;
+        self
+    }
+
     /// Sets the number of server threads.
     #[must_use]
     pub fn with_worker_threads(mut self, threads: Option<usize>) -> Self {
@@ -189,10 +197,30 @@ impl Default for Seed {
     }
 }
 
-/// Fault injection: reserved for a later version (latency, dropped
-/// connections, forced 206s, 5xx answers). Today it holds nothing and the
-/// mock injects no faults; it is here so adding faults does not change
-/// [`MockConfig`]'s shape.
+/// Fault injection. Today: added latency on every answer (to measure what
+/// concurrent page fetching buys against a slow store). More faults
+/// (dropped connections, 5xx pages, truncated bodies) are planned; the
+/// struct is non-exhaustive so adding them does not break callers.
+///
+/// ```
+/// use std::time::Duration;
+/// use miva_mock::Faults;
+/// let faults = Faults::default().with_latency(Duration::from_millis(20));
+/// assert_eq!(faults.latency, Some(Duration::from_millis(20)));
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct Faults {}
+pub struct Faults {
+    /// Time added before every answer (after the request body was read),
+    /// without holding a server thread. `None` (default): answer at once.
+    pub latency: Option<Duration>,
+}
+
+impl Faults {
+    /// Sets the latency added before every answer.
+    #[must_use]
+    pub fn with_latency(mut self, latency: Duration) -> Self {
+        self.latency = Some(latency);
+        self
+    }
+}

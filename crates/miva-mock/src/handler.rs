@@ -49,6 +49,7 @@ pub(crate) struct State {
     window: i64,
     pub(crate) max_body_bytes: usize,
     multicall_budget: Option<usize>,
+    pub(crate) latency: Option<std::time::Duration>,
 }
 
 impl State {
@@ -83,6 +84,7 @@ impl State {
             window: i64::try_from(config.timestamp_window_seconds).unwrap_or(i64::MAX),
             max_body_bytes: config.max_body_bytes,
             multicall_budget: config.multicall_budget,
+            latency: config.faults.latency,
         }
     }
 }

@@ -380,7 +380,11 @@ pub(crate) fn parse(params: &Map<String, Value>, def: &EntityDef) -> Result<List
         let value = filter.get("value").unwrap_or(&Value::Null);
         if name.eq_ignore_ascii_case("search") {
             let entries = parse_entries(value, def, &format!("Filter[{i}]"))?;
-            query.search.push(Node::Group(entries));
+            // An empty search (merchantapi sends one with every list query)
+            // matches everything: dropping it keeps the page-only fast path.
+            if !entries.is_empty() {
+                query.search.push(Node::Group(entries));
+            }
         } else if name.eq_ignore_ascii_case("ondemandcolumns") {
             let columns: Vec<String> = match value {
                 Value::Array(items) => items.iter().map(display).collect(),

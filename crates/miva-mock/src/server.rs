@@ -155,6 +155,10 @@ pub(crate) trait Handler: Send + Sync + 'static {
     fn max_body_bytes(&self) -> usize;
     /// Answers one request with its complete body.
     fn handle(&self, parts: &hyper::http::request::Parts, body: Body) -> Reply;
+    /// Time to wait before answering (a fault); `None` answers at once.
+    fn latency(&self) -> Option<Duration> {
+        None
+    }
 }
 
 impl Handler for State {
@@ -164,6 +168,10 @@ impl Handler for State {
 
     fn handle(&self, parts: &hyper::http::request::Parts, body: Body) -> Reply {
         handler::handle(self, parts, body)
+    }
+
+    fn latency(&self) -> Option<Duration> {
+        self.latency
     }
 }
 
@@ -320,6 +328,9 @@ async fn respond<H: Handler>(
             return Ok(response);
         }
     };
+    if let Some(latency) = state.latency() {
+        tokio::time::sleep(latency).await;
+    }
     let reply = state.handle(&parts, body);
     let mut response = Response::new(Full::new(Bytes::from(reply.body)));
     *response.status_mut() =

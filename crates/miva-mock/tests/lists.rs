@@ -568,3 +568,18 @@ fn seeding_is_deterministic() {
     let first_a = a.list("ProductList_Load_Query", json!({"Count": 10}));
     assert_eq!(first["data"], first_a["data"]);
 }
+
+#[test]
+fn an_empty_search_matches_everything() {
+    // merchantapi sends `{"name": "search", "value": []}` with every list
+    // query it makes.
+    let h = harness(|c| c.with_products(30));
+    let plain = h.list("ProductList_Load_Query", json!({"Count": 4, "Offset": 10}));
+    let empty = h.list(
+        "ProductList_Load_Query",
+        json!({"Count": 4, "Offset": 10, "Filter": [{"name": "search", "value": []}]}),
+    );
+    assert_eq!(empty, plain);
+    assert_eq!(empty["total_count"], 30);
+    assert_eq!(empty["data"][0]["code"], "P000011");
+}

@@ -393,3 +393,20 @@ fn starts_and_stops_inside_another_async_runtime() {
         drop(server);
     });
 }
+
+#[test]
+fn latency_fault_delays_every_answer_without_changing_it() {
+    let plain = harness(|c| c);
+    let slow = harness(|c| {
+        c.with_faults(miva_mock::Faults::default().with_latency(Duration::from_millis(150)))
+    });
+    let query = json!({"Count": 3, "Sort": "id"});
+    let expected = plain.list("ProductList_Load_Query", query.clone());
+    let started = Instant::now();
+    let answer = slow.list("ProductList_Load_Query", query);
+    // A lower bound only: the answer cannot come before the added latency.
+    assert!(started.elapsed() >= Duration::from_millis(150));
+    assert_eq!(answer, expected);
+    assert_eq!(answer["data"][0]["code"], "P000001");
+    assert_eq!(answer["data"][2]["code"], "P000003");
+}
