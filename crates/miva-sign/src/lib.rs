@@ -43,6 +43,14 @@
 //! SSH keys are read from PKCS#1, PKCS#8 (also encrypted) and OpenSSH files
 //! with [`RsaPrivateKey::from_text`]; signatures are RSASSA-PKCS1-v1_5,
 //! byte-identical to `openssl dgst -sha256 -sign key.pem`.
+//!
+//! # Features
+//!
+//! - `aws-lc` (off by default): RSA through AWS-LC instead of `ring`.
+//!   Measured by `cargo xtask bench` on a machine with AVX-512, an RSA-2048
+//!   header takes about 0.25 ms instead of 0.6 ms (OpenSSL: 0.26 ms). It
+//!   needs a C compiler and adds about a minute to a clean build; HMAC and
+//!   token credentials are unaffected. [`rsa_backend`] says which is in use.
 
 mod base64;
 mod credential;
@@ -54,7 +62,9 @@ mod verify;
 
 pub use credential::{AuthorizationHeader, Credential, HmacCredential, HmacDigest, SshCredential};
 pub use error::{Error, ErrorKind};
-pub use rsa_key::{MAX_RSA_BITS, MIN_RSA_BITS, RsaDigest, RsaPrivateKey, RsaPublicKey};
+pub use rsa_key::{
+    MAX_RSA_BITS, MIN_RSA_BITS, RsaDigest, RsaPrivateKey, RsaPublicKey, rsa_backend,
+};
 pub use secrets::{ApiToken, SigningKey};
 pub use verify::{
     ParsedAuthorization, Principal, Scheme, Verified, Verifier, is_authorization_header,

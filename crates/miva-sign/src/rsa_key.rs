@@ -5,12 +5,31 @@
 use std::fmt;
 
 use pkcs1::der::{Decode, pem};
-use ring::rand::SystemRandom;
-use ring::signature::{self as ring_sig, RsaKeyPair};
+// The fast RSA implementation: ring by default, AWS-LC with the `aws-lc`
+// feature. Both expose the same API; the rest of this file does not care.
+#[cfg(feature = "aws-lc")]
+use aws_lc_rs as fast_rsa;
+#[cfg(not(feature = "aws-lc"))]
+use ring as fast_rsa;
+
+use fast_rsa::rand::SystemRandom;
+use fast_rsa::signature::{self as ring_sig, RsaKeyPair};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, ErrorKind};
 use crate::legacy_pem;
+
+/// The library that signs and verifies RSA for keys it accepts: `"ring"`,
+/// or `"aws-lc"` with the `aws-lc` feature. Keys neither accepts (exponent
+/// 3, unusual sizes) use the portable RustCrypto code whatever this says
+/// (see [`RsaPrivateKey::uses_fast_path`]).
+pub fn rsa_backend() -> &'static str {
+    if cfg!(feature = "aws-lc") {
+        "aws-lc"
+    } else {
+        "ring"
+    }
+}
 
 /// Smallest modulus Miva's SSH scheme is used with here, and `ring`'s floor.
 pub const MIN_RSA_BITS: usize = 2048;
@@ -81,8 +100,9 @@ pub struct RsaPrivateKey {
     public: RsaPublicKey,
 }
 
-/// `ring` where it can (2048 to 4096 bits in steps of 512, exponent at
-/// least 65537: nearly every key; constant time and fast), the portable
+/// `ring` (or AWS-LC, feature `aws-lc`) where it can (with ring: 2048 to
+/// 4096 bits in steps of 512, exponent at least 65537: nearly every key;
+/// constant time and fast), the portable
 /// RustCrypto implementation for the keys `ring` refuses (2560 or 8192
 /// bits, exponent 3, ...), which signs byte-identically, only slower.
 #[allow(

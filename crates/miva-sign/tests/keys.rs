@@ -276,10 +276,14 @@ fn keys_ring_refuses_sign_through_the_portable_path_like_openssl() {
     ] {
         let key =
             RsaPrivateKey::from_text(&data(file), None).unwrap_or_else(|e| panic!("{file}: {e}"));
-        assert!(
-            !key.uses_fast_path(),
-            "{file}: ring was expected to refuse it"
-        );
+        // AWS-LC (feature `aws-lc`) takes more sizes than ring; the
+        // signatures must equal OpenSSL's either way.
+        if miva_sign::rsa_backend() == "ring" {
+            assert!(
+                !key.uses_fast_path(),
+                "{file}: ring was expected to refuse it"
+            );
+        }
         for digest in ["sha256", "sha512"] {
             use base64ct::Encoding;
             let expected =
