@@ -58,6 +58,14 @@ pub(crate) fn check_path(path: &str) -> Result<(), Error> {
             path: path.to_owned(),
         }));
     }
+    // Fast path: printable ASCII other than `?` and `#` (every real API
+    // name) needs no Unicode tables.
+    if path
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && b != b'?' && b != b'#')
+    {
+        return Ok(());
+    }
     if let Some(ch) = path
         .chars()
         .find(|&c| c == '?' || c == '#' || c.is_whitespace() || c.is_control())
@@ -76,9 +84,11 @@ pub(crate) fn check_path(path: &str) -> Result<(), Error> {
 pub(crate) fn sorted_params<P: Param>(
     params: impl IntoIterator<Item = P>,
 ) -> Result<Vec<P>, Error> {
-    let mut sorted: Vec<P> = params.into_iter().filter(|p| p.name() != SIGN).collect();
-    // `str` orders by bytes: the platform's "ASCII order", not a locale's.
-    sorted.sort_unstable_by(|a, b| a.name().cmp(b.name()));
+    let params = params.into_iter();
+    let mut sorted: Vec<P> = Vec::with_capacity(params.size_hint().0);
+    sorted.extend(params.filter(|p| p.name() != SIGN));
+    // Byte order: the platform's "ASCII order", not a locale's.
+    sorted.sort_unstable_by(|a, b| byte_order(a.name(), b.name()));
     // An empty name sorts first.
     if sorted.first().is_some_and(|p| p.name().is_empty()) {
         return Err(Error::new(Kind::EmptyParamName));
@@ -89,6 +99,25 @@ pub(crate) fn sorted_params<P: Param>(
         }));
     }
     Ok(sorted)
+}
+
+/// `a.cmp(b)` for strings, as an inlined loop: parameter names are short,
+/// and a call into `memcmp` per comparison costs more than the comparison.
+#[inline(always)]
+fn byte_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    // Most names differ in their first byte.
+    if let (Some(x), Some(y)) = (a.first(), b.first())
+        && x != y
+    {
+        return x.cmp(y);
+    }
+    for (x, y) in a.iter().zip(b) {
+        if x != y {
+            return x.cmp(y);
+        }
+    }
+    a.len().cmp(&b.len())
 }
 
 /// Emits the string to sign piece by piece: path, then name + value of each
