@@ -3,9 +3,19 @@
 //! response bodies, and a refusal to send credentials over plain HTTP to
 //! anything but loopback.
 
-use std::time::Duration;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use ureq::http::Uri;
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
 use crate::error::Error;
+
+/// How long a resolved host name is reused.
+const DNS_TTL: Duration = Duration::from_secs(60);
 
 /// Transport settings with safe defaults.
 #[derive(Debug, Clone)]
@@ -54,6 +64,57 @@ pub(crate) struct RawResponse {
     pub(crate) body: Vec<u8>,
 }
 
+/// Name resolution without a thread per request. ureq's resolver starts a
+/// thread for every lookup when a timeout is set (always, here), even for
+/// an IP address and even when a pooled connection is then reused: a
+/// fifth of the time of a call over loopback. IP literals are answered
+/// directly; names are resolved by ureq's resolver (with its timeout) and
+/// reused for [`DNS_TTL`].
+#[derive(Debug, Default)]
+struct CachingResolver {
+    inner: DefaultResolver,
+    cache: Mutex<HashMap<(String, u16), (Instant, ResolvedSocketAddrs)>>,
+}
+
+impl Resolver for CachingResolver {
+    fn resolve(
+        &self,
+        uri: &Uri,
+        config: &ureq::config::Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let port = uri.port_u16().or(match uri.scheme_str() {
+            Some("https") => Some(443),
+            Some("http") => Some(80),
+            _ => None,
+        });
+        let (Some(host), Some(port)) = (uri.host(), port) else {
+            return self.inner.resolve(uri, config, timeout);
+        };
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        if let Ok(ip) = bare.parse::<IpAddr>() {
+            let mut addrs = self.empty();
+            addrs.push(SocketAddr::new(ip, port));
+            return Ok(addrs);
+        }
+        let key = (host.to_ascii_lowercase(), port);
+        {
+            let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some((at, addrs)) = cache.get(&key)
+                && at.elapsed() < DNS_TTL
+            {
+                return Ok(addrs.clone());
+            }
+        }
+        let addrs = self.inner.resolve(uri, config, timeout)?;
+        self.cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(key, (Instant::now(), addrs.clone()));
+        Ok(addrs)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Transport {
     agent: ureq::Agent,
@@ -62,15 +123,19 @@ pub(crate) struct Transport {
 
 impl Transport {
     pub(crate) fn new(config: TransportConfig) -> Self {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
+        let agent_config = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
             .max_redirects_will_error(false)
             .timeout_connect(Some(config.connect_timeout))
             .timeout_global(Some(config.timeout))
             .user_agent(config.user_agent.as_str())
-            .build()
-            .into();
+            .build();
+        let agent = ureq::Agent::with_parts(
+            agent_config,
+            DefaultConnector::default(),
+            CachingResolver::default(),
+        );
         Self { agent, config }
     }
 
@@ -192,6 +257,52 @@ fn is_loopback(host: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn resolve(resolver: &CachingResolver, url: &str) -> Vec<SocketAddr> {
+        let uri: Uri = url.parse().unwrap();
+        let config = ureq::config::Config::default();
+        let timeout = NextTimeout {
+            after: ureq::unversioned::transport::time::Duration::from_secs(5),
+            reason: ureq::Timeout::Resolve,
+            ..NextTimeout::default()
+        };
+        resolver
+            .resolve(&uri, &config, timeout)
+            .unwrap()
+            .iter()
+            .copied()
+            .collect()
+    }
+
+    #[test]
+    fn resolver_answers_ip_literals_and_caches_names() {
+        let resolver = CachingResolver::default();
+        assert_eq!(
+            resolve(&resolver, "http://127.0.0.1:8080/mm5/json.mvc"),
+            ["127.0.0.1:8080".parse::<SocketAddr>().unwrap()]
+        );
+        assert_eq!(
+            resolve(&resolver, "https://[::1]/x"),
+            ["[::1]:443".parse::<SocketAddr>().unwrap()]
+        );
+        assert_eq!(
+            resolve(&resolver, "http://10.1.2.3/x"),
+            ["10.1.2.3:80".parse::<SocketAddr>().unwrap()]
+        );
+        // IP literals never enter the cache; names do, per host and port.
+        assert!(resolver.cache.lock().unwrap().is_empty());
+        let first = resolve(&resolver, "http://LocalHost:9000/x");
+        assert!(!first.is_empty());
+        assert!(
+            first
+                .iter()
+                .all(|a| a.ip().is_loopback() && a.port() == 9000)
+        );
+        assert_eq!(resolve(&resolver, "http://localhost:9000/y"), first);
+        assert_eq!(resolver.cache.lock().unwrap().len(), 1);
+        resolve(&resolver, "http://localhost:9001/x");
+        assert_eq!(resolver.cache.lock().unwrap().len(), 2);
+    }
 
     #[test]
     fn plain_http_only_to_loopback() {
