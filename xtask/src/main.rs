@@ -1,5 +1,6 @@
 //! Project automation. `cargo xtask test` runs every check CI runs;
-//! `cargo xtask vectors FILE...` runs vector files through the signing crates.
+//! `cargo xtask vectors FILE...` runs vector files through the signing crates;
+//! `cargo xtask bench` measures us against the official SDKs and OpenSSL.
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -49,10 +50,12 @@ fn main() -> ExitCode {
     let result = match command.as_deref() {
         Some("test") => test(),
         Some("vectors") => vectors(&rest),
+        Some("bench") => bench(&rest),
         _ => {
             eprintln!(
                 "usage:\n  cargo xtask test              fmt, clippy, all tests, vector files, dependency check\n  \
-                 cargo xtask vectors FILE...   run vector files (schema: tests/vectors/README.md)"
+                 cargo xtask vectors FILE...   run vector files (schema: tests/vectors/README.md)\n  \
+                 cargo xtask bench [--quick]   ours vs the official SDKs and OpenSSL -> target/bench/report.md"
             );
             return ExitCode::from(2);
         }
@@ -125,7 +128,20 @@ fn test() -> Result<(), String> {
     doc.args(["test", "--workspace", "--doc"]);
     run("doc tests", doc)?;
 
-    run("published vector files", vectors_command(vector_files()?))?;
+    run(
+        "published vector files",
+        vectors_command(vector_files()?, &[]),
+    )?;
+
+    // miva-sign's optional RSA backend: its own tests, and the vector files
+    // through it (the workspace run above uses the default, ring).
+    let mut aws_lc = cargo();
+    aws_lc.args(["test", "--package", "miva-sign", "--features", "aws-lc"]);
+    run("miva-sign tests with the aws-lc feature", aws_lc)?;
+    run(
+        "published vector files, miva-sign with the aws-lc feature",
+        vectors_command(vector_files()?, &["--features", "miva-sign/aws-lc"]),
+    )?;
 
     // The same files, checked without our code: Python's standard library
     // for HMAC and Miravia, OpenSSL for RSA.
@@ -156,6 +172,27 @@ fn official_sdks_against_mocks() -> Result<(), String> {
     let mut build = cargo();
     build.args(["build", "--quiet", "--package", "miva-cli"]);
     run("build the miva binary", build)?;
+    let python = python_venv()?;
+    let mut lazop = Command::new(&python);
+    lazop
+        .current_dir(root())
+        .arg("tests/python/lazop_mock_check.py")
+        .arg(target_dir().join("debug/miva"));
+    run("lazop-sdk 1.0.3 against miva miravia mock", lazop)?;
+    let keys = root().join("crates/miva-sign/tests/data");
+    let mut merchantapi = Command::new(&python);
+    merchantapi
+        .current_dir(root())
+        .arg("tests/python/merchantapi_mock_check.py")
+        .arg(target_dir().join("debug/miva"))
+        .arg(keys.join("rsa2048-pkcs1.pem"))
+        .arg(keys.join("rsa2048.pub"));
+    run("merchantapi 2.7.0 against miva mock", merchantapi)
+}
+
+/// The venv under target/ with the official Python SDKs installed; returns
+/// its interpreter.
+fn python_venv() -> Result<PathBuf, String> {
     let venv = target_dir().join("python-venv");
     let python = venv.join("bin/python");
     if !python.exists() {
@@ -174,21 +211,66 @@ fn official_sdks_against_mocks() -> Result<(), String> {
         "tests/gen/requirements.txt",
     ]);
     run("install merchantapi 2.7.0 and lazop-sdk 1.0.3", pip)?;
-    let mut lazop = Command::new(&python);
-    lazop
-        .current_dir(root())
-        .arg("tests/python/lazop_mock_check.py")
-        .arg(target_dir().join("debug/miva"));
-    run("lazop-sdk 1.0.3 against miva miravia mock", lazop)?;
-    let keys = root().join("crates/miva-sign/tests/data");
-    let mut merchantapi = Command::new(&python);
-    merchantapi
-        .current_dir(root())
-        .arg("tests/python/merchantapi_mock_check.py")
-        .arg(target_dir().join("debug/miva"))
-        .arg(keys.join("rsa2048-pkcs1.pem"))
-        .arg(keys.join("rsa2048.pub"));
-    run("merchantapi 2.7.0 against miva mock", merchantapi)
+    Ok(python)
+}
+
+/// `cargo xtask bench`: release builds of `miva` and `miva-bench`, the
+/// official SDKs in the venv, then tests/python/bench.py writes
+/// target/bench/report.md.
+fn bench(args: &[OsString]) -> Result<(), String> {
+    let quick = match args {
+        [] => false,
+        [flag] if flag == "--quick" => true,
+        _ => return Err("usage: cargo xtask bench [--quick]".to_owned()),
+    };
+    let release = target_dir().join("release");
+    let out = target_dir().join("bench");
+    std::fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    // miva-bench twice: with miva-sign's default RSA backend (ring), then
+    // with the `aws-lc` feature.
+    let mut build = cargo();
+    build.args([
+        "build",
+        "--release",
+        "--quiet",
+        "--package",
+        "miva-cli",
+        "--package",
+        "miva-bench",
+    ]);
+    run("release build of miva and miva-bench", build)?;
+    let ring_bench = out.join("miva-bench-ring");
+    std::fs::copy(release.join("miva-bench"), &ring_bench)
+        .map_err(|e| format!("{}: {e}", ring_bench.display()))?;
+    let mut build = cargo();
+    build.args([
+        "build",
+        "--release",
+        "--quiet",
+        "--package",
+        "miva-bench",
+        "--features",
+        "miva-sign/aws-lc",
+    ]);
+    run("release build of miva-bench with miva-sign/aws-lc", build)?;
+    let python = python_venv()?;
+    let mut cmd = Command::new(&python);
+    cmd.current_dir(root())
+        .arg("tests/python/bench.py")
+        .arg("--miva")
+        .arg(release.join("miva"))
+        .arg("--bench")
+        .arg(&ring_bench)
+        .arg("--bench-aws-lc")
+        .arg(release.join("miva-bench"))
+        .arg("--key")
+        .arg(root().join("crates/miva-sign/tests/data/rsa2048-pkcs1.pem"))
+        .arg("--out")
+        .arg(&out);
+    if quick {
+        cmd.arg("--quick");
+    }
+    run("benchmarks", cmd)
 }
 
 fn vector_files() -> Result<Vec<PathBuf>, String> {
@@ -206,17 +288,11 @@ fn vector_files() -> Result<Vec<PathBuf>, String> {
 }
 
 /// `cargo run` of the vector runner (tests/src/main.rs) on `files`.
-fn vectors_command(files: Vec<PathBuf>) -> Command {
+fn vectors_command(files: Vec<PathBuf>, cargo_args: &[&str]) -> Command {
     let mut cmd = cargo();
-    cmd.args([
-        "run",
-        "--quiet",
-        "--package",
-        "sdk-vectors",
-        "--bin",
-        "vectors",
-        "--",
-    ]);
+    cmd.args(["run", "--quiet", "--package", "sdk-vectors"]);
+    cmd.args(cargo_args);
+    cmd.args(["--bin", "vectors", "--"]);
     cmd.args(files);
     cmd
 }
@@ -229,7 +305,7 @@ fn vectors(files: &[OsString]) -> Result<(), String> {
     let here = std::env::current_dir().map_err(|e| format!("current directory: {e}"))?;
     run(
         "vector files",
-        vectors_command(files.iter().map(|f| here.join(f)).collect()),
+        vectors_command(files.iter().map(|f| here.join(f)).collect(), &[]),
     )
 }
 
