@@ -197,16 +197,18 @@ impl Default for Seed {
     }
 }
 
-/// Fault injection. Today: added latency on every answer (to measure what
-/// concurrent page fetching buys against a slow store). More faults
-/// (dropped connections, 5xx pages, truncated bodies) are planned; the
-/// struct is non-exhaustive so adding them does not break callers.
+/// Fault injection for every request: added latency, and one [`Fault`] on
+/// every answer. (For a fault on chosen requests only, see
+/// [`MockServer::inject_faults`](crate::MockServer::inject_faults).)
 ///
 /// ```
 /// use std::time::Duration;
-/// use miva_mock::Faults;
-/// let faults = Faults::default().with_latency(Duration::from_millis(20));
+/// use miva_mock::{Fault, Faults};
+/// let faults = Faults::default()
+///     .with_latency(Duration::from_millis(20))
+///     .with_fault(Fault::ServerErrorHtml);
 /// assert_eq!(faults.latency, Some(Duration::from_millis(20)));
+/// assert_eq!(faults.every_request, Some(Fault::ServerErrorHtml));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -214,6 +216,8 @@ pub struct Faults {
     /// Time added before every answer (after the request body was read),
     /// without holding a server thread. `None` (default): answer at once.
     pub latency: Option<Duration>,
+    /// A fault applied to every answer. `None` (default): none.
+    pub every_request: Option<Fault>,
 }
 
 impl Faults {
@@ -222,5 +226,81 @@ impl Faults {
     pub fn with_latency(mut self, latency: Duration) -> Self {
         self.latency = Some(latency);
         self
+    }
+
+    /// Applies `fault` to every answer.
+    #[must_use]
+    pub fn with_fault(mut self, fault: Fault) -> Self {
+        self.every_request = Some(fault);
+        self
+    }
+}
+
+/// One way for the server to misbehave, to test what a client does then.
+/// Faults that replace the answer skip the request entirely (nothing is
+/// written); the others alter the real answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Fault {
+    /// HTTP 500 with an HTML error page (a crashed PHP process, a proxy).
+    /// Replaces the answer.
+    ServerErrorHtml,
+    /// HTTP 200 with an empty body. Replaces the answer.
+    EmptyOk,
+    /// HTTP 200 with a body of this many bytes (spaces), streamed without
+    /// being held in memory: for a client's body limit. Replaces the answer.
+    OversizedBody(u64),
+    /// The real answer cut to half its length (a consistent
+    /// `Content-Length`, so the JSON itself is truncated).
+    TruncatedJson,
+    /// The real answer's status and full `Content-Length`, half the body,
+    /// then the connection is closed.
+    CloseMidBody,
+    /// A multicall's 206 answer without its `Content-Range` header. Other
+    /// answers are unchanged.
+    PartialWithoutContentRange,
+    /// A multicall's 206 answer reporting no progress
+    /// (`Content-Range: 0/TOTAL`, no results), as if the counts never
+    /// reached the total. Other answers are unchanged.
+    PartialWithoutProgress,
+}
+
+impl Fault {
+    /// Every fault without a parameter, with its name (for `miva mock
+    /// --fault`).
+    pub const NAMED: [(&'static str, Fault); 6] = [
+        ("server-error-html", Fault::ServerErrorHtml),
+        ("empty-ok", Fault::EmptyOk),
+        ("truncated-json", Fault::TruncatedJson),
+        ("close-mid-body", Fault::CloseMidBody),
+        (
+            "partial-without-content-range",
+            Fault::PartialWithoutContentRange,
+        ),
+        ("partial-without-progress", Fault::PartialWithoutProgress),
+    ];
+
+    /// Reads a fault name from [`Fault::NAMED`], or `oversized-body:BYTES`.
+    ///
+    /// # Errors
+    /// A sentence listing the names, for an unknown one.
+    pub fn from_name(name: &str) -> Result<Fault, String> {
+        if let Some(bytes) = name.strip_prefix("oversized-body:") {
+            return bytes
+                .parse()
+                .map(Fault::OversizedBody)
+                .map_err(|_| format!("oversized-body:BYTES needs a byte count, got {bytes:?}"));
+        }
+        Self::NAMED
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, f)| *f)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::NAMED.iter().map(|(n, _)| *n).collect();
+                format!(
+                    "unknown fault {name:?}: use one of {}, oversized-body:BYTES",
+                    names.join(", ")
+                )
+            })
     }
 }

@@ -49,7 +49,7 @@ pub(crate) struct State {
     window: i64,
     pub(crate) max_body_bytes: usize,
     multicall_budget: Option<usize>,
-    pub(crate) latency: Option<std::time::Duration>,
+    pub(crate) faults: std::sync::Arc<crate::server::FaultState>,
 }
 
 impl State {
@@ -84,7 +84,7 @@ impl State {
             window: i64::try_from(config.timestamp_window_seconds).unwrap_or(i64::MAX),
             max_body_bytes: config.max_body_bytes,
             multicall_budget: config.multicall_budget,
-            latency: config.faults.latency,
+            faults: std::sync::Arc::new(crate::server::FaultState::new(&config.faults)),
         }
     }
 }

@@ -1,24 +1,28 @@
 //! The HTTP server: hyper 1 (HTTP/1.1, keep-alive) on a tokio runtime of
 //! its own, on a background thread.
 
+use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use http_body_util::{BodyExt as _, Full};
+use http_body::{Frame, SizeHint};
+use http_body_util::BodyExt as _;
 use hyper::body::Incoming;
-use hyper::header::{CONNECTION, CONTENT_LENGTH, HeaderValue};
+use hyper::header::{CONNECTION, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, HeaderValue};
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::sync::watch;
 
-use crate::config::MockConfig;
+use crate::config::{Fault, Faults, MockConfig};
 use crate::credentials::Credentials;
 use crate::error::{Error, ErrorKind};
 use crate::handler::{self, Body, Reply, State};
@@ -36,6 +40,7 @@ pub struct MockServer {
     addr: SocketAddr,
     url: String,
     credentials: Credentials,
+    faults: Arc<FaultState>,
     running: Running,
 }
 
@@ -59,6 +64,7 @@ impl MockServer {
             ));
         }
         let state = Arc::new(State::new(&config));
+        let faults = Arc::clone(&state.faults);
         let running = spawn(config.bind, config.worker_threads, state)?;
         let url = format!("http://{}{}", running.addr, config.endpoint_path);
         let credentials = config.credentials.clone();
@@ -67,8 +73,32 @@ impl MockServer {
             addr,
             url,
             credentials,
+            faults,
             running,
         })
+    }
+
+    /// Faults for the next requests, in the order they arrive: the first
+    /// request gets the first entry, and so on; `None` answers normally.
+    /// These come before [`Faults::every_request`]. Calls add to the end of
+    /// the queue.
+    ///
+    /// ```
+    /// # use miva_mock::{Credentials, Fault, MockConfig, MockServer};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = MockServer::start(MockConfig::new(Credentials::generate()?))?;
+    /// // Two normal answers, then an HTML 500 page.
+    /// server.inject_faults([None, None, Some(Fault::ServerErrorHtml)]);
+    /// assert_eq!(server.pending_faults(), 3);
+    /// # Ok(()) }
+    /// ```
+    pub fn inject_faults(&self, faults: impl IntoIterator<Item = Option<Fault>>) {
+        self.faults.queue().extend(faults);
+    }
+
+    /// How many injected entries no request has taken yet.
+    pub fn pending_faults(&self) -> usize {
+        self.faults.queue().len()
     }
 
     /// The endpoint URL, e.g. `http://127.0.0.1:41234/mm5/json.mvc`.
@@ -155,9 +185,92 @@ pub(crate) trait Handler: Send + Sync + 'static {
     fn max_body_bytes(&self) -> usize;
     /// Answers one request with its complete body.
     fn handle(&self, parts: &hyper::http::request::Parts, body: Body) -> Reply;
-    /// Time to wait before answering (a fault); `None` answers at once.
-    fn latency(&self) -> Option<Duration> {
+    /// The faults to inject, if this server injects any.
+    fn faults(&self) -> Option<&FaultState> {
         None
+    }
+}
+
+/// Faults in force: configured ones, and a queue a test fills per request.
+#[derive(Debug, Default)]
+pub(crate) struct FaultState {
+    latency: Option<Duration>,
+    every_request: Option<Fault>,
+    queue: Mutex<VecDeque<Option<Fault>>>,
+}
+
+impl FaultState {
+    pub(crate) fn new(faults: &Faults) -> Self {
+        Self {
+            latency: faults.latency,
+            every_request: faults.every_request,
+            queue: Mutex::default(),
+        }
+    }
+
+    fn queue(&self) -> std::sync::MutexGuard<'_, VecDeque<Option<Fault>>> {
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The fault for the request being answered.
+    fn next(&self) -> Option<Fault> {
+        match self.queue().pop_front() {
+            Some(entry) => entry,
+            None => self.every_request,
+        }
+    }
+}
+
+/// A response body: whole, or misbehaving on purpose.
+pub(crate) enum MockBody {
+    /// The bytes, sent in one frame.
+    Full(Option<Bytes>),
+    /// Announces `promised` bytes, sends `first`, then fails (hyper closes
+    /// the connection).
+    Cut { first: Option<Bytes>, promised: u64 },
+    /// `remaining` spaces, in 64 KiB frames from a static buffer.
+    Padding { remaining: u64, total: u64 },
+}
+
+static PADDING: [u8; 64 * 1024] = [b' '; 64 * 1024];
+
+impl http_body::Body for MockBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        Poll::Ready(match self.get_mut() {
+            Self::Full(bytes) => bytes.take().map(|b| Ok(Frame::data(b))),
+            Self::Cut { first, .. } => Some(match first.take() {
+                Some(b) => Ok(Frame::data(b)),
+                None => Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionAborted,
+                    "fault injected: connection closed mid-body",
+                )),
+            }),
+            Self::Padding { remaining, .. } => {
+                if *remaining == 0 {
+                    None
+                } else {
+                    let n = usize::try_from(*remaining)
+                        .unwrap_or(usize::MAX)
+                        .min(PADDING.len());
+                    *remaining -= n as u64;
+                    Some(Ok(Frame::data(Bytes::from_static(&PADDING[..n]))))
+                }
+            }
+        })
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Self::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
+            Self::Cut { promised, .. } => SizeHint::with_exact(*promised),
+            Self::Padding { total, .. } => SizeHint::with_exact(*total),
+        }
     }
 }
 
@@ -170,8 +283,8 @@ impl Handler for State {
         handler::handle(self, parts, body)
     }
 
-    fn latency(&self) -> Option<Duration> {
-        self.latency
+    fn faults(&self) -> Option<&FaultState> {
+        Some(&self.faults)
     }
 }
 
@@ -314,13 +427,13 @@ async fn serve<H: Handler>(
 async fn respond<H: Handler>(
     state: Arc<H>,
     req: Request<Incoming>,
-) -> Result<Response<Full<Bytes>>, Infallible> {
+) -> Result<Response<MockBody>, Infallible> {
     let (parts, body) = req.into_parts();
     let body = match read_body(body, &parts.headers, state.max_body_bytes()).await {
         Some(body) => body,
         None => {
             // The client went away mid-body; nobody will read this.
-            let mut response = Response::new(Full::new(Bytes::new()));
+            let mut response = Response::new(MockBody::Full(None));
             *response.status_mut() = StatusCode::BAD_REQUEST;
             response
                 .headers_mut()
@@ -328,11 +441,85 @@ async fn respond<H: Handler>(
             return Ok(response);
         }
     };
-    if let Some(latency) = state.latency() {
-        tokio::time::sleep(latency).await;
+    let fault = match state.faults() {
+        Some(faults) => {
+            if let Some(latency) = faults.latency {
+                tokio::time::sleep(latency).await;
+            }
+            faults.next()
+        }
+        None => None,
+    };
+    let reply = match fault {
+        Some(Fault::ServerErrorHtml) => Reply {
+            status: 500,
+            headers: vec![("content-type", "text/html; charset=utf-8".into())],
+            body: b"<!DOCTYPE html>\n<html><head><title>500 Internal Server Error</title></head>\n\
+                    <body><h1>Internal Server Error</h1><p>The server encountered an internal \
+                    error and was unable to complete your request.</p></body></html>\n"
+                .to_vec(),
+            close: false,
+        },
+        Some(Fault::EmptyOk) => Reply {
+            status: 200,
+            headers: vec![("content-type", "application/json".into())],
+            body: Vec::new(),
+            close: false,
+        },
+        Some(Fault::OversizedBody(total)) => {
+            let mut response = Response::new(MockBody::Padding {
+                remaining: total,
+                total,
+            });
+            response
+                .headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            return Ok(response);
+        }
+        _ => state.handle(&parts, body),
+    };
+    Ok(build_response(reply, fault))
+}
+
+/// The HTTP response for `reply`, altered by `fault`.
+fn build_response(mut reply: Reply, fault: Option<Fault>) -> Response<MockBody> {
+    match fault {
+        Some(Fault::TruncatedJson) => reply.body.truncate(reply.body.len() / 2),
+        Some(Fault::PartialWithoutContentRange) if reply.status == 206 => {
+            reply
+                .headers
+                .retain(|(name, _)| !name.eq_ignore_ascii_case("content-range"));
+        }
+        Some(Fault::PartialWithoutProgress) if reply.status == 206 => {
+            let total = reply
+                .headers
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case("content-range"))
+                .and_then(|(_, value)| value.rsplit('/').next().map(str::to_owned))
+                .unwrap_or_else(|| "0".to_owned());
+            reply
+                .headers
+                .retain(|(name, _)| !name.eq_ignore_ascii_case("content-range"));
+            reply
+                .headers
+                .push((CONTENT_RANGE.as_str(), format!("0/{total}")));
+            reply.body = b"[]".to_vec();
+        }
+        _ => {}
     }
-    let reply = state.handle(&parts, body);
-    let mut response = Response::new(Full::new(Bytes::from(reply.body)));
+    let body = if fault == Some(Fault::CloseMidBody) {
+        let promised = reply.body.len() as u64;
+        let half = reply.body.len() / 2;
+        reply.body.truncate(half);
+        reply.close = true;
+        MockBody::Cut {
+            first: Some(Bytes::from(reply.body)),
+            promised,
+        }
+    } else {
+        MockBody::Full(Some(Bytes::from(reply.body)))
+    };
+    let mut response = Response::new(body);
     *response.status_mut() =
         StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
@@ -344,7 +531,7 @@ async fn respond<H: Handler>(
     if reply.close {
         headers.insert(CONNECTION, HeaderValue::from_static("close"));
     }
-    Ok(response)
+    response
 }
 
 /// Reads the whole body, up to `max` bytes. A larger one is read on (and
