@@ -161,8 +161,8 @@ pub(crate) fn run(args: &DemoArgs) -> Result<ExitCode, CliError> {
     // 4. Access denied, explained.
     writeln!(
         out,
-        "\n4. Access denied, explained: the same call signed with a wrong key, then with a\n   \
-         clock 10 minutes fast (the store allows 30 s)."
+        "\n4. Access denied, explained: the same call signed with a wrong key; then from a\n   \
+         machine whose clock is 10 minutes fast (the store allows 30 s)."
     )?;
     let wrong_key = SigningKey::from_base64("d3Jvbmcta2V5LWZvci10aGUtZGVtby0wMDAwMDAwMDA")?;
     let wrong = Credential::hmac(token.token().clone(), &wrong_key, HmacDigest::Sha256);
@@ -174,20 +174,32 @@ pub(crate) fn run(args: &DemoArgs) -> Result<ExitCode, CliError> {
         .store_code(server.store_code())
         .build()?;
     let query = ProductListLoadQuery::new(ListQuery::new().count(1));
-    for client in [&wrong, &skewed] {
-        match client.call(&query) {
-            Err(Error::AccessDenied { kind, error }) => {
-                writeln!(out, "   {}: {}", error.code, error.message)?;
-                writeln!(out, "     kind: {kind:?}; what to do: {}", kind.hint())?;
-            }
-            Err(e) => return Err(CliError(format!("expected access denied, got: {e}"))),
-            Ok(_) => {
-                return Err(CliError(
-                    "expected access denied, the call succeeded".into(),
-                ));
-            }
+    match wrong.call(&query) {
+        Err(Error::AccessDenied { kind, error }) => {
+            writeln!(out, "   {}: {}", error.code, error.message)?;
+            writeln!(out, "     kind: {kind:?}; what to do: {}", kind.hint())?;
+        }
+        Err(e) => return Err(CliError(format!("expected access denied, got: {e}"))),
+        Ok(_) => {
+            return Err(CliError(
+                "expected access denied, the call succeeded".into(),
+            ));
         }
     }
+    let page = skewed.call(&query)?;
+    if skewed.clock_offset() == 0 {
+        return Err(CliError(
+            "expected the store to refuse the fast clock's timestamp".into(),
+        ));
+    }
+    writeln!(
+        out,
+        "   access_denied: Timestamp outside configured window\n     \
+         the client read the store's time from its Date header (offset {} s), signed\n     \
+         again with a corrected timestamp and got {} record(s); later calls use the offset.",
+        skewed.clock_offset(),
+        page.data.len()
+    )?;
     writeln!(
         out,
         "\nNext: `miva mock` serves this store until stopped and prints the variables for\n\

@@ -31,6 +31,12 @@ pub(crate) struct MockArgs {
     /// see what `miva list --concurrency` buys.
     #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(0..=60_000))]
     latency_ms: Option<u64>,
+    /// Misbehave on every answer, to see what a client does: one of
+    /// server-error-html, empty-ok, truncated-json, close-mid-body,
+    /// partial-without-content-range, partial-without-progress,
+    /// oversized-body:BYTES.
+    #[arg(long, value_name = "FAULT", value_parser = miva_mock::Fault::from_name)]
+    fault: Option<miva_mock::Fault>,
 }
 
 pub(crate) fn run(args: &MockArgs) -> Result<(), CliError> {
@@ -47,12 +53,14 @@ pub(crate) fn run(args: &MockArgs) -> Result<(), CliError> {
         .with_bind(args.addr)
         .with_products(args.products)
         .with_multicall_budget(args.multicall_budget);
-    let config = match args.latency_ms {
-        Some(ms) if ms > 0 => config.with_faults(
-            miva_mock::Faults::default().with_latency(std::time::Duration::from_millis(ms)),
-        ),
-        _ => config,
-    };
+    let mut faults = miva_mock::Faults::default();
+    if let Some(ms) = args.latency_ms.filter(|ms| *ms > 0) {
+        faults = faults.with_latency(std::time::Duration::from_millis(ms));
+    }
+    if let Some(fault) = args.fault {
+        faults = faults.with_fault(fault);
+    }
+    let config = config.with_faults(faults);
     let server = MockServer::start(config)?;
     let mut out = std::io::stdout().lock();
     // The first line is the endpoint, for scripts: `read -r URL`.

@@ -137,13 +137,19 @@ fn kind(value: &Value) -> &'static str {
 /// Reports a failed call: API errors as `error_code: error_message` with
 /// exit status 1; everything else goes back as a [`CliError`] (status 2).
 pub(crate) fn report(error: Error) -> Result<ExitCode, CliError> {
-    match &error {
+    if let Error::Page {
+        function, offset, ..
+    } = &error
+    {
+        eprintln!("miva: the page of {function} at offset {offset} failed:");
+    }
+    match error.root() {
         Error::Api(api) | Error::AccessDenied { error: api, .. } => {
             eprintln!("{}: {}", api.code, api.message);
             for field in api.field_errors() {
                 eprintln!("  {}: {}", field.field, field.message);
             }
-            if let Error::AccessDenied { kind, .. } = &error {
+            if let Error::AccessDenied { kind, .. } = error.root() {
                 eprintln!("miva: hint: {}", kind.hint());
             }
             Ok(ExitCode::from(1))

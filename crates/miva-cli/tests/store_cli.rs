@@ -355,3 +355,22 @@ fn demo_runs_the_whole_job() {
     assert_eq!(ids, (1..=321).collect::<Vec<_>>());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn list_stops_at_a_failed_page_and_names_it() {
+    let server = server(50);
+    // Pages of 10: the third request (offset 20) gets an HTML 500 page.
+    server.inject_faults([None, None, Some(miva_mock::Fault::ServerErrorHtml)]);
+    let out = run(
+        &server,
+        &["list", "ProductList_Load_Query", "--page-size", "10"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let lines: Vec<String> = text(&out.stdout).lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 20, "every record before the failed page");
+    assert!(lines[19].contains("\"P000020\""), "{}", lines[19]);
+    let err = text(&out.stderr);
+    assert!(err.contains("offset 20"), "{err}");
+    assert!(err.contains("HTTP 500"), "{err}");
+}

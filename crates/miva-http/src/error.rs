@@ -81,6 +81,18 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+    /// A page of a list could not be fetched: `source` says why (a
+    /// timeout, an HTTP status, an API error, ...). Every record before
+    /// `offset` was yielded exactly once; none after it.
+    /// [`Error::root`] reaches the cause.
+    Page {
+        /// The list function.
+        function: String,
+        /// The offset of the page that failed.
+        offset: u64,
+        /// Why.
+        source: Box<Error>,
+    },
     /// A request could not be encoded, or a header could not be read.
     Envelope(miva_envelope::Error),
     /// The Miravia / Lazada platform answered with an error.
@@ -134,10 +146,31 @@ impl fmt::Display for Error {
                 offset,
                 reason,
             } => write!(f, "paging {function} stopped at offset {offset}: {reason}"),
+            Self::Page {
+                function,
+                offset,
+                source,
+            } => write!(
+                f,
+                "the page of {function} at offset {offset} failed (every record before it \
+                 was delivered): {source}"
+            ),
             Self::Envelope(e) => write!(f, "{e}"),
             Self::Miravia(e) => write!(f, "{e}"),
             Self::MiraviaSign(e) => write!(f, "signing: {e}"),
         }
+    }
+}
+
+impl Error {
+    /// The cause, through any [`Error::Page`] wrapping: what to match on
+    /// to decide what to do.
+    pub fn root(&self) -> &Error {
+        let mut error = self;
+        while let Self::Page { source, .. } = error {
+            error = source;
+        }
+        error
     }
 }
 
@@ -150,6 +183,7 @@ impl std::error::Error for Error {
             Self::AccessDenied { error, .. } => Some(error.as_ref()),
             Self::Envelope(e) => Some(e),
             Self::MiraviaSign(e) => Some(e),
+            Self::Page { source, .. } => Some(source.as_ref()),
             _ => None,
         }
     }

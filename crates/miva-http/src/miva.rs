@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -17,7 +18,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, excerpt};
-use crate::transport::{RawResponse, Transport, TransportConfig};
+use crate::transport::{RawResponse, Transport, TransportConfig, parse_http_date};
 
 type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 
@@ -141,6 +142,7 @@ impl MivaClientBuilder {
                 api_timeout: self.api_timeout.map(|t| t.as_secs().max(1).to_string()),
                 binary_encoding: self.binary_encoding,
                 clock: self.clock,
+                clock_offset: AtomicI64::new(0),
                 max_multicall_rounds: self.max_multicall_rounds,
             }),
         })
@@ -156,6 +158,9 @@ struct Inner {
     api_timeout: Option<String>,
     binary_encoding: BinaryEncoding,
     clock: Clock,
+    /// Seconds to add to the local clock to get the store's (learned from
+    /// its `Date` header when it refuses a timestamp).
+    clock_offset: AtomicI64,
     max_multicall_rounds: usize,
 }
 
@@ -313,11 +318,50 @@ impl MivaClient {
         if !self.inner.timestamps {
             return None;
         }
+        Some(
+            self.local_now()
+                .saturating_add(self.inner.clock_offset.load(Ordering::Relaxed)),
+        )
+    }
+
+    fn local_now(&self) -> i64 {
         let now = (self.inner.clock)();
-        Some(match now.duration_since(UNIX_EPOCH) {
+        match now.duration_since(UNIX_EPOCH) {
             Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
             Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
-        })
+        }
+    }
+
+    /// Seconds the store's clock is ahead of this machine's (negative:
+    /// behind), as learned from its `Date` header the last time it refused
+    /// a timestamp; 0 until then. Added to every timestamp this client (and
+    /// every clone of it) sends.
+    pub fn clock_offset(&self) -> i64 {
+        self.inner.clock_offset.load(Ordering::Relaxed)
+    }
+
+    /// After "Timestamp outside configured window": takes the store's time
+    /// from `response`'s `Date` header and keeps the offset. `true` when
+    /// the offset changed, so a retry with a new timestamp can succeed.
+    fn learn_clock_offset(&self, error: &Error, response: &RawResponse) -> bool {
+        let Error::AccessDenied {
+            kind: miva_envelope::AccessDenied::TimestampOutsideWindow,
+            ..
+        } = error
+        else {
+            return false;
+        };
+        let Some(server) = response.date.as_deref().and_then(parse_http_date) else {
+            tracing::debug!("timestamp refused and no readable Date header: clock not adjusted");
+            return false;
+        };
+        let offset = server - self.local_now();
+        let old = self.inner.clock_offset.swap(offset, Ordering::Relaxed);
+        tracing::debug!(
+            offset_seconds = offset,
+            "timestamp refused: clock offset taken from the store's Date header"
+        );
+        offset != old
     }
 
     fn send_one<P: Serialize + ?Sized, T: DeserializeOwned>(
@@ -327,21 +371,33 @@ impl MivaClient {
         params: &P,
     ) -> Result<T, Error> {
         let mut body = Vec::with_capacity(256);
-        Envelope::new(target)
-            .store_code(store_code)
-            .timestamp(self.timestamp())
-            .encode_into(params, &mut body)?;
         let name = target.display_name();
-        let response = self.post(&name, &body, None)?;
-        check_status(&response, false)?;
-        match miva_envelope::decode_response::<T>(&response.body) {
-            Ok(Response::Success(data)) => Ok(data),
-            Ok(Response::Failure(error)) => Err(api_error(error)),
-            Err(e) => Err(Error::Undecodable {
-                status: response.status,
-                reason: e.to_string(),
-                excerpt: excerpt(&response.body),
-            }),
+        // A refused timestamp is retried once, with the store's clock.
+        let mut retried = false;
+        loop {
+            body.clear();
+            Envelope::new(target)
+                .store_code(store_code)
+                .timestamp(self.timestamp())
+                .encode_into(params, &mut body)?;
+            let response = self.post(&name, &body, None)?;
+            check_status(&response, false)?;
+            return match miva_envelope::decode_response::<T>(&response.body) {
+                Ok(Response::Success(data)) => Ok(data),
+                Ok(Response::Failure(error)) => {
+                    let error = api_error(error);
+                    if !retried && self.learn_clock_offset(&error, &response) {
+                        retried = true;
+                        continue;
+                    }
+                    Err(error)
+                }
+                Err(e) => Err(Error::Undecodable {
+                    status: response.status,
+                    reason: e.to_string(),
+                    excerpt: excerpt(&response.body),
+                }),
+            };
         }
     }
 
@@ -402,10 +458,13 @@ impl MivaClient {
         let mut results: Vec<OperationResult> = Vec::with_capacity(total);
         let mut body = Vec::with_capacity(256);
         let store = self.store_code();
-        for round in 0..self.inner.max_multicall_rounds {
+        let mut retried = false;
+        let mut round = 0;
+        while round < self.inner.max_multicall_rounds {
+            round += 1;
             body.clear();
             encode_multicall_into(store, self.timestamp(), operations, &mut body)?;
-            let range = (round > 0).then(|| {
+            let range = (round > 1).then(|| {
                 ContentRange {
                     completed: results.len(),
                     total,
@@ -416,7 +475,17 @@ impl MivaClient {
             check_status(&response, true)?;
             let chunk = match decode_multicall(&response.body) {
                 Ok(Ok(chunk)) => chunk,
-                Ok(Err(error)) => return Err(api_error(error)),
+                Ok(Err(error)) => {
+                    let error = api_error(error);
+                    // A refused timestamp is retried once, with the
+                    // store's clock; nothing ran.
+                    if round == 1 && !retried && self.learn_clock_offset(&error, &response) {
+                        retried = true;
+                        round = 0;
+                        continue;
+                    }
+                    return Err(error);
+                }
                 Err(e) => {
                     return Err(Error::Undecodable {
                         status: response.status,
@@ -505,6 +574,15 @@ impl MivaClient {
         let mut page_request = request.clone();
         page_request.query_mut().set_page(offset, count);
         self.call(&page_request)
+    }
+}
+
+/// `error`, from fetching the page at `offset`, with the page named.
+fn page_failed(function: &str, offset: u64, error: Error) -> Error {
+    Error::Page {
+        function: function.to_owned(),
+        offset,
+        source: Box::new(error),
     }
 }
 
@@ -637,7 +715,7 @@ where
             }
             Err(e) => {
                 state.done = true;
-                state.pending_error = Some(e);
+                state.pending_error = Some(page_failed(self.request.function(), self.start, e));
             }
         }
         state
@@ -660,7 +738,9 @@ where
                         Err(_) => return,
                     };
                     let Ok(offset) = next else { return };
-                    let page = client.fetch_page(&request, offset, count);
+                    let page = client
+                        .fetch_page(&request, offset, count)
+                        .map_err(|e| page_failed(request.function(), offset, e));
                     if result_tx.send((offset, page)).is_err() {
                         return;
                     }
@@ -682,7 +762,8 @@ where
         let Some(pool) = state.pool.as_mut() else {
             return self
                 .client
-                .fetch_page(&self.request, state.next_offset, self.page_size);
+                .fetch_page(&self.request, state.next_offset, self.page_size)
+                .map_err(|e| page_failed(self.request.function(), state.next_offset, e));
         };
         // Keep `concurrency` pages in flight (or waiting), within the total.
         while pool.in_flight + pool.waiting.len() < self.concurrency && pool.dispatched_to < total {

@@ -59,7 +59,6 @@ pub(crate) struct RawResponse {
     /// `Content-Range` (a partial multicall answer).
     pub(crate) content_range: Option<String>,
     /// `Date` (for measuring the server's clock offset).
-    #[allow(dead_code)]
     pub(crate) date: Option<String>,
     pub(crate) body: Vec<u8>,
 }
@@ -254,9 +253,67 @@ fn is_loopback(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// Seconds since the Unix epoch of an HTTP `Date` value in the IMF-fixdate
+/// form every current server sends (`Sun, 06 Nov 1994 08:49:37 GMT`);
+/// `None` for anything else.
+pub(crate) fn parse_http_date(value: &str) -> Option<i64> {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let (_, rest) = value.trim().split_once(", ")?;
+    let mut parts = rest.split(' ');
+    let day: i64 = parts.next()?.parse().ok()?;
+    let month_name = parts.next()?;
+    let month = MONTHS.iter().position(|m| *m == month_name)?;
+    let year: i64 = parts.next()?.parse().ok()?;
+    let time = parts.next()?;
+    if parts.next() != Some("GMT") || parts.next().is_some() {
+        return None;
+    }
+    let mut hms = time.split(':').map(|n| n.parse::<i64>().ok());
+    let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
+    if hms.next().is_some() || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
+        return None;
+    }
+    // Howard Hinnant's days_from_civil.
+    let month = i64::try_from(month).ok()? + 1;
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + h * 3600 + m * 60 + s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn http_dates_parse() {
+        // Expected values from Python's email.utils.parsedate_to_datetime.
+        for (text, unix) in [
+            ("Sun, 06 Nov 1994 08:49:37 GMT", 784_111_777),
+            ("Tue, 29 Feb 2000 00:00:00 GMT", 951_782_400),
+            ("Tue, 24 Nov 2026 22:00:03 GMT", 1_795_557_603),
+            ("Thu, 01 Jan 1970 00:00:00 GMT", 0),
+        ] {
+            assert_eq!(parse_http_date(text), Some(unix), "{text}");
+        }
+        for bad in [
+            "",
+            "yesterday",
+            "Sun, 06 Nov 1994 08:49:37 PST",
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun, 06 Nov 1994 08:49 GMT",
+            "Sun, 32 Nov 1994 08:49:37 GMT",
+            "Sun, 06 Foo 1994 08:49:37 GMT",
+        ] {
+            assert_eq!(parse_http_date(bad), None, "{bad}");
+        }
+    }
 
     fn resolve(resolver: &CachingResolver, url: &str) -> Vec<SocketAddr> {
         let uri: Uri = url.parse().unwrap();
