@@ -187,7 +187,17 @@ fn official_sdks_against_mocks() -> Result<(), String> {
         .arg(target_dir().join("debug/miva"))
         .arg(keys.join("rsa2048-pkcs1.pem"))
         .arg(keys.join("rsa2048.pub"));
-    run("merchantapi 2.7.0 against miva mock", merchantapi)
+    run("merchantapi 2.7.0 against miva mock", merchantapi)?;
+    let mut verified = Command::new(&python);
+    verified
+        .current_dir(root())
+        .arg("tests/python/sdk_verified_servers.py")
+        .arg(target_dir().join("debug/miva"))
+        .arg(keys.join("rsa2048-pkcs1.pem"));
+    run(
+        "the miva CLI against servers that verify with the official SDKs' code",
+        verified,
+    )
 }
 
 /// The venv under target/ with the official Python SDKs installed; returns
