@@ -32,7 +32,7 @@ pub(crate) struct MockArgs {
     #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(0..=60_000))]
     latency_ms: Option<u64>,
     /// Misbehave on every answer, to see what a client does: one of
-    /// server-error-html, empty-ok, truncated-json, close-mid-body,
+    /// server-error-html, service-unavailable, empty-ok, truncated-json, close-mid-body,
     /// partial-without-content-range, partial-without-progress,
     /// oversized-body:BYTES.
     #[arg(long, value_name = "FAULT", value_parser = miva_mock::Fault::from_name)]

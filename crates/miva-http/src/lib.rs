@@ -59,7 +59,9 @@
 mod error;
 pub mod miravia;
 pub mod miva;
+mod retry;
 mod transport;
 
 pub use error::Error;
+pub use retry::RetryPolicy;
 pub use transport::TransportConfig;

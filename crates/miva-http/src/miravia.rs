@@ -9,6 +9,7 @@ use serde_json::Value;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, excerpt};
+use crate::retry::{Limiter, RetryPolicy, nothing_was_sent};
 use crate::transport::{RawResponse, Transport, TransportConfig};
 
 /// Where calls go. Every base URL ends in `/rest`; the API path is appended
@@ -218,6 +219,9 @@ pub struct MiraviaClientBuilder {
     auto_refresh: Option<Duration>,
     transport: TransportConfig,
     clock: Clock,
+    retry: Option<RetryPolicy>,
+    rate_limit: Option<f64>,
+    max_in_flight: Option<usize>,
 }
 
 impl fmt::Debug for MiraviaClientBuilder {
@@ -286,6 +290,28 @@ impl MiraviaClientBuilder {
         self
     }
 
+    /// Retry failed calls where that is safe (see [`RetryPolicy`]): a
+    /// connection never made, `AppCallLimit`, and for GET calls the
+    /// platform's `SYSTEM` / `ISP` errors. Off by default.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// Start at most this many requests per second, across every clone
+    /// and thread (the platform's app call limits are per second).
+    pub fn rate_limit(mut self, requests_per_second: f64) -> Self {
+        self.rate_limit = Some(requests_per_second);
+        self
+    }
+
+    /// Keep at most this many requests in flight, across every clone and
+    /// thread.
+    pub fn max_in_flight(mut self, requests: usize) -> Self {
+        self.max_in_flight = Some(requests);
+        self
+    }
+
     /// Builds the client.
     ///
     /// # Errors
@@ -311,6 +337,8 @@ impl MiraviaClientBuilder {
                 refresh_lock: Mutex::new(()),
                 auto_refresh: self.auto_refresh,
                 clock: self.clock,
+                retry: self.retry,
+                limiter: Limiter::new(self.rate_limit, self.max_in_flight),
             }),
         })
     }
@@ -325,6 +353,8 @@ struct Inner {
     refresh_lock: Mutex<()>,
     auto_refresh: Option<Duration>,
     clock: Clock,
+    retry: Option<RetryPolicy>,
+    limiter: Limiter,
 }
 
 /// A client for the Miravia / Lazada Open Platform. Cheap to clone; every
@@ -356,6 +386,9 @@ impl MiraviaClient {
             auto_refresh: None,
             transport: TransportConfig::default(),
             clock: Arc::new(SystemTime::now),
+            retry: None,
+            rate_limit: None,
+            max_in_flight: None,
         }
     }
 
@@ -416,26 +449,55 @@ impl MiraviaClient {
             Some(token) => self.inner.signer.clone().with_access_token(token)?,
             None => self.inner.signer.clone(),
         };
-        let now = Timestamp::from_system_time((self.inner.clock)())?;
-        let signed = signer.sign(api_path, now, params, None)?;
         let url = format!("{base}{api_path}");
-        let response = match method {
-            Method::Get => self
-                .inner
-                .transport
-                .get(&format!("{url}?{}", signed.to_urlencoded()))?,
-            Method::Post if files.is_empty() => self.inner.transport.post(
-                &url,
-                "application/x-www-form-urlencoded",
-                &[],
-                signed.to_urlencoded().as_bytes(),
-            )?,
-            Method::Post => {
-                let (content_type, body) = multipart(&signed, files);
-                self.inner.transport.post(&url, &content_type, &[], &body)?
+        let mut attempt = 0;
+        loop {
+            // Signed again for every attempt: a fresh timestamp.
+            let now = Timestamp::from_system_time((self.inner.clock)())?;
+            let signed = signer.sign(api_path, now, params, None)?;
+            let permit = self.inner.limiter.acquire();
+            let response = match method {
+                Method::Get => self
+                    .inner
+                    .transport
+                    .get(&format!("{url}?{}", signed.to_urlencoded())),
+                Method::Post if files.is_empty() => self.inner.transport.post(
+                    &url,
+                    "application/x-www-form-urlencoded",
+                    &[],
+                    signed.to_urlencoded().as_bytes(),
+                ),
+                Method::Post => {
+                    let (content_type, body) = multipart(&signed, files);
+                    self.inner.transport.post(&url, &content_type, &[], &body)
+                }
+            };
+            drop(permit);
+            let result = response.and_then(decode);
+            match result {
+                Err(e) if self.may_retry(&e, method, &mut attempt) => {}
+                other => return other,
             }
+        }
+    }
+
+    /// With a retry policy: whether `error` may be retried, after waiting.
+    fn may_retry(&self, error: &Error, method: Method, attempt: &mut u32) -> bool {
+        let Some(policy) = &self.inner.retry else {
+            return false;
         };
-        decode(response)
+        let retryable = nothing_was_sent(error)
+            || matches!(error, Error::Miravia(e) if e.code == "AppCallLimit"
+                || (method == Method::Get
+                    && matches!(e.error_type.as_deref(), Some("SYSTEM" | "ISP"))));
+        if *attempt >= policy.max_retries || !retryable {
+            return false;
+        }
+        *attempt += 1;
+        let wait = policy.backoff(*attempt);
+        tracing::debug!(retry = *attempt, wait_ms = wait.as_millis() as u64, error = %error, "retrying");
+        std::thread::sleep(wait);
+        true
     }
 
     /// The current access token, refreshed first when auto-refresh is on

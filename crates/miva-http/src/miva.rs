@@ -18,6 +18,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, excerpt};
+use crate::retry::{Limiter, RetryPolicy, is_gateway_error, nothing_was_sent};
 use crate::transport::{RawResponse, Transport, TransportConfig, parse_http_date};
 
 type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
@@ -52,6 +53,9 @@ pub struct MivaClientBuilder {
     transport: TransportConfig,
     clock: Clock,
     max_multicall_rounds: usize,
+    retry: Option<RetryPolicy>,
+    rate_limit: Option<f64>,
+    max_in_flight: Option<usize>,
 }
 
 impl fmt::Debug for MivaClientBuilder {
@@ -110,6 +114,27 @@ impl MivaClientBuilder {
         self
     }
 
+    /// Retry failed calls where that is safe (see [`RetryPolicy`]). Off by
+    /// default.
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// Start at most this many requests per second, across every clone
+    /// and thread of the client (a Miva store throttles nothing itself).
+    pub fn rate_limit(mut self, requests_per_second: f64) -> Self {
+        self.rate_limit = Some(requests_per_second);
+        self
+    }
+
+    /// Keep at most this many requests in flight, across every clone and
+    /// thread of the client.
+    pub fn max_in_flight(mut self, requests: usize) -> Self {
+        self.max_in_flight = Some(requests);
+        self
+    }
+
     /// Checks the endpoint and builds the client.
     ///
     /// # Errors
@@ -144,6 +169,8 @@ impl MivaClientBuilder {
                 clock: self.clock,
                 clock_offset: AtomicI64::new(0),
                 max_multicall_rounds: self.max_multicall_rounds,
+                retry: self.retry,
+                limiter: Limiter::new(self.rate_limit, self.max_in_flight),
             }),
         })
     }
@@ -162,6 +189,8 @@ struct Inner {
     /// its `Date` header when it refuses a timestamp).
     clock_offset: AtomicI64,
     max_multicall_rounds: usize,
+    retry: Option<RetryPolicy>,
+    limiter: Limiter,
 }
 
 /// A client for one Miva store's JSON API. `Send + Sync` and cheap to clone:
@@ -206,6 +235,10 @@ impl fmt::Debug for MivaClient {
 pub struct CallOptions {
     /// Use this `Store_Code` instead of the client's default.
     pub store_code: Option<String>,
+    /// The call is safe to repeat (a write that sets absolute values, say):
+    /// with a [`RetryPolicy`], a 502/503/504 answer is retried as for
+    /// read-only functions.
+    pub idempotent: bool,
 }
 
 impl MivaClient {
@@ -222,6 +255,9 @@ impl MivaClient {
             transport: TransportConfig::default(),
             clock: Arc::new(SystemTime::now),
             max_multicall_rounds: DEFAULT_MAX_MULTICALL_ROUNDS,
+            retry: None,
+            rate_limit: None,
+            max_in_flight: None,
         }
     }
 
@@ -252,7 +288,8 @@ impl MivaClient {
             Scope::Store => options.store_code.as_deref().or(self.store_code()),
             Scope::Domain => None,
         };
-        self.send_one(Target::Function(request.function()), store, request)
+        let safe = options.idempotent || read_only(request.function());
+        self.send_one(Target::Function(request.function()), store, request, safe)
     }
 
     /// A call of any function with JSON parameters; returns `data` (null
@@ -264,7 +301,12 @@ impl MivaClient {
     /// object.
     pub fn call_raw(&self, function: &str, params: &Value) -> Result<Value, Error> {
         let (store, params) = self.split_store(params)?;
-        self.send_one(Target::Function(function), store.as_deref(), &params)
+        self.send_one(
+            Target::Function(function),
+            store.as_deref(),
+            &params,
+            read_only(function),
+        )
     }
 
     /// A module function call (`"Function": "Module"`).
@@ -285,6 +327,7 @@ impl MivaClient {
             },
             store.as_deref(),
             &params,
+            false,
         )
     }
 
@@ -369,19 +412,32 @@ impl MivaClient {
         target: Target<'_>,
         store_code: Option<&str>,
         params: &P,
+        safe_to_repeat: bool,
     ) -> Result<T, Error> {
         let mut body = Vec::with_capacity(256);
         let name = target.display_name();
         // A refused timestamp is retried once, with the store's clock.
         let mut retried = false;
+        let mut attempt = 0;
         loop {
             body.clear();
             Envelope::new(target)
                 .store_code(store_code)
                 .timestamp(self.timestamp())
                 .encode_into(params, &mut body)?;
-            let response = self.post(&name, &body, None)?;
-            check_status(&response, false)?;
+            let response = match self
+                .post(&name, &body, None)
+                .and_then(|r| check_status(&r, false).map(|()| r))
+            {
+                Ok(response) => response,
+                Err(e) => {
+                    if let Some(wait) = self.retry_wait(&e, safe_to_repeat, &mut attempt) {
+                        std::thread::sleep(wait);
+                        continue;
+                    }
+                    return Err(e);
+                }
+            };
             return match miva_envelope::decode_response::<T>(&response.body) {
                 Ok(Response::Success(data)) => Ok(data),
                 Ok(Response::Failure(error)) => {
@@ -401,6 +457,31 @@ impl MivaClient {
         }
     }
 
+    /// With a retry policy, whether `error` may be retried (and after how
+    /// long); counts the attempt.
+    fn retry_wait(
+        &self,
+        error: &Error,
+        safe_to_repeat: bool,
+        attempt: &mut u32,
+    ) -> Option<Duration> {
+        let policy = self.inner.retry.as_ref()?;
+        if *attempt >= policy.max_retries
+            || !(nothing_was_sent(error) || (safe_to_repeat && is_gateway_error(error)))
+        {
+            return None;
+        }
+        *attempt += 1;
+        let wait = policy.backoff(*attempt);
+        tracing::debug!(
+            retry = *attempt,
+            wait_ms = wait.as_millis() as u64,
+            error = %error,
+            "retrying"
+        );
+        Some(wait)
+    }
+
     /// Signs `body` and POSTs it.
     fn post(&self, what: &str, body: &[u8], range: Option<&str>) -> Result<RawResponse, Error> {
         let header = self.inner.credential.authorize(body)?;
@@ -415,6 +496,7 @@ impl MivaClient {
         if let Some(range) = range {
             headers.push(("Range", range));
         }
+        let _permit = self.inner.limiter.acquire();
         let started = Instant::now();
         let result =
             self.inner
@@ -459,6 +541,7 @@ impl MivaClient {
         let mut body = Vec::with_capacity(256);
         let store = self.store_code();
         let mut retried = false;
+        let mut attempt = 0;
         let mut round = 0;
         while round < self.inner.max_multicall_rounds {
             round += 1;
@@ -471,8 +554,22 @@ impl MivaClient {
                 }
                 .next_range()
             });
-            let response = self.post("multicall", &body, range.as_deref())?;
-            check_status(&response, true)?;
+            let response = match self
+                .post("multicall", &body, range.as_deref())
+                .and_then(|r| check_status(&r, true).map(|()| r))
+            {
+                Ok(response) => response,
+                // A multicall may write: only what never reached the store
+                // is sent again.
+                Err(e) => match self.retry_wait(&e, false, &mut attempt) {
+                    Some(wait) => {
+                        std::thread::sleep(wait);
+                        round -= 1;
+                        continue;
+                    }
+                    None => return Err(e),
+                },
+            };
             let chunk = match decode_multicall(&response.body) {
                 Ok(Ok(chunk)) => chunk,
                 Ok(Err(error)) => {
@@ -575,6 +672,11 @@ impl MivaClient {
         page_request.query_mut().set_page(offset, count);
         self.call(&page_request)
     }
+}
+
+/// Whether a function only reads (`*_Load_Query`, `*_Load`): safe to repeat.
+fn read_only(function: &str) -> bool {
+    function.ends_with("_Load_Query") || function.ends_with("_Load")
 }
 
 /// `error`, from fetching the page at `offset`, with the page named.

@@ -187,6 +187,23 @@ fn gateway(now_ms: u64) -> Gw {
                                 json!({"code": "0", "data": {"total_products": 23, "products": items}})
                             }
                             "/image/upload" => json!({"code": "0", "data": {"bytes": 0}}),
+                            // Rate limited twice, then served.
+                            "/flaky/limit" => {
+                                let n = seen2
+                                    .lock()
+                                    .unwrap()
+                                    .iter()
+                                    .filter(|s| s.path == api)
+                                    .count();
+                                if n <= 2 {
+                                    json!({"type": "ISV", "code": "AppCallLimit", "message": "call limit exceeded", "request_id": "r8"})
+                                } else {
+                                    json!({"code": "0", "data": {"attempt": n}})
+                                }
+                            }
+                            "/flaky/system" => {
+                                json!({"type": "SYSTEM", "code": "ServiceTimeout", "message": "try again later", "request_id": "r9"})
+                            }
                             "/needs/token" if !params.contains_key("access_token") => {
                                 json!({"type": "ISV", "code": "MissingAccessToken", "message": "no token"})
                             }
@@ -422,4 +439,69 @@ fn plain_http_is_refused_off_loopback_and_secrets_stay_out_of_debug() {
     );
     assert_eq!(Gateway::MiraviaEs.base_url(), "https://api.miravia.es/rest");
     assert_eq!(Gateway::LazadaTh.token_gateway(), Gateway::LazadaAuth);
+}
+
+fn calls_to(gw: &Gw, path: &str) -> usize {
+    gw.seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|s| s.path == path)
+        .count()
+}
+
+fn fast_retries(n: u32) -> miva_http::RetryPolicy {
+    miva_http::RetryPolicy::new(n)
+        .initial_backoff(Duration::from_millis(5))
+        .max_backoff(Duration::from_millis(20))
+}
+
+#[test]
+fn app_call_limit_is_retried_when_a_policy_is_set() {
+    let gw = gateway(NOW_MS);
+    let plain = client(&gw).build().unwrap();
+    match plain.get("/flaky/limit", &[]) {
+        Err(miva_http::Error::Miravia(e)) => assert_eq!(e.code, "AppCallLimit"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(calls_to(&gw, "/flaky/limit"), 1, "no policy, no retry");
+    let gw = gateway(NOW_MS);
+    let retrying = client(&gw).retry(fast_retries(3)).build().unwrap();
+    let answer = retrying.get("/flaky/limit", &[]).unwrap();
+    assert_eq!(answer["data"]["attempt"], 3);
+    // Each attempt was signed on its own.
+    let seen = gw.seen.lock().unwrap();
+    assert!(seen.iter().all(|s| s.params.contains_key("sign")));
+}
+
+#[test]
+fn system_errors_are_retried_for_get_only() {
+    let gw = gateway(NOW_MS);
+    let client = client(&gw).retry(fast_retries(2)).build().unwrap();
+    match client.get("/flaky/system", &[]) {
+        Err(miva_http::Error::Miravia(e)) => {
+            assert_eq!(e.error_type.as_deref(), Some("SYSTEM"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        calls_to(&gw, "/flaky/system"),
+        3,
+        "the first and two retries"
+    );
+    // A POST may have written something: sent once.
+    assert!(client.post("/flaky/system", &[("payload", "{}")]).is_err());
+    assert_eq!(calls_to(&gw, "/flaky/system"), 4);
+    // A signature error is never retried.
+    let wrong = MiraviaClient::builder(
+        Gateway::Custom(gw.url.clone()),
+        APP_KEY,
+        AppSecret::new("another-secret").unwrap(),
+    )
+    .clock(fixed_clock)
+    .retry(fast_retries(2))
+    .build()
+    .unwrap();
+    assert!(wrong.get("/seller/get", &[]).is_err());
+    assert_eq!(calls_to(&gw, "/seller/get"), 1);
 }

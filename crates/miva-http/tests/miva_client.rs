@@ -218,13 +218,27 @@ fn access_denied_is_classified() {
         "{err:?}"
     );
 
-    // A clock an hour off: the store's window is 30 s.
+    // A clock an hour off (the store's window is 30 s) is corrected from
+    // the store's Date header, and the call goes through.
     let late = MivaClient::builder(server.url(), hmac("tok-sha256", HmacDigest::Sha256))
         .store_code(server.store_code())
         .clock(|| SystemTime::now() - Duration::from_secs(3600))
         .build()
         .unwrap();
-    let err = late
+    late.call_raw("ProductList_Load_Query", &json!({})).unwrap();
+    assert!((3598..=3602).contains(&late.clock_offset()));
+    // A clock that loses another hour at every reading cannot be corrected:
+    // the refusal comes back after one retry.
+    let readings = std::sync::atomic::AtomicU64::new(0);
+    let drifting = MivaClient::builder(server.url(), hmac("tok-sha256", HmacDigest::Sha256))
+        .store_code(server.store_code())
+        .clock(move || {
+            let n = readings.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            SystemTime::now() - Duration::from_secs(3600 * n)
+        })
+        .build()
+        .unwrap();
+    let err = drifting
         .call_raw("ProductList_Load_Query", &json!({}))
         .unwrap_err();
     assert!(

@@ -245,6 +245,9 @@ pub enum Fault {
     /// HTTP 500 with an HTML error page (a crashed PHP process, a proxy).
     /// Replaces the answer.
     ServerErrorHtml,
+    /// HTTP 503 with an HTML page (an overloaded proxy or load balancer).
+    /// Replaces the answer.
+    ServiceUnavailable,
     /// HTTP 200 with an empty body. Replaces the answer.
     EmptyOk,
     /// HTTP 200 with a body of this many bytes (spaces), streamed without
@@ -268,8 +271,9 @@ pub enum Fault {
 impl Fault {
     /// Every fault without a parameter, with its name (for `miva mock
     /// --fault`).
-    pub const NAMED: [(&'static str, Fault); 6] = [
+    pub const NAMED: [(&'static str, Fault); 7] = [
         ("server-error-html", Fault::ServerErrorHtml),
+        ("service-unavailable", Fault::ServiceUnavailable),
         ("empty-ok", Fault::EmptyOk),
         ("truncated-json", Fault::TruncatedJson),
         ("close-mid-body", Fault::CloseMidBody),

@@ -460,6 +460,17 @@ async fn respond<H: Handler>(
                 .to_vec(),
             close: false,
         },
+        Some(Fault::ServiceUnavailable) => Reply {
+            status: 503,
+            headers: vec![
+                ("content-type", "text/html; charset=utf-8".into()),
+                ("retry-after", "1".into()),
+            ],
+            body: b"<html><head><title>503 Service Unavailable</title></head>\
+                    <body><h1>Service Unavailable</h1></body></html>\n"
+                .to_vec(),
+            close: false,
+        },
         Some(Fault::EmptyOk) => Reply {
             status: 200,
             headers: vec![("content-type", "application/json".into())],
