@@ -66,7 +66,9 @@ enum Command {
     /// Credentials: MIVA_API_TOKEN with MIVA_SIGNING_KEY or
     /// MIVA_SIGNING_KEY_FILE and MIVA_DIGEST (sha256, sha1, none); or
     /// MIVA_SSH_USER, MIVA_SSH_KEY_FILE, MIVA_SSH_PASSPHRASE and
-    /// MIVA_SSH_DIGEST (sha256, sha512).
+    /// MIVA_SSH_DIGEST (sha256, sha512); or MIVA_SSH_USER and
+    /// MIVA_SSH_PUBLIC_KEY_FILE to sign through the ssh-agent at
+    /// SSH_AUTH_SOCK.
     Sign(sign::SignArgs),
     /// Miravia / Lazada Open Platform tools.
     #[command(subcommand)]

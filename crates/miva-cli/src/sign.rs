@@ -29,6 +29,11 @@ pub(crate) struct MivaCredentialArgs {
     /// OpenSSH; else MIVA_SSH_KEY_FILE).
     #[arg(long, value_name = "FILE")]
     ssh_key_file: Option<PathBuf>,
+    /// Sign through the ssh-agent at SSH_AUTH_SOCK with the key whose
+    /// public `.pub` file this is (else MIVA_SSH_PUBLIC_KEY_FILE); the
+    /// private key stays in the agent.
+    #[arg(long, value_name = "FILE", conflicts_with = "ssh_key_file")]
+    ssh_public_key_file: Option<PathBuf>,
     /// File holding the key's passphrase (else MIVA_SSH_PASSPHRASE).
     #[arg(long, value_name = "FILE")]
     ssh_passphrase_file: Option<PathBuf>,
@@ -44,6 +49,35 @@ impl MivaCredentialArgs {
             .ssh_key_file
             .clone()
             .or_else(|| env("MIVA_SSH_KEY_FILE").map(|p| PathBuf::from(p.as_str())));
+        let agent_key = self
+            .ssh_public_key_file
+            .clone()
+            .or_else(|| env("MIVA_SSH_PUBLIC_KEY_FILE").map(|p| PathBuf::from(p.as_str())));
+        let ssh_digest = || match &self.ssh_digest {
+            Some(name) => RsaDigest::from_name(name),
+            None => Ok(RsaDigest::Sha256),
+        };
+        if let Some(public) = agent_key {
+            if ssh_key_file.is_some() {
+                return Err(CliError(
+                    "both a private key file and a public key file for the ssh-agent were \
+                     given: use one (MIVA_SSH_KEY_FILE or MIVA_SSH_PUBLIC_KEY_FILE)"
+                        .into(),
+                ));
+            }
+            let user = self.ssh_user.as_deref().ok_or_else(|| {
+                CliError("an ssh-agent key was given but no user: set MIVA_SSH_USER".into())
+            })?;
+            let line = std::fs::read_to_string(&public)
+                .map_err(|e| CliError(format!("{}: {e}", public.display())))?;
+            let signer = miva_ssh_agent::AgentSigner::from_env(&line)
+                .map_err(|e| CliError(format!("{}: {e}", public.display())))?;
+            return Ok(Credential::ssh_external(
+                user,
+                std::sync::Arc::new(signer),
+                ssh_digest()?,
+            )?);
+        }
         if self.ssh_user.is_some() || ssh_key_file.is_some() {
             let user = self.ssh_user.as_deref().ok_or_else(|| {
                 CliError("an SSH key was given but no user: set MIVA_SSH_USER or --ssh-user".into())
@@ -63,11 +97,7 @@ impl MivaCredentialArgs {
             )?;
             let key = RsaPrivateKey::from_text(&text, passphrase.as_ref().map(|p| p.as_bytes()))
                 .map_err(|e| CliError(format!("{}: {e}", path.display())))?;
-            let digest = match &self.ssh_digest {
-                Some(name) => RsaDigest::from_name(name)?,
-                None => RsaDigest::Sha256,
-            };
-            return Ok(Credential::ssh(user, key, digest)?);
+            return Ok(Credential::ssh(user, key, ssh_digest()?)?);
         }
 
         let token = secret(

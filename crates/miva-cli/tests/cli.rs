@@ -27,6 +27,8 @@ fn miva(args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Output {
         "MIVA_SSH_KEY_FILE",
         "MIVA_SSH_PASSPHRASE",
         "MIVA_SSH_DIGEST",
+        "MIVA_SSH_PUBLIC_KEY_FILE",
+        "SSH_AUTH_SOCK",
         "MIRAVIA_APP_SECRET",
         "MIRAVIA_APP_SECRET_FILE",
     ] {
@@ -321,6 +323,83 @@ fn miravia_body_file_is_appended() {
     assert_eq!(
         stdout(&o),
         "0D3AA86F0F2EB9EB04B73D0499054D4B6ADAB717F8E165007A5874C044BA4459\n",
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn sign_through_a_running_ssh_agent_matches_the_key_file() {
+    use std::time::{Duration, Instant};
+    let key = temp_file(
+        "agent-key.pem",
+        &std::fs::read(fixture("rsa2048-pkcs1.pem")).unwrap(),
+        0o600,
+    );
+    let socket = key.with_file_name("agent.sock");
+    let _ = std::fs::remove_file(&socket);
+    let mut agent = Command::new("ssh-agent")
+        .arg("-D")
+        .arg("-a")
+        .arg(&socket)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !socket.exists() {
+        assert!(started.elapsed() < Duration::from_secs(10));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let sock = socket.to_str().unwrap();
+    let added = Command::new("ssh-add")
+        .arg(&key)
+        .env("SSH_AUTH_SOCK", sock)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(added.success());
+    let body = br#"{"Store_Code":"STORE","Function":"ProductList_Load_Query"}"#;
+    let public = fixture("rsa2048.pub");
+    for digest in ["sha256", "sha512"] {
+        let via_agent = miva(
+            &["sign"],
+            &[
+                ("MIVA_SSH_USER", "api-user"),
+                ("MIVA_SSH_PUBLIC_KEY_FILE", public.to_str().unwrap()),
+                ("MIVA_SSH_DIGEST", digest),
+                ("SSH_AUTH_SOCK", sock),
+            ],
+            body,
+        );
+        assert!(via_agent.status.success(), "{}", stderr(&via_agent));
+        let via_key = miva(
+            &["sign"],
+            &[
+                ("MIVA_SSH_USER", "api-user"),
+                ("MIVA_SSH_KEY_FILE", key.to_str().unwrap()),
+                ("MIVA_SSH_DIGEST", digest),
+            ],
+            body,
+        );
+        assert_eq!(stdout(&via_agent), stdout(&via_key));
+        assert!(stdout(&via_agent).contains("SSH-RSA-SHA2-"));
+    }
+    let _ = agent.kill();
+    let _ = agent.wait();
+    // No agent: a message that says how to start one.
+    let o = miva(
+        &["sign"],
+        &[
+            ("MIVA_SSH_USER", "api-user"),
+            ("MIVA_SSH_PUBLIC_KEY_FILE", public.to_str().unwrap()),
+        ],
+        body,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("SSH_AUTH_SOCK is not set"),
         "{}",
         stderr(&o)
     );

@@ -196,6 +196,55 @@ impl fmt::Debug for SshCredential {
     }
 }
 
+/// Signs with an RSA private key that this process does not hold: an SSH
+/// agent (crate `miva-ssh-agent`), a hardware token. Implementations do the
+/// I/O; this crate stays free of it.
+pub trait RsaSigner: Send + Sync + fmt::Debug {
+    /// The RSASSA-PKCS1-v1_5 signature of `message` over SHA-256 or
+    /// SHA-512, exactly as [`RsaPrivateKey::sign`] would make it.
+    ///
+    /// # Errors
+    /// Whatever stops the signer, best as
+    /// [`Error::external_signer`] with a message that says what to do.
+    fn sign(&self, digest: RsaDigest, message: &[u8]) -> Result<Vec<u8>, Error>;
+}
+
+impl RsaSigner for RsaPrivateKey {
+    fn sign(&self, digest: RsaDigest, message: &[u8]) -> Result<Vec<u8>, Error> {
+        RsaPrivateKey::sign(self, digest, message)
+    }
+}
+
+/// An SSH user whose key is held by an [`RsaSigner`] (an SSH agent, ...).
+pub struct ExternalSshCredential {
+    username_b64: String,
+    username: String,
+    signer: std::sync::Arc<dyn RsaSigner>,
+    digest: RsaDigest,
+}
+
+impl ExternalSshCredential {
+    /// The Miva admin username.
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
+    /// The digest this credential signs with.
+    pub fn digest(&self) -> RsaDigest {
+        self.digest
+    }
+}
+
+impl fmt::Debug for ExternalSshCredential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExternalSshCredential")
+            .field("username", &self.username)
+            .field("signer", &self.signer)
+            .field("digest", &self.digest)
+            .finish()
+    }
+}
+
 /// Anything that can authorize a Miva JSON API request.
 #[derive(Debug)]
 #[non_exhaustive]
@@ -207,6 +256,8 @@ pub enum Credential {
     Hmac(HmacCredential),
     /// SSH user and RSA signature over the body.
     Ssh(SshCredential),
+    /// SSH user whose RSA signature comes from an external signer.
+    SshExternal(ExternalSshCredential),
 }
 
 impl Credential {
@@ -226,6 +277,30 @@ impl Credential {
     /// See [`SshCredential::new`].
     pub fn ssh(username: &str, key: RsaPrivateKey, digest: RsaDigest) -> Result<Self, Error> {
         SshCredential::new(username, key, digest).map(Self::Ssh)
+    }
+
+    /// SSH RSA credential whose signatures come from `signer` (an SSH
+    /// agent, ...): the same header as [`Credential::ssh`] with the key.
+    ///
+    /// # Errors
+    /// [`ErrorKind::InvalidUsername`] when the username is empty.
+    pub fn ssh_external(
+        username: &str,
+        signer: std::sync::Arc<dyn RsaSigner>,
+        digest: RsaDigest,
+    ) -> Result<Self, Error> {
+        if username.is_empty() {
+            return Err(Error::new(
+                ErrorKind::InvalidUsername,
+                "SSH username is empty: give the Miva admin user the key belongs to",
+            ));
+        }
+        Ok(Self::SshExternal(ExternalSshCredential {
+            username_b64: base64::encode(username.as_bytes()),
+            username: username.to_owned(),
+            signer,
+            digest,
+        }))
     }
 
     /// The authorization header for a request whose body is exactly `body`
@@ -256,22 +331,30 @@ impl Credential {
             }
             Self::Ssh(cred) => {
                 let signature = Zeroizing::new(cred.key.sign(cred.digest, body)?);
-                let scheme = cred.digest.scheme();
-                let mut v = String::with_capacity(
-                    scheme.len() + cred.username_b64.len() + 2 + signature.len() * 4 / 3 + 4,
-                );
-                v.push_str(scheme);
-                v.push(' ');
-                v.push_str(&cred.username_b64);
-                v.push(':');
-                base64::encode_into(&signature, &mut v);
-                v
+                ssh_value(cred.digest, &cred.username_b64, &signature)
+            }
+            Self::SshExternal(cred) => {
+                let signature = Zeroizing::new(cred.signer.sign(cred.digest, body)?);
+                ssh_value(cred.digest, &cred.username_b64, &signature)
             }
         };
         Ok(AuthorizationHeader {
             value: Zeroizing::new(value),
         })
     }
+}
+
+/// `SSH-RSA-SHA2-256 <base64 user>:<base64 signature>`.
+fn ssh_value(digest: RsaDigest, username_b64: &str, signature: &[u8]) -> String {
+    let scheme = digest.scheme();
+    let mut v =
+        String::with_capacity(scheme.len() + username_b64.len() + 2 + signature.len() * 4 / 3 + 4);
+    v.push_str(scheme);
+    v.push(' ');
+    v.push_str(username_b64);
+    v.push(':');
+    base64::encode_into(signature, &mut v);
+    v
 }
 
 /// A header to add to the request: name, value, and the fact that the value

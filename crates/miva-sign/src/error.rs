@@ -45,6 +45,9 @@ pub enum ErrorKind {
     /// The cryptographic library failed (for example the system random
     /// source was unavailable while blinding an RSA signature).
     Crypto,
+    /// A signer outside this crate (an SSH agent, ...) failed; the message
+    /// is its own.
+    ExternalSigner,
 }
 
 /// An error from building a credential, signing, or verifying.
@@ -62,6 +65,13 @@ impl Error {
             kind,
             message: message.into(),
         }
+    }
+
+    /// An error of an external [`RsaSigner`](crate::RsaSigner) (an SSH
+    /// agent, a hardware key): `message` should say what failed and what to
+    /// do, and must not contain a secret.
+    pub fn external_signer(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::ExternalSigner, message)
     }
 
     /// The category of this error.

@@ -60,7 +60,10 @@ mod rsa_key;
 mod secrets;
 mod verify;
 
-pub use credential::{AuthorizationHeader, Credential, HmacCredential, HmacDigest, SshCredential};
+pub use credential::{
+    AuthorizationHeader, Credential, ExternalSshCredential, HmacCredential, HmacDigest, RsaSigner,
+    SshCredential,
+};
 pub use error::{Error, ErrorKind};
 pub use rsa_key::{
     MAX_RSA_BITS, MIN_RSA_BITS, RsaDigest, RsaPrivateKey, RsaPublicKey, rsa_backend,
