@@ -51,11 +51,13 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("vectors") => vectors(&rest),
         Some("bench") => bench(&rest),
+        Some("fuzz") => fuzz(&rest),
         _ => {
             eprintln!(
                 "usage:\n  cargo xtask test              fmt, clippy, all tests, vector files, dependency check\n  \
                  cargo xtask vectors FILE...   run vector files (schema: tests/vectors/README.md)\n  \
-                 cargo xtask bench [--quick]   ours vs the official SDKs and OpenSSL -> target/bench/report.md"
+                 cargo xtask bench [--quick]   ours vs the official SDKs and OpenSSL -> target/bench/report.md\n  \
+                 cargo xtask fuzz [--seconds N] [TARGET...]   cargo-fuzz (nightly) on every target, N s each"
             );
             return ExitCode::from(2);
         }
@@ -138,6 +140,16 @@ fn test() -> Result<(), String> {
     let mut aws_lc = cargo();
     aws_lc.args(["test", "--package", "miva-sign", "--features", "aws-lc"]);
     run("miva-sign tests with the aws-lc feature", aws_lc)?;
+    let mut platform = cargo();
+    platform.args([
+        "test",
+        "--package",
+        "miva-http",
+        "--lib",
+        "--features",
+        "platform-verifier",
+    ]);
+    run("miva-http with the platform-verifier feature", platform)?;
     run(
         "published vector files, miva-sign with the aws-lc feature",
         vectors_command(vector_files()?, &["--features", "miva-sign/aws-lc"]),
@@ -198,6 +210,59 @@ fn official_sdks_against_mocks() -> Result<(), String> {
         "the miva CLI against servers that verify with the official SDKs' code",
         verified,
     )
+}
+
+/// The fuzz targets in fuzz/fuzz_targets.
+const FUZZ_TARGETS: &[&str] = &[
+    "response_decoding",
+    "auth_header",
+    "miravia_canonical",
+    "key_parsing",
+];
+
+/// `cargo xtask fuzz [--seconds N] [TARGET...]`: each target for N seconds
+/// (default 60) with `cargo +nightly fuzz run`, seeded from fuzz/seeds.
+/// Crashes are left in fuzz/artifacts/TARGET and fail the command.
+fn fuzz(args: &[OsString]) -> Result<(), String> {
+    let mut seconds = 60u64;
+    let mut targets: Vec<String> = Vec::new();
+    let mut args = args.iter().map(|a| a.to_string_lossy().into_owned());
+    while let Some(arg) = args.next() {
+        if arg == "--seconds" {
+            seconds = args
+                .next()
+                .and_then(|n| n.parse().ok())
+                .ok_or("--seconds needs a whole number")?;
+        } else if FUZZ_TARGETS.contains(&arg.as_str()) {
+            targets.push(arg);
+        } else {
+            return Err(format!(
+                "unknown fuzz target {arg:?}: one of {}",
+                FUZZ_TARGETS.join(", ")
+            ));
+        }
+    }
+    if targets.is_empty() {
+        targets = FUZZ_TARGETS.iter().map(|t| (*t).to_owned()).collect();
+    }
+    let dir = root().join("fuzz");
+    for target in &targets {
+        let corpus = dir.join("corpus").join(target);
+        std::fs::create_dir_all(&corpus).map_err(|e| format!("{}: {e}", corpus.display()))?;
+        let mut cmd = Command::new("cargo");
+        cmd.current_dir(&dir)
+            .args(["+nightly", "fuzz", "run", target.as_str()])
+            .arg(&corpus);
+        let seeds = dir.join("seeds").join(target);
+        if seeds.is_dir() {
+            cmd.arg(&seeds);
+        }
+        cmd.arg("--")
+            .arg(format!("-max_total_time={seconds}"))
+            .arg("-print_final_stats=1");
+        run(&format!("fuzz {target} for {seconds} s"), cmd)?;
+    }
+    Ok(())
 }
 
 /// The venv under target/ with the official Python SDKs installed; returns

@@ -66,3 +66,35 @@ proptest! {
         prop_assert_eq!(serde_json::to_value(&typed).unwrap(), page);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    // The fuzz target `response_decoding`, in CI: any bytes decode to a
+    // value or an error, never a panic.
+    #[test]
+    fn arbitrary_bytes_never_panic_the_decoders(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let _ = miva_envelope::decode_response::<serde_json::Value>(&body);
+        let _ = miva_envelope::decode_response::<miva_envelope::ListPage<miva_envelope::Product>>(&body);
+        let _ = miva_envelope::decode_multicall(&body);
+    }
+
+    // Mostly-JSON input reaches deeper than random bytes.
+    #[test]
+    fn arbitrary_json_shapes_never_panic_the_decoders(
+        success in prop_oneof![Just("1"), Just("0"), Just("true"), Just("false"), Just("\"1\""), Just("null")],
+        data in "[ -~]{0,80}",
+        code in "[a-z_]{0,16}",
+    ) {
+        for body in [
+            format!(r#"{{"success":{success},"data":{data}}}"#),
+            format!(r#"{{"success":{success},"error_code":"{code}","error_message":{data}}}"#),
+            format!(r#"{{"success":{success},"data":{{"total_count":{data},"start_offset":0,"data":[{data}]}}}}"#),
+            format!(r#"[{{"success":{success},"data":{data}}},[{data}]]"#),
+        ] {
+            let _ = miva_envelope::decode_response::<serde_json::Value>(body.as_bytes());
+            let _ = miva_envelope::decode_response::<miva_envelope::ListPage<miva_envelope::Product>>(body.as_bytes());
+            let _ = miva_envelope::decode_multicall(body.as_bytes());
+        }
+    }
+}
