@@ -72,6 +72,13 @@ pub(crate) struct MockArgs {
     /// A seller access token the mock accepts (a test value, not a real one).
     #[arg(long)]
     access_token: Option<String>,
+    /// Wait this many milliseconds before every answer (a slow gateway).
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    latency_ms: Option<u64>,
+    /// Misbehave on every answer: server-error-html, service-unavailable,
+    /// empty-ok, truncated-json, close-mid-body, oversized-body:BYTES.
+    #[arg(long, value_name = "FAULT", value_parser = miva_mock::Fault::from_name)]
+    fault: Option<miva_mock::Fault>,
 }
 
 #[derive(Debug, Args)]
@@ -287,6 +294,14 @@ fn mock(args: &MockArgs) -> Result<(), CliError> {
     if let Some(token) = &args.access_token {
         config = config.with_access_token(token);
     }
+    let mut faults = miva_mock::Faults::default();
+    if let Some(ms) = args.latency_ms.filter(|ms| *ms > 0) {
+        faults = faults.with_latency(std::time::Duration::from_millis(ms));
+    }
+    if let Some(fault) = args.fault {
+        faults = faults.with_fault(fault);
+    }
+    config = config.with_faults(faults);
     let gateway = miva_mock::miravia::MiraviaGateway::start(config)?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "{}", gateway.url())?;

@@ -1,6 +1,7 @@
 //! The Miravia / Lazada Open Platform client.
 
 use std::fmt;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
@@ -10,7 +11,7 @@ use zeroize::Zeroizing;
 
 use crate::error::{Error, excerpt};
 use crate::retry::{Limiter, RetryPolicy, nothing_was_sent};
-use crate::transport::{RawResponse, Transport, TransportConfig};
+use crate::transport::{RawResponse, Transport, TransportConfig, parse_http_date};
 
 /// Where calls go. Every base URL ends in `/rest`; the API path is appended
 /// to it, so `/rest` is never lost.
@@ -339,6 +340,7 @@ impl MiraviaClientBuilder {
                 clock: self.clock,
                 retry: self.retry,
                 limiter: Limiter::new(self.rate_limit, self.max_in_flight),
+                clock_offset_ms: AtomicI64::new(0),
             }),
         })
     }
@@ -355,6 +357,9 @@ struct Inner {
     clock: Clock,
     retry: Option<RetryPolicy>,
     limiter: Limiter,
+    /// Milliseconds to add to the local clock to get the platform's,
+    /// learned from its `Date` header when it refused a timestamp.
+    clock_offset_ms: AtomicI64,
 }
 
 /// A client for the Miravia / Lazada Open Platform. Cheap to clone; every
@@ -451,9 +456,10 @@ impl MiraviaClient {
         };
         let url = format!("{base}{api_path}");
         let mut attempt = 0;
+        let mut clock_retried = false;
         loop {
             // Signed again for every attempt: a fresh timestamp.
-            let now = Timestamp::from_system_time((self.inner.clock)())?;
+            let now = Timestamp::from_system_time(self.platform_now())?;
             let signed = signer.sign(api_path, now, params, None)?;
             let permit = self.inner.limiter.acquire();
             let response = match method {
@@ -473,12 +479,62 @@ impl MiraviaClient {
                 }
             };
             drop(permit);
+            let date = response.as_ref().ok().and_then(|r| r.date.clone());
             let result = response.and_then(decode);
             match result {
+                Err(e) if !clock_retried && self.learn_clock_offset(&e, date.as_deref()) => {
+                    clock_retried = true;
+                }
                 Err(e) if self.may_retry(&e, method, &mut attempt) => {}
                 other => return other,
             }
         }
+    }
+
+    /// The platform's time: this machine's clock plus the learned offset.
+    fn platform_now(&self) -> SystemTime {
+        let now = (self.inner.clock)();
+        let offset = self.inner.clock_offset_ms.load(Ordering::Relaxed);
+        let magnitude = Duration::from_millis(offset.unsigned_abs());
+        if offset >= 0 {
+            now + magnitude
+        } else {
+            now.checked_sub(magnitude).unwrap_or(now)
+        }
+    }
+
+    /// Milliseconds the platform's clock is ahead of this machine's
+    /// (negative: behind), learned from its `Date` header the last time it
+    /// refused a timestamp; 0 until then. Added to every timestamp sent.
+    pub fn clock_offset_ms(&self) -> i64 {
+        self.inner.clock_offset_ms.load(Ordering::Relaxed)
+    }
+
+    /// After a refused timestamp (an error code naming the timestamp):
+    /// takes the platform's time from its `Date` header and keeps the
+    /// offset; `true` when it changed, so that one retry can succeed.
+    fn learn_clock_offset(&self, error: &Error, date: Option<&str>) -> bool {
+        let Error::Miravia(e) = error else {
+            return false;
+        };
+        if !e.code.to_ascii_lowercase().contains("timestamp") {
+            return false;
+        }
+        let Some(server_s) = date.and_then(parse_http_date) else {
+            tracing::debug!("timestamp refused and no readable Date header: clock not adjusted");
+            return false;
+        };
+        let local_ms = match (self.inner.clock)().duration_since(std::time::UNIX_EPOCH) {
+            Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+            Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
+        };
+        let offset = server_s.saturating_mul(1000).saturating_sub(local_ms);
+        let old = self.inner.clock_offset_ms.swap(offset, Ordering::Relaxed);
+        tracing::debug!(
+            offset_ms = offset,
+            "timestamp refused: clock offset taken from the platform's Date header"
+        );
+        (offset - old).abs() >= 1000
     }
 
     /// With a retry policy: whether `error` may be retried, after waiting.

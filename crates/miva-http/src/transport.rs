@@ -63,6 +63,21 @@ pub(crate) struct RawResponse {
     pub(crate) body: Vec<u8>,
 }
 
+/// TLS settings: certificates are always verified; against the bundled
+/// webpki roots, or with the `platform-verifier` feature the operating
+/// system's verifier.
+fn tls_config() -> ureq::tls::TlsConfig {
+    let roots = if cfg!(feature = "platform-verifier") {
+        ureq::tls::RootCerts::PlatformVerifier
+    } else {
+        ureq::tls::RootCerts::WebPki
+    };
+    ureq::tls::TlsConfig::builder()
+        .root_certs(roots)
+        .disable_verification(false)
+        .build()
+}
+
 /// Name resolution without a thread per request. ureq's resolver starts a
 /// thread for every lookup when a timeout is set (always, here), even for
 /// an IP address and even when a pooled connection is then reused: a
@@ -123,6 +138,7 @@ pub(crate) struct Transport {
 impl Transport {
     pub(crate) fn new(config: TransportConfig) -> Self {
         let agent_config = ureq::Agent::config_builder()
+            .tls_config(tls_config())
             .http_status_as_error(false)
             .max_redirects(0)
             .max_redirects_will_error(false)
@@ -329,6 +345,16 @@ mod tests {
             .iter()
             .copied()
             .collect()
+    }
+
+    #[test]
+    fn tls_is_always_verified() {
+        let config = tls_config();
+        assert!(!config.disable_verification());
+        let platform = matches!(config.root_certs(), ureq::tls::RootCerts::PlatformVerifier);
+        let webpki = matches!(config.root_certs(), ureq::tls::RootCerts::WebPki);
+        assert_eq!(platform, cfg!(feature = "platform-verifier"));
+        assert_eq!(webpki, !cfg!(feature = "platform-verifier"));
     }
 
     #[test]

@@ -334,3 +334,123 @@ fn a_store_clock_within_the_window_changes_nothing() {
     assert_eq!(server.pending_faults(), 2);
     assert_eq!(client.clock_offset(), 0);
 }
+
+mod miravia {
+    use super::*;
+    use miravia_sign::AppSecret;
+    use miva_http::miravia::{Gateway, MiraviaClient};
+    use miva_mock::miravia::{MiraviaConfig, MiraviaGateway};
+
+    fn gateway(faults: Faults) -> (MiraviaGateway, MiraviaClient) {
+        let gateway = MiraviaGateway::start(
+            MiraviaConfig::new("300400", AppSecret::new("faults-secret-not-real").unwrap())
+                .with_access_token("faults-token")
+                .with_faults(faults),
+        )
+        .unwrap();
+        let client = MiraviaClient::builder(
+            Gateway::Custom(gateway.url().to_owned()),
+            "300400",
+            AppSecret::new("faults-secret-not-real").unwrap(),
+        )
+        .access_token("faults-token")
+        .transport(TransportConfig {
+            timeout: TIMEOUT,
+            body_limit: BODY_LIMIT,
+            ..TransportConfig::default()
+        })
+        .build()
+        .unwrap();
+        (gateway, client)
+    }
+
+    fn with_fault(fault: Fault) -> Error {
+        let (gateway, client) = gateway(Faults::default());
+        gateway.inject_faults([Some(fault)]);
+        let started = Instant::now();
+        let result = client.get("/seller/get", &[]);
+        assert!(started.elapsed() < TIMEOUT);
+        assert_eq!(gateway.pending_faults(), 0);
+        // And the next call works.
+        assert_eq!(client.get("/seller/get", &[]).unwrap()["code"], "0");
+        result.unwrap_err()
+    }
+
+    #[test]
+    fn each_gateway_fault_gives_its_own_error() {
+        assert!(matches!(
+            with_fault(Fault::ServerErrorHtml),
+            Error::HttpStatus { status: 500, .. }
+        ));
+        assert!(matches!(
+            with_fault(Fault::ServiceUnavailable),
+            Error::HttpStatus { status: 503, .. }
+        ));
+        assert!(matches!(
+            with_fault(Fault::EmptyOk),
+            Error::EmptyResponse { status: 200, .. }
+        ));
+        assert!(matches!(
+            with_fault(Fault::TruncatedJson),
+            Error::Undecodable { status: 200, .. }
+        ));
+        assert!(matches!(
+            with_fault(Fault::CloseMidBody),
+            Error::Transport(_)
+        ));
+        assert!(matches!(
+            with_fault(Fault::OversizedBody(64 * 1024 * 1024)),
+            Error::BodyTooLarge { limit: BODY_LIMIT }
+        ));
+    }
+
+    #[test]
+    fn a_refused_timestamp_is_corrected_from_the_gateway_date() {
+        // The gateway's clock runs three hours ahead (the window is 2 h).
+        let gateway = MiraviaGateway::start(
+            MiraviaConfig::new("300400", AppSecret::new("faults-secret-not-real").unwrap())
+                .with_access_token("faults-token")
+                .with_clock(std::sync::Arc::new(miva_mock::SkewedClock::new(3 * 3600))),
+        )
+        .unwrap();
+        let client = MiraviaClient::builder(
+            Gateway::Custom(gateway.url().to_owned()),
+            "300400",
+            AppSecret::new("faults-secret-not-real").unwrap(),
+        )
+        .access_token("faults-token")
+        .build()
+        .unwrap();
+        gateway.inject_faults(std::iter::repeat_n(None, 10));
+        assert_eq!(client.get("/seller/get", &[]).unwrap()["code"], "0");
+        assert_eq!(gateway.pending_faults(), 8, "refused once, retried once");
+        let offset = client.clock_offset_ms();
+        assert!((10_798_000..=10_802_000).contains(&offset), "{offset}");
+        // Later calls use the offset: one request each.
+        assert_eq!(client.get("/seller/get", &[]).unwrap()["code"], "0");
+        assert_eq!(gateway.pending_faults(), 7);
+    }
+
+    #[test]
+    fn gateway_latency_past_the_timeout_is_a_timeout() {
+        let (gateway, _) = gateway(Faults::default().with_latency(Duration::from_secs(30)));
+        let client = MiraviaClient::builder(
+            Gateway::Custom(gateway.url().to_owned()),
+            "300400",
+            AppSecret::new("faults-secret-not-real").unwrap(),
+        )
+        .access_token("faults-token")
+        .transport(TransportConfig {
+            timeout: Duration::from_millis(400),
+            ..TransportConfig::default()
+        })
+        .build()
+        .unwrap();
+        let started = Instant::now();
+        assert!(matches!(
+            client.get("/seller/get", &[]),
+            Err(Error::Timeout { .. })
+        ));
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+}

@@ -33,9 +33,10 @@ use miravia_sign::AppSecret;
 use serde_json::{Value, json};
 
 use crate::clock::{Clock, SystemClock};
+use crate::config::{Fault, Faults};
 use crate::error::Error;
 use crate::handler::{Body, Reply};
-use crate::server::{Handler, Running, ShutdownHandle, spawn};
+use crate::server::{FaultState, Handler, Running, ShutdownHandle, spawn};
 
 /// Largest allowed distance between a request's timestamp and the clock.
 pub const TIMESTAMP_WINDOW_MS: i64 = 7_200_000;
@@ -59,6 +60,9 @@ pub struct MiraviaConfig {
     pub products: usize,
     /// Seeded orders.
     pub orders: usize,
+    /// Fault injection (latency, a fault on every answer); the faults that
+    /// concern multicalls do nothing here. Default: none.
+    pub faults: Faults,
 }
 
 impl MiraviaConfig {
@@ -73,7 +77,15 @@ impl MiraviaConfig {
             max_body_bytes: 8 * 1024 * 1024,
             products: 30,
             orders: 12,
+            faults: Faults::default(),
         }
+    }
+
+    /// Inject these faults.
+    #[must_use]
+    pub fn with_faults(mut self, faults: Faults) -> Self {
+        self.faults = faults;
+        self
     }
 
     /// Accept this seller access token.
@@ -124,6 +136,7 @@ impl fmt::Debug for MiraviaConfig {
 /// A running gateway; dropping it stops it.
 pub struct MiraviaGateway {
     url: String,
+    faults: Arc<FaultState>,
     running: Running,
 }
 
@@ -134,11 +147,25 @@ impl MiraviaGateway {
     /// When the address cannot be bound or the runtime cannot start.
     pub fn start(config: MiraviaConfig) -> Result<Self, Error> {
         let bind = config.bind;
-        let running = spawn(bind, None, Arc::new(Gateway::new(config)))?;
+        let gateway = Arc::new(Gateway::new(config));
+        let faults = Arc::clone(&gateway.faults);
+        let running = spawn(bind, None, gateway)?;
         Ok(Self {
             url: format!("http://{}/rest", running.addr),
+            faults,
             running,
         })
+    }
+
+    /// Faults for the next requests, in order; `None` answers normally.
+    /// As [`MockServer::inject_faults`](crate::MockServer::inject_faults).
+    pub fn inject_faults(&self, faults: impl IntoIterator<Item = Option<Fault>>) {
+        self.faults.push(faults);
+    }
+
+    /// How many injected entries no request has taken yet.
+    pub fn pending_faults(&self) -> usize {
+        self.faults.pending()
     }
 
     /// The base URL, ending in `/rest`.
@@ -176,6 +203,7 @@ impl fmt::Debug for MiraviaGateway {
 }
 
 struct Gateway {
+    faults: Arc<FaultState>,
     config: MiraviaConfig,
     tokens: Mutex<Tokens>,
     products: Mutex<Vec<Value>>,
@@ -219,6 +247,7 @@ impl Gateway {
             })
             .collect();
         Self {
+            faults: Arc::new(FaultState::new(&config.faults)),
             config,
             tokens: Mutex::new(tokens),
             products: Mutex::new(products),
@@ -375,10 +404,18 @@ impl Handler for Gateway {
         self.config.max_body_bytes
     }
 
+    fn faults(&self) -> Option<&FaultState> {
+        Some(&self.faults)
+    }
+
     fn handle(&self, parts: &Parts, body: Body) -> Reply {
+        let date = crate::clock::http_date(self.config.clock.now_unix());
         let reply = |value: Value, close: bool| Reply {
             status: 200,
-            headers: vec![("content-type", "application/json;charset=UTF-8".to_owned())],
+            headers: vec![
+                ("content-type", "application/json;charset=UTF-8".to_owned()),
+                ("date", date.clone()),
+            ],
             body: value.to_string().into_bytes(),
             close,
         };

@@ -93,12 +93,12 @@ impl MockServer {
     /// # Ok(()) }
     /// ```
     pub fn inject_faults(&self, faults: impl IntoIterator<Item = Option<Fault>>) {
-        self.faults.queue().extend(faults);
+        self.faults.push(faults);
     }
 
     /// How many injected entries no request has taken yet.
     pub fn pending_faults(&self) -> usize {
-        self.faults.queue().len()
+        self.faults.pending()
     }
 
     /// The endpoint URL, e.g. `http://127.0.0.1:41234/mm5/json.mvc`.
@@ -210,6 +210,14 @@ impl FaultState {
 
     fn queue(&self) -> std::sync::MutexGuard<'_, VecDeque<Option<Fault>>> {
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn push(&self, faults: impl IntoIterator<Item = Option<Fault>>) {
+        self.queue().extend(faults);
+    }
+
+    pub(crate) fn pending(&self) -> usize {
+        self.queue().len()
     }
 
     /// The fault for the request being answered.
