@@ -84,7 +84,11 @@ pub struct PlatformError {
 
 impl fmt::Display for PlatformError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.code, self.message)?;
+        if self.message.is_empty() {
+            write!(f, "{} (the platform gave no message)", self.code)?;
+        } else {
+            write!(f, "{}: {}", self.code, self.message)?;
+        }
         if let Some(id) = &self.request_id {
             write!(f, " ({id})")?;
         }
@@ -887,4 +891,27 @@ fn multipart(signed: &SignedParams, files: &[FilePart]) -> (String, Vec<u8>) {
     }
     body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
     (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn platform_errors_display_code_message_and_request_id() {
+        let mut e = PlatformError {
+            error_type: Some("ISV".into()),
+            code: "IncompleteSignature".into(),
+            message: "bad sign".into(),
+            request_id: Some("r1".into()),
+        };
+        assert_eq!(e.to_string(), "IncompleteSignature: bad sign (r1)");
+        // Some gateways send a bare code.
+        e.message.clear();
+        e.request_id = None;
+        assert_eq!(
+            e.to_string(),
+            "IncompleteSignature (the platform gave no message)"
+        );
+    }
 }
