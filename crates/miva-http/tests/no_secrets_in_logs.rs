@@ -175,6 +175,47 @@ fn nothing_secret_is_logged_at_any_level() {
     assert!(miravia.get("/no/such/api", &[]).is_err());
     let _ = SystemTime::now();
 
+    // Debug output of every type here that holds a secret, pinned.
+    let debug_token = format!("{token:?}");
+    assert!(
+        debug_token.starts_with(
+            r#"Token { access_token: "<redacted>", refresh_token: Some("<redacted>"), expires_at: Some("#
+        ),
+        "{debug_token}"
+    );
+    assert_eq!(
+        format!("{client:?}"),
+        format!(
+            r#"MivaClient {{ endpoint: "{}", store_code: Some("LEAK"), credential: Hmac(HmacCredential {{ token: ApiToken(<redacted>), signing_key: <redacted>, digest: Sha256 }}), .. }}"#,
+            server.url()
+        )
+    );
+    assert_eq!(
+        format!("{miravia:?}"),
+        format!(
+            r#"MiraviaClient {{ base: "{}", app_key: "{APP_KEY}", .. }}"#,
+            gateway.url()
+        )
+    );
+    let config = MiraviaConfig::new(APP_KEY, AppSecret::new(APP_SECRET).unwrap())
+        .with_access_token(ACCESS_TOKEN);
+    let debug_config = format!("{config:?}");
+    let builder = MiraviaClient::builder(
+        Gateway::MiraviaEs,
+        APP_KEY,
+        AppSecret::new(APP_SECRET).unwrap(),
+    )
+    .access_token(ACCESS_TOKEN);
+    let debug_builder = format!("{builder:?}");
+    let debug_ssh = format!("{ssh_client:?}");
+    for text in [&debug_token, &debug_config, &debug_builder, &debug_ssh] {
+        for secret in [TOKEN, KEY_B64, APP_SECRET, ACCESS_TOKEN, issued.as_str()] {
+            assert!(!text.contains(secret), "{text}");
+        }
+        assert!(!text.contains("BEGIN"), "{text}");
+    }
+    assert!(debug_config.contains("<redacted>"), "{debug_config}");
+
     let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(text.contains("miva call"), "the run was logged:\n{text}");
     assert!(text.contains("retrying"), "the retry was logged:\n{text}");

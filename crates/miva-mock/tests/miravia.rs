@@ -152,13 +152,27 @@ fn the_platform_error_shapes() {
         code(wrong_key.get("/seller/get", &[]).unwrap_err()),
         "InvalidAppKey"
     );
+    // A client clock past the window is corrected from the gateway's Date
+    // header (one retry)...
     let late = client(&gw, SECRET)
         .access_token(TOKEN)
         .clock(|| clock() + Duration::from_secs(7201))
         .build()
         .unwrap();
+    assert!(late.get("/seller/get", &[]).is_ok());
+    assert_eq!(late.clock_offset_ms(), -7_201_000);
+    // ... but one that keeps running away is refused with InvalidTimestamp.
+    let readings = std::sync::atomic::AtomicU64::new(0);
+    let drifting = client(&gw, SECRET)
+        .access_token(TOKEN)
+        .clock(move || {
+            let n = readings.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            clock() + Duration::from_secs(3 * 3600 * n)
+        })
+        .build()
+        .unwrap();
     assert_eq!(
-        code(late.get("/seller/get", &[]).unwrap_err()),
+        code(drifting.get("/seller/get", &[]).unwrap_err()),
         "InvalidTimestamp"
     );
     let fine = client(&gw, SECRET)
@@ -221,4 +235,104 @@ fn iso_timestamps_are_accepted_and_tampering_is_caught() {
     assert!(twice.contains("given twice"), "{twice}");
     let no_rest = raw_get(&gw, "/seller/get");
     assert!(no_rest.contains("InvalidApi"), "{no_rest}");
+}
+
+/// One raw POST; the whole response as (lossy) text.
+fn raw_post(gw: &MiraviaGateway, target: &str, content_type: &str, body: &[u8]) -> String {
+    let mut stream = TcpStream::connect(gw.addr()).unwrap();
+    write!(
+        stream,
+        "POST {target} HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    stream.write_all(body).unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).unwrap();
+    String::from_utf8_lossy(&response).into_owned()
+}
+
+/// The JSON body of a raw response.
+fn json_body(response: &str) -> serde_json::Value {
+    let (_, body) = response.split_once("\r\n\r\n").unwrap();
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {response}"))
+}
+
+#[test]
+fn hostile_requests_get_the_platform_error_shape_and_never_break_the_gateway() {
+    let mut config = MiraviaConfig::new(KEY, AppSecret::new(SECRET).unwrap())
+        .with_access_token(TOKEN)
+        .with_clock(Arc::new(ManualClock::new(NOW)));
+    config.max_body_bytes = 64 * 1024;
+    let gw = MiraviaGateway::start(config).unwrap();
+
+    // Over the body limit: 413 with the platform's error shape.
+    let big = vec![b'a'; 100 * 1024];
+    let response = raw_post(
+        &gw,
+        "/rest/seller/get",
+        "application/x-www-form-urlencoded",
+        &big,
+    );
+    assert!(response.starts_with("HTTP/1.1 413"), "{response}");
+    let answer = json_body(&response);
+    assert_eq!(answer["code"], "RequestTooLarge");
+    assert!(answer["type"].is_string() && answer["request_id"].is_string());
+
+    // Malformed bodies: bad percent escapes, invalid UTF-8, a multipart
+    // without its boundary or cut short, JSON where a form is expected.
+    let cases: [(&str, &[u8]); 6] = [
+        ("application/x-www-form-urlencoded", b"app_key=%zz&sign=%"),
+        (
+            "application/x-www-form-urlencoded",
+            b"app_key=\xff\xfe&timestamp=\xc3",
+        ),
+        (
+            "multipart/form-data",
+            b"--x\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1",
+        ),
+        (
+            "multipart/form-data; boundary=x",
+            b"--x\r\nContent-Disposition: form-data; name=\"a\"",
+        ),
+        ("application/json", br#"{"app_key": 500123}"#),
+        ("text/plain", b"\x00\x01\x02"),
+    ];
+    for (content_type, body) in cases {
+        let response = raw_post(&gw, "/rest/seller/get", content_type, body);
+        assert!(
+            response.starts_with("HTTP/1.1 200"),
+            "{content_type}: {response}"
+        );
+        let answer = json_body(&response);
+        assert!(
+            answer["code"].is_string() && answer["code"] != "0",
+            "{answer}"
+        );
+        assert!(answer["message"].is_string(), "{answer}");
+    }
+    // Random bytes, many times over.
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    for round in 0..200 {
+        let len = (round * 37) % 600;
+        let body: Vec<u8> = (0..len)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                (seed >> 24) as u8
+            })
+            .collect();
+        let content_type = if round % 2 == 0 {
+            "application/x-www-form-urlencoded"
+        } else {
+            "multipart/form-data; boundary=zz"
+        };
+        let response = raw_post(&gw, "/rest/product/create", content_type, &body);
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    }
+    // Still serving real calls.
+    let c = client(&gw, SECRET).access_token(TOKEN).build().unwrap();
+    assert_eq!(c.get("/seller/get", &[]).unwrap()["code"], "0");
 }
