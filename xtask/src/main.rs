@@ -209,6 +209,14 @@ fn official_sdks_against_mocks() -> Result<(), String> {
     run(
         "the miva CLI against servers that verify with the official SDKs' code",
         verified,
+    )?;
+    let mut spec = Command::new(&python);
+    spec.current_dir(root())
+        .arg("crates/miva-envelope/spec/extract_merchantapi.py")
+        .arg("--check");
+    run(
+        "the published API spec matches merchantapi 2.7.0's source",
+        spec,
     )
 }
 
