@@ -466,6 +466,8 @@ impl MiraviaClient {
             let now = Timestamp::from_system_time(self.platform_now())?;
             let signed = signer.sign(api_path, now, params, None)?;
             let permit = self.inner.limiter.acquire();
+            let span = tracing::debug_span!("miravia_request", api = api_path).entered();
+            let started = std::time::Instant::now();
             let response = match method {
                 Method::Get => self
                     .inner
@@ -483,6 +485,22 @@ impl MiraviaClient {
                 }
             };
             drop(permit);
+            match &response {
+                Ok(r) => tracing::debug!(
+                    method = ?method,
+                    status = r.status,
+                    response_bytes = r.body.len(),
+                    elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+                    "miravia call"
+                ),
+                Err(e) => tracing::debug!(
+                    method = ?method,
+                    elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+                    error = %e,
+                    "miravia call failed"
+                ),
+            }
+            drop(span);
             let date = response.as_ref().ok().and_then(|r| r.date.clone());
             let result = response.and_then(decode);
             match result {

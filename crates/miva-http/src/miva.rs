@@ -497,6 +497,7 @@ impl MivaClient {
             headers.push(("Range", range));
         }
         let _permit = self.inner.limiter.acquire();
+        let _span = tracing::debug_span!("miva_request", function = what).entered();
         let started = Instant::now();
         let result =
             self.inner

@@ -218,6 +218,14 @@ fn nothing_secret_is_logged_at_any_level() {
 
     let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(text.contains("miva call"), "the run was logged:\n{text}");
+    assert!(
+        text.contains("miravia call"),
+        "the Miravia calls were logged:\n{text}"
+    );
+    assert!(
+        text.contains("miva_request"),
+        "inside request spans:\n{text}"
+    );
     assert!(text.contains("retrying"), "the retry was logged:\n{text}");
     assert!(
         text.contains("log DEBUG ureq"),
