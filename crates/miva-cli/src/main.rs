@@ -18,6 +18,7 @@ mod mock;
 mod progress;
 mod secrets;
 mod sign;
+mod spec;
 mod store;
 
 use std::process::ExitCode;
@@ -70,6 +71,9 @@ enum Command {
     /// MIVA_SSH_PUBLIC_KEY_FILE to sign through the ssh-agent at
     /// SSH_AUTH_SOCK.
     Sign(sign::SignArgs),
+    /// Show a function's parameters, list columns and response from the
+    /// API spec (258 functions); without FUNCTION, list them all.
+    Spec(spec::SpecArgs),
     /// Miravia / Lazada Open Platform tools.
     #[command(subcommand)]
     Miravia(miravia::MiraviaCommand),
@@ -102,6 +106,7 @@ fn main() -> ExitCode {
         Command::Sign(args) => done(sign::run(args)),
         Command::Miravia(command) => done(miravia::run(command, cli.timeout)),
         Command::Mock(args) => done(mock::run(args)),
+        Command::Spec(args) => done(spec::run(args)),
     };
     match result {
         Ok(code) => code,

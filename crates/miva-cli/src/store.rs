@@ -160,6 +160,7 @@ pub(crate) fn report(error: Error) -> Result<ExitCode, CliError> {
 
 pub(crate) fn call(args: &CallArgs, timeout: Option<Duration>) -> Result<ExitCode, CliError> {
     let params = read_params(args.json.as_deref())?;
+    crate::spec::check_name(&args.function, false);
     let client = args.store.client(timeout)?;
     if client.store_code().is_none() && !params.contains_key("Store_Code") {
         tracing::debug!("no store code: the call is sent without Store_Code");
@@ -195,6 +196,7 @@ pub(crate) fn list(args: &ListArgs, timeout: Option<Duration>) -> Result<ExitCod
         })?),
     };
     let query = ListQuery::from_json(params).map_err(|e| CliError(format!("--json: {e}")))?;
+    crate::spec::check_name(&args.function, true);
     let client = args.store.client(timeout)?;
     let request = RawListQuery::new(args.function.as_str(), query);
 

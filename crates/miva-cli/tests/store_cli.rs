@@ -374,3 +374,50 @@ fn list_stops_at_a_failed_page_and_names_it() {
     assert!(err.contains("offset 20"), "{err}");
     assert!(err.contains("HTTP 500"), "{err}");
 }
+
+#[test]
+fn spec_shows_a_function_and_call_warns_about_unknown_names() {
+    let out = miva(&["spec", "product_update"], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(
+        shown.starts_with("Product_Update (store-scoped)"),
+        "{shown}"
+    );
+    assert!(shown.contains("Product_Price"), "{shown}");
+    assert!(
+        shown.contains("one of: Product_ID, Edit_Product"),
+        "{shown}"
+    );
+    let out = miva(&["spec", "ProductList_Load_Query"], &[]);
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains("filter Product_Show: All, Uncategorized, Active"),
+        "{shown}"
+    );
+    assert!(shown.contains("response: a page of Product"), "{shown}");
+    // Every function, one line each.
+    let out = miva(&["spec"], &[]);
+    assert_eq!(text(&out.stdout).lines().count(), 258);
+    // A typo: named, with the fix.
+    let out = miva(&["spec", "ProductLst_Load_Query"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("did you mean ProductList_Load_Query?"));
+    // `miva call` sends an unknown name anyway, after a warning.
+    let server = server(3);
+    let out = run(&server, &["call", "ProductLst_Load_Query"], &[]);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("warning") && err.contains("ProductList_Load_Query"),
+        "{err}"
+    );
+    assert_eq!(out.status.code(), Some(1), "the store refuses it: {err}");
+    // A known name: no warning.
+    let out = run(&server, &["call", "ProductList_Load_Query"], &[]);
+    assert!(out.status.success());
+    assert!(
+        !text(&out.stderr).contains("warning"),
+        "{}",
+        text(&out.stderr)
+    );
+}

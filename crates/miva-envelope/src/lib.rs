@@ -47,6 +47,8 @@ mod multicall;
 mod query;
 mod requests;
 mod response;
+#[cfg(feature = "spec")]
+pub mod spec;
 
 pub use de::Timestamp;
 pub use envelope::{Envelope, Target};
