@@ -6,6 +6,8 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod codegen;
+
 /// Crates of which `cargo tree -d` must never show a second copy: two
 /// generations of a crypto crate mean two implementations to trust and
 /// twice the code to build.
@@ -52,12 +54,14 @@ fn main() -> ExitCode {
         Some("vectors") => vectors(&rest),
         Some("bench") => bench(&rest),
         Some("fuzz") => fuzz(&rest),
+        Some("codegen") => codegen::codegen(&root(), rest.iter().any(|a| a == "--check")),
         _ => {
             eprintln!(
                 "usage:\n  cargo xtask test              fmt, clippy, all tests, vector files, dependency check\n  \
                  cargo xtask vectors FILE...   run vector files (schema: tests/vectors/README.md)\n  \
                  cargo xtask bench [--quick]   ours vs the official SDKs and OpenSSL -> target/bench/report.md\n  \
-                 cargo xtask fuzz [--seconds N] [TARGET...]   cargo-fuzz (nightly) on every target, N s each"
+                 cargo xtask fuzz [--seconds N] [TARGET...]   cargo-fuzz (nightly) on every target, N s each\n  \
+                 cargo xtask codegen [--check] typed API code from the spec (--check: fail if stale)"
             );
             return ExitCode::from(2);
         }
@@ -107,6 +111,9 @@ fn describe(cmd: &Command) -> String {
 }
 
 fn test() -> Result<(), String> {
+    eprintln!("\n==> generated API code is current\n    $ cargo xtask codegen --check");
+    codegen::codegen(&root(), true)?;
+
     let mut fmt = cargo();
     fmt.args(["fmt", "--all", "--check"]);
     run("formatting", fmt)?;

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use clap::Args;
 use miva_envelope::{
-    ListQuery, MivaRequest, Operation, OperationResult, ProductFields, ProductKey,
-    ProductListLoadQuery, ProductUpdate, Response, Search, Sort,
+    ListQuery, MivaRequest, Operation, OperationResult, ProductListLoadQuery, ProductUpdate,
+    Response, Search, Sort,
 };
 use miva_http::Error;
 use miva_http::miva::MivaClient;
@@ -134,10 +134,9 @@ pub(crate) fn run(args: &DemoArgs) -> Result<ExitCode, CliError> {
     )?;
     let mut operations = Vec::new();
     for (i, code) in codes.iter().enumerate() {
-        let update = ProductUpdate::new(
-            ProductKey::Code(code.clone()),
-            ProductFields::new().price(100.0 + i as f64),
-        );
+        let update = ProductUpdate::new()
+            .edit_product(code.as_str())
+            .product_price(100.0 + i as f64);
         operations.push(Operation::new(update.function(), &update)?);
     }
     let results = client.multicall(&operations)?;

@@ -24,7 +24,7 @@ mod store;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// Call, sign and debug Miva JSON API and Miravia / Lazada Open Platform
 /// requests, and run local mock servers.
@@ -95,11 +95,39 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(seconds))
 }
 
+/// `miva call|list [FUNCTION] --help`: the command's help, then what the
+/// API spec says about FUNCTION.
+fn help(command: &str, function: Option<&str>) -> Result<(), secrets::CliError> {
+    let mut cli = Cli::command();
+    if let Some(sub) = cli.find_subcommand_mut(command) {
+        let mut sub = sub.clone().bin_name(format!("miva {command}"));
+        match function {
+            None => sub.print_long_help()?,
+            Some(_) => sub.print_help()?,
+        }
+    }
+    if let Some(name) = function {
+        println!();
+        spec::show(name)?;
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     logging::init(cli.verbose);
     let done = |r: Result<(), secrets::CliError>| r.map(|()| ExitCode::SUCCESS);
     let result = match &cli.command {
+        Command::Call(store::CallArgs {
+            help: true,
+            function,
+            ..
+        }) => done(help("call", function.as_deref())),
+        Command::List(store::ListArgs {
+            help: true,
+            function,
+            ..
+        }) => done(help("list", function.as_deref())),
         Command::Demo(args) => demo::run(args),
         Command::Call(args) => store::call(args, cli.timeout),
         Command::List(args) => store::list(args, cli.timeout),

@@ -31,7 +31,13 @@ pub(crate) fn run(args: &SpecArgs) -> Result<(), CliError> {
         }
         return Ok(());
     };
-    let f = spec.function(name).ok_or_else(|| unknown(name))?;
+    show(name)
+}
+
+/// Prints what the spec says about the function `name`.
+pub(crate) fn show(name: &str) -> Result<(), CliError> {
+    let f = api_spec().function(name).ok_or_else(|| unknown(name))?;
+    let mut out = std::io::stdout().lock();
     describe(&mut out, f)?;
     Ok(())
 }

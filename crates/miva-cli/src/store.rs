@@ -60,9 +60,16 @@ impl StoreArgs {
 
 /// Call one function and print the response's `data` as JSON.
 #[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
 pub(crate) struct CallArgs {
-    /// The function, e.g. ProductList_Load_Query or Module.
-    function: String,
+    /// The function, e.g. ProductList_Load_Query or Module (`miva call
+    /// FUNCTION --help` lists its parameters).
+    #[arg(required_unless_present = "help")]
+    pub(crate) function: Option<String>,
+    /// Print help; after FUNCTION, that function's parameters, list columns
+    /// and response from the API spec.
+    #[arg(short, long, action = clap::ArgAction::SetTrue)]
+    pub(crate) help: bool,
     /// The parameters as a JSON object, `@FILE` to read them from a file, or
     /// `-` for stdin. `"Store_Code": null` sends none.
     #[arg(long, value_name = "JSON")]
@@ -76,9 +83,16 @@ pub(crate) struct CallArgs {
 
 /// Every record of a list query, one JSON line each, in order.
 #[derive(Debug, Args)]
+#[command(disable_help_flag = true)]
 pub(crate) struct ListArgs {
-    /// The list function, e.g. ProductList_Load_Query.
-    function: String,
+    /// The list function, e.g. ProductList_Load_Query (`miva list FUNCTION
+    /// --help` lists its columns and filters).
+    #[arg(required_unless_present = "help")]
+    pub(crate) function: Option<String>,
+    /// Print help; after FUNCTION, that function's parameters, list columns
+    /// and response from the API spec.
+    #[arg(short, long, action = clap::ArgAction::SetTrue)]
+    pub(crate) help: bool,
     /// Records per request.
     #[arg(long, default_value_t = 100, value_name = "N")]
     page_size: u64,
@@ -89,6 +103,10 @@ pub(crate) struct ListArgs {
     /// Filter, Sort, Offset, Count (a limit), function-specific fields.
     #[arg(long, value_name = "JSON")]
     json: Option<String>,
+    /// Send search, sort and on-demand columns the API spec does not list
+    /// for FUNCTION (by default they are refused, naming the closest).
+    #[arg(long)]
+    no_column_check: bool,
     /// Write the records to this file instead of stdout.
     #[arg(long, short, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -158,14 +176,21 @@ pub(crate) fn report(error: Error) -> Result<ExitCode, CliError> {
     }
 }
 
+/// The function named on the command line (clap requires it unless
+/// `--help` was given, which is handled before).
+fn function_arg(function: Option<&str>) -> Result<&str, CliError> {
+    function.ok_or_else(|| CliError("name the function, e.g. ProductList_Load_Query".to_owned()))
+}
+
 pub(crate) fn call(args: &CallArgs, timeout: Option<Duration>) -> Result<ExitCode, CliError> {
+    let function = function_arg(args.function.as_deref())?;
     let params = read_params(args.json.as_deref())?;
-    crate::spec::check_name(&args.function, false);
+    crate::spec::check_name(function, false);
     let client = args.store.client(timeout)?;
     if client.store_code().is_none() && !params.contains_key("Store_Code") {
         tracing::debug!("no store code: the call is sent without Store_Code");
     }
-    match client.call_raw(&args.function, &Value::Object(params)) {
+    match client.call_raw(function, &Value::Object(params)) {
         Ok(data) => {
             let text = if args.compact {
                 serde_json::to_string(&data)?
@@ -185,6 +210,7 @@ pub(crate) fn call(args: &CallArgs, timeout: Option<Duration>) -> Result<ExitCod
 }
 
 pub(crate) fn list(args: &ListArgs, timeout: Option<Duration>) -> Result<ExitCode, CliError> {
+    let function = function_arg(args.function.as_deref())?;
     let mut params = read_params(args.json.as_deref())?;
     // A Count in --json is a limit on the whole export, not a page size.
     let limit = match params.remove("Count") {
@@ -196,9 +222,10 @@ pub(crate) fn list(args: &ListArgs, timeout: Option<Duration>) -> Result<ExitCod
         })?),
     };
     let query = ListQuery::from_json(params).map_err(|e| CliError(format!("--json: {e}")))?;
-    crate::spec::check_name(&args.function, true);
+    crate::spec::check_name(function, true);
     let client = args.store.client(timeout)?;
-    let request = RawListQuery::new(args.function.as_str(), query);
+    let mut request = RawListQuery::new(function, query);
+    request.check_columns = !args.no_column_check;
 
     let sink: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(std::fs::File::create(path).map_err(|e| {
@@ -210,7 +237,7 @@ pub(crate) fn list(args: &ListArgs, timeout: Option<Duration>) -> Result<ExitCod
         None => Box::new(std::io::stdout().lock()),
     };
     let mut out = BufWriter::with_capacity(64 * 1024, sink);
-    let mut progress = Progress::new(&args.function);
+    let mut progress = Progress::new(function);
     // No page larger than the records wanted.
     let page_size = limit.map_or(args.page_size, |l| args.page_size.min(l.max(1)));
     let mut records = client

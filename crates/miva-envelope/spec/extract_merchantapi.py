@@ -234,28 +234,34 @@ def response_spec(path, is_list):
 
 
 def response_built(init, is_list):
+    """What the response's constructor builds from `data`: a model assigned
+    outside any loop is one record; models built in a loop over
+    data['data']['data'] are a list page, over data['data'] a bare list."""
     built = []
+    in_loops = set()
     for node in ast.walk(init):
         if isinstance(node, ast.For):
+            iterated = ast.unparse(node.iter).replace('"', "'")
+            kind = "list_page" if "['data']['data']" in iterated else "list"
             for inner in ast.walk(node):
+                in_loops.add(id(inner))
                 name = model_name_of_call(inner)
                 if name:
-                    built.append(("list", name))
-        elif isinstance(node, ast.Assign):
+                    built.append((kind, name))
+    for node in ast.walk(init):
+        if isinstance(node, ast.Assign) and id(node) not in in_loops:
             name = model_name_of_call(node.value)
             if name:
                 built.append(("model", name))
-    if is_list:
-        models = [m for _, m in built]
-        return {"kind": "list_page", "model": models[0] if models else "any"}
     if not built:
+        if is_list:
+            return {"kind": "list_page", "model": "any"}
         return {"kind": "none"}
-    kinds = {k for k, _ in built}
-    kind, model = built[0]
-    if "model" in kinds:
-        kind = "model"
-        model = next(m for k, m in built if k == "model")
-    return {"kind": kind, "model": model}
+    kinds = [k for k, _ in built]
+    for preferred in ("model", "list_page", "list"):
+        if preferred in kinds:
+            return {"kind": preferred, "model": built[kinds.index(preferred)][1]}
+    return {"kind": "none"}
 
 
 def model_spec(path):
@@ -360,7 +366,10 @@ def extract():
         f.pop("_class", None)
         f.pop("_base", None)
         f["response"].pop("_base", None)
-        if "list_query" in f and f["response"]["kind"] != "list_page":
+        # A list query whose response the SDK builds as a bare list (it
+        # loops over data['data']) keeps "list"; anything else it answers
+        # is a list page.
+        if "list_query" in f and f["response"]["kind"] not in ("list_page", "list"):
             f["response"] = {"kind": "list_page", "model": f["response"].get("model", "any")}
     functions.sort(key=lambda f: f["name"])
     models = []

@@ -54,6 +54,163 @@ pub(crate) mod opt_bool {
     }
 }
 
+/// `Option<i64>` read from an integer, an integral float or a digit string
+/// (for `#[serde(with)]`); an empty string reads as absent.
+pub(crate) mod opt_i64 {
+    use super::*;
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Option<i64>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an integer or a digit string")
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+                d.deserialize_any(self)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Some(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                i64::try_from(v)
+                    .map(Some)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Unsigned(v), &self))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                if v.is_finite() && v.fract() == 0.0 && v.abs() < 9.0e15 {
+                    #[allow(clippy::cast_possible_truncation)]
+                    Ok(Some(v as i64))
+                } else {
+                    Err(E::invalid_value(de::Unexpected::Float(v), &self))
+                }
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(Some(i64::from(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                let t = v.trim();
+                if t.is_empty() {
+                    return Ok(None);
+                }
+                t.parse()
+                    .map(Some)
+                    .map_err(|_| E::invalid_value(de::Unexpected::Str(v), &self))
+            }
+        }
+        d.deserialize_option(V)
+    }
+
+    pub(crate) fn serialize<S: Serializer>(v: &Option<i64>, s: S) -> Result<S::Ok, S::Error> {
+        v.serialize(s)
+    }
+}
+
+/// `Option<f64>` read from a number or a numeric string (for
+/// `#[serde(with)]`); an empty string reads as absent.
+pub(crate) mod opt_f64 {
+    use super::*;
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Option<f64>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number or a numeric string")
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+                d.deserialize_any(self)
+            }
+            #[allow(clippy::cast_precision_loss)]
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Some(v as f64))
+            }
+            #[allow(clippy::cast_precision_loss)]
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Some(v as f64))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(Some(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                let t = v.trim();
+                if t.is_empty() {
+                    return Ok(None);
+                }
+                match t.parse::<f64>() {
+                    Ok(n) if n.is_finite() => Ok(Some(n)),
+                    _ => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
+                }
+            }
+        }
+        d.deserialize_option(V)
+    }
+
+    pub(crate) fn serialize<S: Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+        v.serialize(s)
+    }
+}
+
+/// `Option<String>` read from a string, or from a number or boolean as its
+/// JSON text (stores send codes such as `123` as numbers at times).
+pub(crate) mod opt_string {
+    use super::*;
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Option<String>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+                d.deserialize_any(self)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Some(v.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Some(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Some(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Some(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(Some(v.to_string()))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                Ok(Some(v.to_string()))
+            }
+        }
+        d.deserialize_option(V)
+    }
+
+    pub(crate) fn serialize<S: Serializer>(v: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+        v.serialize(s)
+    }
+}
+
 /// A non-negative count sent as a number or a digit string.
 pub(crate) struct FlexU64(pub(crate) u64);
 
@@ -192,6 +349,59 @@ mod tests {
             assert!(serde_json::from_str::<Timestamp>(bad).is_err(), "{bad}");
         }
         assert_eq!(serde_json::to_string(&Timestamp(-3)).unwrap(), "-3");
+    }
+
+    #[derive(Deserialize, PartialEq, Debug)]
+    struct Loose {
+        #[serde(default, with = "opt_i64")]
+        i: Option<i64>,
+        #[serde(default, with = "opt_f64")]
+        f: Option<f64>,
+        #[serde(default, with = "opt_string")]
+        s: Option<String>,
+    }
+
+    #[test]
+    fn loose_numbers_and_strings() {
+        // Numbers as strings and codes as numbers: wire-facts.md, "Responses"
+        // ("success arrives as a bool or as 0/1") generalised to every field.
+        let loose: Loose = serde_json::from_str(r#"{"i":"42","f":"9.50","s":123}"#).unwrap();
+        assert_eq!(
+            loose,
+            Loose {
+                i: Some(42),
+                f: Some(9.5),
+                s: Some("123".into())
+            }
+        );
+        let loose: Loose = serde_json::from_str(r#"{"i":7.0,"f":3,"s":"x"}"#).unwrap();
+        assert_eq!(
+            loose,
+            Loose {
+                i: Some(7),
+                f: Some(3.0),
+                s: Some("x".into())
+            }
+        );
+        let empty: Loose = serde_json::from_str(r#"{"i":null,"f":"","s":null}"#).unwrap();
+        assert_eq!(
+            empty,
+            Loose {
+                i: None,
+                f: None,
+                s: None
+            }
+        );
+        assert_eq!(serde_json::from_str::<Loose>("{}").unwrap(), empty);
+        for bad in [
+            r#"{"i":"4x"}"#,
+            r#"{"i":4.5}"#,
+            r#"{"f":"NaN"}"#,
+            r#"{"f":"cheap"}"#,
+            r#"{"s":[1]}"#,
+        ] {
+            assert!(serde_json::from_str::<Loose>(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

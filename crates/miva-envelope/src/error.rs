@@ -19,6 +19,8 @@ pub enum ErrorKind {
     Decode,
     /// A `Content-Range` header is not `<completed>/<total>`.
     ContentRange,
+    /// A list query names a column or filter its function does not have.
+    UnknownColumn,
 }
 
 impl Error {

@@ -39,10 +39,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod api;
 mod de;
 mod envelope;
 mod error;
-mod models;
 mod multicall;
 mod query;
 mod requests;
@@ -50,18 +50,18 @@ mod response;
 #[cfg(feature = "spec")]
 pub mod spec;
 
+pub use api::functions::{
+    CategoryListLoadQuery, CustomerListLoadQuery, OrderListLoadQuery, ProductDelete, ProductInsert,
+    ProductListLoadQuery, ProductUpdate, StoreListLoadQuery,
+};
+pub use api::models::{Category, Customer, Order, OrderItem, Product};
 pub use de::Timestamp;
 pub use envelope::{Envelope, Target};
 pub use error::{Error, ErrorKind};
-pub use models::{Category, Customer, Order, OrderItem, Product};
 pub use multicall::{
     ContentRange, Operation, OperationResult, decode_multicall, encode_multicall,
     encode_multicall_into,
 };
 pub use query::{Connector, ListQuery, Operator, Search, Sort};
-pub use requests::{
-    CategoryListLoadQuery, CustomerListLoadQuery, ListRequest, MivaRequest, OrderListLoadQuery,
-    ProductDelete, ProductFields, ProductInsert, ProductKey, ProductListLoadQuery, ProductUpdate,
-    RawListQuery, Scope, StoreListLoadQuery,
-};
+pub use requests::{ListRequest, MivaRequest, RawListQuery, Scope};
 pub use response::{AccessDenied, ApiError, FieldError, ListPage, Response, decode_response};

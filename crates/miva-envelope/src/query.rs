@@ -147,6 +147,15 @@ macro_rules! binary_ops {
 }
 
 impl Search {
+    fn fields(&self, out: &mut Vec<String>) {
+        for entry in &self.entries {
+            match entry {
+                Entry::Condition { field, .. } => out.push(field.clone()),
+                Entry::Group(_, inner) => inner.fields(out),
+            }
+        }
+    }
+
     /// An empty search (matches everything).
     pub fn new() -> Self {
         Self::default()
@@ -438,6 +447,47 @@ impl ListQuery {
         self.count = Some(count);
     }
 
+    /// Checks the search, sort, on-demand columns and custom filters
+    /// against a function's columns: a name the function does not have is
+    /// an [`ErrorKind::UnknownColumn`](crate::ErrorKind::UnknownColumn)
+    /// error naming it, the closest valid names and the fix. Names with a
+    /// `:` (custom fields) pass, and so does any kind of name for which the
+    /// spec lists none.
+    pub fn check_columns(&self, columns: &crate::api::ListColumns) -> Result<(), crate::Error> {
+        let mut searched = Vec::new();
+        self.search.fields(&mut searched);
+        let mut ondemand: Vec<String> = self.ondemand.clone();
+        for (name, value) in &self.filters {
+            match name.as_str() {
+                "search" => raw_search_fields(value, &mut searched),
+                "ondemandcolumns" => ondemand.extend(
+                    value
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned),
+                ),
+                _ => check_custom_filter(columns, name, value)?,
+            }
+        }
+        for field in &searched {
+            check_name(columns, "search on", field, columns.search)?;
+        }
+        if let Some(sort) = &self.sort {
+            check_name(columns, "sort by", &sort.field, columns.sort)?;
+        }
+        for column in &ondemand {
+            check_name(
+                columns,
+                "load the on-demand column",
+                column,
+                columns.on_demand,
+            )?;
+        }
+        Ok(())
+    }
+
     /// Reads a query from the JSON object of a raw call: `Count`, `Offset`,
     /// `Sort` and `Filter` are understood (a `Filter` array is kept as sent),
     /// everything else becomes a top-level parameter.
@@ -523,6 +573,86 @@ impl Serialize for ListQuery {
             map.serialize_entry("Filter", &Filters(self))?;
         }
         map.end()
+    }
+}
+
+fn check_name(
+    columns: &crate::api::ListColumns,
+    what: &str,
+    name: &str,
+    valid: &[&str],
+) -> Result<(), crate::Error> {
+    if valid.is_empty() || name.contains(':') || valid.contains(&name) {
+        return Ok(());
+    }
+    let close = crate::api::closest(name, valid.iter().copied());
+    let hint = match close.as_slice() {
+        [] => String::new(),
+        [one] => format!(": did you mean `{one}`?"),
+        many => format!(": did you mean one of `{}`?", many.join("`, `")),
+    };
+    Err(crate::Error::new(
+        crate::ErrorKind::UnknownColumn,
+        format!(
+            "{} cannot {what} `{name}`{hint} It can {what}: {}",
+            columns.function,
+            valid.join(", ")
+        ),
+    ))
+}
+
+fn check_custom_filter(
+    columns: &crate::api::ListColumns,
+    name: &str,
+    value: &Value,
+) -> Result<(), crate::Error> {
+    if columns.custom_filters.is_empty() {
+        return Ok(());
+    }
+    let Some((_, allowed)) = columns.custom_filters.iter().find(|(n, _)| *n == name) else {
+        let names: Vec<&str> = columns.custom_filters.iter().map(|(n, _)| *n).collect();
+        let close = crate::api::closest(name, names.iter().copied());
+        let hint = close
+            .first()
+            .map(|c| format!(": did you mean `{c}`?"))
+            .unwrap_or_default();
+        return Err(crate::Error::new(
+            crate::ErrorKind::UnknownColumn,
+            format!(
+                "{} has no filter `{name}`{hint} Its filters are search, ondemandcolumns and {}",
+                columns.function,
+                names.join(", ")
+            ),
+        ));
+    };
+    if let Some(v) = value.as_str()
+        && !allowed.is_empty()
+        && !allowed.iter().any(|a| a.eq_ignore_ascii_case(v))
+    {
+        return Err(crate::Error::new(
+            crate::ErrorKind::UnknownColumn,
+            format!(
+                "{}: filter `{name}` takes one of {}, not `{v}`",
+                columns.function,
+                allowed.join(", ")
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The field names of a raw `search` filter value, into nested groups.
+fn raw_search_fields(value: &Value, out: &mut Vec<String>) {
+    for entry in value.as_array().into_iter().flatten() {
+        let field = entry.get("field").and_then(Value::as_str);
+        let operator = entry.get("operator").and_then(Value::as_str);
+        if operator.is_some_and(|o| o.eq_ignore_ascii_case("SUBWHERE")) {
+            if let Some(inner) = entry.get("value") {
+                raw_search_fields(inner, out);
+            }
+        } else if let Some(field) = field {
+            out.push(field.to_owned());
+        }
     }
 }
 

@@ -3,9 +3,8 @@
 
 use serde::de::DeserializeOwned;
 use serde::{Serialize, Serializer};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::models::{Category, Customer, Order, Product};
 use crate::query::ListQuery;
 use crate::response::ListPage;
 
@@ -32,6 +31,13 @@ pub trait MivaRequest: Serialize {
     fn scope(&self) -> Scope {
         Scope::Store
     }
+
+    /// Checks what can be checked before sending: a list query's columns
+    /// and filters against its function's (see [`crate::api`]). Clients
+    /// call it before every request; the default accepts everything.
+    fn validate(&self) -> Result<(), crate::Error> {
+        Ok(())
+    }
 }
 
 /// A typed `*List_Load_Query` call, which the client can page through.
@@ -46,69 +52,6 @@ pub trait ListRequest: MivaRequest<Response = ListPage<Self::Record>> + Clone {
     fn query_mut(&mut self) -> &mut ListQuery;
 }
 
-macro_rules! list_request {
-    ($(#[$doc:meta])* $name:ident, $function:literal, $record:ty, $scope:expr) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Default, PartialEq)]
-        pub struct $name(pub ListQuery);
-
-        impl $name {
-            /// The request for `query`.
-            pub fn new(query: ListQuery) -> Self {
-                Self(query)
-            }
-        }
-
-        impl Serialize for $name {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                self.0.serialize(s)
-            }
-        }
-
-        impl MivaRequest for $name {
-            type Response = ListPage<$record>;
-            fn function(&self) -> &str {
-                $function
-            }
-            fn scope(&self) -> Scope {
-                $scope
-            }
-        }
-
-        impl ListRequest for $name {
-            type Record = $record;
-            fn query(&self) -> &ListQuery {
-                &self.0
-            }
-            fn query_mut(&mut self) -> &mut ListQuery {
-                &mut self.0
-            }
-        }
-    };
-}
-
-list_request!(
-    /// `ProductList_Load_Query`.
-    ProductListLoadQuery, "ProductList_Load_Query", Product, Scope::Store
-);
-list_request!(
-    /// `CategoryList_Load_Query`.
-    CategoryListLoadQuery, "CategoryList_Load_Query", Category, Scope::Store
-);
-list_request!(
-    /// `CustomerList_Load_Query`.
-    CustomerListLoadQuery, "CustomerList_Load_Query", Customer, Scope::Store
-);
-list_request!(
-    /// `OrderList_Load_Query` (ask for `items` with
-    /// [`ListQuery::ondemand`]).
-    OrderListLoadQuery, "OrderList_Load_Query", Order, Scope::Store
-);
-list_request!(
-    /// `StoreList_Load_Query` (domain scope: no `Store_Code`).
-    StoreListLoadQuery, "StoreList_Load_Query", Value, Scope::Domain
-);
-
 /// Any list function by name, with records as JSON values: for functions
 /// without a typed request.
 #[derive(Debug, Clone, PartialEq)]
@@ -119,15 +62,23 @@ pub struct RawListQuery {
     pub scope: Scope,
     /// The query.
     pub query: ListQuery,
+    /// Whether [`MivaRequest::validate`] checks the query's columns against
+    /// the function's in the spec (when the spec has the function); true
+    /// from [`RawListQuery::new`].
+    pub check_columns: bool,
 }
 
 impl RawListQuery {
-    /// A store-scoped list function.
+    /// A list function by name, in the scope the spec gives it (store
+    /// scope for a function the spec does not have).
     pub fn new(function: impl Into<String>, query: ListQuery) -> Self {
+        let function = function.into();
+        let scope = crate::api::function(&function).map_or(Scope::Store, |f| f.scope);
         Self {
-            function: function.into(),
-            scope: Scope::Store,
+            function,
+            scope,
             query,
+            check_columns: true,
         }
     }
 }
@@ -146,6 +97,12 @@ impl MivaRequest for RawListQuery {
     fn scope(&self) -> Scope {
         self.scope
     }
+    fn validate(&self) -> Result<(), crate::Error> {
+        match crate::api::function(&self.function).and_then(|f| f.list) {
+            Some(columns) if self.check_columns => self.query.check_columns(columns),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl ListRequest for RawListQuery {
@@ -158,259 +115,35 @@ impl ListRequest for RawListQuery {
     }
 }
 
-/// The fields a product write may set. Unset fields are not sent.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-#[non_exhaustive]
-pub struct ProductFields {
-    /// `Product_SKU`.
-    #[serde(rename = "Product_SKU", skip_serializing_if = "Option::is_none")]
-    pub sku: Option<String>,
-    /// `Product_Name`.
-    #[serde(rename = "Product_Name", skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// `Product_Description`.
-    #[serde(
-        rename = "Product_Description",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub description: Option<String>,
-    /// `Product_Price`.
-    #[serde(rename = "Product_Price", skip_serializing_if = "Option::is_none")]
-    pub price: Option<f64>,
-    /// `Product_Cost`.
-    #[serde(rename = "Product_Cost", skip_serializing_if = "Option::is_none")]
-    pub cost: Option<f64>,
-    /// `Product_Weight`.
-    #[serde(rename = "Product_Weight", skip_serializing_if = "Option::is_none")]
-    pub weight: Option<f64>,
-    /// `Product_Active`.
-    #[serde(rename = "Product_Active", skip_serializing_if = "Option::is_none")]
-    pub active: Option<bool>,
-    /// `Product_Taxable`.
-    #[serde(rename = "Product_Taxable", skip_serializing_if = "Option::is_none")]
-    pub taxable: Option<bool>,
-    /// `Product_Inventory`.
-    #[serde(rename = "Product_Inventory", skip_serializing_if = "Option::is_none")]
-    pub inventory: Option<i64>,
-    /// `Product_Canonical_Category_Code`.
-    #[serde(
-        rename = "Product_Canonical_Category_Code",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub canonical_category_code: Option<String>,
-    /// Any other field of the function, sent as is.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-macro_rules! setters {
-    ($($(#[$doc:meta])* $name:ident: $ty:ty;)*) => {
-        $(
-            $(#[$doc])*
-            pub fn $name(mut self, value: impl Into<$ty>) -> Self {
-                self.$name = Some(value.into());
-                self
-            }
-        )*
-    };
-}
-
-impl ProductFields {
-    /// No fields set.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    setters! {
-        /// Sets `Product_SKU`.
-        sku: String;
-        /// Sets `Product_Name`.
-        name: String;
-        /// Sets `Product_Description`.
-        description: String;
-        /// Sets `Product_Price`.
-        price: f64;
-        /// Sets `Product_Cost`.
-        cost: f64;
-        /// Sets `Product_Weight`.
-        weight: f64;
-        /// Sets `Product_Active`.
-        active: bool;
-        /// Sets `Product_Taxable`.
-        taxable: bool;
-        /// Sets `Product_Inventory`.
-        inventory: i64;
-        /// Sets `Product_Canonical_Category_Code`.
-        canonical_category_code: String;
-    }
-
-    /// Sets any other field of the function.
-    pub fn field(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
-        self.extra.insert(name.into(), value.into());
-        self
-    }
-}
-
-/// `Product_Insert`: answers with the new product.
-///
-/// ```
-/// use miva_envelope::{ProductFields, ProductInsert};
-///
-/// let request = ProductInsert::new("MUG-1", ProductFields::new().name("Mug").price(9.5));
-/// assert_eq!(
-///     serde_json::to_string(&request)?,
-///     r#"{"Product_Code":"MUG-1","Product_Name":"Mug","Product_Price":9.5}"#
-/// );
-/// # Ok::<(), serde_json::Error>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ProductInsert {
-    /// `Product_Code`.
-    #[serde(rename = "Product_Code")]
-    pub code: String,
-    /// The other fields.
-    #[serde(flatten)]
-    pub fields: ProductFields,
-}
-
-impl ProductInsert {
-    /// A new product with `code`.
-    pub fn new(code: impl Into<String>, fields: ProductFields) -> Self {
-        Self {
-            code: code.into(),
-            fields,
-        }
-    }
-}
-
-impl MivaRequest for ProductInsert {
-    type Response = Product;
-    fn function(&self) -> &str {
-        "Product_Insert"
-    }
-}
-
-/// Names the product a write applies to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ProductKey {
-    /// `Product_ID`.
-    Id(u64),
-    /// `Edit_Product`: the product's code.
-    Code(String),
-}
-
-impl ProductKey {
-    fn write(&self, map: &mut Map<String, Value>) {
-        match self {
-            Self::Id(id) => map.insert("Product_ID".into(), Value::from(*id)),
-            Self::Code(code) => map.insert("Edit_Product".into(), Value::from(code.as_str())),
-        };
-    }
-}
-
-/// `Product_Update`: changes the fields set; answers with no data.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProductUpdate {
-    /// Which product.
-    pub key: ProductKey,
-    /// A new code, if renaming.
-    pub new_code: Option<String>,
-    /// The fields to change.
-    pub fields: ProductFields,
-}
-
-impl ProductUpdate {
-    /// An update of the product named by `key`.
-    pub fn new(key: ProductKey, fields: ProductFields) -> Self {
-        Self {
-            key,
-            new_code: None,
-            fields,
-        }
-    }
-}
-
-impl Serialize for ProductUpdate {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = Map::new();
-        self.key.write(&mut map);
-        if let Some(code) = &self.new_code {
-            map.insert("Product_Code".into(), Value::from(code.as_str()));
-        }
-        if let Value::Object(fields) =
-            serde_json::to_value(&self.fields).map_err(serde::ser::Error::custom)?
-        {
-            map.extend(fields);
-        }
-        map.serialize(s)
-    }
-}
-
-impl MivaRequest for ProductUpdate {
-    type Response = ();
-    fn function(&self) -> &str {
-        "Product_Update"
-    }
-}
-
-/// `Product_Delete`: answers with no data.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProductDelete {
-    /// Which product.
-    pub key: ProductKey,
-}
-
-impl Serialize for ProductDelete {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = Map::new();
-        self.key.write(&mut map);
-        map.serialize(s)
-    }
-}
-
-impl MivaRequest for ProductDelete {
-    type Response = ();
-    fn function(&self) -> &str {
-        "Product_Delete"
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
 
     #[test]
-    fn write_requests_name_their_product() {
-        let fields = ProductFields::new().price(2.0).field("Custom", 1);
-        let update = ProductUpdate::new(ProductKey::Code("A".into()), fields);
-        assert_eq!(
-            serde_json::to_value(&update).unwrap(),
-            json!({"Edit_Product": "A", "Product_Price": 2.0, "Custom": 1})
+    fn raw_list_queries_are_checked_when_the_spec_knows_the_function() {
+        let mut q = RawListQuery::new(
+            "ProductList_Load_Query",
+            ListQuery::new().sort(crate::Sort::asc("prce")),
         );
-        let delete = ProductDelete {
-            key: ProductKey::Id(4),
-        };
-        assert_eq!(
-            serde_json::to_value(&delete).unwrap(),
-            json!({"Product_ID": 4})
+        let error = q.validate().unwrap_err();
+        assert_eq!(error.kind(), crate::ErrorKind::UnknownColumn);
+        assert!(
+            error.to_string().contains("did you mean `price`?"),
+            "{error}"
         );
-        assert_eq!(delete.function(), "Product_Delete");
-    }
-
-    #[test]
-    fn list_requests_know_their_function_and_scope() {
-        let q = StoreListLoadQuery::default();
-        assert_eq!(
-            (q.function(), q.scope()),
-            ("StoreList_Load_Query", Scope::Domain)
+        q.check_columns = false;
+        assert!(q.validate().is_ok());
+        let unknown = RawListQuery::new(
+            "Custom_List_Load_Query",
+            ListQuery::new().sort(crate::Sort::asc("x")),
         );
-        let mut p = ProductListLoadQuery::new(ListQuery::new().count(3));
+        assert!(unknown.validate().is_ok());
+        let mut p = RawListQuery::new("StoreList_Load_Query", ListQuery::new().count(3));
         p.query_mut().set_page(6, 3);
         assert_eq!(
             serde_json::to_value(&p).unwrap(),
             json!({"Count": 3, "Offset": 6})
         );
-        assert_eq!(p.scope(), Scope::Store);
     }
 }

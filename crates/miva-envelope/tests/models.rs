@@ -43,7 +43,8 @@ fn other_families_round_trip() {
     }));
     let items = order.items.unwrap();
     assert_eq!(items[0].quantity, Some(2));
-    assert_eq!(items[0].extra["options"], json!([]));
+    assert_eq!(items[0].options, Some(vec![]));
+    assert_eq!(order.charges.unwrap()[0].amount, Some(5.0));
 }
 
 #[test]

@@ -1,15 +1,15 @@
 //! The published API spec (`spec/miva-api.json`, extracted from merchantapi
 //! 2.7.0 by `spec/extract_merchantapi.py`) is consistent, and the
-//! hand-written typed requests of this crate agree with it.
+//! generated typed requests agree with it.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use miva_envelope::api::ResponseKind;
 use miva_envelope::{
-    CategoryListLoadQuery, CustomerListLoadQuery, ListRequest, MivaRequest, OrderListLoadQuery,
-    ProductDelete, ProductFields, ProductInsert, ProductKey, ProductListLoadQuery, ProductUpdate,
-    Scope, StoreListLoadQuery,
+    CategoryListLoadQuery, CustomerListLoadQuery, MivaRequest, OrderListLoadQuery, ProductDelete,
+    ProductInsert, ProductListLoadQuery, ProductUpdate, Scope, StoreListLoadQuery,
 };
 use serde_json::Value;
 
@@ -137,97 +137,131 @@ fn every_type_and_reference_resolves() {
     assert_eq!(dt["type"], "timestamp");
 }
 
-/// `(function, scope)` of a typed request.
-fn of<R: MivaRequest>(r: &R) -> (String, Scope) {
-    (r.function().to_owned(), r.scope())
-}
-
 #[test]
-fn the_typed_requests_agree_with_the_spec() {
+fn the_generated_table_agrees_with_the_spec() {
     let spec = spec();
     let by_name = functions(&spec);
-    let typed = [
-        of(&ProductListLoadQuery::default()),
-        of(&CategoryListLoadQuery::default()),
-        of(&CustomerListLoadQuery::default()),
-        of(&OrderListLoadQuery::default()),
-        of(&StoreListLoadQuery::default()),
-        of(&ProductInsert::new("P1", ProductFields::new())),
-        of(&ProductUpdate::new(ProductKey::Id(1), ProductFields::new())),
-        of(&ProductDelete {
-            key: ProductKey::Id(1),
-        }),
-    ];
-    for (function, scope) in typed {
+    assert_eq!(miva_envelope::api::FUNCTIONS.len(), by_name.len());
+    for info in miva_envelope::api::FUNCTIONS {
         let f = by_name
-            .get(&function)
-            .unwrap_or_else(|| panic!("{function} is not in the spec"));
-        let expected = match scope {
+            .get(info.name)
+            .unwrap_or_else(|| panic!("{} is not in the spec", info.name));
+        let scope = match info.scope {
             Scope::Store => "store",
             Scope::Domain => "domain",
         };
-        assert_eq!(f["scope"], expected, "{function}");
-    }
-    // Every key our typed product writes send is a field of the function.
-    let all = ProductFields::new()
-        .sku("S")
-        .name("N")
-        .description("D")
-        .price(1.0)
-        .cost(1.0)
-        .weight(1.0)
-        .active(true)
-        .taxable(true)
-        .inventory(3)
-        .canonical_category_code("C");
-    for (function, request) in [
-        (
-            "Product_Update",
-            serde_json::to_value(ProductUpdate::new(ProductKey::Id(1), all.clone())).unwrap(),
-        ),
-        (
-            "Product_Update",
-            serde_json::to_value(ProductUpdate::new(
-                ProductKey::Code("P".into()),
-                all.clone(),
-            ))
-            .unwrap(),
-        ),
-        (
-            "Product_Insert",
-            serde_json::to_value(ProductInsert::new("P", all.clone())).unwrap(),
-        ),
-        (
-            "Product_Delete",
-            serde_json::to_value(ProductDelete {
-                key: ProductKey::Code("P".into()),
-            })
-            .unwrap(),
-        ),
-    ] {
-        let fields: BTreeSet<&str> = by_name[function]["request"]["fields"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x["name"].as_str().unwrap())
-            .collect();
-        for key in request.as_object().unwrap().keys() {
-            assert!(
-                fields.contains(key.as_str()),
-                "{function}: {key} is not in the spec"
+        assert_eq!(f["scope"], scope, "{}", info.name);
+        let (kind, model) = match info.response {
+            ResponseKind::None => ("none", None),
+            ResponseKind::Model(m) => ("model", Some(m)),
+            ResponseKind::List(m) => ("list", Some(m)),
+            ResponseKind::ListPage(m) => ("list_page", Some(m)),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(f["response"]["kind"], kind, "{}", info.name);
+        assert_eq!(f["response"]["model"].as_str(), model, "{}", info.name);
+        assert_eq!(
+            info.list.is_some(),
+            !f["list_query"].is_null(),
+            "{}",
+            info.name
+        );
+        if let Some(columns) = info.list {
+            let q = &f["list_query"];
+            let names = |key: &str| -> Vec<&str> {
+                q[key]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_str().unwrap())
+                    .collect()
+            };
+            assert_eq!(columns.function, info.name);
+            assert_eq!(columns.search, names("search").as_slice(), "{}", info.name);
+            assert_eq!(columns.sort, names("sort").as_slice(), "{}", info.name);
+            assert_eq!(
+                columns.on_demand,
+                names("on_demand").as_slice(),
+                "{}",
+                info.name
+            );
+            assert_eq!(
+                columns.custom_filters.len(),
+                q["custom_filters"].as_object().unwrap().len(),
+                "{}",
+                info.name
             );
         }
     }
-    // The list queries' columns include those this crate's docs use.
-    let product = &by_name["ProductList_Load_Query"]["list_query"];
-    for column in ["id", "code", "price", "active"] {
-        assert!(
-            product["search"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|c| c == column)
-        );
+}
+
+/// The JSON keys a request sends.
+fn keys<R: MivaRequest>(request: &R) -> BTreeSet<String> {
+    serde_json::to_value(request)
+        .unwrap()
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect()
+}
+
+/// The spec's parameter names of a function.
+fn params(by_name: &BTreeMap<String, &Value>, function: &str) -> BTreeSet<String> {
+    by_name[function]["request"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn setters_send_the_spec_parameter_names() {
+    let spec = spec();
+    let by_name = functions(&spec);
+    // Every setter of the product writes, each mapped to its own key.
+    let update = ProductUpdate::new()
+        .product_id(1)
+        .edit_product("P")
+        .product_code("P2")
+        .product_sku("S")
+        .product_name("N")
+        .product_description("D")
+        .product_canonical_category_code("C")
+        .product_alternate_display_page("A")
+        .product_page_title("T")
+        .product_thumbnail("t.png")
+        .product_image("i.png")
+        .product_price(1.5)
+        .product_cost(1.0)
+        .product_weight(2.0)
+        .product_inventory(3)
+        .product_taxable(true)
+        .product_active(false);
+    let sent = keys(&update);
+    let spec_params = params(&by_name, "Product_Update");
+    assert_eq!(
+        sent.len(),
+        spec_params.len() - 1,
+        "every field but CustomField_Values"
+    );
+    assert!(sent.is_subset(&spec_params), "{sent:?}");
+    assert_eq!(
+        serde_json::to_value(ProductInsert::new().product_code("MUG").product_price(9.5)).unwrap(),
+        serde_json::json!({"Product_Code": "MUG", "Product_Price": 9.5})
+    );
+    let delete = ProductDelete::new().edit_product("MUG");
+    assert_eq!(keys(&delete), BTreeSet::from(["Edit_Product".to_owned()]));
+    // An extra parameter travels as is, and the list types know their scope.
+    assert!(keys(&ProductDelete::new().param("X_Custom", 1)).contains("X_Custom"));
+    for (scope, request) in [
+        (Scope::Store, ProductListLoadQuery::default().scope()),
+        (Scope::Store, CategoryListLoadQuery::default().scope()),
+        (Scope::Store, CustomerListLoadQuery::default().scope()),
+        (Scope::Store, OrderListLoadQuery::default().scope()),
+        (Scope::Domain, StoreListLoadQuery::default().scope()),
+    ] {
+        assert_eq!(scope, request);
     }
-    let _ = ProductListLoadQuery::default().query();
 }

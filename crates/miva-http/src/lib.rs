@@ -13,7 +13,7 @@
 //! a real store use its `https://<domain>/mm5/json.mvc` and your token.
 //!
 //! ```
-//! use miva_envelope::{ListQuery, ProductFields, ProductKey, ProductListLoadQuery, ProductUpdate, Sort};
+//! use miva_envelope::{ListQuery, ProductListLoadQuery, ProductUpdate, Sort};
 //! use miva_http::miva::MivaClient;
 //! use miva_mock::{Credentials, MockConfig, MockServer};
 //!
@@ -28,7 +28,7 @@
 //! assert_eq!(page.total_count, 250);
 //! assert_eq!(page.data[0].code.as_deref(), Some("P000001"));
 //!
-//! client.call(&ProductUpdate::new(ProductKey::Code("P000002".into()), ProductFields::new().price(9.5)))?;
+//! client.call(&ProductUpdate::new().edit_product("P000002").product_price(9.5))?;
 //!
 //! // Every record once, in order, three pages in flight.
 //! let ids: Vec<u64> = client

@@ -284,6 +284,8 @@ impl MivaClient {
         request: &R,
         options: &CallOptions,
     ) -> Result<R::Response, Error> {
+        // A list query naming a column its function lacks never leaves.
+        request.validate()?;
         let store = match request.scope() {
             Scope::Store => options.store_code.as_deref().or(self.store_code()),
             Scope::Domain => None,
@@ -294,13 +296,23 @@ impl MivaClient {
 
     /// A call of any function with JSON parameters; returns `data` (null
     /// when the function returns none). A `Store_Code` in `params` overrides
-    /// the client's default; `null` there sends none (domain functions).
+    /// the client's default; `null` there sends none. Functions the API spec
+    /// has as domain-scoped (`StoreList_Load_Query`, ...) send none unless
+    /// `params` names one.
     ///
     /// # Errors
     /// As [`MivaClient::call`]; [`Error::Config`] when `params` is not an
     /// object.
     pub fn call_raw(&self, function: &str, params: &Value) -> Result<Value, Error> {
-        let (store, params) = self.split_store(params)?;
+        // A domain-scoped function of the spec carries no Store_Code unless
+        // the caller put one in `params`.
+        let explicit = params.get("Store_Code").is_some();
+        let (mut store, params) = self.split_store(params)?;
+        if !explicit
+            && miva_envelope::api::function(function).is_some_and(|f| f.scope == Scope::Domain)
+        {
+            store = None;
+        }
         self.send_one(
             Target::Function(function),
             store.as_deref(),

@@ -235,7 +235,7 @@ fn export_with_fault_on_page(concurrency: usize, fault: Fault) {
     // after it.
     assert_eq!(*offset % 10, 0);
     assert!(*offset >= 10 && *offset <= 40, "{offset}");
-    assert_eq!(ids, (1..=*offset).collect::<Vec<u64>>());
+    assert_eq!(ids, (1..=*offset as i64).collect::<Vec<i64>>());
     if concurrency == 1 {
         assert_eq!(*offset, 20);
     }
@@ -267,13 +267,13 @@ fn export_without_faults_yields_every_record_once() {
     let server = mock(|c| c);
     let client = client(&server);
     for concurrency in [1, 4] {
-        let ids: Vec<u64> = client
+        let ids: Vec<i64> = client
             .list(query(0))
             .page_size(7)
             .concurrency(concurrency)
             .map(|p| p.unwrap().id.unwrap())
             .collect();
-        assert_eq!(ids, (1..=50).collect::<Vec<u64>>());
+        assert_eq!(ids, (1..=50).collect::<Vec<i64>>());
     }
 }
 

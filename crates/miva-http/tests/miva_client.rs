@@ -11,9 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use miva_envelope::{
-    AccessDenied, ListQuery, Operation, OperationResult, OrderListLoadQuery, ProductFields,
-    ProductInsert, ProductKey, ProductListLoadQuery, ProductUpdate, RawListQuery, Response, Search,
-    Sort, StoreListLoadQuery,
+    AccessDenied, ListQuery, Operation, OperationResult, OrderListLoadQuery, ProductInsert,
+    ProductListLoadQuery, ProductUpdate, RawListQuery, Response, Search, Sort, StoreListLoadQuery,
 };
 use miva_http::miva::MivaClient;
 use miva_http::{Error, TransportConfig};
@@ -98,17 +97,21 @@ fn typed_writes_and_validation_errors() {
     let server = mock(2, None);
     let c = client(&server, hmac("tok-sha256", HmacDigest::Sha256));
     let created = c
-        .call(&ProductInsert::new(
-            "NEW-1",
-            ProductFields::new().name("New").price(12.5),
-        ))
-        .unwrap();
+        .call(
+            &ProductInsert::new()
+                .product_code("NEW-1")
+                .product_name("New")
+                .product_price(12.5),
+        )
+        .unwrap()
+        .expect("the mock answers an insert with the product");
     assert_eq!(created.code.as_deref(), Some("NEW-1"));
     assert_eq!(created.price, Some(12.5));
-    c.call(&ProductUpdate::new(
-        ProductKey::Code("NEW-1".into()),
-        ProductFields::new().price(13.0),
-    ))
+    c.call(
+        &ProductUpdate::new()
+            .edit_product("NEW-1")
+            .product_price(13.0),
+    )
     .unwrap();
     let found = c
         .call(&ProductListLoadQuery::new(
@@ -119,10 +122,11 @@ fn typed_writes_and_validation_errors() {
     assert_eq!(found.data[0].price, Some(13.0));
 
     let err = c
-        .call(&ProductInsert::new(
-            "NEW-1",
-            ProductFields::new().name("Again"),
-        ))
+        .call(
+            &ProductInsert::new()
+                .product_code("NEW-1")
+                .product_name("Again"),
+        )
         .unwrap_err();
     let Error::Api(api) = &err else {
         panic!("{err:?}")
@@ -130,10 +134,8 @@ fn typed_writes_and_validation_errors() {
     assert!(api.is_validation(), "{api:?}");
     assert_eq!(api.error_field.as_deref(), Some("Product_Code"));
 
-    c.call(&miva_envelope::ProductDelete {
-        key: ProductKey::Code("NEW-1".into()),
-    })
-    .unwrap();
+    c.call(&miva_envelope::ProductDelete::new().edit_product("NEW-1"))
+        .unwrap();
     assert_eq!(codes(&c, 5, 1), ["P000001", "P000002"]);
 }
 
@@ -150,7 +152,7 @@ fn raw_calls_domain_scope_and_store_override() {
     assert_eq!(data["total_count"], 4);
     assert_eq!(data["data"][0]["code"], "P000003");
     let stores = c.call(&StoreListLoadQuery::default()).unwrap();
-    assert_eq!(stores.data[0]["code"], server.store_code());
+    assert_eq!(stores.data[0].code.as_deref(), Some(server.store_code()));
     let err = c
         .call_raw("ProductList_Load_Query", &json!({"Store_Code": "NOPE"}))
         .unwrap_err();
@@ -313,10 +315,11 @@ fn a_total_that_changes_mid_way_is_an_error_not_a_skip() {
     for _ in 0..10 {
         records.next().unwrap().unwrap();
     }
-    c.call(&ProductInsert::new(
-        "LATE",
-        ProductFields::new().name("Late"),
-    ))
+    c.call(
+        &ProductInsert::new()
+            .product_code("LATE")
+            .product_name("Late"),
+    )
     .unwrap();
     let err = records.next().unwrap().unwrap_err();
     let Error::Pagination { offset, reason, .. } = &err else {

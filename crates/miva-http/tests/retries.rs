@@ -8,7 +8,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use miva_envelope::{ListQuery, ProductFields, ProductKey, ProductListLoadQuery, ProductUpdate};
+use miva_envelope::{ListQuery, ProductListLoadQuery, ProductUpdate};
 use miva_http::miva::{CallOptions, MivaClient, MivaClientBuilder};
 use miva_http::{Error, RetryPolicy};
 use miva_mock::{Credentials, Fault, Faults, MockConfig, MockServer, TokenConfig};
@@ -113,10 +113,9 @@ fn a_write_is_not_retried_unless_marked_safe() {
         .retry(fast_retries(3))
         .build()
         .unwrap();
-    let update = ProductUpdate::new(
-        ProductKey::Code("P000001".into()),
-        ProductFields::new().price(9.5),
-    );
+    let update = ProductUpdate::new()
+        .edit_product("P000001")
+        .product_price(9.5);
     // A retry would get a normal answer: the 503 coming back shows there
     // was none.
     server.inject_faults([UNAVAILABLE]);

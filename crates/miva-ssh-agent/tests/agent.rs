@@ -136,7 +136,7 @@ fn a_client_calls_a_store_through_the_agent() {
         .store_code("AGENT")
         .build()
         .unwrap();
-    let ids: Vec<u64> = client
+    let ids: Vec<i64> = client
         .list(ProductListLoadQuery::new(ListQuery::new()))
         .page_size(5)
         .map(|p| p.unwrap().id.unwrap())
