@@ -579,7 +579,9 @@ fn function_rs(f: &Function) -> Result<String, String> {
         ("model", Some(m)) => format!("Option<models::{m}>"),
         ("list", Some(m)) => format!("Vec<models::{m}>"),
         ("list_page", Some(m)) => format!("ListPage<models::{m}>"),
-        _ => "()".to_owned(),
+        // The SDK reads no `data`, but stores may send some (the API
+        // reference's `Branch_Update` does): kept, never an error.
+        _ => "Option<Value>".to_owned(),
     };
     let reserved: &[&str] = &[
         "new", "param", "extra", "query", "function", "scope", "validate", "default", "clone",
@@ -613,7 +615,9 @@ fn function_rs(f: &Function) -> Result<String, String> {
                 "/// Answers with a page of [`models::{m}`]; page through every record with\n/// `MivaClient::list`."
             );
         }
-        _ => s.push_str("/// Answers with no `data`.\n"),
+        _ => s.push_str(
+            "/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).\n",
+        ),
     }
     for group in &f.one_of {
         let list: Vec<String> = group.iter().map(|g| format!("`{g}`")).collect();

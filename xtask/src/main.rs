@@ -217,6 +217,26 @@ fn official_sdks_against_mocks() -> Result<(), String> {
         "the miva CLI against servers that verify with the official SDKs' code",
         verified,
     )?;
+    // Servers written only from the vendor documents by an author who had
+    // not read this project's code (tests/blind/README.md).
+    let mut blind_self = Command::new("python3");
+    blind_self
+        .current_dir(root())
+        .arg("tests/blind/selftest_servers.py");
+    run(
+        "the blind servers against the documents' vectors",
+        blind_self,
+    )?;
+    let mut blind = Command::new("python3");
+    blind
+        .current_dir(root())
+        .arg("tests/blind/check_cli.py")
+        .arg("--miva-bin")
+        .arg(target_dir().join("debug/miva"));
+    run(
+        "the miva CLI against a store and a gateway it has never seen",
+        blind,
+    )?;
     let mut spec = Command::new(&python);
     spec.current_dir(root())
         .arg("crates/miva-envelope/spec/extract_merchantapi.py")

@@ -380,7 +380,7 @@ impl ListRequest for AttributeTemplateAttributeListLoadQuery {
 
 /// `AttributeTemplateAttribute_Delete` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `AttributeTemplate_ID`, `AttributeTemplate_Code`, `Edit_AttributeTemplate`.
 /// Name the record with one of `AttributeTemplateAttribute_ID`, `AttributeTemplateAttribute_Code`, `Edit_AttributeTemplateAttribute`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -477,7 +477,7 @@ impl AttributeTemplateAttributeDelete {
 }
 
 impl MivaRequest for AttributeTemplateAttributeDelete {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "AttributeTemplateAttribute_Delete"
@@ -653,7 +653,7 @@ impl MivaRequest for AttributeTemplateAttributeInsert {
 
 /// `AttributeTemplateAttribute_Update` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `AttributeTemplate_ID`, `AttributeTemplate_Code`, `Edit_AttributeTemplate`.
 /// Name the record with one of `AttributeTemplateAttribute_ID`, `AttributeTemplateAttribute_Code`, `Edit_AttributeTemplateAttribute`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -840,7 +840,7 @@ impl AttributeTemplateAttributeUpdate {
 }
 
 impl MivaRequest for AttributeTemplateAttributeUpdate {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "AttributeTemplateAttribute_Update"
@@ -1050,7 +1050,7 @@ impl MivaRequest for AttributeTemplateOptionListLoadAttribute {
 
 /// `AttributeTemplateOption_Delete` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `AttributeTemplate_ID`, `AttributeTemplate_Code`, `Edit_AttributeTemplate`.
 /// Name the record with one of `AttributeTemplateAttribute_ID`, `AttributeTemplateAttribute_Code`, `Edit_AttributeTemplateAttribute`.
 /// Name the record with one of `AttributeTemplateOption_ID`, `AttributeTemplateOption_Code`, `Edit_AttributeTemplateOption`.
@@ -1184,7 +1184,7 @@ impl AttributeTemplateOptionDelete {
 }
 
 impl MivaRequest for AttributeTemplateOptionDelete {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "AttributeTemplateOption_Delete"
@@ -1370,7 +1370,7 @@ impl MivaRequest for AttributeTemplateOptionInsert {
 
 /// `AttributeTemplateOption_Set_Default` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `AttributeTemplate_ID`, `AttributeTemplate_Code`, `Edit_AttributeTemplate`.
 /// Name the record with one of `AttributeTemplateAttribute_ID`, `AttributeTemplateAttribute_Code`, `Edit_AttributeTemplateAttribute`.
 /// Name the record with one of `AttributeTemplateOption_ID`, `AttributeTemplateOption_Code`, `Edit_AttributeTemplateOption`.
@@ -1516,7 +1516,7 @@ impl AttributeTemplateOptionSetDefault {
 }
 
 impl MivaRequest for AttributeTemplateOptionSetDefault {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "AttributeTemplateOption_Set_Default"
@@ -1529,7 +1529,7 @@ impl MivaRequest for AttributeTemplateOptionSetDefault {
 
 /// `AttributeTemplateOption_Update` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `AttributeTemplate_ID`, `AttributeTemplate_Code`, `Edit_AttributeTemplate`.
 /// Name the record with one of `AttributeTemplateAttribute_ID`, `AttributeTemplateAttribute_Code`, `Edit_AttributeTemplateAttribute`.
 /// Name the record with one of `AttributeTemplateOption_ID`, `AttributeTemplateOption_Code`, `Edit_AttributeTemplateOption`.
@@ -1726,7 +1726,7 @@ impl AttributeTemplateOptionUpdate {
 }
 
 impl MivaRequest for AttributeTemplateOptionUpdate {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "AttributeTemplateOption_Update"
@@ -1916,7 +1916,7 @@ impl ListRequest for AttributeTemplateProductListLoadQuery {
 
 /// `AttributeTemplateProduct_Update_Assigned` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `AttributeTemplate_ID`, `AttributeTemplate_Code`, `Edit_AttributeTemplate`.
 /// Name the record with one of `Product_ID`, `Product_Code`, `Edit_Product`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -2013,7 +2013,7 @@ impl AttributeTemplateProductUpdateAssigned {
 }
 
 impl MivaRequest for AttributeTemplateProductUpdateAssigned {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "AttributeTemplateProduct_Update_Assigned"
@@ -2026,7 +2026,7 @@ impl MivaRequest for AttributeTemplateProductUpdateAssigned {
 
 /// `AttributeTemplate_Delete` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `AttributeTemplate_ID`, `AttributeTemplate_Code`, `Edit_AttributeTemplate`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -2086,7 +2086,7 @@ impl AttributeTemplateDelete {
 }
 
 impl MivaRequest for AttributeTemplateDelete {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "AttributeTemplate_Delete"
@@ -2153,7 +2153,7 @@ impl MivaRequest for AttributeTemplateInsert {
 
 /// `AttributeTemplate_Update` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `AttributeTemplate_ID`, `AttributeTemplate_Code`, `Edit_AttributeTemplate`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -2231,7 +2231,7 @@ impl AttributeTemplateUpdate {
 }
 
 impl MivaRequest for AttributeTemplateUpdate {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "AttributeTemplate_Update"
@@ -2244,7 +2244,7 @@ impl MivaRequest for AttributeTemplateUpdate {
 
 /// `Attribute_CopyLinkedTemplate` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `Product_ID`, `Edit_Product`, `Product_Code`.
 /// Name the record with one of `Attribute_ID`, `Edit_Attribute`, `Attribute_Code`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -2323,7 +2323,7 @@ impl AttributeCopyLinkedTemplate {
 }
 
 impl MivaRequest for AttributeCopyLinkedTemplate {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "Attribute_CopyLinkedTemplate"
@@ -2336,7 +2336,7 @@ impl MivaRequest for AttributeCopyLinkedTemplate {
 
 /// `Attribute_CopyTemplate` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `Product_ID`, `Edit_Product`, `Product_Code`.
 /// Name the record with one of `AttributeTemplate_ID`, `Edit_AttributeTemplate`, `AttributeTemplate_Code`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -2424,7 +2424,7 @@ impl AttributeCopyTemplate {
 }
 
 impl MivaRequest for AttributeCopyTemplate {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "Attribute_CopyTemplate"
@@ -2437,7 +2437,7 @@ impl MivaRequest for AttributeCopyTemplate {
 
 /// `Attribute_Delete` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `Product_ID`, `Product_Code`, `Edit_Product`.
 /// Name the record with one of `Attribute_ID`, `Edit_Attribute`, `Attribute_Code`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -2516,7 +2516,7 @@ impl AttributeDelete {
 }
 
 impl MivaRequest for AttributeDelete {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "Attribute_Delete"
@@ -2765,7 +2765,7 @@ impl MivaRequest for AttributeLoadCode {
 
 /// `Attribute_Update` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `Product_ID`, `Product_Code`, `Edit_Product`.
 /// Name the record with one of `Attribute_ID`, `Edit_Attribute`, `Attribute_Code`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -2934,7 +2934,7 @@ impl AttributeUpdate {
 }
 
 impl MivaRequest for AttributeUpdate {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "Attribute_Update"
@@ -3084,7 +3084,7 @@ impl ListRequest for AvailabilityGroupBusinessAccountListLoadQuery {
 
 /// `AvailabilityGroupBusinessAccount_Update_Assigned` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `AvailabilityGroup_ID`, `Edit_AvailabilityGroup`, `AvailabilityGroup_Name`.
 /// Name the record with one of `BusinessAccount_ID`, `BusinessAccount_Title`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -3175,7 +3175,7 @@ impl AvailabilityGroupBusinessAccountUpdateAssigned {
 }
 
 impl MivaRequest for AvailabilityGroupBusinessAccountUpdateAssigned {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "AvailabilityGroupBusinessAccount_Update_Assigned"
@@ -3333,7 +3333,7 @@ impl ListRequest for AvailabilityGroupCategoryListLoadQuery {
 
 /// `AvailabilityGroupCategory_Update_Assigned` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `AvailabilityGroup_ID`, `Edit_AvailabilityGroup`, `AvailabilityGroup_Name`.
 /// Name the record with one of `Category_ID`, `Edit_Category`, `Category_Code`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -3430,7 +3430,7 @@ impl AvailabilityGroupCategoryUpdateAssigned {
 }
 
 impl MivaRequest for AvailabilityGroupCategoryUpdateAssigned {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "AvailabilityGroupCategory_Update_Assigned"
@@ -3634,7 +3634,7 @@ impl ListRequest for AvailabilityGroupCustomerListLoadQuery {
 
 /// `AvailabilityGroupCustomer_Update_Assigned` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `AvailabilityGroup_ID`, `Edit_AvailabilityGroup`, `AvailabilityGroup_Name`.
 /// Name the record with one of `Customer_ID`, `Edit_Customer`, `Customer_Login`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -3731,7 +3731,7 @@ impl AvailabilityGroupCustomerUpdateAssigned {
 }
 
 impl MivaRequest for AvailabilityGroupCustomerUpdateAssigned {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "AvailabilityGroupCustomer_Update_Assigned"
@@ -3812,7 +3812,7 @@ impl ListRequest for AvailabilityGroupListLoadQuery {
 
 /// `AvailabilityGroupPaymentMethod_Update_Assigned` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `AvailabilityGroup_ID`, `Edit_AvailabilityGroup`, `AvailabilityGroup_Name`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -3908,7 +3908,7 @@ impl AvailabilityGroupPaymentMethodUpdateAssigned {
 }
 
 impl MivaRequest for AvailabilityGroupPaymentMethodUpdateAssigned {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "AvailabilityGroupPaymentMethod_Update_Assigned"
@@ -4098,7 +4098,7 @@ impl ListRequest for AvailabilityGroupProductListLoadQuery {
 
 /// `AvailabilityGroupProduct_Update_Assigned` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `AvailabilityGroup_ID`, `Edit_AvailabilityGroup`, `AvailabilityGroup_Name`.
 /// Name the record with one of `Product_ID`, `Edit_Product`, `Product_Code`, `Product_SKU`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -4204,7 +4204,7 @@ impl AvailabilityGroupProductUpdateAssigned {
 }
 
 impl MivaRequest for AvailabilityGroupProductUpdateAssigned {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "AvailabilityGroupProduct_Update_Assigned"
@@ -4340,7 +4340,7 @@ impl ListRequest for AvailabilityGroupShippingMethodListLoadQuery {
 
 /// `AvailabilityGroupShippingMethod_Update_Assigned` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `AvailabilityGroup_ID`, `Edit_AvailabilityGroup`, `AvailabilityGroup_Name`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -4427,7 +4427,7 @@ impl AvailabilityGroupShippingMethodUpdateAssigned {
 }
 
 impl MivaRequest for AvailabilityGroupShippingMethodUpdateAssigned {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "AvailabilityGroupShippingMethod_Update_Assigned"
@@ -4440,7 +4440,7 @@ impl MivaRequest for AvailabilityGroupShippingMethodUpdateAssigned {
 
 /// `AvailabilityGroup_Delete` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `AvailabilityGroup_ID`, `Edit_AvailabilityGroup`, `AvailabilityGroup_Name`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -4500,7 +4500,7 @@ impl AvailabilityGroupDelete {
 }
 
 impl MivaRequest for AvailabilityGroupDelete {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "AvailabilityGroup_Delete"
@@ -4573,7 +4573,7 @@ impl MivaRequest for AvailabilityGroupInsert {
 
 /// `AvailabilityGroup_Update` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `AvailabilityGroup_ID`, `Edit_AvailabilityGroup`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -4645,7 +4645,7 @@ impl AvailabilityGroupUpdate {
 }
 
 impl MivaRequest for AvailabilityGroupUpdate {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "AvailabilityGroup_Update"
@@ -5033,7 +5033,7 @@ impl ListRequest for BranchJavaScriptResourceVersionListLoadQuery {
 
 /// `BranchList_Delete` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct BranchListDelete {
@@ -5065,7 +5065,7 @@ impl BranchListDelete {
 }
 
 impl MivaRequest for BranchListDelete {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "BranchList_Delete"
@@ -5720,7 +5720,7 @@ impl MivaRequest for BranchCreate {
 
 /// `Branch_Delete` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `Branch_ID`, `Branch_Name`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -5762,7 +5762,7 @@ impl BranchDelete {
 }
 
 impl MivaRequest for BranchDelete {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "Branch_Delete"
@@ -5775,7 +5775,7 @@ impl MivaRequest for BranchDelete {
 
 /// `Branch_SetPrimary` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `Branch_ID`, `Edit_Branch`, `Branch_Name`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -5826,7 +5826,7 @@ impl BranchSetPrimary {
 }
 
 impl MivaRequest for BranchSetPrimary {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "Branch_SetPrimary"
@@ -5839,7 +5839,7 @@ impl MivaRequest for BranchSetPrimary {
 
 /// `Branch_Update` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `Branch_ID`, `Edit_Branch`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -5899,7 +5899,7 @@ impl BranchUpdate {
 }
 
 impl MivaRequest for BranchUpdate {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "Branch_Update"
@@ -6100,7 +6100,7 @@ impl ListRequest for BusinessAccountCustomerListLoadQuery {
 
 /// `BusinessAccountCustomer_Update_Assigned` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `BusinessAccount_ID`, `Edit_BusinessAccount`, `BusinessAccount_Title`.
 /// Name the record with one of `Customer_ID`, `Edit_Customer`, `Customer_Login`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -6194,7 +6194,7 @@ impl BusinessAccountCustomerUpdateAssigned {
 }
 
 impl MivaRequest for BusinessAccountCustomerUpdateAssigned {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "BusinessAccountCustomer_Update_Assigned"
@@ -6207,7 +6207,7 @@ impl MivaRequest for BusinessAccountCustomerUpdateAssigned {
 
 /// `BusinessAccountList_Delete` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct BusinessAccountListDelete {
@@ -6242,7 +6242,7 @@ impl BusinessAccountListDelete {
 }
 
 impl MivaRequest for BusinessAccountListDelete {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "BusinessAccountList_Delete"
@@ -6397,7 +6397,7 @@ impl MivaRequest for BusinessAccountInsert {
 
 /// `BusinessAccount_Update` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `BusinessAccount_ID`, `Edit_BusinessAccount`, `BusinessAccount_Title`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -6466,7 +6466,7 @@ impl BusinessAccountUpdate {
 }
 
 impl MivaRequest for BusinessAccountUpdate {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "BusinessAccount_Update"
@@ -6564,7 +6564,7 @@ impl ListRequest for CSSResourceListLoadQuery {
 
 /// `CSSResource_Delete` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `CSSResource_ID`, `Edit_CSSResource`, `CSSResource_Code`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -6615,7 +6615,7 @@ impl CSSResourceDelete {
 }
 
 impl MivaRequest for CSSResourceDelete {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "CSSResource_Delete"
@@ -6748,7 +6748,7 @@ impl MivaRequest for CSSResourceInsert {
 
 /// `CSSResource_Update` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `CSSResource_ID`, `Edit_CSSResource`, `CSSResource_Code`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -6865,7 +6865,7 @@ impl CSSResourceUpdate {
 }
 
 impl MivaRequest for CSSResourceUpdate {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "CSSResource_Update"
@@ -7181,7 +7181,7 @@ impl ListRequest for CategoryProductListLoadQuery {
 
 /// `CategoryProduct_Update_Assigned` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `Category_ID`, `Edit_Category`, `Category_Code`.
 /// Name the record with one of `Product_ID`, `Edit_Product`, `Product_Code`, `Product_SKU`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -7278,7 +7278,7 @@ impl CategoryProductUpdateAssigned {
 }
 
 impl MivaRequest for CategoryProductUpdateAssigned {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "CategoryProduct_Update_Assigned"
@@ -7639,7 +7639,7 @@ impl ListRequest for CategoryURIRedirect {
 
 /// `CategoryURI_Update` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CategoryURIUpdate {
@@ -7698,7 +7698,7 @@ impl CategoryURIUpdate {
 }
 
 impl MivaRequest for CategoryURIUpdate {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "CategoryURI_Update"
@@ -7711,7 +7711,7 @@ impl MivaRequest for CategoryURIUpdate {
 
 /// `Category_Delete` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `Category_ID`, `Edit_Category`, `Category_Code`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -7762,7 +7762,7 @@ impl CategoryDelete {
 }
 
 impl MivaRequest for CategoryDelete {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "Category_Delete"
@@ -7883,7 +7883,7 @@ impl MivaRequest for CategoryInsert {
 
 /// `Category_Update` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `Category_ID`, `Edit_Category`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -7997,7 +7997,7 @@ impl CategoryUpdate {
 }
 
 impl MivaRequest for CategoryUpdate {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "Category_Update"
@@ -9100,7 +9100,7 @@ impl ListRequest for ChildCategoryListLoadQuery {
 
 /// `CopyPageRulesList_Delete` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CopyPageRulesListDelete {
@@ -9132,7 +9132,7 @@ impl CopyPageRulesListDelete {
 }
 
 impl MivaRequest for CopyPageRulesListDelete {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "CopyPageRulesList_Delete"
@@ -9324,7 +9324,7 @@ impl ListRequest for CopyPageRulesSettingsListLoadQuery {
 
 /// `CopyPageRulesSettings_Update_Assigned` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `CopyPageRules_ID`, `CopyPageRules_Name`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -9384,7 +9384,7 @@ impl CopyPageRulesSettingsUpdateAssigned {
 }
 
 impl MivaRequest for CopyPageRulesSettingsUpdateAssigned {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "CopyPageRulesSettings_Update_Assigned"
@@ -9529,7 +9529,7 @@ impl MivaRequest for CopyPageRulesInsert {
 
 /// `CopyPageRules_Update` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `CopyPageRules_ID`, `CopyPageRules_Name`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -9667,7 +9667,7 @@ impl CopyPageRulesUpdate {
 }
 
 impl MivaRequest for CopyPageRulesUpdate {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "CopyPageRules_Update"
@@ -9791,7 +9791,7 @@ impl ListRequest for CopyProductRulesCustomFieldListLoadQuery {
 
 /// `CopyProductRulesCustomField_Update_Assigned` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `CopyProductRules_ID`, `CopyProductRules_Name`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -9866,7 +9866,7 @@ impl CopyProductRulesCustomFieldUpdateAssigned {
 }
 
 impl MivaRequest for CopyProductRulesCustomFieldUpdateAssigned {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "CopyProductRulesCustomField_Update_Assigned"
@@ -9879,7 +9879,7 @@ impl MivaRequest for CopyProductRulesCustomFieldUpdateAssigned {
 
 /// `CopyProductRulesList_Delete` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CopyProductRulesListDelete {
@@ -9914,7 +9914,7 @@ impl CopyProductRulesListDelete {
 }
 
 impl MivaRequest for CopyProductRulesListDelete {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "CopyProductRulesList_Delete"
@@ -10106,7 +10106,7 @@ impl ListRequest for CopyProductRulesModuleListLoadQuery {
 
 /// `CopyProductRulesModule_Update_Assigned` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `CopyProductRules_ID`, `CopyProductRules_Name`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -10172,7 +10172,7 @@ impl CopyProductRulesModuleUpdateAssigned {
 }
 
 impl MivaRequest for CopyProductRulesModuleUpdateAssigned {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "CopyProductRulesModule_Update_Assigned"
@@ -10401,7 +10401,7 @@ impl MivaRequest for CopyProductRulesInsert {
 
 /// `CopyProductRules_Update` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `CopyProductRules_ID`, `CopyProductRules_Name`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -10629,7 +10629,7 @@ impl CopyProductRulesUpdate {
 }
 
 impl MivaRequest for CopyProductRulesUpdate {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "CopyProductRules_Update"
@@ -10771,7 +10771,7 @@ impl ListRequest for CouponBusinessAccountListLoadQuery {
 
 /// `CouponBusinessAccount_Update_Assigned` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `Coupon_ID`, `Edit_Coupon`, `Coupon_Code`.
 /// Name the record with one of `BusinessAccount_ID`, `Edit_BusinessAccount`, `BusinessAccount_Title`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -10865,7 +10865,7 @@ impl CouponBusinessAccountUpdateAssigned {
 }
 
 impl MivaRequest for CouponBusinessAccountUpdateAssigned {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "CouponBusinessAccount_Update_Assigned"
@@ -11060,7 +11060,7 @@ impl ListRequest for CouponCustomerListLoadQuery {
 
 /// `CouponCustomer_Update_Assigned` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `Coupon_ID`, `Edit_Coupon`, `Coupon_Code`.
 /// Name the record with one of `Customer_ID`, `Edit_Customer`, `Customer_Login`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -11148,7 +11148,7 @@ impl CouponCustomerUpdateAssigned {
 }
 
 impl MivaRequest for CouponCustomerUpdateAssigned {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "CouponCustomer_Update_Assigned"
@@ -11161,7 +11161,7 @@ impl MivaRequest for CouponCustomerUpdateAssigned {
 
 /// `CouponList_Delete` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CouponListDelete {
@@ -11193,7 +11193,7 @@ impl CouponListDelete {
 }
 
 impl MivaRequest for CouponListDelete {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "CouponList_Delete"
@@ -11464,7 +11464,7 @@ impl ListRequest for CouponPriceGroupListLoadQuery {
 
 /// `CouponPriceGroup_Update_Assigned` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `Coupon_ID`, `Edit_Coupon`, `Coupon_Code`.
 /// Name the record with one of `PriceGroup_ID`, `PriceGroup_Name`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -11543,7 +11543,7 @@ impl CouponPriceGroupUpdateAssigned {
 }
 
 impl MivaRequest for CouponPriceGroupUpdateAssigned {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "CouponPriceGroup_Update_Assigned"
@@ -11673,7 +11673,7 @@ impl MivaRequest for CouponInsert {
 
 /// `Coupon_Update` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `Coupon_ID`, `Edit_Coupon`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -11796,7 +11796,7 @@ impl CouponUpdate {
 }
 
 impl MivaRequest for CouponUpdate {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "Coupon_Update"
@@ -11809,7 +11809,7 @@ impl MivaRequest for CouponUpdate {
 
 /// `CustomerAddressList_Delete` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `Customer_ID`, `Customer_Login`, `Edit_Customer`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -11872,7 +11872,7 @@ impl CustomerAddressListDelete {
 }
 
 impl MivaRequest for CustomerAddressListDelete {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "CustomerAddressList_Delete"
@@ -11987,7 +11987,7 @@ impl ListRequest for CustomerAddressListLoadQuery {
 
 /// `CustomerAddress_Delete` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `Customer_ID`, `Customer_Login`, `Edit_Customer`.
 /// Name the record with one of `Address_ID`, `CustomerAddress_ID`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -12057,7 +12057,7 @@ impl CustomerAddressDelete {
 }
 
 impl MivaRequest for CustomerAddressDelete {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "CustomerAddress_Delete"
@@ -12251,7 +12251,7 @@ impl MivaRequest for CustomerAddressInsert {
 
 /// `CustomerAddress_Update` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `Address_ID`, `CustomerAddress_ID`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -12428,7 +12428,7 @@ impl CustomerAddressUpdate {
 }
 
 impl MivaRequest for CustomerAddressUpdate {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "CustomerAddress_Update"
@@ -12441,7 +12441,7 @@ impl MivaRequest for CustomerAddressUpdate {
 
 /// `CustomerAddress_Update_Residential` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `Address_ID`, `CustomerAddress_ID`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -12492,7 +12492,7 @@ impl CustomerAddressUpdateResidential {
 }
 
 impl MivaRequest for CustomerAddressUpdateResidential {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "CustomerAddress_Update_Residential"
@@ -12617,7 +12617,7 @@ impl ListRequest for CustomerCreditHistoryListLoadQuery {
 
 /// `CustomerCreditHistory_Delete` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CustomerCreditHistoryDelete {
@@ -12652,7 +12652,7 @@ impl CustomerCreditHistoryDelete {
 }
 
 impl MivaRequest for CustomerCreditHistoryDelete {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "CustomerCreditHistory_Delete"
@@ -13584,7 +13584,7 @@ impl ListRequest for CustomerSubscriptionListLoadQuery {
 
 /// `Customer_Delete` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `Customer_ID`, `Customer_Login`, `Edit_Customer`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -13635,7 +13635,7 @@ impl CustomerDelete {
 }
 
 impl MivaRequest for CustomerDelete {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "Customer_Delete"
@@ -14011,7 +14011,7 @@ impl MivaRequest for CustomerInsert {
 
 /// `Customer_Update` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `Customer_ID`, `Edit_Customer`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -14380,7 +14380,7 @@ impl CustomerUpdate {
 }
 
 impl MivaRequest for CustomerUpdate {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "Customer_Update"
@@ -14607,7 +14607,7 @@ impl MivaRequest for FeedURIInsert {
 
 /// `FeedURI_Update` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct FeedURIUpdate {
@@ -14666,7 +14666,7 @@ impl FeedURIUpdate {
 }
 
 impl MivaRequest for FeedURIUpdate {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "FeedURI_Update"
@@ -14747,7 +14747,7 @@ impl ListRequest for ImageTypeListLoadQuery {
 
 /// `InventoryProductSettings_Update` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `Product_ID`, `Product_Code`, `Edit_Product`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -14957,7 +14957,7 @@ impl InventoryProductSettingsUpdate {
 }
 
 impl MivaRequest for InventoryProductSettingsUpdate {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "InventoryProductSettings_Update"
@@ -15055,7 +15055,7 @@ impl ListRequest for JavaScriptResourceListLoadQuery {
 
 /// `JavaScriptResource_Delete` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `JavaScriptResource_ID`, `Edit_JavaScriptResource`, `JavaScriptResource_Code`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -15115,7 +15115,7 @@ impl JavaScriptResourceDelete {
 }
 
 impl MivaRequest for JavaScriptResourceDelete {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "JavaScriptResource_Delete"
@@ -15260,7 +15260,7 @@ impl MivaRequest for JavaScriptResourceInsert {
 
 /// `JavaScriptResource_Update` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `JavaScriptResource_ID`, `Edit_JavaScriptResource`, `JavaScriptResource_Code`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -15404,7 +15404,7 @@ impl JavaScriptResourceUpdate {
 }
 
 impl MivaRequest for JavaScriptResourceUpdate {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "JavaScriptResource_Update"
@@ -15453,7 +15453,7 @@ impl MivaRequest for MivaMerchantVersion {
 
 /// `Module` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Module {
@@ -15494,7 +15494,7 @@ impl Module {
 }
 
 impl MivaRequest for Module {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "Module"
@@ -15595,7 +15595,7 @@ impl ListRequest for NoteListLoadQuery {
 
 /// `Note_Delete` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct NoteDelete {
@@ -15627,7 +15627,7 @@ impl NoteDelete {
 }
 
 impl MivaRequest for NoteDelete {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "Note_Delete"
@@ -15712,7 +15712,7 @@ impl MivaRequest for NoteInsert {
 
 /// `Note_Update` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct NoteUpdate {
@@ -15753,7 +15753,7 @@ impl NoteUpdate {
 }
 
 impl MivaRequest for NoteUpdate {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "Note_Update"
@@ -15867,7 +15867,7 @@ impl MivaRequest for OptionListLoadAttribute {
 
 /// `Option_Delete` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `Option_ID`, `Option_Code`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -15918,7 +15918,7 @@ impl OptionDelete {
 }
 
 impl MivaRequest for OptionDelete {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "Option_Delete"
@@ -16196,7 +16196,7 @@ impl MivaRequest for OptionLoadCode {
 
 /// `Option_Set_Default` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `Option_ID`, `Option_Code`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -16256,7 +16256,7 @@ impl OptionSetDefault {
 }
 
 impl MivaRequest for OptionSetDefault {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "Option_Set_Default"
@@ -16269,7 +16269,7 @@ impl MivaRequest for OptionSetDefault {
 
 /// `Option_Update` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `Product_ID`, `Edit_Product`, `Product_Code`.
 /// Name the record with one of `Attribute_ID`, `Edit_Attribute`, `Attribute_Code`.
 /// Name the record with one of `Option_ID`, `Option_Code`.
@@ -16430,7 +16430,7 @@ impl OptionUpdate {
 }
 
 impl MivaRequest for OptionUpdate {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "Option_Update"
@@ -16560,7 +16560,7 @@ impl ListRequest for OrderCouponListLoadQuery {
 
 /// `OrderCoupon_Update_Assigned` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `Coupon_ID`, `Edit_Coupon`, `Coupon_Code`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -16629,7 +16629,7 @@ impl OrderCouponUpdateAssigned {
 }
 
 impl MivaRequest for OrderCouponUpdateAssigned {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "OrderCoupon_Update_Assigned"
@@ -16678,7 +16678,7 @@ impl MivaRequest for OrderCustomFieldListLoad {
 
 /// `OrderCustomFields_Update` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct OrderCustomFieldsUpdate {
@@ -16719,7 +16719,7 @@ impl OrderCustomFieldsUpdate {
 }
 
 impl MivaRequest for OrderCustomFieldsUpdate {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "OrderCustomFields_Update"
@@ -16732,7 +16732,7 @@ impl MivaRequest for OrderCustomFieldsUpdate {
 
 /// `OrderItemList_BackOrder` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct OrderItemListBackOrder {
@@ -16782,7 +16782,7 @@ impl OrderItemListBackOrder {
 }
 
 impl MivaRequest for OrderItemListBackOrder {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "OrderItemList_BackOrder"
@@ -16795,7 +16795,7 @@ impl MivaRequest for OrderItemListBackOrder {
 
 /// `OrderItemList_Cancel` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct OrderItemListCancel {
@@ -16845,7 +16845,7 @@ impl OrderItemListCancel {
 }
 
 impl MivaRequest for OrderItemListCancel {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "OrderItemList_Cancel"
@@ -16966,7 +16966,7 @@ impl MivaRequest for OrderItemListCreateShipment {
 
 /// `OrderItemList_Delete` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct OrderItemListDelete {
@@ -17007,7 +17007,7 @@ impl OrderItemListDelete {
 }
 
 impl MivaRequest for OrderItemListDelete {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "OrderItemList_Delete"
@@ -17020,7 +17020,7 @@ impl MivaRequest for OrderItemListDelete {
 
 /// `OrderItemList_RemoveFromShipment` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct OrderItemListRemoveFromShipment {
@@ -17061,7 +17061,7 @@ impl OrderItemListRemoveFromShipment {
 }
 
 impl MivaRequest for OrderItemListRemoveFromShipment {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "OrderItemList_RemoveFromShipment"
@@ -17380,7 +17380,7 @@ impl MivaRequest for OrderItemUpdate {
 
 /// `OrderList_Archive` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct OrderListArchive {
@@ -17436,7 +17436,7 @@ impl OrderListArchive {
 }
 
 impl MivaRequest for OrderListArchive {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "OrderList_Archive"
@@ -17966,7 +17966,7 @@ impl ListRequest for OrderPriceGroupListLoadQuery {
 
 /// `OrderPriceGroup_Update_Assigned` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `PriceGroup_ID`, `PriceGroup_Name`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -18026,7 +18026,7 @@ impl OrderPriceGroupUpdateAssigned {
 }
 
 impl MivaRequest for OrderPriceGroupUpdateAssigned {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "OrderPriceGroup_Update_Assigned"
@@ -18039,7 +18039,7 @@ impl MivaRequest for OrderPriceGroupUpdateAssigned {
 
 /// `OrderReturnList_Received` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct OrderReturnListReceived {
@@ -18071,7 +18071,7 @@ impl OrderReturnListReceived {
 }
 
 impl MivaRequest for OrderReturnListReceived {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "OrderReturnList_Received"
@@ -18268,7 +18268,7 @@ impl ListRequest for OrderShipmentListLoadQuery {
 
 /// `OrderShipmentList_Update` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct OrderShipmentListUpdate {
@@ -18300,7 +18300,7 @@ impl OrderShipmentListUpdate {
 }
 
 impl MivaRequest for OrderShipmentListUpdate {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "OrderShipmentList_Update"
@@ -18791,7 +18791,7 @@ impl MivaRequest for OrderCreateFromOrder {
 
 /// `Order_Delete` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct OrderDelete {
@@ -18823,7 +18823,7 @@ impl OrderDelete {
 }
 
 impl MivaRequest for OrderDelete {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "Order_Delete"
@@ -18836,7 +18836,7 @@ impl MivaRequest for OrderDelete {
 
 /// `Order_Update_Customer_Information` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct OrderUpdateCustomerInformation {
@@ -19102,7 +19102,7 @@ impl OrderUpdateCustomerInformation {
 }
 
 impl MivaRequest for OrderUpdateCustomerInformation {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "Order_Update_Customer_Information"
@@ -19563,7 +19563,7 @@ impl ListRequest for PageURIRedirect {
 
 /// `PageURI_Update` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct PageURIUpdate {
@@ -19622,7 +19622,7 @@ impl PageURIUpdate {
 }
 
 impl MivaRequest for PageURIUpdate {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "PageURI_Update"
@@ -19911,7 +19911,7 @@ impl MivaRequest for PageCopyBranch {
 
 /// `Page_Delete` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `Page_ID`, `Edit_Page`, `Page_Code`.
 /// Name the record with one of `Branch_ID`, `Edit_Branch`, `Branch_Name`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -19990,7 +19990,7 @@ impl PageDelete {
 }
 
 impl MivaRequest for PageDelete {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "Page_Delete"
@@ -20175,7 +20175,7 @@ impl MivaRequest for PageInsert {
 
 /// `Page_Update` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `Page_ID`, `Edit_Page`, `Page_Code`.
 /// Name the record with one of `Branch_ID`, `Edit_Branch`, `Branch_Name`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -20326,7 +20326,7 @@ impl PageUpdate {
 }
 
 impl MivaRequest for PageUpdate {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "Page_Update"
@@ -20512,7 +20512,7 @@ impl ListRequest for PriceGroupBusinessAccountListLoadQuery {
 
 /// `PriceGroupBusinessAccount_Update_Assigned` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `PriceGroup_ID`, `Edit_PriceGroup`, `PriceGroup_Name`.
 /// Name the record with one of `BusinessAccount_ID`, `Edit_BusinessAccount`, `BusinessAccount_Title`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -20606,7 +20606,7 @@ impl PriceGroupBusinessAccountUpdateAssigned {
 }
 
 impl MivaRequest for PriceGroupBusinessAccountUpdateAssigned {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "PriceGroupBusinessAccount_Update_Assigned"
@@ -20755,7 +20755,7 @@ impl ListRequest for PriceGroupCategoryListLoadQuery {
 
 /// `PriceGroupCategory_Update_Assigned` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `PriceGroup_ID`, `Edit_PriceGroup`, `PriceGroup_Name`.
 /// Name the record with one of `Category_ID`, `Edit_Category`, `Category_Code`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -20843,7 +20843,7 @@ impl PriceGroupCategoryUpdateAssigned {
 }
 
 impl MivaRequest for PriceGroupCategoryUpdateAssigned {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "PriceGroupCategory_Update_Assigned"
@@ -21029,7 +21029,7 @@ impl ListRequest for PriceGroupCustomerListLoadQuery {
 
 /// `PriceGroupCustomer_Update_Assigned` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `PriceGroup_ID`, `PriceGroup_Name`.
 /// Name the record with one of `Customer_ID`, `Edit_Customer`, `Customer_Login`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -21108,7 +21108,7 @@ impl PriceGroupCustomerUpdateAssigned {
 }
 
 impl MivaRequest for PriceGroupCustomerUpdateAssigned {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "PriceGroupCustomer_Update_Assigned"
@@ -21257,7 +21257,7 @@ impl ListRequest for PriceGroupExcludedCategoryListLoadQuery {
 
 /// `PriceGroupExcludedCategory_Update_Assigned` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `PriceGroup_ID`, `Edit_PriceGroup`, `PriceGroup_Name`.
 /// Name the record with one of `Category_ID`, `Edit_Category`, `Category_Code`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -21345,7 +21345,7 @@ impl PriceGroupExcludedCategoryUpdateAssigned {
 }
 
 impl MivaRequest for PriceGroupExcludedCategoryUpdateAssigned {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "PriceGroupExcludedCategory_Update_Assigned"
@@ -21917,7 +21917,7 @@ impl ListRequest for PriceGroupProductListLoadQuery {
 
 /// `PriceGroupProduct_Update_Assigned` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `PriceGroup_ID`, `PriceGroup_Name`.
 /// Name the record with one of `Product_ID`, `Edit_Product`, `Product_ID`, `Product_Code`, `Product_SKU`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -22005,7 +22005,7 @@ impl PriceGroupProductUpdateAssigned {
 }
 
 impl MivaRequest for PriceGroupProductUpdateAssigned {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "PriceGroupProduct_Update_Assigned"
@@ -22186,7 +22186,7 @@ impl ListRequest for PriceGroupQualifyingProductListLoadQuery {
 
 /// `PriceGroupQualifyingProduct_Update_Assigned` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `PriceGroup_ID`, `Edit_PriceGroup`, `PriceGroup_Name`.
 /// Name the record with one of `Product_ID`, `Edit_Product`, `Product_Code`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -22274,7 +22274,7 @@ impl PriceGroupQualifyingProductUpdateAssigned {
 }
 
 impl MivaRequest for PriceGroupQualifyingProductUpdateAssigned {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "PriceGroupQualifyingProduct_Update_Assigned"
@@ -22287,7 +22287,7 @@ impl MivaRequest for PriceGroupQualifyingProductUpdateAssigned {
 
 /// `PriceGroup_Delete` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `PriceGroup_ID`, `Edit_PriceGroup`, `PriceGroup_Name`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -22338,7 +22338,7 @@ impl PriceGroupDelete {
 }
 
 impl MivaRequest for PriceGroupDelete {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "PriceGroup_Delete"
@@ -22661,7 +22661,7 @@ impl MivaRequest for PriceGroupInsert {
 
 /// `PriceGroup_Update` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `PriceGroup_ID`, `Edit_PriceGroup`, `PriceGroup_Name`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -22967,7 +22967,7 @@ impl PriceGroupUpdate {
 }
 
 impl MivaRequest for PriceGroupUpdate {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "PriceGroup_Update"
@@ -23097,7 +23097,7 @@ impl ListRequest for PrintQueueJobListLoadQuery {
 
 /// `PrintQueueJob_Delete` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct PrintQueueJobDelete {
@@ -23129,7 +23129,7 @@ impl PrintQueueJobDelete {
 }
 
 impl MivaRequest for PrintQueueJobDelete {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "PrintQueueJob_Delete"
@@ -23242,7 +23242,7 @@ impl MivaRequest for PrintQueueJobInsert {
 
 /// `PrintQueueJob_Status` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct PrintQueueJobStatus {
@@ -23274,7 +23274,7 @@ impl PrintQueueJobStatus {
 }
 
 impl MivaRequest for PrintQueueJobStatus {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "PrintQueueJob_Status"
@@ -23710,7 +23710,7 @@ impl MivaRequest for ProductImageAdd {
 
 /// `ProductImage_Delete` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ProductImageDelete {
@@ -23742,7 +23742,7 @@ impl ProductImageDelete {
 }
 
 impl MivaRequest for ProductImageDelete {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "ProductImage_Delete"
@@ -23755,7 +23755,7 @@ impl MivaRequest for ProductImageDelete {
 
 /// `ProductImage_Update_Type` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ProductImageUpdateType {
@@ -23796,7 +23796,7 @@ impl ProductImageUpdateType {
 }
 
 impl MivaRequest for ProductImageUpdateType {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "ProductImage_Update_Type"
@@ -23912,7 +23912,7 @@ impl ListRequest for ProductKitListLoadQuery {
 
 /// `ProductKit_Generate_Variants` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `Product_ID`, `Product_Code`, `Edit_Product`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -23972,7 +23972,7 @@ impl ProductKitGenerateVariants {
 }
 
 impl MivaRequest for ProductKitGenerateVariants {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "ProductKit_Generate_Variants"
@@ -23985,7 +23985,7 @@ impl MivaRequest for ProductKitGenerateVariants {
 
 /// `ProductKit_Update_Parts` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `Product_ID`, `Product_Code`, `Edit_Product`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -24075,7 +24075,7 @@ impl ProductKitUpdateParts {
 }
 
 impl MivaRequest for ProductKitUpdateParts {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "ProductKit_Update_Parts"
@@ -24088,7 +24088,7 @@ impl MivaRequest for ProductKitUpdateParts {
 
 /// `ProductKit_Variant_Count` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `Product_ID`, `Product_Code`, `Edit_Product`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -24139,7 +24139,7 @@ impl ProductKitVariantCount {
 }
 
 impl MivaRequest for ProductKitVariantCount {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "ProductKit_Variant_Count"
@@ -24152,7 +24152,7 @@ impl MivaRequest for ProductKitVariantCount {
 
 /// `ProductList_Adjust_Inventory` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ProductListAdjustInventory {
@@ -24187,7 +24187,7 @@ impl ProductListAdjustInventory {
 }
 
 impl MivaRequest for ProductListAdjustInventory {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "ProductList_Adjust_Inventory"
@@ -24322,7 +24322,7 @@ impl ListRequest for ProductListLoadQuery {
 
 /// `ProductShippingRules_Update` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `Product_ID`, `Edit_Product`, `Product_Code`, `Product_SKU`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -24442,7 +24442,7 @@ impl ProductShippingRulesUpdate {
 }
 
 impl MivaRequest for ProductShippingRulesUpdate {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "ProductShippingRules_Update"
@@ -24917,7 +24917,7 @@ impl ListRequest for ProductURIRedirect {
 
 /// `ProductURI_Update` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ProductURIUpdate {
@@ -24976,7 +24976,7 @@ impl ProductURIUpdate {
 }
 
 impl MivaRequest for ProductURIUpdate {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "ProductURI_Update"
@@ -24989,7 +24989,7 @@ impl MivaRequest for ProductURIUpdate {
 
 /// `ProductVariantList_Delete` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `Product_ID`, `Product_Code`, `Edit_Product`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -25049,7 +25049,7 @@ impl ProductVariantListDelete {
 }
 
 impl MivaRequest for ProductVariantListDelete {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "ProductVariantList_Delete"
@@ -25267,7 +25267,7 @@ impl ListRequest for ProductVariantListLoadQuery {
 
 /// `ProductVariantPricing_Update` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `Product_ID`, `Edit_Product`, `Product_Code`, `Product_SKU`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -25372,7 +25372,7 @@ impl ProductVariantPricingUpdate {
 }
 
 impl MivaRequest for ProductVariantPricingUpdate {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "ProductVariantPricing_Update"
@@ -25385,7 +25385,7 @@ impl MivaRequest for ProductVariantPricingUpdate {
 
 /// `ProductVariant_Generate` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `Product_ID`, `Product_Code`, `Edit_Product`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -25445,7 +25445,7 @@ impl ProductVariantGenerate {
 }
 
 impl MivaRequest for ProductVariantGenerate {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "ProductVariant_Generate"
@@ -25458,7 +25458,7 @@ impl MivaRequest for ProductVariantGenerate {
 
 /// `ProductVariant_Generate_Delimiter` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `Product_ID`, `Product_Code`, `Edit_Product`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -25527,7 +25527,7 @@ impl ProductVariantGenerateDelimiter {
 }
 
 impl MivaRequest for ProductVariantGenerateDelimiter {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "ProductVariant_Generate_Delimiter"
@@ -25622,7 +25622,7 @@ impl MivaRequest for ProductVariantInsert {
 
 /// `ProductVariant_Update` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `Product_ID`, `Product_Code`, `Edit_Product`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -25700,7 +25700,7 @@ impl ProductVariantUpdate {
 }
 
 impl MivaRequest for ProductVariantUpdate {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "ProductVariant_Update"
@@ -25713,7 +25713,7 @@ impl MivaRequest for ProductVariantUpdate {
 
 /// `Product_Copy` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `Source_Product_ID`, `Source_Product_Code`.
 /// Name the record with one of `CopyProductRules_ID`, `CopyProductRules_Name`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -25822,7 +25822,7 @@ impl ProductCopy {
 }
 
 impl MivaRequest for ProductCopy {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "Product_Copy"
@@ -25835,7 +25835,7 @@ impl MivaRequest for ProductCopy {
 
 /// `Product_Delete` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `Product_ID`, `Edit_Product`, `Product_Code`, `Product_SKU`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -25895,7 +25895,7 @@ impl ProductDelete {
 }
 
 impl MivaRequest for ProductDelete {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "Product_Delete"
@@ -26097,7 +26097,7 @@ impl MivaRequest for ProductInsert {
 
 /// `Product_Update` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 /// Name the record with one of `Product_ID`, `Edit_Product`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
@@ -26292,7 +26292,7 @@ impl ProductUpdate {
 }
 
 impl MivaRequest for ProductUpdate {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "Product_Update"
@@ -27301,7 +27301,7 @@ impl MivaRequest for SubscriptionAndOrderItemUpdate {
 
 /// `SubscriptionList_Delete` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct SubscriptionListDelete {
@@ -27333,7 +27333,7 @@ impl SubscriptionListDelete {
 }
 
 impl MivaRequest for SubscriptionListDelete {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "SubscriptionList_Delete"
@@ -28269,7 +28269,7 @@ impl ListRequest for URIListLoadQuery {
 
 /// `URI_Delete` (domain scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct URIDelete {
@@ -28301,7 +28301,7 @@ impl URIDelete {
 }
 
 impl MivaRequest for URIDelete {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "URI_Delete"
@@ -28395,7 +28395,7 @@ impl MivaRequest for URIInsert {
 
 /// `URI_Update` (store scope).
 ///
-/// Answers with no `data`.
+/// Answers with no `data` (`None`; whatever a store sends is kept as JSON).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct URIUpdate {
@@ -28472,7 +28472,7 @@ impl URIUpdate {
 }
 
 impl MivaRequest for URIUpdate {
-    type Response = ();
+    type Response = Option<Value>;
 
     fn function(&self) -> &str {
         "URI_Update"
