@@ -164,6 +164,10 @@ pub struct Seed {
     pub customers: usize,
     /// Orders, ids `1001..=1000 + orders`. Default 50.
     pub orders: usize,
+    /// Coupons, ids `1..=coupons`, codes `COUPON001`, ... Default 12.
+    pub coupons: usize,
+    /// Price groups, ids `1..=price_groups`, unique names. Default 6.
+    pub price_groups: usize,
 }
 
 impl Seed {
@@ -175,14 +179,30 @@ impl Seed {
         }
     }
 
-    /// Every count given explicitly.
+    /// These counts of products, categories, customers and orders, and the
+    /// default numbers of coupons and price groups.
     pub fn new(products: usize, categories: usize, customers: usize, orders: usize) -> Self {
         Self {
             products,
             categories,
             customers,
             orders,
+            ..Self::default()
         }
+    }
+
+    /// Sets the number of seeded coupons.
+    #[must_use]
+    pub fn with_coupons(mut self, coupons: usize) -> Self {
+        self.coupons = coupons;
+        self
+    }
+
+    /// Sets the number of seeded price groups.
+    #[must_use]
+    pub fn with_price_groups(mut self, price_groups: usize) -> Self {
+        self.price_groups = price_groups;
+        self
     }
 }
 
@@ -193,6 +213,8 @@ impl Default for Seed {
             categories: 24,
             customers: 40,
             orders: 50,
+            coupons: 12,
+            price_groups: 6,
         }
     }
 }

@@ -1,4 +1,14 @@
-//! The API functions the mock implements, and their dispatch.
+//! The API functions the mock implements, and their dispatch. Products and
+//! the list queries of the original set are here; the other model families
+//! have a module each.
+
+mod categories;
+mod coupons;
+mod customers;
+mod fields;
+mod inventory;
+mod orders;
+mod price_groups;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -26,8 +36,28 @@ const FUNCTIONS: &[(&str, Scope)] = &[
     ("Product_Update", Scope::Store),
     ("Product_Delete", Scope::Store),
     ("CategoryList_Load_Query", Scope::Store),
+    ("Category_Insert", Scope::Store),
+    ("Category_Update", Scope::Store),
+    ("Category_Delete", Scope::Store),
+    ("CategoryProductList_Load_Query", Scope::Store),
+    ("CategoryProduct_Update_Assigned", Scope::Store),
     ("CustomerList_Load_Query", Scope::Store),
+    ("Customer_Insert", Scope::Store),
+    ("Customer_Update", Scope::Store),
+    ("Customer_Delete", Scope::Store),
     ("OrderList_Load_Query", Scope::Store),
+    ("Order_Create", Scope::Store),
+    ("Order_Delete", Scope::Store),
+    ("CouponList_Load_Query", Scope::Store),
+    ("Coupon_Insert", Scope::Store),
+    ("Coupon_Update", Scope::Store),
+    ("CouponList_Delete", Scope::Store),
+    ("PriceGroupList_Load_Query", Scope::Store),
+    ("PriceGroup_Insert", Scope::Store),
+    ("PriceGroup_Update", Scope::Store),
+    ("PriceGroup_Delete", Scope::Store),
+    ("ProductList_Adjust_Inventory", Scope::Store),
+    ("InventoryProductSettings_Update", Scope::Store),
 ];
 
 /// The store's data and clock, shared by every connection.
@@ -127,8 +157,32 @@ fn check_and_run(
         "Product_Update" => Ok(Answer::Value(product_update(data, params))),
         "Product_Delete" => Ok(Answer::Value(product_delete(data, params))),
         "CategoryList_Load_Query" => category_list(data, params),
+        "Category_Insert" => Ok(Answer::Value(categories::insert(data, params))),
+        "Category_Update" => Ok(Answer::Value(categories::update(data, params))),
+        "Category_Delete" => Ok(Answer::Value(categories::delete(data, params))),
+        "CategoryProductList_Load_Query" => categories::product_list(data, params),
+        "CategoryProduct_Update_Assigned" => {
+            Ok(Answer::Value(categories::update_assigned(data, params)))
+        }
         "CustomerList_Load_Query" => customer_list(data, params),
+        "Customer_Insert" => Ok(Answer::Value(customers::insert(data, params))),
+        "Customer_Update" => Ok(Answer::Value(customers::update(data, params))),
+        "Customer_Delete" => Ok(Answer::Value(customers::delete(data, params))),
         "OrderList_Load_Query" => order_list(data, params),
+        "Order_Create" => Ok(Answer::Value(orders::create(data, params))),
+        "Order_Delete" => Ok(Answer::Value(orders::delete(data, params))),
+        "CouponList_Load_Query" => coupons::list(data, params),
+        "Coupon_Insert" => Ok(Answer::Value(coupons::insert(data, params))),
+        "Coupon_Update" => Ok(Answer::Value(coupons::update(data, params))),
+        "CouponList_Delete" => Ok(Answer::Value(coupons::list_delete(data, params))),
+        "PriceGroupList_Load_Query" => price_groups::list(data, params),
+        "PriceGroup_Insert" => Ok(Answer::Value(price_groups::insert(data, params))),
+        "PriceGroup_Update" => Ok(Answer::Value(price_groups::update(data, params))),
+        "PriceGroup_Delete" => Ok(Answer::Value(price_groups::delete(data, params))),
+        "ProductList_Adjust_Inventory" => Ok(Answer::Value(inventory::adjust(data, params))),
+        "InventoryProductSettings_Update" => {
+            Ok(Answer::Value(inventory::update_settings(data, params)))
+        }
         _ => Err(response::error(
             codes::INVALID_FUNCTION,
             format!("Invalid function '{name}'"),
@@ -203,28 +257,73 @@ static STORES: EntityDef = EntityDef {
     ondemand: &[],
 };
 
+/// Fields a product search may name (the SDK's, plus `category`).
+const PRODUCT_SEARCH: &[&str] = &[
+    "id",
+    "code",
+    "sku",
+    "cancat_code",
+    "page_code",
+    "name",
+    "thumbnail",
+    "image",
+    "price",
+    "cost",
+    "descrip",
+    "weight",
+    "taxable",
+    "active",
+    "page_title",
+    "dt_created",
+    "dt_updated",
+    "category",
+    "product_inventory",
+];
+
+/// Columns every product row has.
+const PRODUCT_BASE: &[&str] = &[
+    "id",
+    "code",
+    "sku",
+    "name",
+    "thumbnail",
+    "image",
+    "price",
+    "formatted_price",
+    "cost",
+    "formatted_cost",
+    "weight",
+    "formatted_weight",
+    "active",
+    "page_title",
+    "taxable",
+    "dt_created",
+    "dt_updated",
+    "catcount",
+    "disp_order",
+];
+
+/// A product's on-demand columns.
+const PRODUCT_ONDEMAND: &[&str] = &[
+    "descrip",
+    "catcount",
+    "cancat_code",
+    "page_code",
+    "product_inventory",
+    "productinventorysettings",
+    "attributes",
+    "productimagedata",
+    "categories",
+    "productshippingrules",
+    "relatedproducts",
+    "uris",
+    "url",
+    "subscriptionsettings",
+    "subscriptionterms",
+];
+
 pub(crate) static PRODUCTS: EntityDef = EntityDef {
-    search: &[
-        "id",
-        "code",
-        "sku",
-        "cancat_code",
-        "page_code",
-        "name",
-        "thumbnail",
-        "image",
-        "price",
-        "cost",
-        "descrip",
-        "weight",
-        "taxable",
-        "active",
-        "page_title",
-        "dt_created",
-        "dt_updated",
-        "category",
-        "product_inventory",
-    ],
+    search: PRODUCT_SEARCH,
     sort: &[
         "id",
         "code",
@@ -245,44 +344,8 @@ pub(crate) static PRODUCTS: EntityDef = EntityDef {
         "dt_updated",
         "disp_order",
     ],
-    base: &[
-        "id",
-        "code",
-        "sku",
-        "name",
-        "thumbnail",
-        "image",
-        "price",
-        "formatted_price",
-        "cost",
-        "formatted_cost",
-        "weight",
-        "formatted_weight",
-        "active",
-        "page_title",
-        "taxable",
-        "dt_created",
-        "dt_updated",
-        "catcount",
-        "disp_order",
-    ],
-    ondemand: &[
-        "descrip",
-        "catcount",
-        "cancat_code",
-        "page_code",
-        "product_inventory",
-        "productinventorysettings",
-        "attributes",
-        "productimagedata",
-        "categories",
-        "productshippingrules",
-        "relatedproducts",
-        "uris",
-        "url",
-        "subscriptionsettings",
-        "subscriptionterms",
-    ],
+    base: PRODUCT_BASE,
+    ondemand: PRODUCT_ONDEMAND,
 };
 
 static CATEGORIES: EntityDef = EntityDef {
@@ -410,6 +473,7 @@ static CUSTOMERS: EntityDef = EntityDef {
         "note_count",
         "dt_created",
         "dt_login",
+        "dt_pwchg",
         "credit",
         "formatted_credit",
         "business_title",
@@ -696,11 +760,7 @@ fn product_list(data: &Data, params: &Map<String, Value>) -> Result<Answer, Valu
         order.as_deref().map(Vec::as_slice),
         &q,
         matches!(show.as_str(), "active" | "uncategorized"),
-        |id, r| match show.as_str() {
-            "active" => r.get("active") == Some(&Value::Bool(true)),
-            "uncategorized" => !store.product_categories.contains_key(id),
-            _ => true,
-        },
+        |id, r| product_shown(&store, &show, id, r),
         |(id, record), field| {
             if field == "category" {
                 FieldRef::Many(store.product_category_codes(*id))
@@ -711,13 +771,39 @@ fn product_list(data: &Data, params: &Map<String, Value>) -> Result<Answer, Valu
     );
     let rows: Vec<_> = page
         .into_iter()
-        .map(|(id, record)| {
-            query::project(record, &PRODUCTS, &q, |column| {
-                (column == "categories").then(|| product_categories(&store, *id))
-            })
-        })
+        .map(|(id, record)| product_row(&store, *id, record, &PRODUCTS, &q))
         .collect();
     Ok(response::list_rows(total, q.offset, &rows))
+}
+
+/// Whether a product passes the `Product_Show` filter (lower-cased: `all`,
+/// `active`, `uncategorized`; anything else shows all).
+fn product_shown(store: &Store, show: &str, id: &u64, record: &Record) -> bool {
+    match show {
+        "active" => record.get("active") == Some(&Value::Bool(true)),
+        "uncategorized" => !store.product_categories.contains_key(id),
+        _ => true,
+    }
+}
+
+/// A product as a list returns it: base columns, the requested on-demand
+/// ones, and `product_inventory_active` with `product_inventory`.
+fn product_row<'a>(
+    store: &Store,
+    id: u64,
+    record: &'a Record,
+    def: &EntityDef,
+    q: &'a ListQuery,
+) -> query::Row<'a> {
+    let mut row = query::project(record, def, q, |column| {
+        (column == "categories").then(|| product_categories(store, id))
+    });
+    if q.wants("product_inventory")
+        && let Some(active) = record.get("product_inventory_active")
+    {
+        row.push("product_inventory_active", active.clone());
+    }
+    row
 }
 
 fn product_categories(store: &Store, product_id: u64) -> Value {
@@ -781,62 +867,23 @@ fn order_list(data: &Data, params: &Map<String, Value>) -> Result<Answer, Value>
 
 // ---- writes ---------------------------------------------------------------
 
-/// Longest product code accepted.
+/// Longest code (product, category, coupon) accepted.
 const MAX_CODE_LEN: usize = 50;
 
 fn optional_string(params: &Map<String, Value>, name: &str) -> Result<Option<String>, Value> {
-    match params.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(v @ (Value::Number(_) | Value::Bool(_))) => Ok(Some(display(v))),
-        Some(_) => Err(response::validation(name, "Please enter text")),
-    }
+    fields::text(params.get(name), name)
 }
 
 fn optional_number(params: &Map<String, Value>, name: &str) -> Result<Option<f64>, Value> {
-    match params.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_f64()
-            .filter(|f| f.is_finite())
-            .map(Some)
-            .ok_or_else(|| response::validation(name, "Please enter a number")),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(Some(0.0)),
-        Some(Value::String(s)) => parse_number(s)
-            .map(Some)
-            .ok_or_else(|| response::validation(name, "Please enter a number")),
-        Some(_) => Err(response::validation(name, "Please enter a number")),
-    }
+    fields::number(params.get(name), name)
 }
 
 fn optional_integer(params: &Map<String, Value>, name: &str) -> Result<Option<i64>, Value> {
-    let bad = || response::validation(name, "Please enter a whole number");
-    match params.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(bad),
-        Some(Value::String(s)) if s.trim().is_empty() => Ok(Some(0)),
-        Some(Value::String(s)) => s.trim().parse::<i64>().map(Some).map_err(|_| bad()),
-        Some(_) => Err(bad()),
-    }
+    fields::integer(params.get(name), name)
 }
 
 fn optional_bool(params: &Map<String, Value>, name: &str) -> Result<Option<bool>, Value> {
-    let bad = || response::validation(name, "Please enter true or false");
-    match params.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(Value::Number(n)) => match n.as_i64() {
-            Some(0) => Ok(Some(false)),
-            Some(1) => Ok(Some(true)),
-            _ => Err(bad()),
-        },
-        Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
-            "1" | "true" | "yes" => Ok(Some(true)),
-            "0" | "false" | "no" | "" => Ok(Some(false)),
-            _ => Err(bad()),
-        },
-        Some(_) => Err(bad()),
-    }
+    fields::boolean(params.get(name), name)
 }
 
 fn check_code(field: &str, code: &str) -> Result<(), Value> {

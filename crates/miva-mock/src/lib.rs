@@ -5,7 +5,8 @@
 //! `X-Miva-API-Authorization` with token, HMAC-SHA256/SHA1 or SSH RSA
 //! signatures, `Miva_Request_Timestamp` window, function permissions),
 //! answers with Miva's JSON shapes, and serves a deterministic in-memory
-//! store: products, categories, customers, orders and the store itself.
+//! store: products, categories, customers, orders, coupons, price groups,
+//! inventory and the store itself.
 //!
 //! # Example
 //!
@@ -90,10 +91,23 @@
 //!
 //! # Functions
 //!
-//! `StoreList_Load_Query` (domain level: no `Store_Code`),
+//! `StoreList_Load_Query` (domain level: no `Store_Code`); products:
 //! `ProductList_Load_Query`, `Product_Insert`, `Product_Update`,
-//! `Product_Delete`, `CategoryList_Load_Query`, `CustomerList_Load_Query`,
-//! `OrderList_Load_Query`. Error codes are in [`codes`].
+//! `Product_Delete`; categories: `CategoryList_Load_Query`,
+//! `Category_Insert`, `Category_Update`, `Category_Delete`,
+//! `CategoryProductList_Load_Query`, `CategoryProduct_Update_Assigned`;
+//! customers: `CustomerList_Load_Query`, `Customer_Insert`,
+//! `Customer_Update`, `Customer_Delete`; orders: `OrderList_Load_Query`,
+//! `Order_Create`, `Order_Delete`; coupons: `CouponList_Load_Query`,
+//! `Coupon_Insert`, `Coupon_Update`, `CouponList_Delete`; price groups:
+//! `PriceGroupList_Load_Query`, `PriceGroup_Insert`, `PriceGroup_Update`,
+//! `PriceGroup_Delete`; inventory: `ProductList_Adjust_Inventory`,
+//! `InventoryProductSettings_Update`. Function, request field and record
+//! field names are the API spec's (`miva-envelope/spec/miva-api.json`).
+//! Writes check every field before they change anything; a bad value,
+//! missing required value, duplicate code (login, price group name) or
+//! unknown record is the documented validation error (`MER-JSN-00018`)
+//! naming the field. Error codes are in [`codes`].
 //!
 //! List queries take `Count` (0 or absent: all records, as the official SDKs'
 //! default of 0 relies on), `Offset`, `Sort` (`field` or `-field`; ties by

@@ -577,6 +577,14 @@ where
 #[derive(Debug)]
 pub(crate) struct Row<'a>(Vec<(&'a str, Cow<'a, Value>)>);
 
+impl<'a> Row<'a> {
+    /// Adds a computed column after the others (a category product's
+    /// `assigned`).
+    pub(crate) fn push(&mut self, name: &'a str, value: Value) {
+        self.0.push((name, Cow::Owned(value)));
+    }
+}
+
 impl Serialize for Row<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(self.0.len()))?;

@@ -24,16 +24,53 @@ pub(crate) struct Store {
     pub(crate) products: BTreeMap<u64, Record>,
     /// Lower-cased product code to id.
     pub(crate) product_codes: HashMap<String, u64>,
-    /// Product id to the ids of its categories.
+    /// Product id to the ids of its categories, ascending.
     pub(crate) product_categories: HashMap<u64, Vec<u64>>,
     pub(crate) categories: BTreeMap<u64, Record>,
     /// Lower-cased category code to id.
     pub(crate) category_codes: HashMap<String, u64>,
     pub(crate) customers: BTreeMap<u64, Record>,
+    /// Lower-cased customer login to id.
+    pub(crate) customer_logins: HashMap<String, u64>,
     pub(crate) orders: BTreeMap<u64, Record>,
+    pub(crate) coupons: BTreeMap<u64, Record>,
+    /// Lower-cased coupon code to id.
+    pub(crate) coupon_codes: HashMap<String, u64>,
+    /// Coupon id to the ids of the price groups it unlocks, ascending.
+    pub(crate) coupon_price_groups: HashMap<u64, Vec<u64>>,
+    pub(crate) price_groups: BTreeMap<u64, Record>,
+    /// Lower-cased price group name to id.
+    pub(crate) price_group_names: HashMap<String, u64>,
+    /// The discount modules a price group can use (fixed).
+    pub(crate) discount_modules: BTreeMap<u64, Record>,
     /// Bumped by every write, to invalidate cached sort orders.
     pub(crate) version: u64,
-    next_product_id: u64,
+    /// The next id of every table (ids are never reused).
+    pub(crate) next: NextIds,
+}
+
+/// The next id to give out, per table.
+#[derive(Debug, Default)]
+pub(crate) struct NextIds {
+    pub(crate) product: u64,
+    pub(crate) category: u64,
+    pub(crate) customer: u64,
+    pub(crate) order: u64,
+    /// Order item `line_id`s.
+    pub(crate) line: u64,
+    /// Order charge `charge_id`s.
+    pub(crate) charge: u64,
+    pub(crate) coupon: u64,
+    pub(crate) price_group: u64,
+}
+
+impl NextIds {
+    /// Takes the id in `slot` and advances it.
+    pub(crate) fn take(slot: &mut u64) -> u64 {
+        let id = *slot;
+        *slot += 1;
+        id
+    }
 }
 
 impl Store {
@@ -47,9 +84,16 @@ impl Store {
             categories: BTreeMap::new(),
             category_codes: HashMap::new(),
             customers: BTreeMap::new(),
+            customer_logins: HashMap::new(),
             orders: BTreeMap::new(),
+            coupons: BTreeMap::new(),
+            coupon_codes: HashMap::new(),
+            coupon_price_groups: HashMap::new(),
+            price_groups: BTreeMap::new(),
+            price_group_names: HashMap::new(),
+            discount_modules: BTreeMap::new(),
             version: 0,
-            next_product_id: 1,
+            next: NextIds::default(),
         };
         store.stores.insert(1, store_record(store_code));
         for id in 1..=seed.categories as u64 {
@@ -71,9 +115,10 @@ impl Store {
             store.product_codes.insert(code_key(&record), id);
             store.products.insert(id, record);
         }
-        store.next_product_id = seed.products as u64 + 1;
         for id in 1..=seed.customers as u64 {
-            store.customers.insert(id, customer_record(id));
+            let record = customer_record(id);
+            store.customer_logins.insert(key_of(&record, "login"), id);
+            store.customers.insert(id, record);
         }
         for n in 1..=seed.orders as u64 {
             let id = 1000 + n;
@@ -81,14 +126,46 @@ impl Store {
             store.orders.insert(id, record);
         }
         store.update_customer_totals();
+        for (i, (code, name, _)) in DISCOUNT_MODULES.iter().enumerate() {
+            let id = i as u64 + 1;
+            store
+                .discount_modules
+                .insert(id, discount_module_record(id, code, name));
+        }
+        for id in 1..=seed.price_groups as u64 {
+            let record = price_group_record(id, &store.discount_modules);
+            store.price_group_names.insert(key_of(&record, "name"), id);
+            store.price_groups.insert(id, record);
+        }
+        let npg = seed.price_groups as u64;
+        for id in 1..=seed.coupons as u64 {
+            let record = coupon_record(id);
+            store.coupon_codes.insert(code_key(&record), id);
+            store.coupons.insert(id, record);
+            if npg > 0 && !id.is_multiple_of(4) {
+                store
+                    .coupon_price_groups
+                    .insert(id, vec![(id - 1) % npg + 1]);
+            }
+        }
+        let orders = seed.orders as u64;
+        store.next = NextIds {
+            product: seed.products as u64 + 1,
+            category: ncat + 1,
+            customer: seed.customers as u64 + 1,
+            order: 1001 + orders,
+            // Seeded line and charge ids are below (orders + 1) * 10.
+            line: (orders + 1) * 10,
+            charge: (orders + 1) * 10,
+            coupon: seed.coupons as u64 + 1,
+            price_group: npg + 1,
+        };
         store
     }
 
     /// Takes the next product id.
     pub(crate) fn allocate_product_id(&mut self) -> u64 {
-        let id = self.next_product_id;
-        self.next_product_id += 1;
-        id
+        NextIds::take(&mut self.next.product)
     }
 
     /// The codes of a product's categories, in category id order.
@@ -108,33 +185,64 @@ impl Store {
         let mut totals: HashMap<u64, (u64, i64)> = HashMap::new();
         for order in self.orders.values() {
             let cust = order.get("cust_id").and_then(Value::as_u64).unwrap_or(0);
-            let cents = order
-                .get("total")
-                .and_then(Value::as_f64)
-                .map_or(0, |t| (t * 100.0).round() as i64);
             let entry = totals.entry(cust).or_default();
             entry.0 += 1;
-            entry.1 += cents;
+            entry.1 = entry.1.saturating_add(order_cents(order));
         }
         for (id, customer) in &mut self.customers {
             let (count, cents) = totals.get(id).copied().unwrap_or_default();
-            let avg = if count == 0 { 0 } else { cents / count as i64 };
-            customer.insert("order_cnt", Value::from(count));
-            customer.insert("order_tot", money(cents));
-            customer.insert("formatted_order_tot", formatted_money(cents).into());
-            customer.insert("order_avg", money(avg));
-            customer.insert("formatted_order_avg", formatted_money(avg).into());
+            set_order_totals(customer, count, cents);
+        }
+    }
+
+    /// Recomputes one customer's `order_cnt`, `order_tot` and `order_avg`
+    /// from the orders (after an order was created or deleted).
+    pub(crate) fn refresh_customer_totals(&mut self, customer_id: u64) {
+        if customer_id == 0 || !self.customers.contains_key(&customer_id) {
+            return;
+        }
+        let (mut count, mut cents) = (0u64, 0i64);
+        for order in self.orders.values() {
+            if order.get("cust_id").and_then(Value::as_u64) == Some(customer_id) {
+                count += 1;
+                cents = cents.saturating_add(order_cents(order));
+            }
+        }
+        if let Some(customer) = self.customers.get_mut(&customer_id) {
+            set_order_totals(customer, count, cents);
         }
     }
 }
 
+fn order_cents(order: &Record) -> i64 {
+    order
+        .get("total")
+        .and_then(Value::as_f64)
+        .map_or(0, |t| (t * 100.0).round() as i64)
+}
+
+fn set_order_totals(customer: &mut Record, count: u64, cents: i64) {
+    let avg = if count == 0 { 0 } else { cents / count as i64 };
+    customer.insert("order_cnt", Value::from(count));
+    customer.insert("order_tot", money(cents));
+    customer.insert("formatted_order_tot", formatted_money(cents).into());
+    customer.insert("order_avg", money(avg));
+    customer.insert("formatted_order_avg", formatted_money(avg).into());
+}
+
 /// The lower-cased `code` of a record, the key of the code indexes.
 pub(crate) fn code_key(record: &Record) -> String {
+    key_of(record, "code")
+}
+
+/// The lower-cased text of a record's `column` (`code`, `login`, `name`):
+/// the key of the unique indexes, which compare case-insensitively.
+pub(crate) fn key_of(record: &Record, column: &str) -> String {
     record
-        .get("code")
+        .get(column)
         .and_then(Value::as_str)
         .unwrap_or_default()
-        .to_ascii_lowercase()
+        .to_lowercase()
 }
 
 /// A well-mixed 64-bit hash (SplitMix64's finalizer) of `id` and `salt`:
@@ -356,6 +464,8 @@ fn product_record(id: u64) -> Record {
         "cancat_code": "",
         "page_code": "",
         "product_inventory": ((h >> 10) % 250) as i64,
+        "product_inventory_active": true,
+        "productinventorysettings": inventory_settings(),
         "url": format!("https://www.example.com/product/{}.html", code.to_ascii_lowercase()),
         "uris": json!([]),
         "attributes": json!([]),
@@ -391,12 +501,337 @@ pub(crate) fn blank_product(id: u64, now: i64) -> Record {
         "cancat_code": "",
         "page_code": "",
         "product_inventory": 0,
+        "product_inventory_active": true,
+        "productinventorysettings": inventory_settings(),
         "url": "",
         "uris": json!([]),
         "attributes": json!([]),
         "productimagedata": json!([]),
         "relatedproducts": json!([]),
         "subscriptionterms": json!([]),
+    }
+}
+
+/// A product's inventory settings as a store starts them: tracked, every
+/// level and message the store default.
+pub(crate) fn inventory_settings() -> Value {
+    json!({
+        "active": true,
+        "in_short": "",
+        "in_long": "",
+        "low_track": "Default",
+        "low_level": 0,
+        "low_lvl_d": true,
+        "low_short": "",
+        "low_long": "",
+        "out_track": "Default",
+        "out_hide": "Default",
+        "out_level": 0,
+        "out_lvl_d": true,
+        "out_short": "",
+        "out_long": "",
+        "ltd_long": "",
+    })
+}
+
+/// A fresh category record with the columns every category has, for inserts.
+pub(crate) fn blank_category(id: u64, now: i64) -> Record {
+    record! {
+        "id": id,
+        "parent_id": 0,
+        "agrpcount": 0,
+        "depth": 1,
+        "disp_order": id,
+        "page_id": 0,
+        "code": "",
+        "name": "",
+        "page_title": "",
+        "active": true,
+        "dt_created": now,
+        "dt_updated": now,
+        "page_code": "",
+        "parent_category": "",
+        "uris": json!([]),
+        "url": "",
+    }
+}
+
+/// A fresh customer record with the columns every customer has, for inserts.
+pub(crate) fn blank_customer(id: u64, now: i64) -> Record {
+    let mut record = record! {
+        "id": id,
+        "account_id": 0,
+        "login": "",
+        "pw_email": "",
+        "ship_id": id,
+        "ship_res": false,
+    };
+    for column in [
+        "ship_fname",
+        "ship_lname",
+        "ship_email",
+        "ship_comp",
+        "ship_phone",
+        "ship_fax",
+        "ship_addr1",
+        "ship_addr2",
+        "ship_city",
+        "ship_state",
+        "ship_zip",
+        "ship_cntry",
+    ] {
+        record.insert(column, Value::from(""));
+    }
+    record.insert("bill_id", Value::from(id));
+    for column in [
+        "bill_fname",
+        "bill_lname",
+        "bill_email",
+        "bill_comp",
+        "bill_phone",
+        "bill_fax",
+        "bill_addr1",
+        "bill_addr2",
+        "bill_city",
+        "bill_state",
+        "bill_zip",
+        "bill_cntry",
+    ] {
+        record.insert(column, Value::from(""));
+    }
+    record.insert("tax_exempt", Value::Bool(false));
+    set_order_totals(&mut record, 0, 0);
+    for (column, value) in [
+        ("note_count", Value::from(0)),
+        ("dt_created", Value::from(now)),
+        ("dt_login", Value::from(0)),
+        ("dt_pwchg", Value::from(now)),
+        ("credit", money(0)),
+        ("formatted_credit", Value::from(formatted_money(0))),
+        ("business_title", Value::from("")),
+    ] {
+        record.insert(column, value);
+    }
+    record
+}
+
+/// The discount modules of the mock: code, name and capabilities
+/// (`preitems`, `items`, `basket`, `shipping`, `qualifying`).
+pub(crate) const DISCOUNT_MODULES: [(&str, &str, [bool; 5]); 4] = [
+    (
+        "discount_basket",
+        "Basket Discount",
+        [false, false, true, false, true],
+    ),
+    (
+        "discount_product",
+        "Product Discount",
+        [true, true, false, false, true],
+    ),
+    (
+        "discount_shipping",
+        "Shipping Discount",
+        [false, false, false, true, true],
+    ),
+    (
+        "discount_volume",
+        "Volume Pricing",
+        [true, true, false, false, false],
+    ),
+];
+
+fn discount_module_record(id: u64, code: &str, name: &str) -> Record {
+    record! {
+        "id": id,
+        "code": code,
+        "name": name,
+        "provider": "Miva, Inc.",
+        "api_ver": "10.00",
+        "version": "10.00",
+        "module": format!("modules/discount/{code}.mvc"),
+        "refcount": 0,
+        "active": true,
+        "priority": 0,
+    }
+}
+
+/// The `module` object of a price group: the Module model's fields.
+pub(crate) fn module_value(module: &Record) -> Value {
+    let mut out = serde_json::Map::new();
+    for column in [
+        "id", "code", "name", "provider", "api_ver", "version", "module", "refcount", "active",
+        "priority",
+    ] {
+        if let Some(value) = module.get(column) {
+            out.insert(column.to_owned(), value.clone());
+        }
+    }
+    Value::Object(out)
+}
+
+/// The `capabilities` object of a price group using discount module `code`.
+pub(crate) fn module_capabilities(code: &str) -> Value {
+    let flags = DISCOUNT_MODULES
+        .iter()
+        .find(|(c, _, _)| *c == code)
+        .map_or([false; 5], |(_, _, flags)| *flags);
+    json!({
+        "preitems": flags[0],
+        "items": flags[1],
+        "basket": flags[2],
+        "shipping": flags[3],
+        "qualifying": flags[4],
+    })
+}
+
+/// A fresh price group record (no module yet), for inserts.
+pub(crate) fn blank_price_group(id: u64) -> Record {
+    record! {
+        "id": id,
+        "name": "",
+        "custscope": "A",
+        "rate": "D",
+        "discount": 0.0,
+        "markup": 0.0,
+        "dt_start": 0,
+        "dt_end": 0,
+        "qmn_subtot": 0.0,
+        "qmx_subtot": 0.0,
+        "qmn_quan": 0,
+        "qmx_quan": 0,
+        "qmn_weight": 0.0,
+        "qmx_weight": 0.0,
+        "bmn_subtot": 0.0,
+        "bmx_subtot": 0.0,
+        "bmn_quan": 0,
+        "bmx_quan": 0,
+        "bmn_weight": 0.0,
+        "bmx_weight": 0.0,
+        "priority": 0,
+        "module": Value::Null,
+        "capabilities": Value::Null,
+        "exclusion": false,
+        "descrip": "",
+        "display": false,
+        // Searchable columns the model does not return.
+        "module_id": 0,
+        "type": "",
+    }
+}
+
+/// Sets a price group's discount module (`module_id`, `module`,
+/// `capabilities`).
+pub(crate) fn set_price_group_module(record: &mut Record, module: &Record) {
+    let id = module.get("id").cloned().unwrap_or(Value::Null);
+    let code = module
+        .get("code")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    record.insert("module_id", id);
+    record.insert("capabilities", module_capabilities(code));
+    record.insert("module", module_value(module));
+}
+
+const PRICE_GROUP_NAMES: [&str; 8] = [
+    "Wholesale",
+    "VIP",
+    "Employees",
+    "Clearance",
+    "Holiday Sale",
+    "Loyalty",
+    "Bulk Buyers",
+    "First Order",
+];
+
+fn price_group_record(id: u64, modules: &BTreeMap<u64, Record>) -> Record {
+    let base = PRICE_GROUP_NAMES[((id - 1) % PRICE_GROUP_NAMES.len() as u64) as usize];
+    let name = if id as usize <= PRICE_GROUP_NAMES.len() {
+        base.to_owned()
+    } else {
+        format!("{base} {id}")
+    };
+    let mut record = blank_price_group(id);
+    let start = SEED_EPOCH + id as i64 * 86_400;
+    let pairs = [
+        ("name", Value::from(name.as_str())),
+        (
+            "custscope",
+            Value::from(pick(&["A", "X", "L", "C"], id, 51)),
+        ),
+        ("rate", Value::from(pick(&["R", "C", "D", "M"], id, 52))),
+        ("discount", Value::from((5 * (1 + mix(id, 53) % 6)) as f64)),
+        (
+            "markup",
+            Value::from(if id.is_multiple_of(4) { 10.0 } else { 0.0 }),
+        ),
+        ("dt_start", Value::from(start)),
+        (
+            "dt_end",
+            Value::from(if id.is_multiple_of(3) {
+                0
+            } else {
+                start + 90 * 86_400
+            }),
+        ),
+        (
+            "qmn_subtot",
+            Value::from(if id.is_multiple_of(2) { 50.0 } else { 0.0 }),
+        ),
+        ("bmn_quan", Value::from(if id == 2 { 3 } else { 0 })),
+        ("priority", Value::from(id)),
+        ("exclusion", Value::from(id.is_multiple_of(3))),
+        (
+            "descrip",
+            Value::from(format!("{name}: a deterministic mock price group")),
+        ),
+        ("display", Value::from(!id.is_multiple_of(2))),
+    ];
+    for (column, value) in pairs {
+        record.insert(column, value);
+    }
+    let module_id = (id - 1) % modules.len().max(1) as u64 + 1;
+    if let Some(module) = modules.get(&module_id) {
+        set_price_group_module(&mut record, module);
+    }
+    record
+}
+
+/// A fresh coupon record, for inserts.
+pub(crate) fn blank_coupon(id: u64) -> Record {
+    record! {
+        "id": id,
+        "code": "",
+        "descrip": "",
+        "custscope": "A",
+        "dt_start": 0,
+        "dt_end": 0,
+        "max_use": 0,
+        "max_per": 0,
+        "active": true,
+        "use_count": 0,
+    }
+}
+
+fn coupon_record(id: u64) -> Record {
+    let percent = 5 * (1 + mix(id, 61) % 6);
+    let start = SEED_EPOCH + id as i64 * 86_400;
+    let max_use = (id % 3) * 10;
+    let use_count = if max_use == 0 {
+        mix(id, 62) % 20
+    } else {
+        mix(id, 62) % (max_use + 1)
+    };
+    record! {
+        "id": id,
+        "code": format!("COUPON{id:03}"),
+        "descrip": format!("{percent}% off (mock coupon {id})"),
+        "custscope": pick(&["A", "X", "L"], id, 63),
+        "dt_start": start,
+        "dt_end": if id.is_multiple_of(4) { 0 } else { start + 30 * 86_400 },
+        "max_use": max_use,
+        "max_per": id % 2,
+        "active": !id.is_multiple_of(5),
+        "use_count": use_count,
     }
 }
 
@@ -456,6 +891,7 @@ fn customer_record(id: u64) -> Record {
         "note_count": 0,
         "dt_created": created,
         "dt_login": created + 86_400 * (1 + (mix(id, 15) % 90) as i64),
+        "dt_pwchg": created,
         "credit": money(credit_cents),
         "formatted_credit": formatted_money(credit_cents),
         "business_title": "",
@@ -636,6 +1072,39 @@ mod tests {
         assert!(a.orders.contains_key(&1001));
         assert!(!a.product_categories.contains_key(&10));
         assert_eq!(a.products[&3]["catcount"], 2);
+        assert_eq!(a.coupons, b.coupons);
+        assert_eq!(a.price_groups, b.price_groups);
+        assert_eq!(a.coupons.len(), 12);
+        assert_eq!(a.coupons[&1]["code"], "COUPON001");
+        assert_eq!(a.coupon_codes.get("coupon012"), Some(&12));
+        assert_eq!(a.price_groups.len(), 6);
+        assert_eq!(a.price_group_names.get("vip"), Some(&2));
+        assert_eq!(a.price_groups[&1]["module"]["code"], "discount_basket");
+        assert_eq!(a.customer_logins.get("customer040"), Some(&40));
+        // Seeded line and charge ids stay below the next ones.
+        let max_line = a
+            .orders
+            .values()
+            .flat_map(|o| o["items"].as_array().cloned().unwrap_or_default())
+            .filter_map(|i| i["line_id"].as_u64())
+            .max()
+            .unwrap_or(0);
+        assert!(max_line < a.next.line);
+        assert_eq!(a.next.order, 1051);
+        assert_eq!(a.next.customer, 41);
+    }
+
+    #[test]
+    fn customer_totals_saturate() {
+        let mut store = Store::seeded("S", &Seed::new(0, 0, 1, 0));
+        for id in [1, 2] {
+            store
+                .orders
+                .insert(id, record! {"id": id, "cust_id": 1, "total": 1e300});
+        }
+        store.refresh_customer_totals(1);
+        assert_eq!(store.customers[&1]["order_cnt"], 2);
+        assert!(store.customers[&1]["order_tot"].as_f64().unwrap() > 1e16);
     }
 
     #[test]

@@ -267,3 +267,64 @@ impl Harness {
 pub fn code(id: u64) -> String {
     format!("P{id:06}")
 }
+
+/// The documented validation error for `field`.
+pub fn validation(field: &str, message: &str) -> Value {
+    json!({
+        "success": 0,
+        "error_code": "MER-JSN-00018",
+        "error_message": format!("Invalid value for field '{field}': {message}"),
+        "validation_error": 1,
+        "error_field": field,
+        "error_field_message": message,
+    })
+}
+
+impl Harness {
+    /// Calls store function `function` with `fields` (an object) added.
+    pub fn run(&self, function: &str, fields: Value) -> Value {
+        let mut request = json!({"Store_Code": "STORE", "Function": function});
+        if let Value::Object(fields) = fields {
+            for (k, v) in fields {
+                request[k] = v;
+            }
+        }
+        self.call(request)
+    }
+
+    /// The rows of list query `function` whose `field` equals `value`
+    /// (with `ondemand` columns).
+    pub fn rows_where(
+        &self,
+        function: &str,
+        field: &str,
+        value: Value,
+        ondemand: &[&str],
+    ) -> Vec<Value> {
+        let data = self.list(
+            function,
+            json!({"Filter": [
+                {"name": "search", "value": [{"field": field, "operator": "EQ", "value": value}]},
+                {"name": "ondemandcolumns", "value": ondemand}]}),
+        );
+        data["data"].as_array().unwrap().clone()
+    }
+
+    /// The one row of `function` whose `field` equals `value`, if any.
+    pub fn row_where(
+        &self,
+        function: &str,
+        field: &str,
+        value: Value,
+        ondemand: &[&str],
+    ) -> Option<Value> {
+        let rows = self.rows_where(function, field, value, ondemand);
+        assert!(rows.len() <= 1, "{field}: several rows {rows:?}");
+        rows.into_iter().next()
+    }
+
+    /// `total_count` of list query `function` with `extra` parameters.
+    pub fn total(&self, function: &str, extra: Value) -> u64 {
+        self.list(function, extra)["total_count"].as_u64().unwrap()
+    }
+}
