@@ -152,48 +152,8 @@ impl ApiSpec {
     /// The function names closest to `name` (for "did you mean"): those
     /// at the smallest edit distance, if it is small; at most three.
     pub fn suggest(&self, name: &str) -> Vec<&str> {
-        let wanted = name.to_ascii_lowercase();
-        let limit = (wanted.len() / 3).max(2);
-        let mut scored: Vec<(usize, &str)> = self
-            .functions
-            .iter()
-            .map(|f| {
-                (
-                    distance(&wanted, &f.name.to_ascii_lowercase()),
-                    f.name.as_str(),
-                )
-            })
-            .filter(|(d, _)| *d <= limit)
-            .collect();
-        scored.sort();
-        let best = scored.first().map_or(0, |(d, _)| *d);
-        scored
-            .into_iter()
-            .take_while(|(d, _)| *d == best)
-            .take(3)
-            .map(|(_, n)| n)
-            .collect()
+        crate::api::closest(name, self.functions.iter().map(|f| f.name.as_str()))
     }
-}
-
-/// Levenshtein distance over bytes.
-fn distance(a: &str, b: &str) -> usize {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, x) in a.iter().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, y) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = if x == y {
-                prev
-            } else {
-                1 + prev.min(cur).min(row[j])
-            };
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }
 
 #[cfg(test)]
@@ -218,7 +178,5 @@ mod tests {
         assert!(spec.function("No_Such_Function").is_none());
         assert_eq!(spec.suggest("Product_Updte"), ["Product_Update"]);
         assert!(spec.suggest("completely different").is_empty());
-        assert_eq!(distance("kitten", "sitting"), 3);
-        assert_eq!(distance("", "abc"), 3);
     }
 }
