@@ -8,8 +8,8 @@
 //! - `miva-bench calls ENDPOINT N`: `N` signed `ProductList_Load_Query`
 //!   calls (Count 10) with one `MivaClient`, one after another; credentials
 //!   from `MIVA_API_TOKEN` / `MIVA_SIGNING_KEY` / `MIVA_STORE_CODE`.
-//! - `miva-bench profile hmac|miravia SECONDS`: one operation in a loop, to
-//!   run under `perf record`.
+//! - `miva-bench profile hmac|miravia SECONDS` (or `profile rsa SECONDS
+//!   RSA_KEY_PEM`): one operation in a loop, to run under `perf record`.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -37,14 +37,18 @@ fn main() {
         ["profile", what, seconds] => seconds
             .parse::<f64>()
             .map_err(|e| format!("SECONDS: {e}"))
-            .and_then(|s| profile(what, s)),
+            .and_then(|s| profile(what, s, None)),
+        ["profile", "rsa", seconds, key] => seconds
+            .parse::<f64>()
+            .map_err(|e| format!("SECONDS: {e}"))
+            .and_then(|s| profile("rsa", s, Some(key))),
         ["calls", endpoint, n] => n
             .parse::<usize>()
             .map_err(|e| format!("N: {e}"))
             .and_then(|n| calls(endpoint, n)),
         _ => Err(
             "usage: miva-bench micro RSA_KEY_PEM | miva-bench calls ENDPOINT N | \
-                  miva-bench profile hmac|miravia SECONDS"
+                  miva-bench profile hmac|miravia SECONDS | miva-bench profile rsa SECONDS RSA_KEY_PEM"
                 .to_owned(),
         ),
     };
@@ -157,7 +161,7 @@ fn micro(key_path: &str) -> Result<Value, String> {
     }))
 }
 
-fn profile(what: &str, seconds: f64) -> Result<Value, String> {
+fn profile(what: &str, seconds: f64, key_path: Option<&str>) -> Result<Value, String> {
     let key = SigningKey::from_base64("NglO1/NYZeYmnID0DrMIjuXqdD3nxBpNLp0FJlfjQbQ")
         .map_err(|e| e.to_string())?;
     let token = ApiToken::new("0f90f77b58ca98836eba3d50f526f523").map_err(|e| e.to_string())?;
@@ -166,14 +170,29 @@ fn profile(what: &str, seconds: f64) -> Result<Value, String> {
         .map_err(|e| e.to_string())?;
     let params = miravia_params();
     let body = body_629();
-    let mut op: Box<dyn FnMut()> = match what {
-        "hmac" => Box::new(|| {
+    let ssh = match key_path {
+        Some(path) => {
+            let pem = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+            let rsa = RsaPrivateKey::from_text(&pem, None).map_err(|e| format!("{path}: {e}"))?;
+            Some(Credential::ssh("apiuser", rsa, RsaDigest::Sha256).map_err(|e| e.to_string())?)
+        }
+        None => None,
+    };
+    let mut op: Box<dyn FnMut()> = match (what, &ssh) {
+        ("rsa", Some(ssh)) => Box::new(|| {
+            black_box(ssh.authorize(black_box(&body)).ok());
+        }),
+        ("hmac", _) => Box::new(|| {
             black_box(cred.authorize(black_box(&body)).ok());
         }),
-        "miravia" => Box::new(|| {
+        ("miravia", _) => Box::new(|| {
             black_box(miravia_sign::sign(&secret, "/products/get", black_box(&params), None).ok());
         }),
-        other => return Err(format!("unknown operation {other:?}: hmac or miravia")),
+        (other, _) => {
+            return Err(format!(
+                "unknown operation {other:?}: hmac, miravia or rsa (with a key)"
+            ));
+        }
     };
     let deadline = Instant::now() + Duration::from_secs_f64(seconds);
     let mut n = 0u64;
