@@ -31,7 +31,7 @@
 //! client.call(&ProductUpdate::new().edit_product("P000002").product_price(9.5))?;
 //!
 //! // Every record once, in order, three pages in flight.
-//! let ids: Vec<u64> = client
+//! let ids: Vec<i64> = client
 //!     .list(ProductListLoadQuery::default())
 //!     .page_size(40)
 //!     .concurrency(3)
