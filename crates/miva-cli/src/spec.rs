@@ -69,6 +69,11 @@ pub(crate) fn check_name(name: &str, list: bool) {
             "miva: warning: {} is not a list query in the API spec; paging may not work",
             f.name
         ),
+        Some(f) if list && f.response.kind != "list_page" => eprintln!(
+            "miva: warning: {} answers with one list, not pages, in the API spec; \
+             `miva call {}` prints it",
+            f.name, f.name
+        ),
         Some(_) => {}
         None => eprintln!("miva: warning: {} (sent anyway)", unknown(name).0),
     }
