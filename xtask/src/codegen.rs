@@ -489,7 +489,7 @@ fn models_rs(models: &[Model], boxed: &BTreeSet<(String, String)>) -> Result<Str
             let is_boxed = boxed.contains(&(m.name.clone(), f.name.clone()));
             let (ty, with) = model_field_type(&f.kind, &known, is_boxed)
                 .map_err(|e| format!("model {} field {}: {e}", m.name, f.name))?;
-            let _ = writeln!(s, "    /// `{}` ({}).", f.name, f.kind);
+            let _ = writeln!(s, "    /// `{}` (`{}`).", f.name, f.kind);
             let mut attrs = format!(
                 "rename = \"{}\", default, skip_serializing_if = \"Option::is_none\"",
                 f.name
@@ -631,7 +631,7 @@ fn function_rs(f: &Function) -> Result<String, String> {
     let mut types = Vec::new();
     for (p, ident) in f.fields.iter().zip(&names) {
         let pty = param_type(&p.kind, &known).map_err(|e| format!("{} {}: {e}", f.name, p.name))?;
-        let _ = write!(s, "    /// `{}` ({})", p.name, p.kind);
+        let _ = write!(s, "    /// `{}` (`{}`)", p.name, p.kind);
         if p.always_sent {
             s.push_str("; the official SDK always sends it");
         }

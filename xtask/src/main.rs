@@ -137,6 +137,27 @@ fn test() -> Result<(), String> {
     doc.args(["test", "--workspace", "--doc"]);
     run("doc tests", doc)?;
 
+    // The libraries' docs (the CLI's doc comments are its --help text).
+    let mut docs = cargo();
+    docs.env("RUSTDOCFLAGS", "-D warnings").args([
+        "doc",
+        "--no-deps",
+        "--quiet",
+        "--package",
+        "miva-sign",
+        "--package",
+        "miravia-sign",
+        "--package",
+        "miva-envelope",
+        "--package",
+        "miva-http",
+        "--package",
+        "miva-mock",
+        "--package",
+        "miva-ssh-agent",
+    ]);
+    run("library docs build without warnings", docs)?;
+
     run(
         "published vector files",
         vectors_command(vector_files()?, &[]),

@@ -24,7 +24,7 @@ pub struct AllOrderPaymentListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `Passphrase` (string).
+    /// `Passphrase` (`string`).
     #[serde(rename = "Passphrase", skip_serializing_if = "Option::is_none")]
     pub passphrase: Option<String>,
     /// Any other parameter, sent as is.
@@ -162,16 +162,16 @@ impl ListRequest for AllOrderPaymentListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct AttributeAndOptionListLoadProduct {
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
-    /// `Customer_ID` (int).
+    /// `Customer_ID` (`int`).
     #[serde(rename = "Customer_ID", skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<i64>,
     /// Any other parameter, sent as is.
@@ -239,19 +239,19 @@ pub struct AttributeTemplateAttributeListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `AttributeTemplate_ID` (int).
+    /// `AttributeTemplate_ID` (`int`).
     #[serde(
         rename = "AttributeTemplate_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_id: Option<i64>,
-    /// `AttributeTemplate_Code` (string).
+    /// `AttributeTemplate_Code` (`string`).
     #[serde(
         rename = "AttributeTemplate_Code",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_code: Option<String>,
-    /// `Edit_AttributeTemplate` (string).
+    /// `Edit_AttributeTemplate` (`string`).
     #[serde(
         rename = "Edit_AttributeTemplate",
         skip_serializing_if = "Option::is_none"
@@ -386,37 +386,37 @@ impl ListRequest for AttributeTemplateAttributeListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct AttributeTemplateAttributeDelete {
-    /// `AttributeTemplate_ID` (int).
+    /// `AttributeTemplate_ID` (`int`).
     #[serde(
         rename = "AttributeTemplate_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_id: Option<i64>,
-    /// `AttributeTemplate_Code` (string).
+    /// `AttributeTemplate_Code` (`string`).
     #[serde(
         rename = "AttributeTemplate_Code",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_code: Option<String>,
-    /// `Edit_AttributeTemplate` (string).
+    /// `Edit_AttributeTemplate` (`string`).
     #[serde(
         rename = "Edit_AttributeTemplate",
         skip_serializing_if = "Option::is_none"
     )]
     pub edit_attribute_template: Option<String>,
-    /// `AttributeTemplateAttribute_ID` (int).
+    /// `AttributeTemplateAttribute_ID` (`int`).
     #[serde(
         rename = "AttributeTemplateAttribute_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_attribute_id: Option<i64>,
-    /// `AttributeTemplateAttribute_Code` (string).
+    /// `AttributeTemplateAttribute_Code` (`string`).
     #[serde(
         rename = "AttributeTemplateAttribute_Code",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_attribute_code: Option<String>,
-    /// `Edit_AttributeTemplateAttribute` (string).
+    /// `Edit_AttributeTemplateAttribute` (`string`).
     #[serde(
         rename = "Edit_AttributeTemplateAttribute",
         skip_serializing_if = "Option::is_none"
@@ -495,52 +495,52 @@ impl MivaRequest for AttributeTemplateAttributeDelete {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct AttributeTemplateAttributeInsert {
-    /// `AttributeTemplate_ID` (int).
+    /// `AttributeTemplate_ID` (`int`).
     #[serde(
         rename = "AttributeTemplate_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_id: Option<i64>,
-    /// `AttributeTemplate_Code` (string).
+    /// `AttributeTemplate_Code` (`string`).
     #[serde(
         rename = "AttributeTemplate_Code",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_code: Option<String>,
-    /// `Edit_AttributeTemplate` (string).
+    /// `Edit_AttributeTemplate` (`string`).
     #[serde(
         rename = "Edit_AttributeTemplate",
         skip_serializing_if = "Option::is_none"
     )]
     pub edit_attribute_template: Option<String>,
-    /// `Code` (string); the official SDK always sends it.
+    /// `Code` (`string`); the official SDK always sends it.
     #[serde(rename = "Code", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// `Prompt` (string).
+    /// `Prompt` (`string`).
     #[serde(rename = "Prompt", skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
-    /// `Type` (string); the official SDK always sends it.
+    /// `Type` (`string`); the official SDK always sends it.
     #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    /// `Image` (string).
+    /// `Image` (`string`).
     #[serde(rename = "Image", skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
-    /// `Price` (decimal).
+    /// `Price` (`decimal`).
     #[serde(rename = "Price", skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
-    /// `Cost` (decimal).
+    /// `Cost` (`decimal`).
     #[serde(rename = "Cost", skip_serializing_if = "Option::is_none")]
     pub cost: Option<f64>,
-    /// `Weight` (decimal).
+    /// `Weight` (`decimal`).
     #[serde(rename = "Weight", skip_serializing_if = "Option::is_none")]
     pub weight: Option<f64>,
-    /// `Copy` (bool).
+    /// `Copy` (`bool`).
     #[serde(rename = "Copy", skip_serializing_if = "Option::is_none")]
     pub copy: Option<bool>,
-    /// `Required` (bool).
+    /// `Required` (`bool`).
     #[serde(rename = "Required", skip_serializing_if = "Option::is_none")]
     pub required: Option<bool>,
-    /// `Inventory` (bool).
+    /// `Inventory` (`bool`).
     #[serde(rename = "Inventory", skip_serializing_if = "Option::is_none")]
     pub inventory: Option<bool>,
     /// Any other parameter, sent as is.
@@ -659,70 +659,70 @@ impl MivaRequest for AttributeTemplateAttributeInsert {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct AttributeTemplateAttributeUpdate {
-    /// `AttributeTemplate_ID` (int).
+    /// `AttributeTemplate_ID` (`int`).
     #[serde(
         rename = "AttributeTemplate_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_id: Option<i64>,
-    /// `AttributeTemplate_Code` (string).
+    /// `AttributeTemplate_Code` (`string`).
     #[serde(
         rename = "AttributeTemplate_Code",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_code: Option<String>,
-    /// `Edit_AttributeTemplate` (string).
+    /// `Edit_AttributeTemplate` (`string`).
     #[serde(
         rename = "Edit_AttributeTemplate",
         skip_serializing_if = "Option::is_none"
     )]
     pub edit_attribute_template: Option<String>,
-    /// `AttributeTemplateAttribute_ID` (int).
+    /// `AttributeTemplateAttribute_ID` (`int`).
     #[serde(
         rename = "AttributeTemplateAttribute_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_attribute_id: Option<i64>,
-    /// `AttributeTemplateAttribute_Code` (string).
+    /// `AttributeTemplateAttribute_Code` (`string`).
     #[serde(
         rename = "AttributeTemplateAttribute_Code",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_attribute_code: Option<String>,
-    /// `Edit_AttributeTemplateAttribute` (string).
+    /// `Edit_AttributeTemplateAttribute` (`string`).
     #[serde(
         rename = "Edit_AttributeTemplateAttribute",
         skip_serializing_if = "Option::is_none"
     )]
     pub edit_attribute_template_attribute: Option<String>,
-    /// `Code` (string).
+    /// `Code` (`string`).
     #[serde(rename = "Code", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// `Prompt` (string).
+    /// `Prompt` (`string`).
     #[serde(rename = "Prompt", skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
-    /// `Type` (string).
+    /// `Type` (`string`).
     #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    /// `Image` (string).
+    /// `Image` (`string`).
     #[serde(rename = "Image", skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
-    /// `Price` (decimal).
+    /// `Price` (`decimal`).
     #[serde(rename = "Price", skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
-    /// `Cost` (decimal).
+    /// `Cost` (`decimal`).
     #[serde(rename = "Cost", skip_serializing_if = "Option::is_none")]
     pub cost: Option<f64>,
-    /// `Weight` (decimal).
+    /// `Weight` (`decimal`).
     #[serde(rename = "Weight", skip_serializing_if = "Option::is_none")]
     pub weight: Option<f64>,
-    /// `Copy` (bool).
+    /// `Copy` (`bool`).
     #[serde(rename = "Copy", skip_serializing_if = "Option::is_none")]
     pub copy: Option<bool>,
-    /// `Required` (bool).
+    /// `Required` (`bool`).
     #[serde(rename = "Required", skip_serializing_if = "Option::is_none")]
     pub required: Option<bool>,
-    /// `Inventory` (bool).
+    /// `Inventory` (`bool`).
     #[serde(rename = "Inventory", skip_serializing_if = "Option::is_none")]
     pub inventory: Option<bool>,
     /// Any other parameter, sent as is.
@@ -930,37 +930,37 @@ pub struct AttributeTemplateOptionListLoadAttribute {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `AttributeTemplate_ID` (int).
+    /// `AttributeTemplate_ID` (`int`).
     #[serde(
         rename = "AttributeTemplate_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_id: Option<i64>,
-    /// `AttributeTemplate_Code` (string).
+    /// `AttributeTemplate_Code` (`string`).
     #[serde(
         rename = "AttributeTemplate_Code",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_code: Option<String>,
-    /// `Edit_AttributeTemplate` (string).
+    /// `Edit_AttributeTemplate` (`string`).
     #[serde(
         rename = "Edit_AttributeTemplate",
         skip_serializing_if = "Option::is_none"
     )]
     pub edit_attribute_template: Option<String>,
-    /// `AttributeTemplateAttribute_ID` (int).
+    /// `AttributeTemplateAttribute_ID` (`int`).
     #[serde(
         rename = "AttributeTemplateAttribute_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_attribute_id: Option<i64>,
-    /// `AttributeTemplateAttribute_Code` (string).
+    /// `AttributeTemplateAttribute_Code` (`string`).
     #[serde(
         rename = "AttributeTemplateAttribute_Code",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_attribute_code: Option<String>,
-    /// `Edit_AttributeTemplateAttribute` (string).
+    /// `Edit_AttributeTemplateAttribute` (`string`).
     #[serde(
         rename = "Edit_AttributeTemplateAttribute",
         skip_serializing_if = "Option::is_none"
@@ -1057,55 +1057,55 @@ impl MivaRequest for AttributeTemplateOptionListLoadAttribute {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct AttributeTemplateOptionDelete {
-    /// `AttributeTemplate_ID` (int).
+    /// `AttributeTemplate_ID` (`int`).
     #[serde(
         rename = "AttributeTemplate_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_id: Option<i64>,
-    /// `AttributeTemplate_Code` (string).
+    /// `AttributeTemplate_Code` (`string`).
     #[serde(
         rename = "AttributeTemplate_Code",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_code: Option<String>,
-    /// `Edit_AttributeTemplate` (string).
+    /// `Edit_AttributeTemplate` (`string`).
     #[serde(
         rename = "Edit_AttributeTemplate",
         skip_serializing_if = "Option::is_none"
     )]
     pub edit_attribute_template: Option<String>,
-    /// `AttributeTemplateAttribute_ID` (int).
+    /// `AttributeTemplateAttribute_ID` (`int`).
     #[serde(
         rename = "AttributeTemplateAttribute_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_attribute_id: Option<i64>,
-    /// `AttributeTemplateAttribute_Code` (string).
+    /// `AttributeTemplateAttribute_Code` (`string`).
     #[serde(
         rename = "AttributeTemplateAttribute_Code",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_attribute_code: Option<String>,
-    /// `Edit_AttributeTemplateAttribute` (string).
+    /// `Edit_AttributeTemplateAttribute` (`string`).
     #[serde(
         rename = "Edit_AttributeTemplateAttribute",
         skip_serializing_if = "Option::is_none"
     )]
     pub edit_attribute_template_attribute: Option<String>,
-    /// `AttributeTemplateOption_ID` (int).
+    /// `AttributeTemplateOption_ID` (`int`).
     #[serde(
         rename = "AttributeTemplateOption_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_option_id: Option<i64>,
-    /// `AttributeTemplateOption_Code` (string).
+    /// `AttributeTemplateOption_Code` (`string`).
     #[serde(
         rename = "AttributeTemplateOption_Code",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_option_code: Option<String>,
-    /// `Edit_AttributeTemplateOption` (string).
+    /// `Edit_AttributeTemplateOption` (`string`).
     #[serde(
         rename = "Edit_AttributeTemplateOption",
         skip_serializing_if = "Option::is_none"
@@ -1203,61 +1203,61 @@ impl MivaRequest for AttributeTemplateOptionDelete {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct AttributeTemplateOptionInsert {
-    /// `AttributeTemplate_ID` (int).
+    /// `AttributeTemplate_ID` (`int`).
     #[serde(
         rename = "AttributeTemplate_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_id: Option<i64>,
-    /// `AttributeTemplate_Code` (string).
+    /// `AttributeTemplate_Code` (`string`).
     #[serde(
         rename = "AttributeTemplate_Code",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_code: Option<String>,
-    /// `Edit_AttributeTemplate` (string).
+    /// `Edit_AttributeTemplate` (`string`).
     #[serde(
         rename = "Edit_AttributeTemplate",
         skip_serializing_if = "Option::is_none"
     )]
     pub edit_attribute_template: Option<String>,
-    /// `AttributeTemplateAttribute_ID` (int).
+    /// `AttributeTemplateAttribute_ID` (`int`).
     #[serde(
         rename = "AttributeTemplateAttribute_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_attribute_id: Option<i64>,
-    /// `AttributeTemplateAttribute_Code` (string).
+    /// `AttributeTemplateAttribute_Code` (`string`).
     #[serde(
         rename = "AttributeTemplateAttribute_Code",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_attribute_code: Option<String>,
-    /// `Edit_AttributeTemplateAttribute` (string).
+    /// `Edit_AttributeTemplateAttribute` (`string`).
     #[serde(
         rename = "Edit_AttributeTemplateAttribute",
         skip_serializing_if = "Option::is_none"
     )]
     pub edit_attribute_template_attribute: Option<String>,
-    /// `Code` (string); the official SDK always sends it.
+    /// `Code` (`string`); the official SDK always sends it.
     #[serde(rename = "Code", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// `Prompt` (string); the official SDK always sends it.
+    /// `Prompt` (`string`); the official SDK always sends it.
     #[serde(rename = "Prompt", skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
-    /// `Image` (string).
+    /// `Image` (`string`).
     #[serde(rename = "Image", skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
-    /// `Price` (decimal).
+    /// `Price` (`decimal`).
     #[serde(rename = "Price", skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
-    /// `Cost` (decimal).
+    /// `Cost` (`decimal`).
     #[serde(rename = "Cost", skip_serializing_if = "Option::is_none")]
     pub cost: Option<f64>,
-    /// `Weight` (decimal).
+    /// `Weight` (`decimal`).
     #[serde(rename = "Weight", skip_serializing_if = "Option::is_none")]
     pub weight: Option<f64>,
-    /// `Default` (bool).
+    /// `Default` (`bool`).
     #[serde(rename = "Default", skip_serializing_if = "Option::is_none")]
     pub default_: Option<bool>,
     /// Any other parameter, sent as is.
@@ -1377,61 +1377,61 @@ impl MivaRequest for AttributeTemplateOptionInsert {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct AttributeTemplateOptionSetDefault {
-    /// `AttributeTemplate_ID` (int).
+    /// `AttributeTemplate_ID` (`int`).
     #[serde(
         rename = "AttributeTemplate_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_id: Option<i64>,
-    /// `AttributeTemplate_Code` (string).
+    /// `AttributeTemplate_Code` (`string`).
     #[serde(
         rename = "AttributeTemplate_Code",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_code: Option<String>,
-    /// `Edit_AttributeTemplate` (string).
+    /// `Edit_AttributeTemplate` (`string`).
     #[serde(
         rename = "Edit_AttributeTemplate",
         skip_serializing_if = "Option::is_none"
     )]
     pub edit_attribute_template: Option<String>,
-    /// `AttributeTemplateAttribute_ID` (int).
+    /// `AttributeTemplateAttribute_ID` (`int`).
     #[serde(
         rename = "AttributeTemplateAttribute_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_attribute_id: Option<i64>,
-    /// `AttributeTemplateAttribute_Code` (string).
+    /// `AttributeTemplateAttribute_Code` (`string`).
     #[serde(
         rename = "AttributeTemplateAttribute_Code",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_attribute_code: Option<String>,
-    /// `Edit_AttributeTemplateAttribute` (string).
+    /// `Edit_AttributeTemplateAttribute` (`string`).
     #[serde(
         rename = "Edit_AttributeTemplateAttribute",
         skip_serializing_if = "Option::is_none"
     )]
     pub edit_attribute_template_attribute: Option<String>,
-    /// `AttributeTemplateOption_ID` (int).
+    /// `AttributeTemplateOption_ID` (`int`).
     #[serde(
         rename = "AttributeTemplateOption_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_option_id: Option<i64>,
-    /// `AttributeTemplateOption_Code` (string).
+    /// `AttributeTemplateOption_Code` (`string`).
     #[serde(
         rename = "AttributeTemplateOption_Code",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_option_code: Option<String>,
-    /// `Edit_AttributeTemplateOption` (string).
+    /// `Edit_AttributeTemplateOption` (`string`).
     #[serde(
         rename = "Edit_AttributeTemplateOption",
         skip_serializing_if = "Option::is_none"
     )]
     pub edit_attribute_template_option: Option<String>,
-    /// `AttributeTemplateOption_Default` (bool); the official SDK always sends it.
+    /// `AttributeTemplateOption_Default` (`bool`); the official SDK always sends it.
     #[serde(
         rename = "AttributeTemplateOption_Default",
         skip_serializing_if = "Option::is_none"
@@ -1536,79 +1536,79 @@ impl MivaRequest for AttributeTemplateOptionSetDefault {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct AttributeTemplateOptionUpdate {
-    /// `AttributeTemplate_ID` (int).
+    /// `AttributeTemplate_ID` (`int`).
     #[serde(
         rename = "AttributeTemplate_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_id: Option<i64>,
-    /// `AttributeTemplate_Code` (string).
+    /// `AttributeTemplate_Code` (`string`).
     #[serde(
         rename = "AttributeTemplate_Code",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_code: Option<String>,
-    /// `Edit_AttributeTemplate` (string).
+    /// `Edit_AttributeTemplate` (`string`).
     #[serde(
         rename = "Edit_AttributeTemplate",
         skip_serializing_if = "Option::is_none"
     )]
     pub edit_attribute_template: Option<String>,
-    /// `AttributeTemplateAttribute_ID` (int).
+    /// `AttributeTemplateAttribute_ID` (`int`).
     #[serde(
         rename = "AttributeTemplateAttribute_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_attribute_id: Option<i64>,
-    /// `AttributeTemplateAttribute_Code` (string).
+    /// `AttributeTemplateAttribute_Code` (`string`).
     #[serde(
         rename = "AttributeTemplateAttribute_Code",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_attribute_code: Option<String>,
-    /// `Edit_AttributeTemplateAttribute` (string).
+    /// `Edit_AttributeTemplateAttribute` (`string`).
     #[serde(
         rename = "Edit_AttributeTemplateAttribute",
         skip_serializing_if = "Option::is_none"
     )]
     pub edit_attribute_template_attribute: Option<String>,
-    /// `AttributeTemplateOption_ID` (int).
+    /// `AttributeTemplateOption_ID` (`int`).
     #[serde(
         rename = "AttributeTemplateOption_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_option_id: Option<i64>,
-    /// `AttributeTemplateOption_Code` (string).
+    /// `AttributeTemplateOption_Code` (`string`).
     #[serde(
         rename = "AttributeTemplateOption_Code",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_option_code: Option<String>,
-    /// `Edit_AttributeTemplateOption` (string).
+    /// `Edit_AttributeTemplateOption` (`string`).
     #[serde(
         rename = "Edit_AttributeTemplateOption",
         skip_serializing_if = "Option::is_none"
     )]
     pub edit_attribute_template_option: Option<String>,
-    /// `Code` (string).
+    /// `Code` (`string`).
     #[serde(rename = "Code", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// `Prompt` (string).
+    /// `Prompt` (`string`).
     #[serde(rename = "Prompt", skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
-    /// `Image` (string).
+    /// `Image` (`string`).
     #[serde(rename = "Image", skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
-    /// `Price` (decimal).
+    /// `Price` (`decimal`).
     #[serde(rename = "Price", skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
-    /// `Cost` (decimal).
+    /// `Cost` (`decimal`).
     #[serde(rename = "Cost", skip_serializing_if = "Option::is_none")]
     pub cost: Option<f64>,
-    /// `Weight` (decimal).
+    /// `Weight` (`decimal`).
     #[serde(rename = "Weight", skip_serializing_if = "Option::is_none")]
     pub weight: Option<f64>,
-    /// `Default` (bool).
+    /// `Default` (`bool`).
     #[serde(rename = "Default", skip_serializing_if = "Option::is_none")]
     pub default_: Option<bool>,
     /// Any other parameter, sent as is.
@@ -1748,28 +1748,28 @@ pub struct AttributeTemplateProductListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `AttributeTemplate_ID` (int).
+    /// `AttributeTemplate_ID` (`int`).
     #[serde(
         rename = "AttributeTemplate_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_id: Option<i64>,
-    /// `AttributeTemplate_Code` (string).
+    /// `AttributeTemplate_Code` (`string`).
     #[serde(
         rename = "AttributeTemplate_Code",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_code: Option<String>,
-    /// `Edit_AttributeTemplate` (string).
+    /// `Edit_AttributeTemplate` (`string`).
     #[serde(
         rename = "Edit_AttributeTemplate",
         skip_serializing_if = "Option::is_none"
     )]
     pub edit_attribute_template: Option<String>,
-    /// `Assigned` (bool).
+    /// `Assigned` (`bool`).
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
-    /// `Unassigned` (bool).
+    /// `Unassigned` (`bool`).
     #[serde(rename = "Unassigned", skip_serializing_if = "Option::is_none")]
     pub unassigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -1922,34 +1922,34 @@ impl ListRequest for AttributeTemplateProductListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct AttributeTemplateProductUpdateAssigned {
-    /// `AttributeTemplate_ID` (int).
+    /// `AttributeTemplate_ID` (`int`).
     #[serde(
         rename = "AttributeTemplate_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_id: Option<i64>,
-    /// `AttributeTemplate_Code` (string).
+    /// `AttributeTemplate_Code` (`string`).
     #[serde(
         rename = "AttributeTemplate_Code",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_code: Option<String>,
-    /// `Edit_AttributeTemplate` (string).
+    /// `Edit_AttributeTemplate` (`string`).
     #[serde(
         rename = "Edit_AttributeTemplate",
         skip_serializing_if = "Option::is_none"
     )]
     pub edit_attribute_template: Option<String>,
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
-    /// `Assigned` (bool); the official SDK always sends it.
+    /// `Assigned` (`bool`); the official SDK always sends it.
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -2031,19 +2031,19 @@ impl MivaRequest for AttributeTemplateProductUpdateAssigned {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct AttributeTemplateDelete {
-    /// `AttributeTemplate_ID` (int).
+    /// `AttributeTemplate_ID` (`int`).
     #[serde(
         rename = "AttributeTemplate_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_id: Option<i64>,
-    /// `AttributeTemplate_Code` (string).
+    /// `AttributeTemplate_Code` (`string`).
     #[serde(
         rename = "AttributeTemplate_Code",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_code: Option<String>,
-    /// `Edit_AttributeTemplate` (string).
+    /// `Edit_AttributeTemplate` (`string`).
     #[serde(
         rename = "Edit_AttributeTemplate",
         skip_serializing_if = "Option::is_none"
@@ -2103,10 +2103,10 @@ impl MivaRequest for AttributeTemplateDelete {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct AttributeTemplateInsert {
-    /// `Code` (string); the official SDK always sends it.
+    /// `Code` (`string`); the official SDK always sends it.
     #[serde(rename = "Code", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// `Prompt` (string); the official SDK always sends it.
+    /// `Prompt` (`string`); the official SDK always sends it.
     #[serde(rename = "Prompt", skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
     /// Any other parameter, sent as is.
@@ -2158,28 +2158,28 @@ impl MivaRequest for AttributeTemplateInsert {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct AttributeTemplateUpdate {
-    /// `AttributeTemplate_ID` (int).
+    /// `AttributeTemplate_ID` (`int`).
     #[serde(
         rename = "AttributeTemplate_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_id: Option<i64>,
-    /// `AttributeTemplate_Code` (string).
+    /// `AttributeTemplate_Code` (`string`).
     #[serde(
         rename = "AttributeTemplate_Code",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_code: Option<String>,
-    /// `Edit_AttributeTemplate` (string).
+    /// `Edit_AttributeTemplate` (`string`).
     #[serde(
         rename = "Edit_AttributeTemplate",
         skip_serializing_if = "Option::is_none"
     )]
     pub edit_attribute_template: Option<String>,
-    /// `Code` (string); the official SDK always sends it.
+    /// `Code` (`string`); the official SDK always sends it.
     #[serde(rename = "Code", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// `Prompt` (string); the official SDK always sends it.
+    /// `Prompt` (`string`); the official SDK always sends it.
     #[serde(rename = "Prompt", skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
     /// Any other parameter, sent as is.
@@ -2250,22 +2250,22 @@ impl MivaRequest for AttributeTemplateUpdate {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct AttributeCopyLinkedTemplate {
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `Attribute_ID` (int).
+    /// `Attribute_ID` (`int`).
     #[serde(rename = "Attribute_ID", skip_serializing_if = "Option::is_none")]
     pub attribute_id: Option<i64>,
-    /// `Edit_Attribute` (string).
+    /// `Edit_Attribute` (`string`).
     #[serde(rename = "Edit_Attribute", skip_serializing_if = "Option::is_none")]
     pub edit_attribute: Option<String>,
-    /// `Attribute_Code` (string).
+    /// `Attribute_Code` (`string`).
     #[serde(rename = "Attribute_Code", skip_serializing_if = "Option::is_none")]
     pub attribute_code: Option<String>,
     /// Any other parameter, sent as is.
@@ -2342,28 +2342,28 @@ impl MivaRequest for AttributeCopyLinkedTemplate {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct AttributeCopyTemplate {
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `AttributeTemplate_ID` (int).
+    /// `AttributeTemplate_ID` (`int`).
     #[serde(
         rename = "AttributeTemplate_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_id: Option<i64>,
-    /// `Edit_AttributeTemplate` (string).
+    /// `Edit_AttributeTemplate` (`string`).
     #[serde(
         rename = "Edit_AttributeTemplate",
         skip_serializing_if = "Option::is_none"
     )]
     pub edit_attribute_template: Option<String>,
-    /// `AttributeTemplate_Code` (string).
+    /// `AttributeTemplate_Code` (`string`).
     #[serde(
         rename = "AttributeTemplate_Code",
         skip_serializing_if = "Option::is_none"
@@ -2443,22 +2443,22 @@ impl MivaRequest for AttributeCopyTemplate {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct AttributeDelete {
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
-    /// `Attribute_ID` (int).
+    /// `Attribute_ID` (`int`).
     #[serde(rename = "Attribute_ID", skip_serializing_if = "Option::is_none")]
     pub attribute_id: Option<i64>,
-    /// `Edit_Attribute` (string).
+    /// `Edit_Attribute` (`string`).
     #[serde(rename = "Edit_Attribute", skip_serializing_if = "Option::is_none")]
     pub edit_attribute: Option<String>,
-    /// `Attribute_Code` (string).
+    /// `Attribute_Code` (`string`).
     #[serde(rename = "Attribute_Code", skip_serializing_if = "Option::is_none")]
     pub attribute_code: Option<String>,
     /// Any other parameter, sent as is.
@@ -2534,43 +2534,43 @@ impl MivaRequest for AttributeDelete {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct AttributeInsert {
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `Code` (string); the official SDK always sends it.
+    /// `Code` (`string`); the official SDK always sends it.
     #[serde(rename = "Code", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// `Prompt` (string).
+    /// `Prompt` (`string`).
     #[serde(rename = "Prompt", skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
-    /// `Type` (string); the official SDK always sends it.
+    /// `Type` (`string`); the official SDK always sends it.
     #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    /// `Image` (string).
+    /// `Image` (`string`).
     #[serde(rename = "Image", skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
-    /// `Price` (decimal).
+    /// `Price` (`decimal`).
     #[serde(rename = "Price", skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
-    /// `Cost` (decimal).
+    /// `Cost` (`decimal`).
     #[serde(rename = "Cost", skip_serializing_if = "Option::is_none")]
     pub cost: Option<f64>,
-    /// `Weight` (decimal).
+    /// `Weight` (`decimal`).
     #[serde(rename = "Weight", skip_serializing_if = "Option::is_none")]
     pub weight: Option<f64>,
-    /// `Copy` (bool).
+    /// `Copy` (`bool`).
     #[serde(rename = "Copy", skip_serializing_if = "Option::is_none")]
     pub copy: Option<bool>,
-    /// `Required` (bool).
+    /// `Required` (`bool`).
     #[serde(rename = "Required", skip_serializing_if = "Option::is_none")]
     pub required: Option<bool>,
-    /// `Inventory` (bool).
+    /// `Inventory` (`bool`).
     #[serde(rename = "Inventory", skip_serializing_if = "Option::is_none")]
     pub inventory: Option<bool>,
     /// Any other parameter, sent as is.
@@ -2688,19 +2688,19 @@ impl MivaRequest for AttributeInsert {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct AttributeLoadCode {
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
-    /// `Customer_ID` (int).
+    /// `Customer_ID` (`int`).
     #[serde(rename = "Customer_ID", skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<i64>,
-    /// `Attribute_Code` (string); the official SDK always sends it.
+    /// `Attribute_Code` (`string`); the official SDK always sends it.
     #[serde(rename = "Attribute_Code", skip_serializing_if = "Option::is_none")]
     pub attribute_code: Option<String>,
     /// Any other parameter, sent as is.
@@ -2771,52 +2771,52 @@ impl MivaRequest for AttributeLoadCode {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct AttributeUpdate {
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
-    /// `Attribute_ID` (int).
+    /// `Attribute_ID` (`int`).
     #[serde(rename = "Attribute_ID", skip_serializing_if = "Option::is_none")]
     pub attribute_id: Option<i64>,
-    /// `Edit_Attribute` (string).
+    /// `Edit_Attribute` (`string`).
     #[serde(rename = "Edit_Attribute", skip_serializing_if = "Option::is_none")]
     pub edit_attribute: Option<String>,
-    /// `Attribute_Code` (string).
+    /// `Attribute_Code` (`string`).
     #[serde(rename = "Attribute_Code", skip_serializing_if = "Option::is_none")]
     pub attribute_code: Option<String>,
-    /// `Code` (string).
+    /// `Code` (`string`).
     #[serde(rename = "Code", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// `Prompt` (string).
+    /// `Prompt` (`string`).
     #[serde(rename = "Prompt", skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
-    /// `Type` (string).
+    /// `Type` (`string`).
     #[serde(rename = "Type", skip_serializing_if = "Option::is_none")]
     pub type_: Option<String>,
-    /// `Image` (string).
+    /// `Image` (`string`).
     #[serde(rename = "Image", skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
-    /// `Price` (decimal).
+    /// `Price` (`decimal`).
     #[serde(rename = "Price", skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
-    /// `Cost` (decimal).
+    /// `Cost` (`decimal`).
     #[serde(rename = "Cost", skip_serializing_if = "Option::is_none")]
     pub cost: Option<f64>,
-    /// `Weight` (decimal).
+    /// `Weight` (`decimal`).
     #[serde(rename = "Weight", skip_serializing_if = "Option::is_none")]
     pub weight: Option<f64>,
-    /// `Copy` (bool).
+    /// `Copy` (`bool`).
     #[serde(rename = "Copy", skip_serializing_if = "Option::is_none")]
     pub copy: Option<bool>,
-    /// `Required` (bool).
+    /// `Required` (`bool`).
     #[serde(rename = "Required", skip_serializing_if = "Option::is_none")]
     pub required: Option<bool>,
-    /// `Inventory` (bool).
+    /// `Inventory` (`bool`).
     #[serde(rename = "Inventory", skip_serializing_if = "Option::is_none")]
     pub inventory: Option<bool>,
     /// Any other parameter, sent as is.
@@ -2956,28 +2956,28 @@ pub struct AvailabilityGroupBusinessAccountListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `AvailabilityGroup_ID` (int).
+    /// `AvailabilityGroup_ID` (`int`).
     #[serde(
         rename = "AvailabilityGroup_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub availability_group_id: Option<i64>,
-    /// `Edit_AvailabilityGroup` (string).
+    /// `Edit_AvailabilityGroup` (`string`).
     #[serde(
         rename = "Edit_AvailabilityGroup",
         skip_serializing_if = "Option::is_none"
     )]
     pub edit_availability_group: Option<String>,
-    /// `AvailabilityGroup_Name` (string).
+    /// `AvailabilityGroup_Name` (`string`).
     #[serde(
         rename = "AvailabilityGroup_Name",
         skip_serializing_if = "Option::is_none"
     )]
     pub availability_group_name: Option<String>,
-    /// `Assigned` (bool).
+    /// `Assigned` (`bool`).
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
-    /// `Unassigned` (bool).
+    /// `Unassigned` (`bool`).
     #[serde(rename = "Unassigned", skip_serializing_if = "Option::is_none")]
     pub unassigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -3090,34 +3090,34 @@ impl ListRequest for AvailabilityGroupBusinessAccountListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct AvailabilityGroupBusinessAccountUpdateAssigned {
-    /// `AvailabilityGroup_ID` (int).
+    /// `AvailabilityGroup_ID` (`int`).
     #[serde(
         rename = "AvailabilityGroup_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub availability_group_id: Option<i64>,
-    /// `Edit_AvailabilityGroup` (string).
+    /// `Edit_AvailabilityGroup` (`string`).
     #[serde(
         rename = "Edit_AvailabilityGroup",
         skip_serializing_if = "Option::is_none"
     )]
     pub edit_availability_group: Option<String>,
-    /// `AvailabilityGroup_Name` (string).
+    /// `AvailabilityGroup_Name` (`string`).
     #[serde(
         rename = "AvailabilityGroup_Name",
         skip_serializing_if = "Option::is_none"
     )]
     pub availability_group_name: Option<String>,
-    /// `BusinessAccount_ID` (int).
+    /// `BusinessAccount_ID` (`int`).
     #[serde(rename = "BusinessAccount_ID", skip_serializing_if = "Option::is_none")]
     pub business_account_id: Option<i64>,
-    /// `BusinessAccount_Title` (string).
+    /// `BusinessAccount_Title` (`string`).
     #[serde(
         rename = "BusinessAccount_Title",
         skip_serializing_if = "Option::is_none"
     )]
     pub business_account_title: Option<String>,
-    /// `Assigned` (bool).
+    /// `Assigned` (`bool`).
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -3197,28 +3197,28 @@ pub struct AvailabilityGroupCategoryListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `AvailabilityGroup_ID` (int).
+    /// `AvailabilityGroup_ID` (`int`).
     #[serde(
         rename = "AvailabilityGroup_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub availability_group_id: Option<i64>,
-    /// `Edit_AvailabilityGroup` (string).
+    /// `Edit_AvailabilityGroup` (`string`).
     #[serde(
         rename = "Edit_AvailabilityGroup",
         skip_serializing_if = "Option::is_none"
     )]
     pub edit_availability_group: Option<String>,
-    /// `AvailabilityGroup_Name` (string).
+    /// `AvailabilityGroup_Name` (`string`).
     #[serde(
         rename = "AvailabilityGroup_Name",
         skip_serializing_if = "Option::is_none"
     )]
     pub availability_group_name: Option<String>,
-    /// `Assigned` (bool).
+    /// `Assigned` (`bool`).
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
-    /// `Unassigned` (bool).
+    /// `Unassigned` (`bool`).
     #[serde(rename = "Unassigned", skip_serializing_if = "Option::is_none")]
     pub unassigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -3339,34 +3339,34 @@ impl ListRequest for AvailabilityGroupCategoryListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct AvailabilityGroupCategoryUpdateAssigned {
-    /// `AvailabilityGroup_ID` (int).
+    /// `AvailabilityGroup_ID` (`int`).
     #[serde(
         rename = "AvailabilityGroup_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub availability_group_id: Option<i64>,
-    /// `Edit_AvailabilityGroup` (string).
+    /// `Edit_AvailabilityGroup` (`string`).
     #[serde(
         rename = "Edit_AvailabilityGroup",
         skip_serializing_if = "Option::is_none"
     )]
     pub edit_availability_group: Option<String>,
-    /// `AvailabilityGroup_Name` (string); the official SDK always sends it.
+    /// `AvailabilityGroup_Name` (`string`); the official SDK always sends it.
     #[serde(
         rename = "AvailabilityGroup_Name",
         skip_serializing_if = "Option::is_none"
     )]
     pub availability_group_name: Option<String>,
-    /// `Category_ID` (int).
+    /// `Category_ID` (`int`).
     #[serde(rename = "Category_ID", skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
-    /// `Edit_Category` (string).
+    /// `Edit_Category` (`string`).
     #[serde(rename = "Edit_Category", skip_serializing_if = "Option::is_none")]
     pub edit_category: Option<String>,
-    /// `Category_Code` (string); the official SDK always sends it.
+    /// `Category_Code` (`string`); the official SDK always sends it.
     #[serde(rename = "Category_Code", skip_serializing_if = "Option::is_none")]
     pub category_code: Option<String>,
-    /// `Assigned` (bool).
+    /// `Assigned` (`bool`).
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -3452,28 +3452,28 @@ pub struct AvailabilityGroupCustomerListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `AvailabilityGroup_ID` (int).
+    /// `AvailabilityGroup_ID` (`int`).
     #[serde(
         rename = "AvailabilityGroup_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub availability_group_id: Option<i64>,
-    /// `Edit_AvailabilityGroup` (string).
+    /// `Edit_AvailabilityGroup` (`string`).
     #[serde(
         rename = "Edit_AvailabilityGroup",
         skip_serializing_if = "Option::is_none"
     )]
     pub edit_availability_group: Option<String>,
-    /// `AvailabilityGroup_Name` (string).
+    /// `AvailabilityGroup_Name` (`string`).
     #[serde(
         rename = "AvailabilityGroup_Name",
         skip_serializing_if = "Option::is_none"
     )]
     pub availability_group_name: Option<String>,
-    /// `Assigned` (bool).
+    /// `Assigned` (`bool`).
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
-    /// `Unassigned` (bool).
+    /// `Unassigned` (`bool`).
     #[serde(rename = "Unassigned", skip_serializing_if = "Option::is_none")]
     pub unassigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -3640,34 +3640,34 @@ impl ListRequest for AvailabilityGroupCustomerListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct AvailabilityGroupCustomerUpdateAssigned {
-    /// `AvailabilityGroup_ID` (int).
+    /// `AvailabilityGroup_ID` (`int`).
     #[serde(
         rename = "AvailabilityGroup_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub availability_group_id: Option<i64>,
-    /// `Edit_AvailabilityGroup` (string).
+    /// `Edit_AvailabilityGroup` (`string`).
     #[serde(
         rename = "Edit_AvailabilityGroup",
         skip_serializing_if = "Option::is_none"
     )]
     pub edit_availability_group: Option<String>,
-    /// `AvailabilityGroup_Name` (string).
+    /// `AvailabilityGroup_Name` (`string`).
     #[serde(
         rename = "AvailabilityGroup_Name",
         skip_serializing_if = "Option::is_none"
     )]
     pub availability_group_name: Option<String>,
-    /// `Customer_ID` (int).
+    /// `Customer_ID` (`int`).
     #[serde(rename = "Customer_ID", skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<i64>,
-    /// `Edit_Customer` (string).
+    /// `Edit_Customer` (`string`).
     #[serde(rename = "Edit_Customer", skip_serializing_if = "Option::is_none")]
     pub edit_customer: Option<String>,
-    /// `Customer_Login` (string).
+    /// `Customer_Login` (`string`).
     #[serde(rename = "Customer_Login", skip_serializing_if = "Option::is_none")]
     pub customer_login: Option<String>,
-    /// `Assigned` (bool).
+    /// `Assigned` (`bool`).
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -3817,34 +3817,34 @@ impl ListRequest for AvailabilityGroupListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct AvailabilityGroupPaymentMethodUpdateAssigned {
-    /// `AvailabilityGroup_ID` (int).
+    /// `AvailabilityGroup_ID` (`int`).
     #[serde(
         rename = "AvailabilityGroup_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub availability_group_id: Option<i64>,
-    /// `Edit_AvailabilityGroup` (string).
+    /// `Edit_AvailabilityGroup` (`string`).
     #[serde(
         rename = "Edit_AvailabilityGroup",
         skip_serializing_if = "Option::is_none"
     )]
     pub edit_availability_group: Option<String>,
-    /// `AvailabilityGroup_Name` (string).
+    /// `AvailabilityGroup_Name` (`string`).
     #[serde(
         rename = "AvailabilityGroup_Name",
         skip_serializing_if = "Option::is_none"
     )]
     pub availability_group_name: Option<String>,
-    /// `Module_Code` (string); the official SDK always sends it.
+    /// `Module_Code` (`string`); the official SDK always sends it.
     #[serde(rename = "Module_Code", skip_serializing_if = "Option::is_none")]
     pub module_code: Option<String>,
-    /// `Method_Code` (string); the official SDK always sends it.
+    /// `Method_Code` (`string`); the official SDK always sends it.
     #[serde(rename = "Method_Code", skip_serializing_if = "Option::is_none")]
     pub method_code: Option<String>,
-    /// `PaymentCardType_ID` (int).
+    /// `PaymentCardType_ID` (`int`).
     #[serde(rename = "PaymentCardType_ID", skip_serializing_if = "Option::is_none")]
     pub payment_card_type_id: Option<i64>,
-    /// `Assigned` (bool); the official SDK always sends it.
+    /// `Assigned` (`bool`); the official SDK always sends it.
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -3930,28 +3930,28 @@ pub struct AvailabilityGroupProductListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `AvailabilityGroup_ID` (int).
+    /// `AvailabilityGroup_ID` (`int`).
     #[serde(
         rename = "AvailabilityGroup_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub availability_group_id: Option<i64>,
-    /// `Edit_AvailabilityGroup` (string).
+    /// `Edit_AvailabilityGroup` (`string`).
     #[serde(
         rename = "Edit_AvailabilityGroup",
         skip_serializing_if = "Option::is_none"
     )]
     pub edit_availability_group: Option<String>,
-    /// `AvailabilityGroup_Name` (string).
+    /// `AvailabilityGroup_Name` (`string`).
     #[serde(
         rename = "AvailabilityGroup_Name",
         skip_serializing_if = "Option::is_none"
     )]
     pub availability_group_name: Option<String>,
-    /// `Assigned` (bool).
+    /// `Assigned` (`bool`).
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
-    /// `Unassigned` (bool).
+    /// `Unassigned` (`bool`).
     #[serde(rename = "Unassigned", skip_serializing_if = "Option::is_none")]
     pub unassigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -4104,37 +4104,37 @@ impl ListRequest for AvailabilityGroupProductListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct AvailabilityGroupProductUpdateAssigned {
-    /// `AvailabilityGroup_ID` (int).
+    /// `AvailabilityGroup_ID` (`int`).
     #[serde(
         rename = "AvailabilityGroup_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub availability_group_id: Option<i64>,
-    /// `Edit_AvailabilityGroup` (string).
+    /// `Edit_AvailabilityGroup` (`string`).
     #[serde(
         rename = "Edit_AvailabilityGroup",
         skip_serializing_if = "Option::is_none"
     )]
     pub edit_availability_group: Option<String>,
-    /// `AvailabilityGroup_Name` (string).
+    /// `AvailabilityGroup_Name` (`string`).
     #[serde(
         rename = "AvailabilityGroup_Name",
         skip_serializing_if = "Option::is_none"
     )]
     pub availability_group_name: Option<String>,
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `Product_SKU` (string).
+    /// `Product_SKU` (`string`).
     #[serde(rename = "Product_SKU", skip_serializing_if = "Option::is_none")]
     pub product_sku: Option<String>,
-    /// `Assigned` (bool); the official SDK always sends it.
+    /// `Assigned` (`bool`); the official SDK always sends it.
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -4226,28 +4226,28 @@ pub struct AvailabilityGroupShippingMethodListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `AvailabilityGroup_ID` (int).
+    /// `AvailabilityGroup_ID` (`int`).
     #[serde(
         rename = "AvailabilityGroup_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub availability_group_id: Option<i64>,
-    /// `Edit_AvailabilityGroup` (string).
+    /// `Edit_AvailabilityGroup` (`string`).
     #[serde(
         rename = "Edit_AvailabilityGroup",
         skip_serializing_if = "Option::is_none"
     )]
     pub edit_availability_group: Option<String>,
-    /// `AvailabilityGroup_Name` (string).
+    /// `AvailabilityGroup_Name` (`string`).
     #[serde(
         rename = "AvailabilityGroup_Name",
         skip_serializing_if = "Option::is_none"
     )]
     pub availability_group_name: Option<String>,
-    /// `Assigned` (bool).
+    /// `Assigned` (`bool`).
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
-    /// `Unassigned` (bool).
+    /// `Unassigned` (`bool`).
     #[serde(rename = "Unassigned", skip_serializing_if = "Option::is_none")]
     pub unassigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -4345,31 +4345,31 @@ impl ListRequest for AvailabilityGroupShippingMethodListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct AvailabilityGroupShippingMethodUpdateAssigned {
-    /// `AvailabilityGroup_ID` (int).
+    /// `AvailabilityGroup_ID` (`int`).
     #[serde(
         rename = "AvailabilityGroup_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub availability_group_id: Option<i64>,
-    /// `Edit_AvailabilityGroup` (string).
+    /// `Edit_AvailabilityGroup` (`string`).
     #[serde(
         rename = "Edit_AvailabilityGroup",
         skip_serializing_if = "Option::is_none"
     )]
     pub edit_availability_group: Option<String>,
-    /// `AvailabilityGroup_Name` (string).
+    /// `AvailabilityGroup_Name` (`string`).
     #[serde(
         rename = "AvailabilityGroup_Name",
         skip_serializing_if = "Option::is_none"
     )]
     pub availability_group_name: Option<String>,
-    /// `Module_Code` (string); the official SDK always sends it.
+    /// `Module_Code` (`string`); the official SDK always sends it.
     #[serde(rename = "Module_Code", skip_serializing_if = "Option::is_none")]
     pub module_code: Option<String>,
-    /// `Method_Code` (string); the official SDK always sends it.
+    /// `Method_Code` (`string`); the official SDK always sends it.
     #[serde(rename = "Method_Code", skip_serializing_if = "Option::is_none")]
     pub method_code: Option<String>,
-    /// `Assigned` (bool); the official SDK always sends it.
+    /// `Assigned` (`bool`); the official SDK always sends it.
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -4445,19 +4445,19 @@ impl MivaRequest for AvailabilityGroupShippingMethodUpdateAssigned {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct AvailabilityGroupDelete {
-    /// `AvailabilityGroup_ID` (int).
+    /// `AvailabilityGroup_ID` (`int`).
     #[serde(
         rename = "AvailabilityGroup_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub availability_group_id: Option<i64>,
-    /// `Edit_AvailabilityGroup` (string).
+    /// `Edit_AvailabilityGroup` (`string`).
     #[serde(
         rename = "Edit_AvailabilityGroup",
         skip_serializing_if = "Option::is_none"
     )]
     pub edit_availability_group: Option<String>,
-    /// `AvailabilityGroup_Name` (string).
+    /// `AvailabilityGroup_Name` (`string`).
     #[serde(
         rename = "AvailabilityGroup_Name",
         skip_serializing_if = "Option::is_none"
@@ -4517,13 +4517,13 @@ impl MivaRequest for AvailabilityGroupDelete {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct AvailabilityGroupInsert {
-    /// `AvailabilityGroup_Name` (string); the official SDK always sends it.
+    /// `AvailabilityGroup_Name` (`string`); the official SDK always sends it.
     #[serde(
         rename = "AvailabilityGroup_Name",
         skip_serializing_if = "Option::is_none"
     )]
     pub availability_group_name: Option<String>,
-    /// `AvailabilityGroup_Tax_Exempt` (bool).
+    /// `AvailabilityGroup_Tax_Exempt` (`bool`).
     #[serde(
         rename = "AvailabilityGroup_Tax_Exempt",
         skip_serializing_if = "Option::is_none"
@@ -4578,25 +4578,25 @@ impl MivaRequest for AvailabilityGroupInsert {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct AvailabilityGroupUpdate {
-    /// `AvailabilityGroup_ID` (int).
+    /// `AvailabilityGroup_ID` (`int`).
     #[serde(
         rename = "AvailabilityGroup_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub availability_group_id: Option<i64>,
-    /// `Edit_AvailabilityGroup` (string).
+    /// `Edit_AvailabilityGroup` (`string`).
     #[serde(
         rename = "Edit_AvailabilityGroup",
         skip_serializing_if = "Option::is_none"
     )]
     pub edit_availability_group: Option<String>,
-    /// `AvailabilityGroup_Name` (string); the official SDK always sends it.
+    /// `AvailabilityGroup_Name` (`string`); the official SDK always sends it.
     #[serde(
         rename = "AvailabilityGroup_Name",
         skip_serializing_if = "Option::is_none"
     )]
     pub availability_group_name: Option<String>,
-    /// `AvailabilityGroup_Tax_Exempt` (bool).
+    /// `AvailabilityGroup_Tax_Exempt` (`bool`).
     #[serde(
         rename = "AvailabilityGroup_Tax_Exempt",
         skip_serializing_if = "Option::is_none"
@@ -4667,16 +4667,16 @@ pub struct BranchCSSResourceVersionListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `Branch_ID` (int).
+    /// `Branch_ID` (`int`).
     #[serde(rename = "Branch_ID", skip_serializing_if = "Option::is_none")]
     pub branch_id: Option<i64>,
-    /// `Branch_Name` (string).
+    /// `Branch_Name` (`string`).
     #[serde(rename = "Branch_Name", skip_serializing_if = "Option::is_none")]
     pub branch_name: Option<String>,
-    /// `Edit_Branch` (string).
+    /// `Edit_Branch` (`string`).
     #[serde(rename = "Edit_Branch", skip_serializing_if = "Option::is_none")]
     pub edit_branch: Option<String>,
-    /// `Changeset_ID` (int).
+    /// `Changeset_ID` (`int`).
     #[serde(rename = "Changeset_ID", skip_serializing_if = "Option::is_none")]
     pub changeset_id: Option<i64>,
     /// Any other parameter, sent as is.
@@ -4798,13 +4798,13 @@ pub struct BranchItemVersionListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `Branch_ID` (int).
+    /// `Branch_ID` (`int`).
     #[serde(rename = "Branch_ID", skip_serializing_if = "Option::is_none")]
     pub branch_id: Option<i64>,
-    /// `Edit_Branch` (string).
+    /// `Edit_Branch` (`string`).
     #[serde(rename = "Edit_Branch", skip_serializing_if = "Option::is_none")]
     pub edit_branch: Option<String>,
-    /// `Branch_Name` (string).
+    /// `Branch_Name` (`string`).
     #[serde(rename = "Branch_Name", skip_serializing_if = "Option::is_none")]
     pub branch_name: Option<String>,
     /// Any other parameter, sent as is.
@@ -4911,16 +4911,16 @@ pub struct BranchJavaScriptResourceVersionListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `Branch_ID` (int).
+    /// `Branch_ID` (`int`).
     #[serde(rename = "Branch_ID", skip_serializing_if = "Option::is_none")]
     pub branch_id: Option<i64>,
-    /// `Branch_Name` (string).
+    /// `Branch_Name` (`string`).
     #[serde(rename = "Branch_Name", skip_serializing_if = "Option::is_none")]
     pub branch_name: Option<String>,
-    /// `Edit_Branch` (string).
+    /// `Edit_Branch` (`string`).
     #[serde(rename = "Edit_Branch", skip_serializing_if = "Option::is_none")]
     pub edit_branch: Option<String>,
-    /// `Changeset_ID` (int).
+    /// `Changeset_ID` (`int`).
     #[serde(rename = "Changeset_ID", skip_serializing_if = "Option::is_none")]
     pub changeset_id: Option<i64>,
     /// Any other parameter, sent as is.
@@ -5037,7 +5037,7 @@ impl ListRequest for BranchJavaScriptResourceVersionListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct BranchListDelete {
-    /// `Branch_IDs` (any); the official SDK always sends it.
+    /// `Branch_IDs` (`any`); the official SDK always sends it.
     #[serde(rename = "Branch_IDs", skip_serializing_if = "Option::is_none")]
     pub branch_i_ds: Option<Value>,
     /// Any other parameter, sent as is.
@@ -5155,13 +5155,13 @@ pub struct BranchPageVersionListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `Branch_ID` (int).
+    /// `Branch_ID` (`int`).
     #[serde(rename = "Branch_ID", skip_serializing_if = "Option::is_none")]
     pub branch_id: Option<i64>,
-    /// `Edit_Branch` (string).
+    /// `Edit_Branch` (`string`).
     #[serde(rename = "Edit_Branch", skip_serializing_if = "Option::is_none")]
     pub edit_branch: Option<String>,
-    /// `Branch_Name` (string).
+    /// `Branch_Name` (`string`).
     #[serde(rename = "Branch_Name", skip_serializing_if = "Option::is_none")]
     pub branch_name: Option<String>,
     /// Any other parameter, sent as is.
@@ -5281,16 +5281,16 @@ pub struct BranchPropertyVersionListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `Branch_ID` (int).
+    /// `Branch_ID` (`int`).
     #[serde(rename = "Branch_ID", skip_serializing_if = "Option::is_none")]
     pub branch_id: Option<i64>,
-    /// `Branch_Name` (string).
+    /// `Branch_Name` (`string`).
     #[serde(rename = "Branch_Name", skip_serializing_if = "Option::is_none")]
     pub branch_name: Option<String>,
-    /// `Edit_Branch` (string).
+    /// `Edit_Branch` (`string`).
     #[serde(rename = "Edit_Branch", skip_serializing_if = "Option::is_none")]
     pub edit_branch: Option<String>,
-    /// `Changeset_ID` (int).
+    /// `Changeset_ID` (`int`).
     #[serde(rename = "Changeset_ID", skip_serializing_if = "Option::is_none")]
     pub changeset_id: Option<i64>,
     /// Any other parameter, sent as is.
@@ -5419,16 +5419,16 @@ pub struct BranchTemplateVersionListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `Branch_ID` (int).
+    /// `Branch_ID` (`int`).
     #[serde(rename = "Branch_ID", skip_serializing_if = "Option::is_none")]
     pub branch_id: Option<i64>,
-    /// `Branch_Name` (string).
+    /// `Branch_Name` (`string`).
     #[serde(rename = "Branch_Name", skip_serializing_if = "Option::is_none")]
     pub branch_name: Option<String>,
-    /// `Edit_Branch` (string).
+    /// `Edit_Branch` (`string`).
     #[serde(rename = "Edit_Branch", skip_serializing_if = "Option::is_none")]
     pub edit_branch: Option<String>,
-    /// `Changeset_ID` (int).
+    /// `Changeset_ID` (`int`).
     #[serde(rename = "Changeset_ID", skip_serializing_if = "Option::is_none")]
     pub changeset_id: Option<i64>,
     /// Any other parameter, sent as is.
@@ -5541,28 +5541,28 @@ impl ListRequest for BranchTemplateVersionListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct BranchCopy {
-    /// `Source_Branch_ID` (int).
+    /// `Source_Branch_ID` (`int`).
     #[serde(rename = "Source_Branch_ID", skip_serializing_if = "Option::is_none")]
     pub source_branch_id: Option<i64>,
-    /// `Destination_Branch_ID` (int).
+    /// `Destination_Branch_ID` (`int`).
     #[serde(
         rename = "Destination_Branch_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub destination_branch_id: Option<i64>,
-    /// `Source_Changeset_ID` (int).
+    /// `Source_Changeset_ID` (`int`).
     #[serde(
         rename = "Source_Changeset_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub source_changeset_id: Option<i64>,
-    /// `Branch_Copy_Session_ID` (string).
+    /// `Branch_Copy_Session_ID` (`string`).
     #[serde(
         rename = "Branch_Copy_Session_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub branch_copy_session_id: Option<String>,
-    /// `Notes` (string).
+    /// `Notes` (`string`).
     #[serde(rename = "Notes", skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
     /// Any other parameter, sent as is.
@@ -5631,25 +5631,25 @@ impl MivaRequest for BranchCopy {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct BranchCreate {
-    /// `Parent_Branch_ID` (int).
+    /// `Parent_Branch_ID` (`int`).
     #[serde(rename = "Parent_Branch_ID", skip_serializing_if = "Option::is_none")]
     pub parent_branch_id: Option<i64>,
-    /// `Branch_Create_Session_ID` (string).
+    /// `Branch_Create_Session_ID` (`string`).
     #[serde(
         rename = "Branch_Create_Session_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub branch_create_session_id: Option<String>,
-    /// `Name` (string).
+    /// `Name` (`string`).
     #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// `Color` (string).
+    /// `Color` (`string`).
     #[serde(rename = "Color", skip_serializing_if = "Option::is_none")]
     pub color: Option<String>,
-    /// `Changeset_ID` (int).
+    /// `Changeset_ID` (`int`).
     #[serde(rename = "Changeset_ID", skip_serializing_if = "Option::is_none")]
     pub changeset_id: Option<i64>,
-    /// `Tags` (string).
+    /// `Tags` (`string`).
     #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
     pub tags: Option<String>,
     /// Any other parameter, sent as is.
@@ -5725,10 +5725,10 @@ impl MivaRequest for BranchCreate {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct BranchDelete {
-    /// `Branch_ID` (int).
+    /// `Branch_ID` (`int`).
     #[serde(rename = "Branch_ID", skip_serializing_if = "Option::is_none")]
     pub branch_id: Option<i64>,
-    /// `Branch_Name` (string).
+    /// `Branch_Name` (`string`).
     #[serde(rename = "Branch_Name", skip_serializing_if = "Option::is_none")]
     pub branch_name: Option<String>,
     /// Any other parameter, sent as is.
@@ -5780,13 +5780,13 @@ impl MivaRequest for BranchDelete {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct BranchSetPrimary {
-    /// `Branch_ID` (int).
+    /// `Branch_ID` (`int`).
     #[serde(rename = "Branch_ID", skip_serializing_if = "Option::is_none")]
     pub branch_id: Option<i64>,
-    /// `Edit_Branch` (string).
+    /// `Edit_Branch` (`string`).
     #[serde(rename = "Edit_Branch", skip_serializing_if = "Option::is_none")]
     pub edit_branch: Option<String>,
-    /// `Branch_Name` (string).
+    /// `Branch_Name` (`string`).
     #[serde(rename = "Branch_Name", skip_serializing_if = "Option::is_none")]
     pub branch_name: Option<String>,
     /// Any other parameter, sent as is.
@@ -5844,16 +5844,16 @@ impl MivaRequest for BranchSetPrimary {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct BranchUpdate {
-    /// `Branch_ID` (int).
+    /// `Branch_ID` (`int`).
     #[serde(rename = "Branch_ID", skip_serializing_if = "Option::is_none")]
     pub branch_id: Option<i64>,
-    /// `Edit_Branch` (string).
+    /// `Edit_Branch` (`string`).
     #[serde(rename = "Edit_Branch", skip_serializing_if = "Option::is_none")]
     pub edit_branch: Option<String>,
-    /// `Branch_Name` (string).
+    /// `Branch_Name` (`string`).
     #[serde(rename = "Branch_Name", skip_serializing_if = "Option::is_none")]
     pub branch_name: Option<String>,
-    /// `Branch_Color` (string).
+    /// `Branch_Color` (`string`).
     #[serde(rename = "Branch_Color", skip_serializing_if = "Option::is_none")]
     pub branch_color: Option<String>,
     /// Any other parameter, sent as is.
@@ -5921,25 +5921,25 @@ pub struct BusinessAccountCustomerListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `BusinessAccount_ID` (int).
+    /// `BusinessAccount_ID` (`int`).
     #[serde(rename = "BusinessAccount_ID", skip_serializing_if = "Option::is_none")]
     pub business_account_id: Option<i64>,
-    /// `Edit_BusinessAccount` (int).
+    /// `Edit_BusinessAccount` (`int`).
     #[serde(
         rename = "Edit_BusinessAccount",
         skip_serializing_if = "Option::is_none"
     )]
     pub edit_business_account: Option<i64>,
-    /// `BusinessAccount_Title` (string).
+    /// `BusinessAccount_Title` (`string`).
     #[serde(
         rename = "BusinessAccount_Title",
         skip_serializing_if = "Option::is_none"
     )]
     pub business_account_title: Option<String>,
-    /// `Assigned` (bool).
+    /// `Assigned` (`bool`).
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
-    /// `Unassigned` (bool).
+    /// `Unassigned` (`bool`).
     #[serde(rename = "Unassigned", skip_serializing_if = "Option::is_none")]
     pub unassigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -6106,31 +6106,31 @@ impl ListRequest for BusinessAccountCustomerListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct BusinessAccountCustomerUpdateAssigned {
-    /// `BusinessAccount_ID` (int).
+    /// `BusinessAccount_ID` (`int`).
     #[serde(rename = "BusinessAccount_ID", skip_serializing_if = "Option::is_none")]
     pub business_account_id: Option<i64>,
-    /// `Edit_BusinessAccount` (string).
+    /// `Edit_BusinessAccount` (`string`).
     #[serde(
         rename = "Edit_BusinessAccount",
         skip_serializing_if = "Option::is_none"
     )]
     pub edit_business_account: Option<String>,
-    /// `BusinessAccount_Title` (string); the official SDK always sends it.
+    /// `BusinessAccount_Title` (`string`); the official SDK always sends it.
     #[serde(
         rename = "BusinessAccount_Title",
         skip_serializing_if = "Option::is_none"
     )]
     pub business_account_title: Option<String>,
-    /// `Customer_ID` (int).
+    /// `Customer_ID` (`int`).
     #[serde(rename = "Customer_ID", skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<i64>,
-    /// `Edit_Customer` (string).
+    /// `Edit_Customer` (`string`).
     #[serde(rename = "Edit_Customer", skip_serializing_if = "Option::is_none")]
     pub edit_customer: Option<String>,
-    /// `Customer_Login` (string); the official SDK always sends it.
+    /// `Customer_Login` (`string`); the official SDK always sends it.
     #[serde(rename = "Customer_Login", skip_serializing_if = "Option::is_none")]
     pub customer_login: Option<String>,
-    /// `Assigned` (bool).
+    /// `Assigned` (`bool`).
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -6211,7 +6211,7 @@ impl MivaRequest for BusinessAccountCustomerUpdateAssigned {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct BusinessAccountListDelete {
-    /// `BusinessAccount_IDs` (any); the official SDK always sends it.
+    /// `BusinessAccount_IDs` (`any`); the official SDK always sends it.
     #[serde(
         rename = "BusinessAccount_IDs",
         skip_serializing_if = "Option::is_none"
@@ -6341,13 +6341,13 @@ impl ListRequest for BusinessAccountListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct BusinessAccountInsert {
-    /// `BusinessAccount_Title` (string).
+    /// `BusinessAccount_Title` (`string`).
     #[serde(
         rename = "BusinessAccount_Title",
         skip_serializing_if = "Option::is_none"
     )]
     pub business_account_title: Option<String>,
-    /// `BusinessAccount_Tax_Exempt` (bool).
+    /// `BusinessAccount_Tax_Exempt` (`bool`).
     #[serde(
         rename = "BusinessAccount_Tax_Exempt",
         skip_serializing_if = "Option::is_none"
@@ -6402,22 +6402,22 @@ impl MivaRequest for BusinessAccountInsert {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct BusinessAccountUpdate {
-    /// `BusinessAccount_ID` (int).
+    /// `BusinessAccount_ID` (`int`).
     #[serde(rename = "BusinessAccount_ID", skip_serializing_if = "Option::is_none")]
     pub business_account_id: Option<i64>,
-    /// `Edit_BusinessAccount` (int).
+    /// `Edit_BusinessAccount` (`int`).
     #[serde(
         rename = "Edit_BusinessAccount",
         skip_serializing_if = "Option::is_none"
     )]
     pub edit_business_account: Option<i64>,
-    /// `BusinessAccount_Title` (string).
+    /// `BusinessAccount_Title` (`string`).
     #[serde(
         rename = "BusinessAccount_Title",
         skip_serializing_if = "Option::is_none"
     )]
     pub business_account_title: Option<String>,
-    /// `BusinessAccount_Tax_Exempt` (bool).
+    /// `BusinessAccount_Tax_Exempt` (`bool`).
     #[serde(
         rename = "BusinessAccount_Tax_Exempt",
         skip_serializing_if = "Option::is_none"
@@ -6569,13 +6569,13 @@ impl ListRequest for CSSResourceListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CSSResourceDelete {
-    /// `CSSResource_ID` (int).
+    /// `CSSResource_ID` (`int`).
     #[serde(rename = "CSSResource_ID", skip_serializing_if = "Option::is_none")]
     pub css_resource_id: Option<i64>,
-    /// `Edit_CSSResource` (string).
+    /// `Edit_CSSResource` (`string`).
     #[serde(rename = "Edit_CSSResource", skip_serializing_if = "Option::is_none")]
     pub edit_css_resource: Option<String>,
-    /// `CSSResource_Code` (string).
+    /// `CSSResource_Code` (`string`).
     #[serde(rename = "CSSResource_Code", skip_serializing_if = "Option::is_none")]
     pub css_resource_code: Option<String>,
     /// Any other parameter, sent as is.
@@ -6632,37 +6632,37 @@ impl MivaRequest for CSSResourceDelete {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CSSResourceInsert {
-    /// `CSSResource_Code` (string); the official SDK always sends it.
+    /// `CSSResource_Code` (`string`); the official SDK always sends it.
     #[serde(rename = "CSSResource_Code", skip_serializing_if = "Option::is_none")]
     pub css_resource_code: Option<String>,
-    /// `CSSResource_Type` (string); the official SDK always sends it.
+    /// `CSSResource_Type` (`string`); the official SDK always sends it.
     #[serde(rename = "CSSResource_Type", skip_serializing_if = "Option::is_none")]
     pub css_resource_type: Option<String>,
-    /// `CSSResource_Global` (bool).
+    /// `CSSResource_Global` (`bool`).
     #[serde(rename = "CSSResource_Global", skip_serializing_if = "Option::is_none")]
     pub css_resource_global: Option<bool>,
-    /// `CSSResource_Active` (bool).
+    /// `CSSResource_Active` (`bool`).
     #[serde(rename = "CSSResource_Active", skip_serializing_if = "Option::is_none")]
     pub css_resource_active: Option<bool>,
-    /// `CSSResource_File_Path` (string); the official SDK always sends it.
+    /// `CSSResource_File_Path` (`string`); the official SDK always sends it.
     #[serde(
         rename = "CSSResource_File_Path",
         skip_serializing_if = "Option::is_none"
     )]
     pub css_resource_file_path: Option<String>,
-    /// `CSSResource_Attributes` (any).
+    /// `CSSResource_Attributes` (`any`).
     #[serde(
         rename = "CSSResource_Attributes",
         skip_serializing_if = "Option::is_none"
     )]
     pub css_resource_attributes: Option<Value>,
-    /// `CSSResource_Module_Code` (string).
+    /// `CSSResource_Module_Code` (`string`).
     #[serde(
         rename = "CSSResource_Module_Code",
         skip_serializing_if = "Option::is_none"
     )]
     pub css_resource_module_code: Option<String>,
-    /// `CSSResource_Module_Data` (string).
+    /// `CSSResource_Module_Data` (`string`).
     #[serde(
         rename = "CSSResource_Module_Data",
         skip_serializing_if = "Option::is_none"
@@ -6753,40 +6753,40 @@ impl MivaRequest for CSSResourceInsert {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CSSResourceUpdate {
-    /// `CSSResource_ID` (int).
+    /// `CSSResource_ID` (`int`).
     #[serde(rename = "CSSResource_ID", skip_serializing_if = "Option::is_none")]
     pub css_resource_id: Option<i64>,
-    /// `Edit_CSSResource` (string).
+    /// `Edit_CSSResource` (`string`).
     #[serde(rename = "Edit_CSSResource", skip_serializing_if = "Option::is_none")]
     pub edit_css_resource: Option<String>,
-    /// `CSSResource_Code` (string).
+    /// `CSSResource_Code` (`string`).
     #[serde(rename = "CSSResource_Code", skip_serializing_if = "Option::is_none")]
     pub css_resource_code: Option<String>,
-    /// `CSSResource_Global` (bool).
+    /// `CSSResource_Global` (`bool`).
     #[serde(rename = "CSSResource_Global", skip_serializing_if = "Option::is_none")]
     pub css_resource_global: Option<bool>,
-    /// `CSSResource_Active` (bool).
+    /// `CSSResource_Active` (`bool`).
     #[serde(rename = "CSSResource_Active", skip_serializing_if = "Option::is_none")]
     pub css_resource_active: Option<bool>,
-    /// `CSSResource_File_Path` (string); the official SDK always sends it.
+    /// `CSSResource_File_Path` (`string`); the official SDK always sends it.
     #[serde(
         rename = "CSSResource_File_Path",
         skip_serializing_if = "Option::is_none"
     )]
     pub css_resource_file_path: Option<String>,
-    /// `CSSResource_Attributes` (any).
+    /// `CSSResource_Attributes` (`any`).
     #[serde(
         rename = "CSSResource_Attributes",
         skip_serializing_if = "Option::is_none"
     )]
     pub css_resource_attributes: Option<Value>,
-    /// `CSSResource_Module_Code` (string).
+    /// `CSSResource_Module_Code` (`string`).
     #[serde(
         rename = "CSSResource_Module_Code",
         skip_serializing_if = "Option::is_none"
     )]
     pub css_resource_module_code: Option<String>,
-    /// `CSSResource_Module_Data` (string).
+    /// `CSSResource_Module_Data` (`string`).
     #[serde(
         rename = "CSSResource_Module_Data",
         skip_serializing_if = "Option::is_none"
@@ -6882,7 +6882,7 @@ impl MivaRequest for CSSResourceUpdate {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CategoryListLoadParent {
-    /// `Parent_ID` (any); the official SDK always sends it.
+    /// `Parent_ID` (`any`); the official SDK always sends it.
     #[serde(rename = "Parent_ID", skip_serializing_if = "Option::is_none")]
     pub parent_id: Option<Value>,
     /// Any other parameter, sent as is.
@@ -7022,19 +7022,19 @@ pub struct CategoryProductListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `Category_ID` (int).
+    /// `Category_ID` (`int`).
     #[serde(rename = "Category_ID", skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
-    /// `Edit_Category` (string).
+    /// `Edit_Category` (`string`).
     #[serde(rename = "Edit_Category", skip_serializing_if = "Option::is_none")]
     pub edit_category: Option<String>,
-    /// `Category_Code` (string).
+    /// `Category_Code` (`string`).
     #[serde(rename = "Category_Code", skip_serializing_if = "Option::is_none")]
     pub category_code: Option<String>,
-    /// `Assigned` (bool).
+    /// `Assigned` (`bool`).
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
-    /// `Unassigned` (bool).
+    /// `Unassigned` (`bool`).
     #[serde(rename = "Unassigned", skip_serializing_if = "Option::is_none")]
     pub unassigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -7187,28 +7187,28 @@ impl ListRequest for CategoryProductListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CategoryProductUpdateAssigned {
-    /// `Category_ID` (int).
+    /// `Category_ID` (`int`).
     #[serde(rename = "Category_ID", skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
-    /// `Edit_Category` (string).
+    /// `Edit_Category` (`string`).
     #[serde(rename = "Edit_Category", skip_serializing_if = "Option::is_none")]
     pub edit_category: Option<String>,
-    /// `Category_Code` (string).
+    /// `Category_Code` (`string`).
     #[serde(rename = "Category_Code", skip_serializing_if = "Option::is_none")]
     pub category_code: Option<String>,
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `Product_SKU` (string).
+    /// `Product_SKU` (`string`).
     #[serde(rename = "Product_SKU", skip_serializing_if = "Option::is_none")]
     pub product_sku: Option<String>,
-    /// `Assigned` (bool); the official SDK always sends it.
+    /// `Assigned` (`bool`); the official SDK always sends it.
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -7295,7 +7295,7 @@ impl MivaRequest for CategoryProductUpdateAssigned {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CategoryURIListDelete {
-    /// `URI_IDs` (any); the official SDK always sends it.
+    /// `URI_IDs` (`any`); the official SDK always sends it.
     #[serde(rename = "URI_IDs", skip_serializing_if = "Option::is_none")]
     pub uri_i_ds: Option<Value>,
     /// Any other parameter, sent as is.
@@ -7345,13 +7345,13 @@ pub struct CategoryURIListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `Category_ID` (int).
+    /// `Category_ID` (`int`).
     #[serde(rename = "Category_ID", skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
-    /// `Edit_Category` (string).
+    /// `Edit_Category` (`string`).
     #[serde(rename = "Edit_Category", skip_serializing_if = "Option::is_none")]
     pub edit_category: Option<String>,
-    /// `Category_Code` (string); the official SDK always sends it.
+    /// `Category_Code` (`string`); the official SDK always sends it.
     #[serde(rename = "Category_Code", skip_serializing_if = "Option::is_none")]
     pub category_code: Option<String>,
     /// Any other parameter, sent as is.
@@ -7437,22 +7437,22 @@ impl ListRequest for CategoryURIListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CategoryURIInsert {
-    /// `Category_ID` (int).
+    /// `Category_ID` (`int`).
     #[serde(rename = "Category_ID", skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
-    /// `Category_Code` (string).
+    /// `Category_Code` (`string`).
     #[serde(rename = "Category_Code", skip_serializing_if = "Option::is_none")]
     pub category_code: Option<String>,
-    /// `Edit_Category` (string).
+    /// `Edit_Category` (`string`).
     #[serde(rename = "Edit_Category", skip_serializing_if = "Option::is_none")]
     pub edit_category: Option<String>,
-    /// `URI` (string).
+    /// `URI` (`string`).
     #[serde(rename = "URI", skip_serializing_if = "Option::is_none")]
     pub uri: Option<String>,
-    /// `Status` (int).
+    /// `Status` (`int`).
     #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
-    /// `Canonical` (bool).
+    /// `Canonical` (`bool`).
     #[serde(rename = "Canonical", skip_serializing_if = "Option::is_none")]
     pub canonical: Option<bool>,
     /// Any other parameter, sent as is.
@@ -7531,22 +7531,22 @@ pub struct CategoryURIRedirect {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `Destination_Store_Code` (string).
+    /// `Destination_Store_Code` (`string`).
     #[serde(
         rename = "Destination_Store_Code",
         skip_serializing_if = "Option::is_none"
     )]
     pub destination_store_code: Option<String>,
-    /// `Destination_Type` (string).
+    /// `Destination_Type` (`string`).
     #[serde(rename = "Destination_Type", skip_serializing_if = "Option::is_none")]
     pub destination_type: Option<String>,
-    /// `Destination` (string).
+    /// `Destination` (`string`).
     #[serde(rename = "Destination", skip_serializing_if = "Option::is_none")]
     pub destination: Option<String>,
-    /// `Status` (int).
+    /// `Status` (`int`).
     #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
-    /// `URI_IDs` (any); the official SDK always sends it.
+    /// `URI_IDs` (`any`); the official SDK always sends it.
     #[serde(rename = "URI_IDs", skip_serializing_if = "Option::is_none")]
     pub uri_i_ds: Option<Value>,
     /// Any other parameter, sent as is.
@@ -7643,16 +7643,16 @@ impl ListRequest for CategoryURIRedirect {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CategoryURIUpdate {
-    /// `URI_ID` (int).
+    /// `URI_ID` (`int`).
     #[serde(rename = "URI_ID", skip_serializing_if = "Option::is_none")]
     pub uri_id: Option<i64>,
-    /// `URI` (string).
+    /// `URI` (`string`).
     #[serde(rename = "URI", skip_serializing_if = "Option::is_none")]
     pub uri: Option<String>,
-    /// `Status` (int).
+    /// `Status` (`int`).
     #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
-    /// `Canonical` (bool).
+    /// `Canonical` (`bool`).
     #[serde(rename = "Canonical", skip_serializing_if = "Option::is_none")]
     pub canonical: Option<bool>,
     /// Any other parameter, sent as is.
@@ -7716,13 +7716,13 @@ impl MivaRequest for CategoryURIUpdate {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CategoryDelete {
-    /// `Category_ID` (int).
+    /// `Category_ID` (`int`).
     #[serde(rename = "Category_ID", skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
-    /// `Edit_Category` (string).
+    /// `Edit_Category` (`string`).
     #[serde(rename = "Edit_Category", skip_serializing_if = "Option::is_none")]
     pub edit_category: Option<String>,
-    /// `Category_Code` (string).
+    /// `Category_Code` (`string`).
     #[serde(rename = "Category_Code", skip_serializing_if = "Option::is_none")]
     pub category_code: Option<String>,
     /// Any other parameter, sent as is.
@@ -7779,34 +7779,34 @@ impl MivaRequest for CategoryDelete {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CategoryInsert {
-    /// `Category_Code` (string); the official SDK always sends it.
+    /// `Category_Code` (`string`); the official SDK always sends it.
     #[serde(rename = "Category_Code", skip_serializing_if = "Option::is_none")]
     pub category_code: Option<String>,
-    /// `Category_Name` (string); the official SDK always sends it.
+    /// `Category_Name` (`string`); the official SDK always sends it.
     #[serde(rename = "Category_Name", skip_serializing_if = "Option::is_none")]
     pub category_name: Option<String>,
-    /// `Category_Active` (bool).
+    /// `Category_Active` (`bool`).
     #[serde(rename = "Category_Active", skip_serializing_if = "Option::is_none")]
     pub category_active: Option<bool>,
-    /// `Category_Page_Title` (string).
+    /// `Category_Page_Title` (`string`).
     #[serde(
         rename = "Category_Page_Title",
         skip_serializing_if = "Option::is_none"
     )]
     pub category_page_title: Option<String>,
-    /// `Category_Parent_Category` (string).
+    /// `Category_Parent_Category` (`string`).
     #[serde(
         rename = "Category_Parent_Category",
         skip_serializing_if = "Option::is_none"
     )]
     pub category_parent_category: Option<String>,
-    /// `Category_Alternate_Display_Page` (string).
+    /// `Category_Alternate_Display_Page` (`string`).
     #[serde(
         rename = "Category_Alternate_Display_Page",
         skip_serializing_if = "Option::is_none"
     )]
     pub category_alternate_display_page: Option<String>,
-    /// `CustomField_Values` (CustomFieldValues).
+    /// `CustomField_Values` (`CustomFieldValues`).
     #[serde(rename = "CustomField_Values", skip_serializing_if = "Option::is_none")]
     pub custom_field_values: Option<models::CustomFieldValues>,
     /// Any other parameter, sent as is.
@@ -7888,40 +7888,40 @@ impl MivaRequest for CategoryInsert {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CategoryUpdate {
-    /// `Category_ID` (int).
+    /// `Category_ID` (`int`).
     #[serde(rename = "Category_ID", skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
-    /// `Edit_Category` (string).
+    /// `Edit_Category` (`string`).
     #[serde(rename = "Edit_Category", skip_serializing_if = "Option::is_none")]
     pub edit_category: Option<String>,
-    /// `Category_Code` (string).
+    /// `Category_Code` (`string`).
     #[serde(rename = "Category_Code", skip_serializing_if = "Option::is_none")]
     pub category_code: Option<String>,
-    /// `Category_Name` (string).
+    /// `Category_Name` (`string`).
     #[serde(rename = "Category_Name", skip_serializing_if = "Option::is_none")]
     pub category_name: Option<String>,
-    /// `Category_Page_Title` (string).
+    /// `Category_Page_Title` (`string`).
     #[serde(
         rename = "Category_Page_Title",
         skip_serializing_if = "Option::is_none"
     )]
     pub category_page_title: Option<String>,
-    /// `Category_Active` (bool).
+    /// `Category_Active` (`bool`).
     #[serde(rename = "Category_Active", skip_serializing_if = "Option::is_none")]
     pub category_active: Option<bool>,
-    /// `Category_Parent_Category` (string).
+    /// `Category_Parent_Category` (`string`).
     #[serde(
         rename = "Category_Parent_Category",
         skip_serializing_if = "Option::is_none"
     )]
     pub category_parent_category: Option<String>,
-    /// `Category_Alternate_Display_Page` (string).
+    /// `Category_Alternate_Display_Page` (`string`).
     #[serde(
         rename = "Category_Alternate_Display_Page",
         skip_serializing_if = "Option::is_none"
     )]
     pub category_alternate_display_page: Option<String>,
-    /// `CustomField_Values` (CustomFieldValues).
+    /// `CustomField_Values` (`CustomFieldValues`).
     #[serde(rename = "CustomField_Values", skip_serializing_if = "Option::is_none")]
     pub custom_field_values: Option<models::CustomFieldValues>,
     /// Any other parameter, sent as is.
@@ -8018,7 +8018,7 @@ pub struct ChangesetCSSResourceVersionListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `Changeset_ID` (any); the official SDK always sends it.
+    /// `Changeset_ID` (`any`); the official SDK always sends it.
     #[serde(rename = "Changeset_ID", skip_serializing_if = "Option::is_none")]
     pub changeset_id: Option<Value>,
     /// Any other parameter, sent as is.
@@ -8121,7 +8121,7 @@ pub struct ChangesetChangeListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `Changeset_ID` (any); the official SDK always sends it.
+    /// `Changeset_ID` (`any`); the official SDK always sends it.
     #[serde(rename = "Changeset_ID", skip_serializing_if = "Option::is_none")]
     pub changeset_id: Option<Value>,
     /// Any other parameter, sent as is.
@@ -8215,7 +8215,7 @@ pub struct ChangesetItemVersionListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `Changeset_ID` (int).
+    /// `Changeset_ID` (`int`).
     #[serde(rename = "Changeset_ID", skip_serializing_if = "Option::is_none")]
     pub changeset_id: Option<i64>,
     /// Any other parameter, sent as is.
@@ -8309,7 +8309,7 @@ pub struct ChangesetJavaScriptResourceVersionListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `Changeset_ID` (any); the official SDK always sends it.
+    /// `Changeset_ID` (`any`); the official SDK always sends it.
     #[serde(rename = "Changeset_ID", skip_serializing_if = "Option::is_none")]
     pub changeset_id: Option<Value>,
     /// Any other parameter, sent as is.
@@ -8413,13 +8413,13 @@ pub struct ChangesetListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `Branch_ID` (int).
+    /// `Branch_ID` (`int`).
     #[serde(rename = "Branch_ID", skip_serializing_if = "Option::is_none")]
     pub branch_id: Option<i64>,
-    /// `Branch_Name` (string).
+    /// `Branch_Name` (`string`).
     #[serde(rename = "Branch_Name", skip_serializing_if = "Option::is_none")]
     pub branch_name: Option<String>,
-    /// `Edit_Branch` (string).
+    /// `Edit_Branch` (`string`).
     #[serde(rename = "Edit_Branch", skip_serializing_if = "Option::is_none")]
     pub edit_branch: Option<String>,
     /// Any other parameter, sent as is.
@@ -8518,28 +8518,28 @@ impl ListRequest for ChangesetListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ChangesetListMerge {
-    /// `Destination_Branch_ID` (int).
+    /// `Destination_Branch_ID` (`int`).
     #[serde(
         rename = "Destination_Branch_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub destination_branch_id: Option<i64>,
-    /// `Source_Changeset_IDs` (any); the official SDK always sends it.
+    /// `Source_Changeset_IDs` (`any`); the official SDK always sends it.
     #[serde(
         rename = "Source_Changeset_IDs",
         skip_serializing_if = "Option::is_none"
     )]
     pub source_changeset_i_ds: Option<Value>,
-    /// `ChangesetList_Merge_Session_ID` (string).
+    /// `ChangesetList_Merge_Session_ID` (`string`).
     #[serde(
         rename = "ChangesetList_Merge_Session_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub changeset_list_merge_session_id: Option<String>,
-    /// `Notes` (string).
+    /// `Notes` (`string`).
     #[serde(rename = "Notes", skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
-    /// `Tags` (string).
+    /// `Tags` (`string`).
     #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
     pub tags: Option<String>,
     /// Any other parameter, sent as is.
@@ -8612,7 +8612,7 @@ pub struct ChangesetPropertyVersionListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `Changeset_ID` (any); the official SDK always sends it.
+    /// `Changeset_ID` (`any`); the official SDK always sends it.
     #[serde(rename = "Changeset_ID", skip_serializing_if = "Option::is_none")]
     pub changeset_id: Option<Value>,
     /// Any other parameter, sent as is.
@@ -8722,7 +8722,7 @@ pub struct ChangesetTemplateVersionListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `Changeset_ID` (int).
+    /// `Changeset_ID` (`int`).
     #[serde(rename = "Changeset_ID", skip_serializing_if = "Option::is_none")]
     pub changeset_id: Option<i64>,
     /// Any other parameter, sent as is.
@@ -8818,46 +8818,46 @@ impl ListRequest for ChangesetTemplateVersionListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ChangesetCreate {
-    /// `Branch_ID` (int).
+    /// `Branch_ID` (`int`).
     #[serde(rename = "Branch_ID", skip_serializing_if = "Option::is_none")]
     pub branch_id: Option<i64>,
-    /// `Branch_Name` (string).
+    /// `Branch_Name` (`string`).
     #[serde(rename = "Branch_Name", skip_serializing_if = "Option::is_none")]
     pub branch_name: Option<String>,
-    /// `Edit_Branch` (string).
+    /// `Edit_Branch` (`string`).
     #[serde(rename = "Edit_Branch", skip_serializing_if = "Option::is_none")]
     pub edit_branch: Option<String>,
-    /// `Notes` (string).
+    /// `Notes` (`string`).
     #[serde(rename = "Notes", skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
-    /// `Tags` (string).
+    /// `Tags` (`string`).
     #[serde(rename = "Tags", skip_serializing_if = "Option::is_none")]
     pub tags: Option<String>,
-    /// `Template_Changes` (any).
+    /// `Template_Changes` (`any`).
     #[serde(rename = "Template_Changes", skip_serializing_if = "Option::is_none")]
     pub template_changes: Option<Value>,
-    /// `ResourceGroup_Changes` (any).
+    /// `ResourceGroup_Changes` (`any`).
     #[serde(
         rename = "ResourceGroup_Changes",
         skip_serializing_if = "Option::is_none"
     )]
     pub resource_group_changes: Option<Value>,
-    /// `CSSResource_Changes` (any).
+    /// `CSSResource_Changes` (`any`).
     #[serde(
         rename = "CSSResource_Changes",
         skip_serializing_if = "Option::is_none"
     )]
     pub css_resource_changes: Option<Value>,
-    /// `JavaScriptResource_Changes` (any).
+    /// `JavaScriptResource_Changes` (`any`).
     #[serde(
         rename = "JavaScriptResource_Changes",
         skip_serializing_if = "Option::is_none"
     )]
     pub java_script_resource_changes: Option<Value>,
-    /// `Property_Changes` (any).
+    /// `Property_Changes` (`any`).
     #[serde(rename = "Property_Changes", skip_serializing_if = "Option::is_none")]
     pub property_changes: Option<Value>,
-    /// `Module_Changes` (any).
+    /// `Module_Changes` (`any`).
     #[serde(rename = "Module_Changes", skip_serializing_if = "Option::is_none")]
     pub module_changes: Option<Value>,
     /// Any other parameter, sent as is.
@@ -8967,25 +8967,25 @@ pub struct ChildCategoryListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `ParentCategory_ID` (int).
+    /// `ParentCategory_ID` (`int`).
     #[serde(rename = "ParentCategory_ID", skip_serializing_if = "Option::is_none")]
     pub parent_category_id: Option<i64>,
-    /// `ParentCategory_Code` (string).
+    /// `ParentCategory_Code` (`string`).
     #[serde(
         rename = "ParentCategory_Code",
         skip_serializing_if = "Option::is_none"
     )]
     pub parent_category_code: Option<String>,
-    /// `Edit_ParentCategory` (string).
+    /// `Edit_ParentCategory` (`string`).
     #[serde(
         rename = "Edit_ParentCategory",
         skip_serializing_if = "Option::is_none"
     )]
     pub edit_parent_category: Option<String>,
-    /// `Assigned` (bool).
+    /// `Assigned` (`bool`).
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
-    /// `Unassigned` (bool).
+    /// `Unassigned` (`bool`).
     #[serde(rename = "Unassigned", skip_serializing_if = "Option::is_none")]
     pub unassigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -9104,7 +9104,7 @@ impl ListRequest for ChildCategoryListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CopyPageRulesListDelete {
-    /// `CopyPageRules_IDs` (any); the official SDK always sends it.
+    /// `CopyPageRules_IDs` (`any`); the official SDK always sends it.
     #[serde(rename = "CopyPageRules_IDs", skip_serializing_if = "Option::is_none")]
     pub copy_page_rules_i_ds: Option<Value>,
     /// Any other parameter, sent as is.
@@ -9228,16 +9228,16 @@ pub struct CopyPageRulesSettingsListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `CopyPageRules_ID` (int).
+    /// `CopyPageRules_ID` (`int`).
     #[serde(rename = "CopyPageRules_ID", skip_serializing_if = "Option::is_none")]
     pub copy_page_rules_id: Option<i64>,
-    /// `CopyPageRules_Name` (string).
+    /// `CopyPageRules_Name` (`string`).
     #[serde(rename = "CopyPageRules_Name", skip_serializing_if = "Option::is_none")]
     pub copy_page_rules_name: Option<String>,
-    /// `Assigned` (bool).
+    /// `Assigned` (`bool`).
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
-    /// `Unassigned` (bool).
+    /// `Unassigned` (`bool`).
     #[serde(rename = "Unassigned", skip_serializing_if = "Option::is_none")]
     pub unassigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -9329,16 +9329,16 @@ impl ListRequest for CopyPageRulesSettingsListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CopyPageRulesSettingsUpdateAssigned {
-    /// `CopyPageRules_ID` (int).
+    /// `CopyPageRules_ID` (`int`).
     #[serde(rename = "CopyPageRules_ID", skip_serializing_if = "Option::is_none")]
     pub copy_page_rules_id: Option<i64>,
-    /// `CopyPageRules_Name` (string).
+    /// `CopyPageRules_Name` (`string`).
     #[serde(rename = "CopyPageRules_Name", skip_serializing_if = "Option::is_none")]
     pub copy_page_rules_name: Option<String>,
-    /// `Item_Code` (string); the official SDK always sends it.
+    /// `Item_Code` (`string`); the official SDK always sends it.
     #[serde(rename = "Item_Code", skip_serializing_if = "Option::is_none")]
     pub item_code: Option<String>,
-    /// `Assigned` (bool); the official SDK always sends it.
+    /// `Assigned` (`bool`); the official SDK always sends it.
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -9401,40 +9401,40 @@ impl MivaRequest for CopyPageRulesSettingsUpdateAssigned {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CopyPageRulesInsert {
-    /// `Name` (string); the official SDK always sends it.
+    /// `Name` (`string`); the official SDK always sends it.
     #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// `Secure` (bool).
+    /// `Secure` (`bool`).
     #[serde(rename = "Secure", skip_serializing_if = "Option::is_none")]
     pub secure: Option<bool>,
-    /// `Title` (bool).
+    /// `Title` (`bool`).
     #[serde(rename = "Title", skip_serializing_if = "Option::is_none")]
     pub title: Option<bool>,
-    /// `Template` (bool).
+    /// `Template` (`bool`).
     #[serde(rename = "Template", skip_serializing_if = "Option::is_none")]
     pub template: Option<bool>,
-    /// `Items` (bool).
+    /// `Items` (`bool`).
     #[serde(rename = "Items", skip_serializing_if = "Option::is_none")]
     pub items: Option<bool>,
-    /// `Public` (bool).
+    /// `Public` (`bool`).
     #[serde(rename = "Public", skip_serializing_if = "Option::is_none")]
     pub public: Option<bool>,
-    /// `Settings` (string).
+    /// `Settings` (`string`).
     #[serde(rename = "Settings", skip_serializing_if = "Option::is_none")]
     pub settings: Option<String>,
-    /// `JavaScriptResourceAssignments` (bool).
+    /// `JavaScriptResourceAssignments` (`bool`).
     #[serde(
         rename = "JavaScriptResourceAssignments",
         skip_serializing_if = "Option::is_none"
     )]
     pub java_script_resource_assignments: Option<bool>,
-    /// `CSSResourceAssignments` (bool).
+    /// `CSSResourceAssignments` (`bool`).
     #[serde(
         rename = "CSSResourceAssignments",
         skip_serializing_if = "Option::is_none"
     )]
     pub css_resource_assignments: Option<bool>,
-    /// `CacheSettings` (bool).
+    /// `CacheSettings` (`bool`).
     #[serde(rename = "CacheSettings", skip_serializing_if = "Option::is_none")]
     pub cache_settings: Option<bool>,
     /// Any other parameter, sent as is.
@@ -9534,46 +9534,46 @@ impl MivaRequest for CopyPageRulesInsert {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CopyPageRulesUpdate {
-    /// `CopyPageRules_ID` (int).
+    /// `CopyPageRules_ID` (`int`).
     #[serde(rename = "CopyPageRules_ID", skip_serializing_if = "Option::is_none")]
     pub copy_page_rules_id: Option<i64>,
-    /// `CopyPageRules_Name` (string).
+    /// `CopyPageRules_Name` (`string`).
     #[serde(rename = "CopyPageRules_Name", skip_serializing_if = "Option::is_none")]
     pub copy_page_rules_name: Option<String>,
-    /// `Name` (string).
+    /// `Name` (`string`).
     #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// `Secure` (bool).
+    /// `Secure` (`bool`).
     #[serde(rename = "Secure", skip_serializing_if = "Option::is_none")]
     pub secure: Option<bool>,
-    /// `Title` (bool).
+    /// `Title` (`bool`).
     #[serde(rename = "Title", skip_serializing_if = "Option::is_none")]
     pub title: Option<bool>,
-    /// `Template` (bool).
+    /// `Template` (`bool`).
     #[serde(rename = "Template", skip_serializing_if = "Option::is_none")]
     pub template: Option<bool>,
-    /// `Items` (bool).
+    /// `Items` (`bool`).
     #[serde(rename = "Items", skip_serializing_if = "Option::is_none")]
     pub items: Option<bool>,
-    /// `Public` (bool).
+    /// `Public` (`bool`).
     #[serde(rename = "Public", skip_serializing_if = "Option::is_none")]
     pub public: Option<bool>,
-    /// `Settings` (string).
+    /// `Settings` (`string`).
     #[serde(rename = "Settings", skip_serializing_if = "Option::is_none")]
     pub settings: Option<String>,
-    /// `JavaScriptResourceAssignments` (bool).
+    /// `JavaScriptResourceAssignments` (`bool`).
     #[serde(
         rename = "JavaScriptResourceAssignments",
         skip_serializing_if = "Option::is_none"
     )]
     pub java_script_resource_assignments: Option<bool>,
-    /// `CSSResourceAssignments` (bool).
+    /// `CSSResourceAssignments` (`bool`).
     #[serde(
         rename = "CSSResourceAssignments",
         skip_serializing_if = "Option::is_none"
     )]
     pub css_resource_assignments: Option<bool>,
-    /// `CacheSettings` (bool).
+    /// `CacheSettings` (`bool`).
     #[serde(rename = "CacheSettings", skip_serializing_if = "Option::is_none")]
     pub cache_settings: Option<bool>,
     /// Any other parameter, sent as is.
@@ -9689,22 +9689,22 @@ pub struct CopyProductRulesCustomFieldListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `CopyProductRules_ID` (int).
+    /// `CopyProductRules_ID` (`int`).
     #[serde(
         rename = "CopyProductRules_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub copy_product_rules_id: Option<i64>,
-    /// `CopyProductRules_Name` (string).
+    /// `CopyProductRules_Name` (`string`).
     #[serde(
         rename = "CopyProductRules_Name",
         skip_serializing_if = "Option::is_none"
     )]
     pub copy_product_rules_name: Option<String>,
-    /// `Assigned` (bool).
+    /// `Assigned` (`bool`).
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
-    /// `Unassigned` (bool).
+    /// `Unassigned` (`bool`).
     #[serde(rename = "Unassigned", skip_serializing_if = "Option::is_none")]
     pub unassigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -9796,25 +9796,25 @@ impl ListRequest for CopyProductRulesCustomFieldListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CopyProductRulesCustomFieldUpdateAssigned {
-    /// `CopyProductRules_ID` (int).
+    /// `CopyProductRules_ID` (`int`).
     #[serde(
         rename = "CopyProductRules_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub copy_product_rules_id: Option<i64>,
-    /// `CopyProductRules_Name` (string).
+    /// `CopyProductRules_Name` (`string`).
     #[serde(
         rename = "CopyProductRules_Name",
         skip_serializing_if = "Option::is_none"
     )]
     pub copy_product_rules_name: Option<String>,
-    /// `Module_Code` (string); the official SDK always sends it.
+    /// `Module_Code` (`string`); the official SDK always sends it.
     #[serde(rename = "Module_Code", skip_serializing_if = "Option::is_none")]
     pub module_code: Option<String>,
-    /// `Field_Code` (string); the official SDK always sends it.
+    /// `Field_Code` (`string`); the official SDK always sends it.
     #[serde(rename = "Field_Code", skip_serializing_if = "Option::is_none")]
     pub field_code: Option<String>,
-    /// `Assigned` (bool); the official SDK always sends it.
+    /// `Assigned` (`bool`); the official SDK always sends it.
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -9883,7 +9883,7 @@ impl MivaRequest for CopyProductRulesCustomFieldUpdateAssigned {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CopyProductRulesListDelete {
-    /// `CopyProductRules_IDs` (any); the official SDK always sends it.
+    /// `CopyProductRules_IDs` (`any`); the official SDK always sends it.
     #[serde(
         rename = "CopyProductRules_IDs",
         skip_serializing_if = "Option::is_none"
@@ -10004,22 +10004,22 @@ pub struct CopyProductRulesModuleListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `CopyProductRules_ID` (int).
+    /// `CopyProductRules_ID` (`int`).
     #[serde(
         rename = "CopyProductRules_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub copy_product_rules_id: Option<i64>,
-    /// `CopyProductRules_Name` (string).
+    /// `CopyProductRules_Name` (`string`).
     #[serde(
         rename = "CopyProductRules_Name",
         skip_serializing_if = "Option::is_none"
     )]
     pub copy_product_rules_name: Option<String>,
-    /// `Assigned` (bool).
+    /// `Assigned` (`bool`).
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
-    /// `Unassigned` (bool).
+    /// `Unassigned` (`bool`).
     #[serde(rename = "Unassigned", skip_serializing_if = "Option::is_none")]
     pub unassigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -10111,22 +10111,22 @@ impl ListRequest for CopyProductRulesModuleListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CopyProductRulesModuleUpdateAssigned {
-    /// `CopyProductRules_ID` (int).
+    /// `CopyProductRules_ID` (`int`).
     #[serde(
         rename = "CopyProductRules_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub copy_product_rules_id: Option<i64>,
-    /// `CopyProductRules_Name` (string).
+    /// `CopyProductRules_Name` (`string`).
     #[serde(
         rename = "CopyProductRules_Name",
         skip_serializing_if = "Option::is_none"
     )]
     pub copy_product_rules_name: Option<String>,
-    /// `Module_Code` (string); the official SDK always sends it.
+    /// `Module_Code` (`string`); the official SDK always sends it.
     #[serde(rename = "Module_Code", skip_serializing_if = "Option::is_none")]
     pub module_code: Option<String>,
-    /// `Assigned` (bool); the official SDK always sends it.
+    /// `Assigned` (`bool`); the official SDK always sends it.
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -10189,76 +10189,76 @@ impl MivaRequest for CopyProductRulesModuleUpdateAssigned {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CopyProductRulesInsert {
-    /// `Name` (string); the official SDK always sends it.
+    /// `Name` (`string`); the official SDK always sends it.
     #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// `CoreProductData` (bool).
+    /// `CoreProductData` (`bool`).
     #[serde(rename = "CoreProductData", skip_serializing_if = "Option::is_none")]
     pub core_product_data: Option<bool>,
-    /// `Attributes` (bool).
+    /// `Attributes` (`bool`).
     #[serde(rename = "Attributes", skip_serializing_if = "Option::is_none")]
     pub attributes: Option<bool>,
-    /// `CategoryAssignments` (bool).
+    /// `CategoryAssignments` (`bool`).
     #[serde(
         rename = "CategoryAssignments",
         skip_serializing_if = "Option::is_none"
     )]
     pub category_assignments: Option<bool>,
-    /// `InventorySettings` (bool).
+    /// `InventorySettings` (`bool`).
     #[serde(rename = "InventorySettings", skip_serializing_if = "Option::is_none")]
     pub inventory_settings: Option<bool>,
-    /// `InventoryLevel` (bool).
+    /// `InventoryLevel` (`bool`).
     #[serde(rename = "InventoryLevel", skip_serializing_if = "Option::is_none")]
     pub inventory_level: Option<bool>,
-    /// `Images` (bool).
+    /// `Images` (`bool`).
     #[serde(rename = "Images", skip_serializing_if = "Option::is_none")]
     pub images: Option<bool>,
-    /// `RelatedProducts` (bool).
+    /// `RelatedProducts` (`bool`).
     #[serde(rename = "RelatedProducts", skip_serializing_if = "Option::is_none")]
     pub related_products: Option<bool>,
-    /// `Upsale` (bool).
+    /// `Upsale` (`bool`).
     #[serde(rename = "Upsale", skip_serializing_if = "Option::is_none")]
     pub upsale: Option<bool>,
-    /// `AvailabilityGroupAssignments` (bool).
+    /// `AvailabilityGroupAssignments` (`bool`).
     #[serde(
         rename = "AvailabilityGroupAssignments",
         skip_serializing_if = "Option::is_none"
     )]
     pub availability_group_assignments: Option<bool>,
-    /// `PriceGroupAssignments` (bool).
+    /// `PriceGroupAssignments` (`bool`).
     #[serde(
         rename = "PriceGroupAssignments",
         skip_serializing_if = "Option::is_none"
     )]
     pub price_group_assignments: Option<bool>,
-    /// `DigitalDownloadSettings` (bool).
+    /// `DigitalDownloadSettings` (`bool`).
     #[serde(
         rename = "DigitalDownloadSettings",
         skip_serializing_if = "Option::is_none"
     )]
     pub digital_download_settings: Option<bool>,
-    /// `GiftCertificateSales` (bool).
+    /// `GiftCertificateSales` (`bool`).
     #[serde(
         rename = "GiftCertificateSales",
         skip_serializing_if = "Option::is_none"
     )]
     pub gift_certificate_sales: Option<bool>,
-    /// `SubscriptionSettings` (bool).
+    /// `SubscriptionSettings` (`bool`).
     #[serde(
         rename = "SubscriptionSettings",
         skip_serializing_if = "Option::is_none"
     )]
     pub subscription_settings: Option<bool>,
-    /// `PaymentRules` (bool).
+    /// `PaymentRules` (`bool`).
     #[serde(rename = "PaymentRules", skip_serializing_if = "Option::is_none")]
     pub payment_rules: Option<bool>,
-    /// `ShippingRules` (bool).
+    /// `ShippingRules` (`bool`).
     #[serde(rename = "ShippingRules", skip_serializing_if = "Option::is_none")]
     pub shipping_rules: Option<bool>,
-    /// `ProductKits` (bool).
+    /// `ProductKits` (`bool`).
     #[serde(rename = "ProductKits", skip_serializing_if = "Option::is_none")]
     pub product_kits: Option<bool>,
-    /// `ProductVariants` (bool).
+    /// `ProductVariants` (`bool`).
     #[serde(rename = "ProductVariants", skip_serializing_if = "Option::is_none")]
     pub product_variants: Option<bool>,
     /// Any other parameter, sent as is.
@@ -10406,88 +10406,88 @@ impl MivaRequest for CopyProductRulesInsert {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CopyProductRulesUpdate {
-    /// `CopyProductRules_ID` (int).
+    /// `CopyProductRules_ID` (`int`).
     #[serde(
         rename = "CopyProductRules_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub copy_product_rules_id: Option<i64>,
-    /// `CopyProductRules_Name` (string).
+    /// `CopyProductRules_Name` (`string`).
     #[serde(
         rename = "CopyProductRules_Name",
         skip_serializing_if = "Option::is_none"
     )]
     pub copy_product_rules_name: Option<String>,
-    /// `Name` (string).
+    /// `Name` (`string`).
     #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// `CoreProductData` (bool).
+    /// `CoreProductData` (`bool`).
     #[serde(rename = "CoreProductData", skip_serializing_if = "Option::is_none")]
     pub core_product_data: Option<bool>,
-    /// `Attributes` (bool).
+    /// `Attributes` (`bool`).
     #[serde(rename = "Attributes", skip_serializing_if = "Option::is_none")]
     pub attributes: Option<bool>,
-    /// `CategoryAssignments` (bool).
+    /// `CategoryAssignments` (`bool`).
     #[serde(
         rename = "CategoryAssignments",
         skip_serializing_if = "Option::is_none"
     )]
     pub category_assignments: Option<bool>,
-    /// `InventorySettings` (bool).
+    /// `InventorySettings` (`bool`).
     #[serde(rename = "InventorySettings", skip_serializing_if = "Option::is_none")]
     pub inventory_settings: Option<bool>,
-    /// `InventoryLevel` (bool).
+    /// `InventoryLevel` (`bool`).
     #[serde(rename = "InventoryLevel", skip_serializing_if = "Option::is_none")]
     pub inventory_level: Option<bool>,
-    /// `Images` (bool).
+    /// `Images` (`bool`).
     #[serde(rename = "Images", skip_serializing_if = "Option::is_none")]
     pub images: Option<bool>,
-    /// `RelatedProducts` (bool).
+    /// `RelatedProducts` (`bool`).
     #[serde(rename = "RelatedProducts", skip_serializing_if = "Option::is_none")]
     pub related_products: Option<bool>,
-    /// `Upsale` (bool).
+    /// `Upsale` (`bool`).
     #[serde(rename = "Upsale", skip_serializing_if = "Option::is_none")]
     pub upsale: Option<bool>,
-    /// `AvailabilityGroupAssignments` (bool).
+    /// `AvailabilityGroupAssignments` (`bool`).
     #[serde(
         rename = "AvailabilityGroupAssignments",
         skip_serializing_if = "Option::is_none"
     )]
     pub availability_group_assignments: Option<bool>,
-    /// `PriceGroupAssignments` (bool).
+    /// `PriceGroupAssignments` (`bool`).
     #[serde(
         rename = "PriceGroupAssignments",
         skip_serializing_if = "Option::is_none"
     )]
     pub price_group_assignments: Option<bool>,
-    /// `DigitalDownloadSettings` (bool).
+    /// `DigitalDownloadSettings` (`bool`).
     #[serde(
         rename = "DigitalDownloadSettings",
         skip_serializing_if = "Option::is_none"
     )]
     pub digital_download_settings: Option<bool>,
-    /// `GiftCertificateSales` (bool).
+    /// `GiftCertificateSales` (`bool`).
     #[serde(
         rename = "GiftCertificateSales",
         skip_serializing_if = "Option::is_none"
     )]
     pub gift_certificate_sales: Option<bool>,
-    /// `SubscriptionSettings` (bool).
+    /// `SubscriptionSettings` (`bool`).
     #[serde(
         rename = "SubscriptionSettings",
         skip_serializing_if = "Option::is_none"
     )]
     pub subscription_settings: Option<bool>,
-    /// `PaymentRules` (bool).
+    /// `PaymentRules` (`bool`).
     #[serde(rename = "PaymentRules", skip_serializing_if = "Option::is_none")]
     pub payment_rules: Option<bool>,
-    /// `ShippingRules` (bool).
+    /// `ShippingRules` (`bool`).
     #[serde(rename = "ShippingRules", skip_serializing_if = "Option::is_none")]
     pub shipping_rules: Option<bool>,
-    /// `ProductKits` (bool).
+    /// `ProductKits` (`bool`).
     #[serde(rename = "ProductKits", skip_serializing_if = "Option::is_none")]
     pub product_kits: Option<bool>,
-    /// `ProductVariants` (bool).
+    /// `ProductVariants` (`bool`).
     #[serde(rename = "ProductVariants", skip_serializing_if = "Option::is_none")]
     pub product_variants: Option<bool>,
     /// Any other parameter, sent as is.
@@ -10651,19 +10651,19 @@ pub struct CouponBusinessAccountListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `Coupon_ID` (int).
+    /// `Coupon_ID` (`int`).
     #[serde(rename = "Coupon_ID", skip_serializing_if = "Option::is_none")]
     pub coupon_id: Option<i64>,
-    /// `Edit_Coupon` (string).
+    /// `Edit_Coupon` (`string`).
     #[serde(rename = "Edit_Coupon", skip_serializing_if = "Option::is_none")]
     pub edit_coupon: Option<String>,
-    /// `Coupon_Code` (string).
+    /// `Coupon_Code` (`string`).
     #[serde(rename = "Coupon_Code", skip_serializing_if = "Option::is_none")]
     pub coupon_code: Option<String>,
-    /// `Assigned` (bool).
+    /// `Assigned` (`bool`).
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
-    /// `Unassigned` (bool).
+    /// `Unassigned` (`bool`).
     #[serde(rename = "Unassigned", skip_serializing_if = "Option::is_none")]
     pub unassigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -10777,31 +10777,31 @@ impl ListRequest for CouponBusinessAccountListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CouponBusinessAccountUpdateAssigned {
-    /// `Coupon_ID` (int).
+    /// `Coupon_ID` (`int`).
     #[serde(rename = "Coupon_ID", skip_serializing_if = "Option::is_none")]
     pub coupon_id: Option<i64>,
-    /// `Edit_Coupon` (string).
+    /// `Edit_Coupon` (`string`).
     #[serde(rename = "Edit_Coupon", skip_serializing_if = "Option::is_none")]
     pub edit_coupon: Option<String>,
-    /// `Coupon_Code` (string).
+    /// `Coupon_Code` (`string`).
     #[serde(rename = "Coupon_Code", skip_serializing_if = "Option::is_none")]
     pub coupon_code: Option<String>,
-    /// `BusinessAccount_ID` (int).
+    /// `BusinessAccount_ID` (`int`).
     #[serde(rename = "BusinessAccount_ID", skip_serializing_if = "Option::is_none")]
     pub business_account_id: Option<i64>,
-    /// `Edit_BusinessAccount` (string).
+    /// `Edit_BusinessAccount` (`string`).
     #[serde(
         rename = "Edit_BusinessAccount",
         skip_serializing_if = "Option::is_none"
     )]
     pub edit_business_account: Option<String>,
-    /// `BusinessAccount_Title` (string).
+    /// `BusinessAccount_Title` (`string`).
     #[serde(
         rename = "BusinessAccount_Title",
         skip_serializing_if = "Option::is_none"
     )]
     pub business_account_title: Option<String>,
-    /// `Assigned` (bool).
+    /// `Assigned` (`bool`).
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -10887,19 +10887,19 @@ pub struct CouponCustomerListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `Coupon_ID` (int).
+    /// `Coupon_ID` (`int`).
     #[serde(rename = "Coupon_ID", skip_serializing_if = "Option::is_none")]
     pub coupon_id: Option<i64>,
-    /// `Edit_Coupon` (string).
+    /// `Edit_Coupon` (`string`).
     #[serde(rename = "Edit_Coupon", skip_serializing_if = "Option::is_none")]
     pub edit_coupon: Option<String>,
-    /// `Coupon_Code` (string).
+    /// `Coupon_Code` (`string`).
     #[serde(rename = "Coupon_Code", skip_serializing_if = "Option::is_none")]
     pub coupon_code: Option<String>,
-    /// `Assigned` (bool).
+    /// `Assigned` (`bool`).
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
-    /// `Unassigned` (bool).
+    /// `Unassigned` (`bool`).
     #[serde(rename = "Unassigned", skip_serializing_if = "Option::is_none")]
     pub unassigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -11066,25 +11066,25 @@ impl ListRequest for CouponCustomerListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CouponCustomerUpdateAssigned {
-    /// `Coupon_ID` (int).
+    /// `Coupon_ID` (`int`).
     #[serde(rename = "Coupon_ID", skip_serializing_if = "Option::is_none")]
     pub coupon_id: Option<i64>,
-    /// `Edit_Coupon` (string).
+    /// `Edit_Coupon` (`string`).
     #[serde(rename = "Edit_Coupon", skip_serializing_if = "Option::is_none")]
     pub edit_coupon: Option<String>,
-    /// `Coupon_Code` (string); the official SDK always sends it.
+    /// `Coupon_Code` (`string`); the official SDK always sends it.
     #[serde(rename = "Coupon_Code", skip_serializing_if = "Option::is_none")]
     pub coupon_code: Option<String>,
-    /// `Customer_ID` (int).
+    /// `Customer_ID` (`int`).
     #[serde(rename = "Customer_ID", skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<i64>,
-    /// `Edit_Customer` (string).
+    /// `Edit_Customer` (`string`).
     #[serde(rename = "Edit_Customer", skip_serializing_if = "Option::is_none")]
     pub edit_customer: Option<String>,
-    /// `Customer_Login` (string); the official SDK always sends it.
+    /// `Customer_Login` (`string`); the official SDK always sends it.
     #[serde(rename = "Customer_Login", skip_serializing_if = "Option::is_none")]
     pub customer_login: Option<String>,
-    /// `Assigned` (bool).
+    /// `Assigned` (`bool`).
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -11165,7 +11165,7 @@ impl MivaRequest for CouponCustomerUpdateAssigned {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CouponListDelete {
-    /// `Coupon_IDs` (any); the official SDK always sends it.
+    /// `Coupon_IDs` (`any`); the official SDK always sends it.
     #[serde(rename = "Coupon_IDs", skip_serializing_if = "Option::is_none")]
     pub coupon_i_ds: Option<Value>,
     /// Any other parameter, sent as is.
@@ -11305,19 +11305,19 @@ pub struct CouponPriceGroupListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `Coupon_ID` (int).
+    /// `Coupon_ID` (`int`).
     #[serde(rename = "Coupon_ID", skip_serializing_if = "Option::is_none")]
     pub coupon_id: Option<i64>,
-    /// `Edit_Coupon` (string).
+    /// `Edit_Coupon` (`string`).
     #[serde(rename = "Edit_Coupon", skip_serializing_if = "Option::is_none")]
     pub edit_coupon: Option<String>,
-    /// `Coupon_Code` (string).
+    /// `Coupon_Code` (`string`).
     #[serde(rename = "Coupon_Code", skip_serializing_if = "Option::is_none")]
     pub coupon_code: Option<String>,
-    /// `Assigned` (bool).
+    /// `Assigned` (`bool`).
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
-    /// `Unassigned` (bool).
+    /// `Unassigned` (`bool`).
     #[serde(rename = "Unassigned", skip_serializing_if = "Option::is_none")]
     pub unassigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -11470,22 +11470,22 @@ impl ListRequest for CouponPriceGroupListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CouponPriceGroupUpdateAssigned {
-    /// `Coupon_ID` (int).
+    /// `Coupon_ID` (`int`).
     #[serde(rename = "Coupon_ID", skip_serializing_if = "Option::is_none")]
     pub coupon_id: Option<i64>,
-    /// `Edit_Coupon` (string).
+    /// `Edit_Coupon` (`string`).
     #[serde(rename = "Edit_Coupon", skip_serializing_if = "Option::is_none")]
     pub edit_coupon: Option<String>,
-    /// `Coupon_Code` (string).
+    /// `Coupon_Code` (`string`).
     #[serde(rename = "Coupon_Code", skip_serializing_if = "Option::is_none")]
     pub coupon_code: Option<String>,
-    /// `PriceGroup_ID` (int).
+    /// `PriceGroup_ID` (`int`).
     #[serde(rename = "PriceGroup_ID", skip_serializing_if = "Option::is_none")]
     pub price_group_id: Option<i64>,
-    /// `PriceGroup_Name` (string).
+    /// `PriceGroup_Name` (`string`).
     #[serde(rename = "PriceGroup_Name", skip_serializing_if = "Option::is_none")]
     pub price_group_name: Option<String>,
-    /// `Assigned` (bool); the official SDK always sends it.
+    /// `Assigned` (`bool`); the official SDK always sends it.
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -11560,31 +11560,31 @@ impl MivaRequest for CouponPriceGroupUpdateAssigned {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CouponInsert {
-    /// `Code` (string); the official SDK always sends it.
+    /// `Code` (`string`); the official SDK always sends it.
     #[serde(rename = "Code", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// `Description` (string).
+    /// `Description` (`string`).
     #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// `CustomerScope` (string).
+    /// `CustomerScope` (`string`).
     #[serde(rename = "CustomerScope", skip_serializing_if = "Option::is_none")]
     pub customer_scope: Option<String>,
-    /// `DateTime_Start` (int).
+    /// `DateTime_Start` (`int`).
     #[serde(rename = "DateTime_Start", skip_serializing_if = "Option::is_none")]
     pub date_time_start: Option<i64>,
-    /// `DateTime_End` (int).
+    /// `DateTime_End` (`int`).
     #[serde(rename = "DateTime_End", skip_serializing_if = "Option::is_none")]
     pub date_time_end: Option<i64>,
-    /// `Max_Use` (int).
+    /// `Max_Use` (`int`).
     #[serde(rename = "Max_Use", skip_serializing_if = "Option::is_none")]
     pub max_use: Option<i64>,
-    /// `Max_Per` (int).
+    /// `Max_Per` (`int`).
     #[serde(rename = "Max_Per", skip_serializing_if = "Option::is_none")]
     pub max_per: Option<i64>,
-    /// `Active` (bool).
+    /// `Active` (`bool`).
     #[serde(rename = "Active", skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
-    /// `PriceGroup_ID` (int).
+    /// `PriceGroup_ID` (`int`).
     #[serde(rename = "PriceGroup_ID", skip_serializing_if = "Option::is_none")]
     pub price_group_id: Option<i64>,
     /// Any other parameter, sent as is.
@@ -11678,37 +11678,37 @@ impl MivaRequest for CouponInsert {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CouponUpdate {
-    /// `Coupon_ID` (int).
+    /// `Coupon_ID` (`int`).
     #[serde(rename = "Coupon_ID", skip_serializing_if = "Option::is_none")]
     pub coupon_id: Option<i64>,
-    /// `Edit_Coupon` (string).
+    /// `Edit_Coupon` (`string`).
     #[serde(rename = "Edit_Coupon", skip_serializing_if = "Option::is_none")]
     pub edit_coupon: Option<String>,
-    /// `Coupon_Code` (string).
+    /// `Coupon_Code` (`string`).
     #[serde(rename = "Coupon_Code", skip_serializing_if = "Option::is_none")]
     pub coupon_code: Option<String>,
-    /// `Code` (string).
+    /// `Code` (`string`).
     #[serde(rename = "Code", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// `Description` (string).
+    /// `Description` (`string`).
     #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// `CustomerScope` (string).
+    /// `CustomerScope` (`string`).
     #[serde(rename = "CustomerScope", skip_serializing_if = "Option::is_none")]
     pub customer_scope: Option<String>,
-    /// `DateTime_Start` (int).
+    /// `DateTime_Start` (`int`).
     #[serde(rename = "DateTime_Start", skip_serializing_if = "Option::is_none")]
     pub date_time_start: Option<i64>,
-    /// `DateTime_End` (int).
+    /// `DateTime_End` (`int`).
     #[serde(rename = "DateTime_End", skip_serializing_if = "Option::is_none")]
     pub date_time_end: Option<i64>,
-    /// `Max_Use` (int).
+    /// `Max_Use` (`int`).
     #[serde(rename = "Max_Use", skip_serializing_if = "Option::is_none")]
     pub max_use: Option<i64>,
-    /// `Max_Per` (int).
+    /// `Max_Per` (`int`).
     #[serde(rename = "Max_Per", skip_serializing_if = "Option::is_none")]
     pub max_per: Option<i64>,
-    /// `Active` (bool).
+    /// `Active` (`bool`).
     #[serde(rename = "Active", skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
     /// Any other parameter, sent as is.
@@ -11814,16 +11814,16 @@ impl MivaRequest for CouponUpdate {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CustomerAddressListDelete {
-    /// `Customer_ID` (int).
+    /// `Customer_ID` (`int`).
     #[serde(rename = "Customer_ID", skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<i64>,
-    /// `Customer_Login` (string).
+    /// `Customer_Login` (`string`).
     #[serde(rename = "Customer_Login", skip_serializing_if = "Option::is_none")]
     pub customer_login: Option<String>,
-    /// `Edit_Customer` (string).
+    /// `Edit_Customer` (`string`).
     #[serde(rename = "Edit_Customer", skip_serializing_if = "Option::is_none")]
     pub edit_customer: Option<String>,
-    /// `CustomerAddress_IDs` (any); the official SDK always sends it.
+    /// `CustomerAddress_IDs` (`any`); the official SDK always sends it.
     #[serde(
         rename = "CustomerAddress_IDs",
         skip_serializing_if = "Option::is_none"
@@ -11894,13 +11894,13 @@ pub struct CustomerAddressListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `Customer_ID` (int).
+    /// `Customer_ID` (`int`).
     #[serde(rename = "Customer_ID", skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<i64>,
-    /// `Edit_Customer` (string).
+    /// `Edit_Customer` (`string`).
     #[serde(rename = "Edit_Customer", skip_serializing_if = "Option::is_none")]
     pub edit_customer: Option<String>,
-    /// `Customer_Login` (string).
+    /// `Customer_Login` (`string`).
     #[serde(rename = "Customer_Login", skip_serializing_if = "Option::is_none")]
     pub customer_login: Option<String>,
     /// Any other parameter, sent as is.
@@ -11993,19 +11993,19 @@ impl ListRequest for CustomerAddressListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CustomerAddressDelete {
-    /// `Customer_ID` (int).
+    /// `Customer_ID` (`int`).
     #[serde(rename = "Customer_ID", skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<i64>,
-    /// `Customer_Login` (string).
+    /// `Customer_Login` (`string`).
     #[serde(rename = "Customer_Login", skip_serializing_if = "Option::is_none")]
     pub customer_login: Option<String>,
-    /// `Edit_Customer` (string).
+    /// `Edit_Customer` (`string`).
     #[serde(rename = "Edit_Customer", skip_serializing_if = "Option::is_none")]
     pub edit_customer: Option<String>,
-    /// `Address_ID` (int).
+    /// `Address_ID` (`int`).
     #[serde(rename = "Address_ID", skip_serializing_if = "Option::is_none")]
     pub address_id: Option<i64>,
-    /// `CustomerAddress_ID` (int).
+    /// `CustomerAddress_ID` (`int`).
     #[serde(rename = "CustomerAddress_ID", skip_serializing_if = "Option::is_none")]
     pub customer_address_id: Option<i64>,
     /// Any other parameter, sent as is.
@@ -12075,52 +12075,52 @@ impl MivaRequest for CustomerAddressDelete {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CustomerAddressInsert {
-    /// `Customer_ID` (int).
+    /// `Customer_ID` (`int`).
     #[serde(rename = "Customer_ID", skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<i64>,
-    /// `Customer_Login` (string).
+    /// `Customer_Login` (`string`).
     #[serde(rename = "Customer_Login", skip_serializing_if = "Option::is_none")]
     pub customer_login: Option<String>,
-    /// `Description` (string).
+    /// `Description` (`string`).
     #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// `FirstName` (string).
+    /// `FirstName` (`string`).
     #[serde(rename = "FirstName", skip_serializing_if = "Option::is_none")]
     pub first_name: Option<String>,
-    /// `LastName` (string).
+    /// `LastName` (`string`).
     #[serde(rename = "LastName", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    /// `Email` (string).
+    /// `Email` (`string`).
     #[serde(rename = "Email", skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    /// `Phone` (string).
+    /// `Phone` (`string`).
     #[serde(rename = "Phone", skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
-    /// `Fax` (string).
+    /// `Fax` (`string`).
     #[serde(rename = "Fax", skip_serializing_if = "Option::is_none")]
     pub fax: Option<String>,
-    /// `Company` (string).
+    /// `Company` (`string`).
     #[serde(rename = "Company", skip_serializing_if = "Option::is_none")]
     pub company: Option<String>,
-    /// `Address1` (string).
+    /// `Address1` (`string`).
     #[serde(rename = "Address1", skip_serializing_if = "Option::is_none")]
     pub address1: Option<String>,
-    /// `Address2` (string).
+    /// `Address2` (`string`).
     #[serde(rename = "Address2", skip_serializing_if = "Option::is_none")]
     pub address2: Option<String>,
-    /// `City` (string).
+    /// `City` (`string`).
     #[serde(rename = "City", skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
-    /// `State` (string).
+    /// `State` (`string`).
     #[serde(rename = "State", skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
-    /// `Zip` (string).
+    /// `Zip` (`string`).
     #[serde(rename = "Zip", skip_serializing_if = "Option::is_none")]
     pub zip: Option<String>,
-    /// `Country` (string).
+    /// `Country` (`string`).
     #[serde(rename = "Country", skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
-    /// `Residential` (bool).
+    /// `Residential` (`bool`).
     #[serde(rename = "Residential", skip_serializing_if = "Option::is_none")]
     pub residential: Option<bool>,
     /// Any other parameter, sent as is.
@@ -12256,55 +12256,55 @@ impl MivaRequest for CustomerAddressInsert {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CustomerAddressUpdate {
-    /// `Customer_ID` (int).
+    /// `Customer_ID` (`int`).
     #[serde(rename = "Customer_ID", skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<i64>,
-    /// `Address_ID` (int).
+    /// `Address_ID` (`int`).
     #[serde(rename = "Address_ID", skip_serializing_if = "Option::is_none")]
     pub address_id: Option<i64>,
-    /// `CustomerAddress_ID` (int).
+    /// `CustomerAddress_ID` (`int`).
     #[serde(rename = "CustomerAddress_ID", skip_serializing_if = "Option::is_none")]
     pub customer_address_id: Option<i64>,
-    /// `Description` (string).
+    /// `Description` (`string`).
     #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// `FirstName` (string).
+    /// `FirstName` (`string`).
     #[serde(rename = "FirstName", skip_serializing_if = "Option::is_none")]
     pub first_name: Option<String>,
-    /// `LastName` (string).
+    /// `LastName` (`string`).
     #[serde(rename = "LastName", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    /// `Email` (string).
+    /// `Email` (`string`).
     #[serde(rename = "Email", skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
-    /// `Phone` (string).
+    /// `Phone` (`string`).
     #[serde(rename = "Phone", skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
-    /// `Fax` (string).
+    /// `Fax` (`string`).
     #[serde(rename = "Fax", skip_serializing_if = "Option::is_none")]
     pub fax: Option<String>,
-    /// `Company` (string).
+    /// `Company` (`string`).
     #[serde(rename = "Company", skip_serializing_if = "Option::is_none")]
     pub company: Option<String>,
-    /// `Address1` (string).
+    /// `Address1` (`string`).
     #[serde(rename = "Address1", skip_serializing_if = "Option::is_none")]
     pub address1: Option<String>,
-    /// `Address2` (string).
+    /// `Address2` (`string`).
     #[serde(rename = "Address2", skip_serializing_if = "Option::is_none")]
     pub address2: Option<String>,
-    /// `City` (string).
+    /// `City` (`string`).
     #[serde(rename = "City", skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
-    /// `State` (string).
+    /// `State` (`string`).
     #[serde(rename = "State", skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
-    /// `Zip` (string).
+    /// `Zip` (`string`).
     #[serde(rename = "Zip", skip_serializing_if = "Option::is_none")]
     pub zip: Option<String>,
-    /// `Country` (string).
+    /// `Country` (`string`).
     #[serde(rename = "Country", skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
-    /// `Residential` (bool).
+    /// `Residential` (`bool`).
     #[serde(rename = "Residential", skip_serializing_if = "Option::is_none")]
     pub residential: Option<bool>,
     /// Any other parameter, sent as is.
@@ -12446,13 +12446,13 @@ impl MivaRequest for CustomerAddressUpdate {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CustomerAddressUpdateResidential {
-    /// `Address_ID` (int).
+    /// `Address_ID` (`int`).
     #[serde(rename = "Address_ID", skip_serializing_if = "Option::is_none")]
     pub address_id: Option<i64>,
-    /// `CustomerAddress_ID` (int).
+    /// `CustomerAddress_ID` (`int`).
     #[serde(rename = "CustomerAddress_ID", skip_serializing_if = "Option::is_none")]
     pub customer_address_id: Option<i64>,
-    /// `Residential` (bool).
+    /// `Residential` (`bool`).
     #[serde(rename = "Residential", skip_serializing_if = "Option::is_none")]
     pub residential: Option<bool>,
     /// Any other parameter, sent as is.
@@ -12514,13 +12514,13 @@ pub struct CustomerCreditHistoryListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `Customer_ID` (int).
+    /// `Customer_ID` (`int`).
     #[serde(rename = "Customer_ID", skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<i64>,
-    /// `Edit_Customer` (string).
+    /// `Edit_Customer` (`string`).
     #[serde(rename = "Edit_Customer", skip_serializing_if = "Option::is_none")]
     pub edit_customer: Option<String>,
-    /// `Customer_Login` (string).
+    /// `Customer_Login` (`string`).
     #[serde(rename = "Customer_Login", skip_serializing_if = "Option::is_none")]
     pub customer_login: Option<String>,
     /// Any other parameter, sent as is.
@@ -12621,7 +12621,7 @@ impl ListRequest for CustomerCreditHistoryListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CustomerCreditHistoryDelete {
-    /// `CustomerCreditHistory_ID` (int); the official SDK always sends it.
+    /// `CustomerCreditHistory_ID` (`int`); the official SDK always sends it.
     #[serde(
         rename = "CustomerCreditHistory_ID",
         skip_serializing_if = "Option::is_none"
@@ -12670,22 +12670,22 @@ impl MivaRequest for CustomerCreditHistoryDelete {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CustomerCreditHistoryInsert {
-    /// `Customer_ID` (int).
+    /// `Customer_ID` (`int`).
     #[serde(rename = "Customer_ID", skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<i64>,
-    /// `Edit_Customer` (string).
+    /// `Edit_Customer` (`string`).
     #[serde(rename = "Edit_Customer", skip_serializing_if = "Option::is_none")]
     pub edit_customer: Option<String>,
-    /// `Customer_Login` (string).
+    /// `Customer_Login` (`string`).
     #[serde(rename = "Customer_Login", skip_serializing_if = "Option::is_none")]
     pub customer_login: Option<String>,
-    /// `Amount` (decimal); the official SDK always sends it.
+    /// `Amount` (`decimal`); the official SDK always sends it.
     #[serde(rename = "Amount", skip_serializing_if = "Option::is_none")]
     pub amount: Option<f64>,
-    /// `Description` (string); the official SDK always sends it.
+    /// `Description` (`string`); the official SDK always sends it.
     #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// `TransactionReference` (string).
+    /// `TransactionReference` (`string`).
     #[serde(
         rename = "TransactionReference",
         skip_serializing_if = "Option::is_none"
@@ -12904,13 +12904,13 @@ pub struct CustomerPaymentCardListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `Customer_ID` (int).
+    /// `Customer_ID` (`int`).
     #[serde(rename = "Customer_ID", skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<i64>,
-    /// `Edit_Customer` (string).
+    /// `Edit_Customer` (`string`).
     #[serde(rename = "Edit_Customer", skip_serializing_if = "Option::is_none")]
     pub edit_customer: Option<String>,
-    /// `Customer_Login` (string).
+    /// `Customer_Login` (`string`).
     #[serde(rename = "Customer_Login", skip_serializing_if = "Option::is_none")]
     pub customer_login: Option<String>,
     /// Any other parameter, sent as is.
@@ -13031,49 +13031,49 @@ impl ListRequest for CustomerPaymentCardListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CustomerPaymentCardRegister {
-    /// `Customer_ID` (int).
+    /// `Customer_ID` (`int`).
     #[serde(rename = "Customer_ID", skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<i64>,
-    /// `Edit_Customer` (string).
+    /// `Edit_Customer` (`string`).
     #[serde(rename = "Edit_Customer", skip_serializing_if = "Option::is_none")]
     pub edit_customer: Option<String>,
-    /// `Customer_Login` (string).
+    /// `Customer_Login` (`string`).
     #[serde(rename = "Customer_Login", skip_serializing_if = "Option::is_none")]
     pub customer_login: Option<String>,
-    /// `FirstName` (string).
+    /// `FirstName` (`string`).
     #[serde(rename = "FirstName", skip_serializing_if = "Option::is_none")]
     pub first_name: Option<String>,
-    /// `LastName` (string).
+    /// `LastName` (`string`).
     #[serde(rename = "LastName", skip_serializing_if = "Option::is_none")]
     pub last_name: Option<String>,
-    /// `CardType` (string).
+    /// `CardType` (`string`).
     #[serde(rename = "CardType", skip_serializing_if = "Option::is_none")]
     pub card_type: Option<String>,
-    /// `CardNumber` (string).
+    /// `CardNumber` (`string`).
     #[serde(rename = "CardNumber", skip_serializing_if = "Option::is_none")]
     pub card_number: Option<String>,
-    /// `ExpirationMonth` (int).
+    /// `ExpirationMonth` (`int`).
     #[serde(rename = "ExpirationMonth", skip_serializing_if = "Option::is_none")]
     pub expiration_month: Option<i64>,
-    /// `ExpirationYear` (int).
+    /// `ExpirationYear` (`int`).
     #[serde(rename = "ExpirationYear", skip_serializing_if = "Option::is_none")]
     pub expiration_year: Option<i64>,
-    /// `Address1` (string).
+    /// `Address1` (`string`).
     #[serde(rename = "Address1", skip_serializing_if = "Option::is_none")]
     pub address1: Option<String>,
-    /// `Address2` (string).
+    /// `Address2` (`string`).
     #[serde(rename = "Address2", skip_serializing_if = "Option::is_none")]
     pub address2: Option<String>,
-    /// `City` (string).
+    /// `City` (`string`).
     #[serde(rename = "City", skip_serializing_if = "Option::is_none")]
     pub city: Option<String>,
-    /// `State` (string).
+    /// `State` (`string`).
     #[serde(rename = "State", skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
-    /// `Zip` (string).
+    /// `Zip` (`string`).
     #[serde(rename = "Zip", skip_serializing_if = "Option::is_none")]
     pub zip: Option<String>,
-    /// `Country` (string).
+    /// `Country` (`string`).
     #[serde(rename = "Country", skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
     /// Any other parameter, sent as is.
@@ -13207,19 +13207,19 @@ pub struct CustomerPriceGroupListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `Customer_ID` (int).
+    /// `Customer_ID` (`int`).
     #[serde(rename = "Customer_ID", skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<i64>,
-    /// `Edit_Customer` (string).
+    /// `Edit_Customer` (`string`).
     #[serde(rename = "Edit_Customer", skip_serializing_if = "Option::is_none")]
     pub edit_customer: Option<String>,
-    /// `Customer_Login` (string).
+    /// `Customer_Login` (`string`).
     #[serde(rename = "Customer_Login", skip_serializing_if = "Option::is_none")]
     pub customer_login: Option<String>,
-    /// `Assigned` (bool).
+    /// `Assigned` (`bool`).
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
-    /// `Unassigned` (bool).
+    /// `Unassigned` (`bool`).
     #[serde(rename = "Unassigned", skip_serializing_if = "Option::is_none")]
     pub unassigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -13375,16 +13375,16 @@ pub struct CustomerSubscriptionListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `Customer_ID` (int).
+    /// `Customer_ID` (`int`).
     #[serde(rename = "Customer_ID", skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<i64>,
-    /// `Edit_Customer` (string).
+    /// `Edit_Customer` (`string`).
     #[serde(rename = "Edit_Customer", skip_serializing_if = "Option::is_none")]
     pub edit_customer: Option<String>,
-    /// `Customer_Login` (string).
+    /// `Customer_Login` (`string`).
     #[serde(rename = "Customer_Login", skip_serializing_if = "Option::is_none")]
     pub customer_login: Option<String>,
-    /// `CustomField_Values` (CustomFieldValues).
+    /// `CustomField_Values` (`CustomFieldValues`).
     #[serde(rename = "CustomField_Values", skip_serializing_if = "Option::is_none")]
     pub custom_field_values: Option<models::CustomFieldValues>,
     /// Any other parameter, sent as is.
@@ -13589,13 +13589,13 @@ impl ListRequest for CustomerSubscriptionListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CustomerDelete {
-    /// `Customer_ID` (int).
+    /// `Customer_ID` (`int`).
     #[serde(rename = "Customer_ID", skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<i64>,
-    /// `Customer_Login` (string).
+    /// `Customer_Login` (`string`).
     #[serde(rename = "Customer_Login", skip_serializing_if = "Option::is_none")]
     pub customer_login: Option<String>,
-    /// `Edit_Customer` (string).
+    /// `Edit_Customer` (`string`).
     #[serde(rename = "Edit_Customer", skip_serializing_if = "Option::is_none")]
     pub edit_customer: Option<String>,
     /// Any other parameter, sent as is.
@@ -13652,145 +13652,145 @@ impl MivaRequest for CustomerDelete {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CustomerInsert {
-    /// `Customer_Login` (string); the official SDK always sends it.
+    /// `Customer_Login` (`string`); the official SDK always sends it.
     #[serde(rename = "Customer_Login", skip_serializing_if = "Option::is_none")]
     pub customer_login: Option<String>,
-    /// `Customer_PasswordEmail` (string); the official SDK always sends it.
+    /// `Customer_PasswordEmail` (`string`); the official SDK always sends it.
     #[serde(
         rename = "Customer_PasswordEmail",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_password_email: Option<String>,
-    /// `Customer_Password` (string); the official SDK always sends it.
+    /// `Customer_Password` (`string`); the official SDK always sends it.
     #[serde(rename = "Customer_Password", skip_serializing_if = "Option::is_none")]
     pub customer_password: Option<String>,
-    /// `Customer_ShipResidential` (bool).
+    /// `Customer_ShipResidential` (`bool`).
     #[serde(
         rename = "Customer_ShipResidential",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_ship_residential: Option<bool>,
-    /// `Customer_ShipFirstName` (string).
+    /// `Customer_ShipFirstName` (`string`).
     #[serde(
         rename = "Customer_ShipFirstName",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_ship_first_name: Option<String>,
-    /// `Customer_ShipLastName` (string).
+    /// `Customer_ShipLastName` (`string`).
     #[serde(
         rename = "Customer_ShipLastName",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_ship_last_name: Option<String>,
-    /// `Customer_ShipEmail` (string).
+    /// `Customer_ShipEmail` (`string`).
     #[serde(rename = "Customer_ShipEmail", skip_serializing_if = "Option::is_none")]
     pub customer_ship_email: Option<String>,
-    /// `Customer_ShipCompany` (string).
+    /// `Customer_ShipCompany` (`string`).
     #[serde(
         rename = "Customer_ShipCompany",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_ship_company: Option<String>,
-    /// `Customer_ShipPhone` (string).
+    /// `Customer_ShipPhone` (`string`).
     #[serde(rename = "Customer_ShipPhone", skip_serializing_if = "Option::is_none")]
     pub customer_ship_phone: Option<String>,
-    /// `Customer_ShipFax` (string).
+    /// `Customer_ShipFax` (`string`).
     #[serde(rename = "Customer_ShipFax", skip_serializing_if = "Option::is_none")]
     pub customer_ship_fax: Option<String>,
-    /// `Customer_ShipAddress1` (string).
+    /// `Customer_ShipAddress1` (`string`).
     #[serde(
         rename = "Customer_ShipAddress1",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_ship_address1: Option<String>,
-    /// `Customer_ShipAddress2` (string).
+    /// `Customer_ShipAddress2` (`string`).
     #[serde(
         rename = "Customer_ShipAddress2",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_ship_address2: Option<String>,
-    /// `Customer_ShipCity` (string).
+    /// `Customer_ShipCity` (`string`).
     #[serde(rename = "Customer_ShipCity", skip_serializing_if = "Option::is_none")]
     pub customer_ship_city: Option<String>,
-    /// `Customer_ShipState` (string).
+    /// `Customer_ShipState` (`string`).
     #[serde(rename = "Customer_ShipState", skip_serializing_if = "Option::is_none")]
     pub customer_ship_state: Option<String>,
-    /// `Customer_ShipZip` (string).
+    /// `Customer_ShipZip` (`string`).
     #[serde(rename = "Customer_ShipZip", skip_serializing_if = "Option::is_none")]
     pub customer_ship_zip: Option<String>,
-    /// `Customer_ShipCountry` (string).
+    /// `Customer_ShipCountry` (`string`).
     #[serde(
         rename = "Customer_ShipCountry",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_ship_country: Option<String>,
-    /// `Customer_BillFirstName` (string).
+    /// `Customer_BillFirstName` (`string`).
     #[serde(
         rename = "Customer_BillFirstName",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_bill_first_name: Option<String>,
-    /// `Customer_BillLastName` (string).
+    /// `Customer_BillLastName` (`string`).
     #[serde(
         rename = "Customer_BillLastName",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_bill_last_name: Option<String>,
-    /// `Customer_BillEmail` (string).
+    /// `Customer_BillEmail` (`string`).
     #[serde(rename = "Customer_BillEmail", skip_serializing_if = "Option::is_none")]
     pub customer_bill_email: Option<String>,
-    /// `Customer_BillCompany` (string).
+    /// `Customer_BillCompany` (`string`).
     #[serde(
         rename = "Customer_BillCompany",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_bill_company: Option<String>,
-    /// `Customer_BillPhone` (string).
+    /// `Customer_BillPhone` (`string`).
     #[serde(rename = "Customer_BillPhone", skip_serializing_if = "Option::is_none")]
     pub customer_bill_phone: Option<String>,
-    /// `Customer_BillFax` (string).
+    /// `Customer_BillFax` (`string`).
     #[serde(rename = "Customer_BillFax", skip_serializing_if = "Option::is_none")]
     pub customer_bill_fax: Option<String>,
-    /// `Customer_BillAddress1` (string).
+    /// `Customer_BillAddress1` (`string`).
     #[serde(
         rename = "Customer_BillAddress1",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_bill_address1: Option<String>,
-    /// `Customer_BillAddress2` (string).
+    /// `Customer_BillAddress2` (`string`).
     #[serde(
         rename = "Customer_BillAddress2",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_bill_address2: Option<String>,
-    /// `Customer_BillCity` (string).
+    /// `Customer_BillCity` (`string`).
     #[serde(rename = "Customer_BillCity", skip_serializing_if = "Option::is_none")]
     pub customer_bill_city: Option<String>,
-    /// `Customer_BillState` (string).
+    /// `Customer_BillState` (`string`).
     #[serde(rename = "Customer_BillState", skip_serializing_if = "Option::is_none")]
     pub customer_bill_state: Option<String>,
-    /// `Customer_BillZip` (string).
+    /// `Customer_BillZip` (`string`).
     #[serde(rename = "Customer_BillZip", skip_serializing_if = "Option::is_none")]
     pub customer_bill_zip: Option<String>,
-    /// `Customer_BillCountry` (string).
+    /// `Customer_BillCountry` (`string`).
     #[serde(
         rename = "Customer_BillCountry",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_bill_country: Option<String>,
-    /// `Customer_Tax_Exempt` (bool).
+    /// `Customer_Tax_Exempt` (`bool`).
     #[serde(
         rename = "Customer_Tax_Exempt",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_tax_exempt: Option<bool>,
-    /// `Customer_BusinessAccount` (string).
+    /// `Customer_BusinessAccount` (`string`).
     #[serde(
         rename = "Customer_BusinessAccount",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_business_account: Option<String>,
-    /// `CustomField_Values` (CustomFieldValues).
+    /// `CustomField_Values` (`CustomFieldValues`).
     #[serde(rename = "CustomField_Values", skip_serializing_if = "Option::is_none")]
     pub custom_field_values: Option<models::CustomFieldValues>,
     /// Any other parameter, sent as is.
@@ -14016,151 +14016,151 @@ impl MivaRequest for CustomerInsert {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct CustomerUpdate {
-    /// `Customer_ID` (int).
+    /// `Customer_ID` (`int`).
     #[serde(rename = "Customer_ID", skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<i64>,
-    /// `Edit_Customer` (string).
+    /// `Edit_Customer` (`string`).
     #[serde(rename = "Edit_Customer", skip_serializing_if = "Option::is_none")]
     pub edit_customer: Option<String>,
-    /// `Customer_Login` (string).
+    /// `Customer_Login` (`string`).
     #[serde(rename = "Customer_Login", skip_serializing_if = "Option::is_none")]
     pub customer_login: Option<String>,
-    /// `Customer_PasswordEmail` (string).
+    /// `Customer_PasswordEmail` (`string`).
     #[serde(
         rename = "Customer_PasswordEmail",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_password_email: Option<String>,
-    /// `Customer_Password` (string).
+    /// `Customer_Password` (`string`).
     #[serde(rename = "Customer_Password", skip_serializing_if = "Option::is_none")]
     pub customer_password: Option<String>,
-    /// `Customer_ShipResidential` (bool).
+    /// `Customer_ShipResidential` (`bool`).
     #[serde(
         rename = "Customer_ShipResidential",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_ship_residential: Option<bool>,
-    /// `Customer_ShipFirstName` (string).
+    /// `Customer_ShipFirstName` (`string`).
     #[serde(
         rename = "Customer_ShipFirstName",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_ship_first_name: Option<String>,
-    /// `Customer_ShipLastName` (string).
+    /// `Customer_ShipLastName` (`string`).
     #[serde(
         rename = "Customer_ShipLastName",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_ship_last_name: Option<String>,
-    /// `Customer_ShipEmail` (string).
+    /// `Customer_ShipEmail` (`string`).
     #[serde(rename = "Customer_ShipEmail", skip_serializing_if = "Option::is_none")]
     pub customer_ship_email: Option<String>,
-    /// `Customer_ShipCompany` (string).
+    /// `Customer_ShipCompany` (`string`).
     #[serde(
         rename = "Customer_ShipCompany",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_ship_company: Option<String>,
-    /// `Customer_ShipPhone` (string).
+    /// `Customer_ShipPhone` (`string`).
     #[serde(rename = "Customer_ShipPhone", skip_serializing_if = "Option::is_none")]
     pub customer_ship_phone: Option<String>,
-    /// `Customer_ShipFax` (string).
+    /// `Customer_ShipFax` (`string`).
     #[serde(rename = "Customer_ShipFax", skip_serializing_if = "Option::is_none")]
     pub customer_ship_fax: Option<String>,
-    /// `Customer_ShipAddress1` (string).
+    /// `Customer_ShipAddress1` (`string`).
     #[serde(
         rename = "Customer_ShipAddress1",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_ship_address1: Option<String>,
-    /// `Customer_ShipAddress2` (string).
+    /// `Customer_ShipAddress2` (`string`).
     #[serde(
         rename = "Customer_ShipAddress2",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_ship_address2: Option<String>,
-    /// `Customer_ShipCity` (string).
+    /// `Customer_ShipCity` (`string`).
     #[serde(rename = "Customer_ShipCity", skip_serializing_if = "Option::is_none")]
     pub customer_ship_city: Option<String>,
-    /// `Customer_ShipState` (string).
+    /// `Customer_ShipState` (`string`).
     #[serde(rename = "Customer_ShipState", skip_serializing_if = "Option::is_none")]
     pub customer_ship_state: Option<String>,
-    /// `Customer_ShipZip` (string).
+    /// `Customer_ShipZip` (`string`).
     #[serde(rename = "Customer_ShipZip", skip_serializing_if = "Option::is_none")]
     pub customer_ship_zip: Option<String>,
-    /// `Customer_ShipCountry` (string).
+    /// `Customer_ShipCountry` (`string`).
     #[serde(
         rename = "Customer_ShipCountry",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_ship_country: Option<String>,
-    /// `Customer_BillFirstName` (string).
+    /// `Customer_BillFirstName` (`string`).
     #[serde(
         rename = "Customer_BillFirstName",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_bill_first_name: Option<String>,
-    /// `Customer_BillLastName` (string).
+    /// `Customer_BillLastName` (`string`).
     #[serde(
         rename = "Customer_BillLastName",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_bill_last_name: Option<String>,
-    /// `Customer_BillEmail` (string).
+    /// `Customer_BillEmail` (`string`).
     #[serde(rename = "Customer_BillEmail", skip_serializing_if = "Option::is_none")]
     pub customer_bill_email: Option<String>,
-    /// `Customer_BillCompany` (string).
+    /// `Customer_BillCompany` (`string`).
     #[serde(
         rename = "Customer_BillCompany",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_bill_company: Option<String>,
-    /// `Customer_BillPhone` (string).
+    /// `Customer_BillPhone` (`string`).
     #[serde(rename = "Customer_BillPhone", skip_serializing_if = "Option::is_none")]
     pub customer_bill_phone: Option<String>,
-    /// `Customer_BillFax` (string).
+    /// `Customer_BillFax` (`string`).
     #[serde(rename = "Customer_BillFax", skip_serializing_if = "Option::is_none")]
     pub customer_bill_fax: Option<String>,
-    /// `Customer_BillAddress1` (string).
+    /// `Customer_BillAddress1` (`string`).
     #[serde(
         rename = "Customer_BillAddress1",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_bill_address1: Option<String>,
-    /// `Customer_BillAddress2` (string).
+    /// `Customer_BillAddress2` (`string`).
     #[serde(
         rename = "Customer_BillAddress2",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_bill_address2: Option<String>,
-    /// `Customer_BillCity` (string).
+    /// `Customer_BillCity` (`string`).
     #[serde(rename = "Customer_BillCity", skip_serializing_if = "Option::is_none")]
     pub customer_bill_city: Option<String>,
-    /// `Customer_BillState` (string).
+    /// `Customer_BillState` (`string`).
     #[serde(rename = "Customer_BillState", skip_serializing_if = "Option::is_none")]
     pub customer_bill_state: Option<String>,
-    /// `Customer_BillZip` (string).
+    /// `Customer_BillZip` (`string`).
     #[serde(rename = "Customer_BillZip", skip_serializing_if = "Option::is_none")]
     pub customer_bill_zip: Option<String>,
-    /// `Customer_BillCountry` (string).
+    /// `Customer_BillCountry` (`string`).
     #[serde(
         rename = "Customer_BillCountry",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_bill_country: Option<String>,
-    /// `Customer_Tax_Exempt` (bool).
+    /// `Customer_Tax_Exempt` (`bool`).
     #[serde(
         rename = "Customer_Tax_Exempt",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_tax_exempt: Option<bool>,
-    /// `Customer_BusinessAccount` (string).
+    /// `Customer_BusinessAccount` (`string`).
     #[serde(
         rename = "Customer_BusinessAccount",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_business_account: Option<String>,
-    /// `CustomField_Values` (CustomFieldValues).
+    /// `CustomField_Values` (`CustomFieldValues`).
     #[serde(rename = "CustomField_Values", skip_serializing_if = "Option::is_none")]
     pub custom_field_values: Option<models::CustomFieldValues>,
     /// Any other parameter, sent as is.
@@ -14397,7 +14397,7 @@ impl MivaRequest for CustomerUpdate {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct FeedURIListDelete {
-    /// `URI_IDs` (any); the official SDK always sends it.
+    /// `URI_IDs` (`any`); the official SDK always sends it.
     #[serde(rename = "URI_IDs", skip_serializing_if = "Option::is_none")]
     pub uri_i_ds: Option<Value>,
     /// Any other parameter, sent as is.
@@ -14447,10 +14447,10 @@ pub struct FeedURIListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `Feed_ID` (int).
+    /// `Feed_ID` (`int`).
     #[serde(rename = "Feed_ID", skip_serializing_if = "Option::is_none")]
     pub feed_id: Option<i64>,
-    /// `Feed_Code` (string).
+    /// `Feed_Code` (`string`).
     #[serde(rename = "Feed_Code", skip_serializing_if = "Option::is_none")]
     pub feed_code: Option<String>,
     /// Any other parameter, sent as is.
@@ -14530,19 +14530,19 @@ impl ListRequest for FeedURIListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct FeedURIInsert {
-    /// `Feed_ID` (int).
+    /// `Feed_ID` (`int`).
     #[serde(rename = "Feed_ID", skip_serializing_if = "Option::is_none")]
     pub feed_id: Option<i64>,
-    /// `Feed_Code` (string).
+    /// `Feed_Code` (`string`).
     #[serde(rename = "Feed_Code", skip_serializing_if = "Option::is_none")]
     pub feed_code: Option<String>,
-    /// `URI` (string).
+    /// `URI` (`string`).
     #[serde(rename = "URI", skip_serializing_if = "Option::is_none")]
     pub uri: Option<String>,
-    /// `Status` (int).
+    /// `Status` (`int`).
     #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
-    /// `Canonical` (bool).
+    /// `Canonical` (`bool`).
     #[serde(rename = "Canonical", skip_serializing_if = "Option::is_none")]
     pub canonical: Option<bool>,
     /// Any other parameter, sent as is.
@@ -14611,16 +14611,16 @@ impl MivaRequest for FeedURIInsert {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct FeedURIUpdate {
-    /// `URI_ID` (int).
+    /// `URI_ID` (`int`).
     #[serde(rename = "URI_ID", skip_serializing_if = "Option::is_none")]
     pub uri_id: Option<i64>,
-    /// `URI` (string).
+    /// `URI` (`string`).
     #[serde(rename = "URI", skip_serializing_if = "Option::is_none")]
     pub uri: Option<String>,
-    /// `Status` (int).
+    /// `Status` (`int`).
     #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
-    /// `Canonical` (bool).
+    /// `Canonical` (`bool`).
     #[serde(rename = "Canonical", skip_serializing_if = "Option::is_none")]
     pub canonical: Option<bool>,
     /// Any other parameter, sent as is.
@@ -14752,82 +14752,82 @@ impl ListRequest for ImageTypeListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct InventoryProductSettingsUpdate {
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
-    /// `TrackLowStockLevel` (string).
+    /// `TrackLowStockLevel` (`string`).
     #[serde(rename = "TrackLowStockLevel", skip_serializing_if = "Option::is_none")]
     pub track_low_stock_level: Option<String>,
-    /// `TrackOutOfStockLevel` (string).
+    /// `TrackOutOfStockLevel` (`string`).
     #[serde(
         rename = "TrackOutOfStockLevel",
         skip_serializing_if = "Option::is_none"
     )]
     pub track_out_of_stock_level: Option<String>,
-    /// `HideOutOfStockProducts` (string).
+    /// `HideOutOfStockProducts` (`string`).
     #[serde(
         rename = "HideOutOfStockProducts",
         skip_serializing_if = "Option::is_none"
     )]
     pub hide_out_of_stock_products: Option<String>,
-    /// `LowStockLevel` (int).
+    /// `LowStockLevel` (`int`).
     #[serde(rename = "LowStockLevel", skip_serializing_if = "Option::is_none")]
     pub low_stock_level: Option<i64>,
-    /// `OutOfStockLevel` (int).
+    /// `OutOfStockLevel` (`int`).
     #[serde(rename = "OutOfStockLevel", skip_serializing_if = "Option::is_none")]
     pub out_of_stock_level: Option<i64>,
-    /// `TrackProduct` (bool).
+    /// `TrackProduct` (`bool`).
     #[serde(rename = "TrackProduct", skip_serializing_if = "Option::is_none")]
     pub track_product: Option<bool>,
-    /// `InStockMessageShort` (string).
+    /// `InStockMessageShort` (`string`).
     #[serde(
         rename = "InStockMessageShort",
         skip_serializing_if = "Option::is_none"
     )]
     pub in_stock_message_short: Option<String>,
-    /// `InStockMessageLong` (string).
+    /// `InStockMessageLong` (`string`).
     #[serde(rename = "InStockMessageLong", skip_serializing_if = "Option::is_none")]
     pub in_stock_message_long: Option<String>,
-    /// `LowStockMessageShort` (string).
+    /// `LowStockMessageShort` (`string`).
     #[serde(
         rename = "LowStockMessageShort",
         skip_serializing_if = "Option::is_none"
     )]
     pub low_stock_message_short: Option<String>,
-    /// `LowStockMessageLong` (string).
+    /// `LowStockMessageLong` (`string`).
     #[serde(
         rename = "LowStockMessageLong",
         skip_serializing_if = "Option::is_none"
     )]
     pub low_stock_message_long: Option<String>,
-    /// `OutOfStockMessageShort` (string).
+    /// `OutOfStockMessageShort` (`string`).
     #[serde(
         rename = "OutOfStockMessageShort",
         skip_serializing_if = "Option::is_none"
     )]
     pub out_of_stock_message_short: Option<String>,
-    /// `OutOfStockMessageLong` (string).
+    /// `OutOfStockMessageLong` (`string`).
     #[serde(
         rename = "OutOfStockMessageLong",
         skip_serializing_if = "Option::is_none"
     )]
     pub out_of_stock_message_long: Option<String>,
-    /// `LimitedStockMessage` (string).
+    /// `LimitedStockMessage` (`string`).
     #[serde(
         rename = "LimitedStockMessage",
         skip_serializing_if = "Option::is_none"
     )]
     pub limited_stock_message: Option<String>,
-    /// `AdjustStockBy` (int).
+    /// `AdjustStockBy` (`int`).
     #[serde(rename = "AdjustStockBy", skip_serializing_if = "Option::is_none")]
     pub adjust_stock_by: Option<i64>,
-    /// `CurrentStock` (int).
+    /// `CurrentStock` (`int`).
     #[serde(rename = "CurrentStock", skip_serializing_if = "Option::is_none")]
     pub current_stock: Option<i64>,
     /// Any other parameter, sent as is.
@@ -15060,19 +15060,19 @@ impl ListRequest for JavaScriptResourceListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct JavaScriptResourceDelete {
-    /// `JavaScriptResource_ID` (int).
+    /// `JavaScriptResource_ID` (`int`).
     #[serde(
         rename = "JavaScriptResource_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub java_script_resource_id: Option<i64>,
-    /// `Edit_JavaScriptResource` (string).
+    /// `Edit_JavaScriptResource` (`string`).
     #[serde(
         rename = "Edit_JavaScriptResource",
         skip_serializing_if = "Option::is_none"
     )]
     pub edit_java_script_resource: Option<String>,
-    /// `JavaScriptResource_Code` (string).
+    /// `JavaScriptResource_Code` (`string`).
     #[serde(
         rename = "JavaScriptResource_Code",
         skip_serializing_if = "Option::is_none"
@@ -15132,49 +15132,49 @@ impl MivaRequest for JavaScriptResourceDelete {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct JavaScriptResourceInsert {
-    /// `JavaScriptResource_Code` (string); the official SDK always sends it.
+    /// `JavaScriptResource_Code` (`string`); the official SDK always sends it.
     #[serde(
         rename = "JavaScriptResource_Code",
         skip_serializing_if = "Option::is_none"
     )]
     pub java_script_resource_code: Option<String>,
-    /// `JavaScriptResource_Type` (string); the official SDK always sends it.
+    /// `JavaScriptResource_Type` (`string`); the official SDK always sends it.
     #[serde(
         rename = "JavaScriptResource_Type",
         skip_serializing_if = "Option::is_none"
     )]
     pub java_script_resource_type: Option<String>,
-    /// `JavaScriptResource_Global` (bool).
+    /// `JavaScriptResource_Global` (`bool`).
     #[serde(
         rename = "JavaScriptResource_Global",
         skip_serializing_if = "Option::is_none"
     )]
     pub java_script_resource_global: Option<bool>,
-    /// `JavaScriptResource_Active` (bool).
+    /// `JavaScriptResource_Active` (`bool`).
     #[serde(
         rename = "JavaScriptResource_Active",
         skip_serializing_if = "Option::is_none"
     )]
     pub java_script_resource_active: Option<bool>,
-    /// `JavaScriptResource_File_Path` (string); the official SDK always sends it.
+    /// `JavaScriptResource_File_Path` (`string`); the official SDK always sends it.
     #[serde(
         rename = "JavaScriptResource_File_Path",
         skip_serializing_if = "Option::is_none"
     )]
     pub java_script_resource_file_path: Option<String>,
-    /// `JavaScriptResource_Attributes` (any).
+    /// `JavaScriptResource_Attributes` (`any`).
     #[serde(
         rename = "JavaScriptResource_Attributes",
         skip_serializing_if = "Option::is_none"
     )]
     pub java_script_resource_attributes: Option<Value>,
-    /// `JavaScriptResource_Module_Code` (string).
+    /// `JavaScriptResource_Module_Code` (`string`).
     #[serde(
         rename = "JavaScriptResource_Module_Code",
         skip_serializing_if = "Option::is_none"
     )]
     pub java_script_resource_module_code: Option<String>,
-    /// `JavaScriptResource_Module_Data` (string).
+    /// `JavaScriptResource_Module_Data` (`string`).
     #[serde(
         rename = "JavaScriptResource_Module_Data",
         skip_serializing_if = "Option::is_none"
@@ -15265,61 +15265,61 @@ impl MivaRequest for JavaScriptResourceInsert {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct JavaScriptResourceUpdate {
-    /// `JavaScriptResource_ID` (int).
+    /// `JavaScriptResource_ID` (`int`).
     #[serde(
         rename = "JavaScriptResource_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub java_script_resource_id: Option<i64>,
-    /// `Edit_JavaScriptResource` (string).
+    /// `Edit_JavaScriptResource` (`string`).
     #[serde(
         rename = "Edit_JavaScriptResource",
         skip_serializing_if = "Option::is_none"
     )]
     pub edit_java_script_resource: Option<String>,
-    /// `JavaScriptResource_Code` (string).
+    /// `JavaScriptResource_Code` (`string`).
     #[serde(
         rename = "JavaScriptResource_Code",
         skip_serializing_if = "Option::is_none"
     )]
     pub java_script_resource_code: Option<String>,
-    /// `JavaScriptResource_Type` (string); the official SDK always sends it.
+    /// `JavaScriptResource_Type` (`string`); the official SDK always sends it.
     #[serde(
         rename = "JavaScriptResource_Type",
         skip_serializing_if = "Option::is_none"
     )]
     pub java_script_resource_type: Option<String>,
-    /// `JavaScriptResource_Global` (bool).
+    /// `JavaScriptResource_Global` (`bool`).
     #[serde(
         rename = "JavaScriptResource_Global",
         skip_serializing_if = "Option::is_none"
     )]
     pub java_script_resource_global: Option<bool>,
-    /// `JavaScriptResource_Active` (bool).
+    /// `JavaScriptResource_Active` (`bool`).
     #[serde(
         rename = "JavaScriptResource_Active",
         skip_serializing_if = "Option::is_none"
     )]
     pub java_script_resource_active: Option<bool>,
-    /// `JavaScriptResource_File_Path` (string); the official SDK always sends it.
+    /// `JavaScriptResource_File_Path` (`string`); the official SDK always sends it.
     #[serde(
         rename = "JavaScriptResource_File_Path",
         skip_serializing_if = "Option::is_none"
     )]
     pub java_script_resource_file_path: Option<String>,
-    /// `JavaScriptResource_Attributes` (any).
+    /// `JavaScriptResource_Attributes` (`any`).
     #[serde(
         rename = "JavaScriptResource_Attributes",
         skip_serializing_if = "Option::is_none"
     )]
     pub java_script_resource_attributes: Option<Value>,
-    /// `JavaScriptResource_Module_Code` (string).
+    /// `JavaScriptResource_Module_Code` (`string`).
     #[serde(
         rename = "JavaScriptResource_Module_Code",
         skip_serializing_if = "Option::is_none"
     )]
     pub java_script_resource_module_code: Option<String>,
-    /// `JavaScriptResource_Module_Data` (string).
+    /// `JavaScriptResource_Module_Data` (`string`).
     #[serde(
         rename = "JavaScriptResource_Module_Data",
         skip_serializing_if = "Option::is_none"
@@ -15457,10 +15457,10 @@ impl MivaRequest for MivaMerchantVersion {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct Module {
-    /// `Module_Code` (string); the official SDK always sends it.
+    /// `Module_Code` (`string`); the official SDK always sends it.
     #[serde(rename = "Module_Code", skip_serializing_if = "Option::is_none")]
     pub module_code: Option<String>,
-    /// `Module_Function` (string); the official SDK always sends it.
+    /// `Module_Function` (`string`); the official SDK always sends it.
     #[serde(rename = "Module_Function", skip_serializing_if = "Option::is_none")]
     pub module_function: Option<String>,
     /// Any other parameter, sent as is.
@@ -15599,7 +15599,7 @@ impl ListRequest for NoteListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct NoteDelete {
-    /// `Note_ID` (int); the official SDK always sends it.
+    /// `Note_ID` (`int`); the official SDK always sends it.
     #[serde(rename = "Note_ID", skip_serializing_if = "Option::is_none")]
     pub note_id: Option<i64>,
     /// Any other parameter, sent as is.
@@ -15644,16 +15644,16 @@ impl MivaRequest for NoteDelete {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct NoteInsert {
-    /// `NoteText` (string); the official SDK always sends it.
+    /// `NoteText` (`string`); the official SDK always sends it.
     #[serde(rename = "NoteText", skip_serializing_if = "Option::is_none")]
     pub note_text: Option<String>,
-    /// `Customer_ID` (int).
+    /// `Customer_ID` (`int`).
     #[serde(rename = "Customer_ID", skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<i64>,
-    /// `Account_ID` (int).
+    /// `Account_ID` (`int`).
     #[serde(rename = "Account_ID", skip_serializing_if = "Option::is_none")]
     pub account_id: Option<i64>,
-    /// `Order_ID` (int).
+    /// `Order_ID` (`int`).
     #[serde(rename = "Order_ID", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<i64>,
     /// Any other parameter, sent as is.
@@ -15716,10 +15716,10 @@ impl MivaRequest for NoteInsert {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct NoteUpdate {
-    /// `Note_ID` (any); the official SDK always sends it.
+    /// `Note_ID` (`any`); the official SDK always sends it.
     #[serde(rename = "Note_ID", skip_serializing_if = "Option::is_none")]
     pub note_id: Option<Value>,
-    /// `NoteText` (string); the official SDK always sends it.
+    /// `NoteText` (`string`); the official SDK always sends it.
     #[serde(rename = "NoteText", skip_serializing_if = "Option::is_none")]
     pub note_text: Option<String>,
     /// Any other parameter, sent as is.
@@ -15772,25 +15772,25 @@ impl MivaRequest for NoteUpdate {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct OptionListLoadAttribute {
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `Attribute_ID` (int).
+    /// `Attribute_ID` (`int`).
     #[serde(rename = "Attribute_ID", skip_serializing_if = "Option::is_none")]
     pub attribute_id: Option<i64>,
-    /// `Edit_Attribute` (string).
+    /// `Edit_Attribute` (`string`).
     #[serde(rename = "Edit_Attribute", skip_serializing_if = "Option::is_none")]
     pub edit_attribute: Option<String>,
-    /// `Attribute_Code` (string).
+    /// `Attribute_Code` (`string`).
     #[serde(rename = "Attribute_Code", skip_serializing_if = "Option::is_none")]
     pub attribute_code: Option<String>,
-    /// `Customer_ID` (int).
+    /// `Customer_ID` (`int`).
     #[serde(rename = "Customer_ID", skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<i64>,
     /// Any other parameter, sent as is.
@@ -15872,13 +15872,13 @@ impl MivaRequest for OptionListLoadAttribute {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct OptionDelete {
-    /// `Option_ID` (int).
+    /// `Option_ID` (`int`).
     #[serde(rename = "Option_ID", skip_serializing_if = "Option::is_none")]
     pub option_id: Option<i64>,
-    /// `Option_Code` (string).
+    /// `Option_Code` (`string`).
     #[serde(rename = "Option_Code", skip_serializing_if = "Option::is_none")]
     pub option_code: Option<String>,
-    /// `Attribute_ID` (int).
+    /// `Attribute_ID` (`int`).
     #[serde(rename = "Attribute_ID", skip_serializing_if = "Option::is_none")]
     pub attribute_id: Option<i64>,
     /// Any other parameter, sent as is.
@@ -15937,43 +15937,43 @@ impl MivaRequest for OptionDelete {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct OptionInsert {
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `Attribute_ID` (int).
+    /// `Attribute_ID` (`int`).
     #[serde(rename = "Attribute_ID", skip_serializing_if = "Option::is_none")]
     pub attribute_id: Option<i64>,
-    /// `Edit_Attribute` (string).
+    /// `Edit_Attribute` (`string`).
     #[serde(rename = "Edit_Attribute", skip_serializing_if = "Option::is_none")]
     pub edit_attribute: Option<String>,
-    /// `Attribute_Code` (string).
+    /// `Attribute_Code` (`string`).
     #[serde(rename = "Attribute_Code", skip_serializing_if = "Option::is_none")]
     pub attribute_code: Option<String>,
-    /// `Code` (string); the official SDK always sends it.
+    /// `Code` (`string`); the official SDK always sends it.
     #[serde(rename = "Code", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// `Prompt` (string); the official SDK always sends it.
+    /// `Prompt` (`string`); the official SDK always sends it.
     #[serde(rename = "Prompt", skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
-    /// `Image` (string).
+    /// `Image` (`string`).
     #[serde(rename = "Image", skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
-    /// `Price` (decimal).
+    /// `Price` (`decimal`).
     #[serde(rename = "Price", skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
-    /// `Cost` (decimal).
+    /// `Cost` (`decimal`).
     #[serde(rename = "Cost", skip_serializing_if = "Option::is_none")]
     pub cost: Option<f64>,
-    /// `Weight` (decimal).
+    /// `Weight` (`decimal`).
     #[serde(rename = "Weight", skip_serializing_if = "Option::is_none")]
     pub weight: Option<f64>,
-    /// `Default` (bool).
+    /// `Default` (`bool`).
     #[serde(rename = "Default", skip_serializing_if = "Option::is_none")]
     pub default_: Option<bool>,
     /// Any other parameter, sent as is.
@@ -16092,28 +16092,28 @@ impl MivaRequest for OptionInsert {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct OptionLoadCode {
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
-    /// `Attribute_ID` (int).
+    /// `Attribute_ID` (`int`).
     #[serde(rename = "Attribute_ID", skip_serializing_if = "Option::is_none")]
     pub attribute_id: Option<i64>,
-    /// `Attribute_Code` (string).
+    /// `Attribute_Code` (`string`).
     #[serde(rename = "Attribute_Code", skip_serializing_if = "Option::is_none")]
     pub attribute_code: Option<String>,
-    /// `Edit_Attribute` (string).
+    /// `Edit_Attribute` (`string`).
     #[serde(rename = "Edit_Attribute", skip_serializing_if = "Option::is_none")]
     pub edit_attribute: Option<String>,
-    /// `Option_Code` (string).
+    /// `Option_Code` (`string`).
     #[serde(rename = "Option_Code", skip_serializing_if = "Option::is_none")]
     pub option_code: Option<String>,
-    /// `Customer_ID` (int).
+    /// `Customer_ID` (`int`).
     #[serde(rename = "Customer_ID", skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<i64>,
     /// Any other parameter, sent as is.
@@ -16201,16 +16201,16 @@ impl MivaRequest for OptionLoadCode {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct OptionSetDefault {
-    /// `Option_ID` (int).
+    /// `Option_ID` (`int`).
     #[serde(rename = "Option_ID", skip_serializing_if = "Option::is_none")]
     pub option_id: Option<i64>,
-    /// `Option_Code` (string).
+    /// `Option_Code` (`string`).
     #[serde(rename = "Option_Code", skip_serializing_if = "Option::is_none")]
     pub option_code: Option<String>,
-    /// `Attribute_ID` (int).
+    /// `Attribute_ID` (`int`).
     #[serde(rename = "Attribute_ID", skip_serializing_if = "Option::is_none")]
     pub attribute_id: Option<i64>,
-    /// `Option_Default` (bool).
+    /// `Option_Default` (`bool`).
     #[serde(rename = "Option_Default", skip_serializing_if = "Option::is_none")]
     pub option_default: Option<bool>,
     /// Any other parameter, sent as is.
@@ -16276,49 +16276,49 @@ impl MivaRequest for OptionSetDefault {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct OptionUpdate {
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `Attribute_ID` (int).
+    /// `Attribute_ID` (`int`).
     #[serde(rename = "Attribute_ID", skip_serializing_if = "Option::is_none")]
     pub attribute_id: Option<i64>,
-    /// `Edit_Attribute` (string).
+    /// `Edit_Attribute` (`string`).
     #[serde(rename = "Edit_Attribute", skip_serializing_if = "Option::is_none")]
     pub edit_attribute: Option<String>,
-    /// `Attribute_Code` (string).
+    /// `Attribute_Code` (`string`).
     #[serde(rename = "Attribute_Code", skip_serializing_if = "Option::is_none")]
     pub attribute_code: Option<String>,
-    /// `Option_ID` (int).
+    /// `Option_ID` (`int`).
     #[serde(rename = "Option_ID", skip_serializing_if = "Option::is_none")]
     pub option_id: Option<i64>,
-    /// `Option_Code` (string).
+    /// `Option_Code` (`string`).
     #[serde(rename = "Option_Code", skip_serializing_if = "Option::is_none")]
     pub option_code: Option<String>,
-    /// `Code` (string).
+    /// `Code` (`string`).
     #[serde(rename = "Code", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// `Prompt` (string).
+    /// `Prompt` (`string`).
     #[serde(rename = "Prompt", skip_serializing_if = "Option::is_none")]
     pub prompt: Option<String>,
-    /// `Image` (string).
+    /// `Image` (`string`).
     #[serde(rename = "Image", skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
-    /// `Price` (decimal).
+    /// `Price` (`decimal`).
     #[serde(rename = "Price", skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
-    /// `Cost` (decimal).
+    /// `Cost` (`decimal`).
     #[serde(rename = "Cost", skip_serializing_if = "Option::is_none")]
     pub cost: Option<f64>,
-    /// `Weight` (decimal).
+    /// `Weight` (`decimal`).
     #[serde(rename = "Weight", skip_serializing_if = "Option::is_none")]
     pub weight: Option<f64>,
-    /// `Default` (bool).
+    /// `Default` (`bool`).
     #[serde(rename = "Default", skip_serializing_if = "Option::is_none")]
     pub default_: Option<bool>,
     /// Any other parameter, sent as is.
@@ -16451,13 +16451,13 @@ pub struct OrderCouponListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `Order_ID` (any); the official SDK always sends it.
+    /// `Order_ID` (`any`); the official SDK always sends it.
     #[serde(rename = "Order_ID", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<Value>,
-    /// `Assigned` (bool).
+    /// `Assigned` (`bool`).
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
-    /// `Unassigned` (bool).
+    /// `Unassigned` (`bool`).
     #[serde(rename = "Unassigned", skip_serializing_if = "Option::is_none")]
     pub unassigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -16565,19 +16565,19 @@ impl ListRequest for OrderCouponListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct OrderCouponUpdateAssigned {
-    /// `Order_ID` (int).
+    /// `Order_ID` (`int`).
     #[serde(rename = "Order_ID", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<i64>,
-    /// `Coupon_ID` (int).
+    /// `Coupon_ID` (`int`).
     #[serde(rename = "Coupon_ID", skip_serializing_if = "Option::is_none")]
     pub coupon_id: Option<i64>,
-    /// `Edit_Coupon` (string).
+    /// `Edit_Coupon` (`string`).
     #[serde(rename = "Edit_Coupon", skip_serializing_if = "Option::is_none")]
     pub edit_coupon: Option<String>,
-    /// `Coupon_Code` (string).
+    /// `Coupon_Code` (`string`).
     #[serde(rename = "Coupon_Code", skip_serializing_if = "Option::is_none")]
     pub coupon_code: Option<String>,
-    /// `Assigned` (bool).
+    /// `Assigned` (`bool`).
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -16682,10 +16682,10 @@ impl MivaRequest for OrderCustomFieldListLoad {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct OrderCustomFieldsUpdate {
-    /// `Order_ID` (int).
+    /// `Order_ID` (`int`).
     #[serde(rename = "Order_ID", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<i64>,
-    /// `CustomField_Values` (CustomFieldValues).
+    /// `CustomField_Values` (`CustomFieldValues`).
     #[serde(rename = "CustomField_Values", skip_serializing_if = "Option::is_none")]
     pub custom_field_values: Option<models::CustomFieldValues>,
     /// Any other parameter, sent as is.
@@ -16736,13 +16736,13 @@ impl MivaRequest for OrderCustomFieldsUpdate {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct OrderItemListBackOrder {
-    /// `Order_ID` (int).
+    /// `Order_ID` (`int`).
     #[serde(rename = "Order_ID", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<i64>,
-    /// `Line_IDs` (any); the official SDK always sends it.
+    /// `Line_IDs` (`any`); the official SDK always sends it.
     #[serde(rename = "Line_IDs", skip_serializing_if = "Option::is_none")]
     pub line_i_ds: Option<Value>,
-    /// `Date_InStock` (int).
+    /// `Date_InStock` (`int`).
     #[serde(rename = "Date_InStock", skip_serializing_if = "Option::is_none")]
     pub date_in_stock: Option<i64>,
     /// Any other parameter, sent as is.
@@ -16799,13 +16799,13 @@ impl MivaRequest for OrderItemListBackOrder {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct OrderItemListCancel {
-    /// `Order_ID` (any); the official SDK always sends it.
+    /// `Order_ID` (`any`); the official SDK always sends it.
     #[serde(rename = "Order_ID", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<Value>,
-    /// `Line_IDs` (any); the official SDK always sends it.
+    /// `Line_IDs` (`any`); the official SDK always sends it.
     #[serde(rename = "Line_IDs", skip_serializing_if = "Option::is_none")]
     pub line_i_ds: Option<Value>,
-    /// `Reason` (string).
+    /// `Reason` (`string`).
     #[serde(rename = "Reason", skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Any other parameter, sent as is.
@@ -16862,10 +16862,10 @@ impl MivaRequest for OrderItemListCancel {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct OrderItemListCreateReturn {
-    /// `Order_ID` (int).
+    /// `Order_ID` (`int`).
     #[serde(rename = "Order_ID", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<i64>,
-    /// `Line_IDs` (any); the official SDK always sends it.
+    /// `Line_IDs` (`any`); the official SDK always sends it.
     #[serde(rename = "Line_IDs", skip_serializing_if = "Option::is_none")]
     pub line_i_ds: Option<Value>,
     /// Any other parameter, sent as is.
@@ -16916,10 +16916,10 @@ impl MivaRequest for OrderItemListCreateReturn {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct OrderItemListCreateShipment {
-    /// `Order_ID` (any); the official SDK always sends it.
+    /// `Order_ID` (`any`); the official SDK always sends it.
     #[serde(rename = "Order_ID", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<Value>,
-    /// `Line_IDs` (any); the official SDK always sends it.
+    /// `Line_IDs` (`any`); the official SDK always sends it.
     #[serde(rename = "Line_IDs", skip_serializing_if = "Option::is_none")]
     pub line_i_ds: Option<Value>,
     /// Any other parameter, sent as is.
@@ -16970,10 +16970,10 @@ impl MivaRequest for OrderItemListCreateShipment {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct OrderItemListDelete {
-    /// `Order_ID` (int); the official SDK always sends it.
+    /// `Order_ID` (`int`); the official SDK always sends it.
     #[serde(rename = "Order_ID", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<i64>,
-    /// `Line_IDs` (any); the official SDK always sends it.
+    /// `Line_IDs` (`any`); the official SDK always sends it.
     #[serde(rename = "Line_IDs", skip_serializing_if = "Option::is_none")]
     pub line_i_ds: Option<Value>,
     /// Any other parameter, sent as is.
@@ -17024,10 +17024,10 @@ impl MivaRequest for OrderItemListDelete {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct OrderItemListRemoveFromShipment {
-    /// `Order_ID` (int).
+    /// `Order_ID` (`int`).
     #[serde(rename = "Order_ID", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<i64>,
-    /// `Line_IDs` (any); the official SDK always sends it.
+    /// `Line_IDs` (`any`); the official SDK always sends it.
     #[serde(rename = "Line_IDs", skip_serializing_if = "Option::is_none")]
     pub line_i_ds: Option<Value>,
     /// Any other parameter, sent as is.
@@ -17078,31 +17078,31 @@ impl MivaRequest for OrderItemListRemoveFromShipment {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct OrderItemAdd {
-    /// `Order_ID` (any); the official SDK always sends it.
+    /// `Order_ID` (`any`); the official SDK always sends it.
     #[serde(rename = "Order_ID", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<Value>,
-    /// `Code` (string); the official SDK always sends it.
+    /// `Code` (`string`); the official SDK always sends it.
     #[serde(rename = "Code", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// `Name` (string); the official SDK always sends it.
+    /// `Name` (`string`); the official SDK always sends it.
     #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// `Sku` (string).
+    /// `Sku` (`string`).
     #[serde(rename = "Sku", skip_serializing_if = "Option::is_none")]
     pub sku: Option<String>,
-    /// `Quantity` (int); the official SDK always sends it.
+    /// `Quantity` (`int`); the official SDK always sends it.
     #[serde(rename = "Quantity", skip_serializing_if = "Option::is_none")]
     pub quantity: Option<i64>,
-    /// `Price` (decimal).
+    /// `Price` (`decimal`).
     #[serde(rename = "Price", skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
-    /// `Weight` (decimal).
+    /// `Weight` (`decimal`).
     #[serde(rename = "Weight", skip_serializing_if = "Option::is_none")]
     pub weight: Option<f64>,
-    /// `Taxable` (bool).
+    /// `Taxable` (`bool`).
     #[serde(rename = "Taxable", skip_serializing_if = "Option::is_none")]
     pub taxable: Option<bool>,
-    /// `Options` (any).
+    /// `Options` (`any`).
     #[serde(rename = "Options", skip_serializing_if = "Option::is_none")]
     pub options: Option<Value>,
     /// Any other parameter, sent as is.
@@ -17195,13 +17195,13 @@ impl MivaRequest for OrderItemAdd {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct OrderItemSplit {
-    /// `Order_ID` (int).
+    /// `Order_ID` (`int`).
     #[serde(rename = "Order_ID", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<i64>,
-    /// `Line_ID` (int).
+    /// `Line_ID` (`int`).
     #[serde(rename = "Line_ID", skip_serializing_if = "Option::is_none")]
     pub line_id: Option<i64>,
-    /// `Quantity` (int); the official SDK always sends it.
+    /// `Quantity` (`int`); the official SDK always sends it.
     #[serde(rename = "Quantity", skip_serializing_if = "Option::is_none")]
     pub quantity: Option<i64>,
     /// Any other parameter, sent as is.
@@ -17258,34 +17258,34 @@ impl MivaRequest for OrderItemSplit {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct OrderItemUpdate {
-    /// `Order_ID` (any); the official SDK always sends it.
+    /// `Order_ID` (`any`); the official SDK always sends it.
     #[serde(rename = "Order_ID", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<Value>,
-    /// `Line_ID` (any); the official SDK always sends it.
+    /// `Line_ID` (`any`); the official SDK always sends it.
     #[serde(rename = "Line_ID", skip_serializing_if = "Option::is_none")]
     pub line_id: Option<Value>,
-    /// `Code` (string).
+    /// `Code` (`string`).
     #[serde(rename = "Code", skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
-    /// `Name` (string).
+    /// `Name` (`string`).
     #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// `Sku` (string).
+    /// `Sku` (`string`).
     #[serde(rename = "Sku", skip_serializing_if = "Option::is_none")]
     pub sku: Option<String>,
-    /// `Quantity` (int).
+    /// `Quantity` (`int`).
     #[serde(rename = "Quantity", skip_serializing_if = "Option::is_none")]
     pub quantity: Option<i64>,
-    /// `Price` (decimal).
+    /// `Price` (`decimal`).
     #[serde(rename = "Price", skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
-    /// `Weight` (decimal).
+    /// `Weight` (`decimal`).
     #[serde(rename = "Weight", skip_serializing_if = "Option::is_none")]
     pub weight: Option<f64>,
-    /// `Taxable` (bool).
+    /// `Taxable` (`bool`).
     #[serde(rename = "Taxable", skip_serializing_if = "Option::is_none")]
     pub taxable: Option<bool>,
-    /// `Options` (any).
+    /// `Options` (`any`).
     #[serde(rename = "Options", skip_serializing_if = "Option::is_none")]
     pub options: Option<Value>,
     /// Any other parameter, sent as is.
@@ -17384,19 +17384,19 @@ impl MivaRequest for OrderItemUpdate {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct OrderListArchive {
-    /// `Delete_Payment_Data` (bool).
+    /// `Delete_Payment_Data` (`bool`).
     #[serde(
         rename = "Delete_Payment_Data",
         skip_serializing_if = "Option::is_none"
     )]
     pub delete_payment_data: Option<bool>,
-    /// `Delete_Shipping_Labels` (bool).
+    /// `Delete_Shipping_Labels` (`bool`).
     #[serde(
         rename = "Delete_Shipping_Labels",
         skip_serializing_if = "Option::is_none"
     )]
     pub delete_shipping_labels: Option<bool>,
-    /// `Order_IDs` (any); the official SDK always sends it.
+    /// `Order_IDs` (`any`); the official SDK always sends it.
     #[serde(rename = "Order_IDs", skip_serializing_if = "Option::is_none")]
     pub order_i_ds: Option<Value>,
     /// Any other parameter, sent as is.
@@ -17457,7 +17457,7 @@ pub struct OrderListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `Passphrase` (string).
+    /// `Passphrase` (`string`).
     #[serde(rename = "Passphrase", skip_serializing_if = "Option::is_none")]
     pub passphrase: Option<String>,
     /// Any other parameter, sent as is.
@@ -17659,10 +17659,10 @@ impl ListRequest for OrderListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct OrderPaymentCapture {
-    /// `OrderPayment_ID` (int); the official SDK always sends it.
+    /// `OrderPayment_ID` (`int`); the official SDK always sends it.
     #[serde(rename = "OrderPayment_ID", skip_serializing_if = "Option::is_none")]
     pub order_payment_id: Option<i64>,
-    /// `Amount` (decimal).
+    /// `Amount` (`decimal`).
     #[serde(rename = "Amount", skip_serializing_if = "Option::is_none")]
     pub amount: Option<f64>,
     /// Any other parameter, sent as is.
@@ -17713,10 +17713,10 @@ impl MivaRequest for OrderPaymentCapture {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct OrderPaymentRefund {
-    /// `OrderPayment_ID` (int); the official SDK always sends it.
+    /// `OrderPayment_ID` (`int`); the official SDK always sends it.
     #[serde(rename = "OrderPayment_ID", skip_serializing_if = "Option::is_none")]
     pub order_payment_id: Option<i64>,
-    /// `Amount` (decimal).
+    /// `Amount` (`decimal`).
     #[serde(rename = "Amount", skip_serializing_if = "Option::is_none")]
     pub amount: Option<f64>,
     /// Any other parameter, sent as is.
@@ -17767,10 +17767,10 @@ impl MivaRequest for OrderPaymentRefund {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct OrderPaymentVOID {
-    /// `OrderPayment_ID` (int); the official SDK always sends it.
+    /// `OrderPayment_ID` (`int`); the official SDK always sends it.
     #[serde(rename = "OrderPayment_ID", skip_serializing_if = "Option::is_none")]
     pub order_payment_id: Option<i64>,
-    /// `Amount` (decimal).
+    /// `Amount` (`decimal`).
     #[serde(rename = "Amount", skip_serializing_if = "Option::is_none")]
     pub amount: Option<f64>,
     /// Any other parameter, sent as is.
@@ -17825,13 +17825,13 @@ pub struct OrderPriceGroupListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `Order_ID` (int).
+    /// `Order_ID` (`int`).
     #[serde(rename = "Order_ID", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<i64>,
-    /// `Assigned` (bool).
+    /// `Assigned` (`bool`).
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
-    /// `Unassigned` (bool).
+    /// `Unassigned` (`bool`).
     #[serde(rename = "Unassigned", skip_serializing_if = "Option::is_none")]
     pub unassigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -17971,16 +17971,16 @@ impl ListRequest for OrderPriceGroupListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct OrderPriceGroupUpdateAssigned {
-    /// `Order_ID` (int).
+    /// `Order_ID` (`int`).
     #[serde(rename = "Order_ID", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<i64>,
-    /// `PriceGroup_ID` (int).
+    /// `PriceGroup_ID` (`int`).
     #[serde(rename = "PriceGroup_ID", skip_serializing_if = "Option::is_none")]
     pub price_group_id: Option<i64>,
-    /// `PriceGroup_Name` (string).
+    /// `PriceGroup_Name` (`string`).
     #[serde(rename = "PriceGroup_Name", skip_serializing_if = "Option::is_none")]
     pub price_group_name: Option<String>,
-    /// `Assigned` (bool).
+    /// `Assigned` (`bool`).
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -18043,7 +18043,7 @@ impl MivaRequest for OrderPriceGroupUpdateAssigned {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct OrderReturnListReceived {
-    /// `Returns` (any).
+    /// `Returns` (`any`).
     #[serde(rename = "Returns", skip_serializing_if = "Option::is_none")]
     pub returns: Option<Value>,
     /// Any other parameter, sent as is.
@@ -18272,7 +18272,7 @@ impl ListRequest for OrderShipmentListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct OrderShipmentListUpdate {
-    /// `Shipment_Updates` (any).
+    /// `Shipment_Updates` (`any`).
     #[serde(rename = "Shipment_Updates", skip_serializing_if = "Option::is_none")]
     pub shipment_updates: Option<Value>,
     /// Any other parameter, sent as is.
@@ -18317,16 +18317,16 @@ impl MivaRequest for OrderShipmentListUpdate {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct OrderAuthorize {
-    /// `Order_ID` (int).
+    /// `Order_ID` (`int`).
     #[serde(rename = "Order_ID", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<i64>,
-    /// `Module_ID` (int).
+    /// `Module_ID` (`int`).
     #[serde(rename = "Module_ID", skip_serializing_if = "Option::is_none")]
     pub module_id: Option<i64>,
-    /// `Module_Data` (string).
+    /// `Module_Data` (`string`).
     #[serde(rename = "Module_Data", skip_serializing_if = "Option::is_none")]
     pub module_data: Option<String>,
-    /// `Amount` (decimal); the official SDK always sends it.
+    /// `Amount` (`decimal`); the official SDK always sends it.
     #[serde(rename = "Amount", skip_serializing_if = "Option::is_none")]
     pub amount: Option<f64>,
     /// Any other parameter, sent as is.
@@ -18390,115 +18390,115 @@ impl MivaRequest for OrderAuthorize {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct OrderCreate {
-    /// `Customer_ID` (int).
+    /// `Customer_ID` (`int`).
     #[serde(rename = "Customer_ID", skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<i64>,
-    /// `Customer_Login` (string).
+    /// `Customer_Login` (`string`).
     #[serde(rename = "Customer_Login", skip_serializing_if = "Option::is_none")]
     pub customer_login: Option<String>,
-    /// `ShipFirstName` (string).
+    /// `ShipFirstName` (`string`).
     #[serde(rename = "ShipFirstName", skip_serializing_if = "Option::is_none")]
     pub ship_first_name: Option<String>,
-    /// `ShipLastName` (string).
+    /// `ShipLastName` (`string`).
     #[serde(rename = "ShipLastName", skip_serializing_if = "Option::is_none")]
     pub ship_last_name: Option<String>,
-    /// `ShipEmail` (string).
+    /// `ShipEmail` (`string`).
     #[serde(rename = "ShipEmail", skip_serializing_if = "Option::is_none")]
     pub ship_email: Option<String>,
-    /// `ShipPhone` (string).
+    /// `ShipPhone` (`string`).
     #[serde(rename = "ShipPhone", skip_serializing_if = "Option::is_none")]
     pub ship_phone: Option<String>,
-    /// `ShipFax` (string).
+    /// `ShipFax` (`string`).
     #[serde(rename = "ShipFax", skip_serializing_if = "Option::is_none")]
     pub ship_fax: Option<String>,
-    /// `ShipCompany` (string).
+    /// `ShipCompany` (`string`).
     #[serde(rename = "ShipCompany", skip_serializing_if = "Option::is_none")]
     pub ship_company: Option<String>,
-    /// `ShipAddress1` (string).
+    /// `ShipAddress1` (`string`).
     #[serde(rename = "ShipAddress1", skip_serializing_if = "Option::is_none")]
     pub ship_address1: Option<String>,
-    /// `ShipAddress2` (string).
+    /// `ShipAddress2` (`string`).
     #[serde(rename = "ShipAddress2", skip_serializing_if = "Option::is_none")]
     pub ship_address2: Option<String>,
-    /// `ShipCity` (string).
+    /// `ShipCity` (`string`).
     #[serde(rename = "ShipCity", skip_serializing_if = "Option::is_none")]
     pub ship_city: Option<String>,
-    /// `ShipState` (string).
+    /// `ShipState` (`string`).
     #[serde(rename = "ShipState", skip_serializing_if = "Option::is_none")]
     pub ship_state: Option<String>,
-    /// `ShipZip` (string).
+    /// `ShipZip` (`string`).
     #[serde(rename = "ShipZip", skip_serializing_if = "Option::is_none")]
     pub ship_zip: Option<String>,
-    /// `ShipCountry` (string).
+    /// `ShipCountry` (`string`).
     #[serde(rename = "ShipCountry", skip_serializing_if = "Option::is_none")]
     pub ship_country: Option<String>,
-    /// `ShipResidential` (bool).
+    /// `ShipResidential` (`bool`).
     #[serde(rename = "ShipResidential", skip_serializing_if = "Option::is_none")]
     pub ship_residential: Option<bool>,
-    /// `BillFirstName` (string).
+    /// `BillFirstName` (`string`).
     #[serde(rename = "BillFirstName", skip_serializing_if = "Option::is_none")]
     pub bill_first_name: Option<String>,
-    /// `BillLastName` (string).
+    /// `BillLastName` (`string`).
     #[serde(rename = "BillLastName", skip_serializing_if = "Option::is_none")]
     pub bill_last_name: Option<String>,
-    /// `BillEmail` (string).
+    /// `BillEmail` (`string`).
     #[serde(rename = "BillEmail", skip_serializing_if = "Option::is_none")]
     pub bill_email: Option<String>,
-    /// `BillPhone` (string).
+    /// `BillPhone` (`string`).
     #[serde(rename = "BillPhone", skip_serializing_if = "Option::is_none")]
     pub bill_phone: Option<String>,
-    /// `BillFax` (string).
+    /// `BillFax` (`string`).
     #[serde(rename = "BillFax", skip_serializing_if = "Option::is_none")]
     pub bill_fax: Option<String>,
-    /// `BillCompany` (string).
+    /// `BillCompany` (`string`).
     #[serde(rename = "BillCompany", skip_serializing_if = "Option::is_none")]
     pub bill_company: Option<String>,
-    /// `BillAddress1` (string).
+    /// `BillAddress1` (`string`).
     #[serde(rename = "BillAddress1", skip_serializing_if = "Option::is_none")]
     pub bill_address1: Option<String>,
-    /// `BillAddress2` (string).
+    /// `BillAddress2` (`string`).
     #[serde(rename = "BillAddress2", skip_serializing_if = "Option::is_none")]
     pub bill_address2: Option<String>,
-    /// `BillCity` (string).
+    /// `BillCity` (`string`).
     #[serde(rename = "BillCity", skip_serializing_if = "Option::is_none")]
     pub bill_city: Option<String>,
-    /// `BillState` (string).
+    /// `BillState` (`string`).
     #[serde(rename = "BillState", skip_serializing_if = "Option::is_none")]
     pub bill_state: Option<String>,
-    /// `BillZip` (string).
+    /// `BillZip` (`string`).
     #[serde(rename = "BillZip", skip_serializing_if = "Option::is_none")]
     pub bill_zip: Option<String>,
-    /// `BillCountry` (string).
+    /// `BillCountry` (`string`).
     #[serde(rename = "BillCountry", skip_serializing_if = "Option::is_none")]
     pub bill_country: Option<String>,
-    /// `Items` (any).
+    /// `Items` (`any`).
     #[serde(rename = "Items", skip_serializing_if = "Option::is_none")]
     pub items: Option<Value>,
-    /// `Products` (any).
+    /// `Products` (`any`).
     #[serde(rename = "Products", skip_serializing_if = "Option::is_none")]
     pub products: Option<Value>,
-    /// `Charges` (any).
+    /// `Charges` (`any`).
     #[serde(rename = "Charges", skip_serializing_if = "Option::is_none")]
     pub charges: Option<Value>,
-    /// `CustomField_Values` (CustomFieldValues).
+    /// `CustomField_Values` (`CustomFieldValues`).
     #[serde(rename = "CustomField_Values", skip_serializing_if = "Option::is_none")]
     pub custom_field_values: Option<models::CustomFieldValues>,
-    /// `Shipping_Module_Code` (string).
+    /// `Shipping_Module_Code` (`string`).
     #[serde(
         rename = "Shipping_Module_Code",
         skip_serializing_if = "Option::is_none"
     )]
     pub shipping_module_code: Option<String>,
-    /// `Shipping_Module_Data` (string).
+    /// `Shipping_Module_Data` (`string`).
     #[serde(
         rename = "Shipping_Module_Data",
         skip_serializing_if = "Option::is_none"
     )]
     pub shipping_module_data: Option<String>,
-    /// `CalculateCharges` (bool).
+    /// `CalculateCharges` (`bool`).
     #[serde(rename = "CalculateCharges", skip_serializing_if = "Option::is_none")]
     pub calculate_charges: Option<bool>,
-    /// `TriggerFulfillmentModules` (bool).
+    /// `TriggerFulfillmentModules` (`bool`).
     #[serde(
         rename = "TriggerFulfillmentModules",
         skip_serializing_if = "Option::is_none"
@@ -18750,7 +18750,7 @@ impl MivaRequest for OrderCreate {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct OrderCreateFromOrder {
-    /// `Order_ID` (int).
+    /// `Order_ID` (`int`).
     #[serde(rename = "Order_ID", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<i64>,
     /// Any other parameter, sent as is.
@@ -18795,7 +18795,7 @@ impl MivaRequest for OrderCreateFromOrder {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct OrderDelete {
-    /// `Order_ID` (int); the official SDK always sends it.
+    /// `Order_ID` (`int`); the official SDK always sends it.
     #[serde(rename = "Order_ID", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<i64>,
     /// Any other parameter, sent as is.
@@ -18840,85 +18840,85 @@ impl MivaRequest for OrderDelete {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct OrderUpdateCustomerInformation {
-    /// `Order_ID` (int); the official SDK always sends it.
+    /// `Order_ID` (`int`); the official SDK always sends it.
     #[serde(rename = "Order_ID", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<i64>,
-    /// `Customer_ID` (int).
+    /// `Customer_ID` (`int`).
     #[serde(rename = "Customer_ID", skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<i64>,
-    /// `Ship_Residential` (bool).
+    /// `Ship_Residential` (`bool`).
     #[serde(rename = "Ship_Residential", skip_serializing_if = "Option::is_none")]
     pub ship_residential: Option<bool>,
-    /// `Ship_FirstName` (string).
+    /// `Ship_FirstName` (`string`).
     #[serde(rename = "Ship_FirstName", skip_serializing_if = "Option::is_none")]
     pub ship_first_name: Option<String>,
-    /// `Ship_LastName` (string).
+    /// `Ship_LastName` (`string`).
     #[serde(rename = "Ship_LastName", skip_serializing_if = "Option::is_none")]
     pub ship_last_name: Option<String>,
-    /// `Ship_Email` (string).
+    /// `Ship_Email` (`string`).
     #[serde(rename = "Ship_Email", skip_serializing_if = "Option::is_none")]
     pub ship_email: Option<String>,
-    /// `Ship_Phone` (string).
+    /// `Ship_Phone` (`string`).
     #[serde(rename = "Ship_Phone", skip_serializing_if = "Option::is_none")]
     pub ship_phone: Option<String>,
-    /// `Ship_Fax` (string).
+    /// `Ship_Fax` (`string`).
     #[serde(rename = "Ship_Fax", skip_serializing_if = "Option::is_none")]
     pub ship_fax: Option<String>,
-    /// `Ship_Company` (string).
+    /// `Ship_Company` (`string`).
     #[serde(rename = "Ship_Company", skip_serializing_if = "Option::is_none")]
     pub ship_company: Option<String>,
-    /// `Ship_Address1` (string).
+    /// `Ship_Address1` (`string`).
     #[serde(rename = "Ship_Address1", skip_serializing_if = "Option::is_none")]
     pub ship_address1: Option<String>,
-    /// `Ship_Address2` (string).
+    /// `Ship_Address2` (`string`).
     #[serde(rename = "Ship_Address2", skip_serializing_if = "Option::is_none")]
     pub ship_address2: Option<String>,
-    /// `Ship_City` (string).
+    /// `Ship_City` (`string`).
     #[serde(rename = "Ship_City", skip_serializing_if = "Option::is_none")]
     pub ship_city: Option<String>,
-    /// `Ship_State` (string).
+    /// `Ship_State` (`string`).
     #[serde(rename = "Ship_State", skip_serializing_if = "Option::is_none")]
     pub ship_state: Option<String>,
-    /// `Ship_Zip` (string).
+    /// `Ship_Zip` (`string`).
     #[serde(rename = "Ship_Zip", skip_serializing_if = "Option::is_none")]
     pub ship_zip: Option<String>,
-    /// `Ship_Country` (string).
+    /// `Ship_Country` (`string`).
     #[serde(rename = "Ship_Country", skip_serializing_if = "Option::is_none")]
     pub ship_country: Option<String>,
-    /// `Bill_FirstName` (string).
+    /// `Bill_FirstName` (`string`).
     #[serde(rename = "Bill_FirstName", skip_serializing_if = "Option::is_none")]
     pub bill_first_name: Option<String>,
-    /// `Bill_LastName` (string).
+    /// `Bill_LastName` (`string`).
     #[serde(rename = "Bill_LastName", skip_serializing_if = "Option::is_none")]
     pub bill_last_name: Option<String>,
-    /// `Bill_Email` (string).
+    /// `Bill_Email` (`string`).
     #[serde(rename = "Bill_Email", skip_serializing_if = "Option::is_none")]
     pub bill_email: Option<String>,
-    /// `Bill_Phone` (string).
+    /// `Bill_Phone` (`string`).
     #[serde(rename = "Bill_Phone", skip_serializing_if = "Option::is_none")]
     pub bill_phone: Option<String>,
-    /// `Bill_Fax` (string).
+    /// `Bill_Fax` (`string`).
     #[serde(rename = "Bill_Fax", skip_serializing_if = "Option::is_none")]
     pub bill_fax: Option<String>,
-    /// `Bill_Company` (string).
+    /// `Bill_Company` (`string`).
     #[serde(rename = "Bill_Company", skip_serializing_if = "Option::is_none")]
     pub bill_company: Option<String>,
-    /// `Bill_Address1` (string).
+    /// `Bill_Address1` (`string`).
     #[serde(rename = "Bill_Address1", skip_serializing_if = "Option::is_none")]
     pub bill_address1: Option<String>,
-    /// `Bill_Address2` (string).
+    /// `Bill_Address2` (`string`).
     #[serde(rename = "Bill_Address2", skip_serializing_if = "Option::is_none")]
     pub bill_address2: Option<String>,
-    /// `Bill_City` (string).
+    /// `Bill_City` (`string`).
     #[serde(rename = "Bill_City", skip_serializing_if = "Option::is_none")]
     pub bill_city: Option<String>,
-    /// `Bill_State` (string).
+    /// `Bill_State` (`string`).
     #[serde(rename = "Bill_State", skip_serializing_if = "Option::is_none")]
     pub bill_state: Option<String>,
-    /// `Bill_Zip` (string).
+    /// `Bill_Zip` (`string`).
     #[serde(rename = "Bill_Zip", skip_serializing_if = "Option::is_none")]
     pub bill_zip: Option<String>,
-    /// `Bill_Country` (string).
+    /// `Bill_Country` (`string`).
     #[serde(rename = "Bill_Country", skip_serializing_if = "Option::is_none")]
     pub bill_country: Option<String>,
     /// Any other parameter, sent as is.
@@ -19124,13 +19124,13 @@ pub struct PageListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `Branch_ID` (int).
+    /// `Branch_ID` (`int`).
     #[serde(rename = "Branch_ID", skip_serializing_if = "Option::is_none")]
     pub branch_id: Option<i64>,
-    /// `Branch_Name` (string).
+    /// `Branch_Name` (`string`).
     #[serde(rename = "Branch_Name", skip_serializing_if = "Option::is_none")]
     pub branch_name: Option<String>,
-    /// `Edit_Branch` (string).
+    /// `Edit_Branch` (`string`).
     #[serde(rename = "Edit_Branch", skip_serializing_if = "Option::is_none")]
     pub edit_branch: Option<String>,
     /// Any other parameter, sent as is.
@@ -19219,7 +19219,7 @@ impl ListRequest for PageListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct PageURIListDelete {
-    /// `URI_IDs` (any); the official SDK always sends it.
+    /// `URI_IDs` (`any`); the official SDK always sends it.
     #[serde(rename = "URI_IDs", skip_serializing_if = "Option::is_none")]
     pub uri_i_ds: Option<Value>,
     /// Any other parameter, sent as is.
@@ -19269,13 +19269,13 @@ pub struct PageURIListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `Page_ID` (int).
+    /// `Page_ID` (`int`).
     #[serde(rename = "Page_ID", skip_serializing_if = "Option::is_none")]
     pub page_id: Option<i64>,
-    /// `Edit_Page` (string).
+    /// `Edit_Page` (`string`).
     #[serde(rename = "Edit_Page", skip_serializing_if = "Option::is_none")]
     pub edit_page: Option<String>,
-    /// `Page_Code` (string); the official SDK always sends it.
+    /// `Page_Code` (`string`); the official SDK always sends it.
     #[serde(rename = "Page_Code", skip_serializing_if = "Option::is_none")]
     pub page_code: Option<String>,
     /// Any other parameter, sent as is.
@@ -19361,22 +19361,22 @@ impl ListRequest for PageURIListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct PageURIInsert {
-    /// `Page_ID` (int).
+    /// `Page_ID` (`int`).
     #[serde(rename = "Page_ID", skip_serializing_if = "Option::is_none")]
     pub page_id: Option<i64>,
-    /// `Page_Code` (string).
+    /// `Page_Code` (`string`).
     #[serde(rename = "Page_Code", skip_serializing_if = "Option::is_none")]
     pub page_code: Option<String>,
-    /// `Edit_Page` (string).
+    /// `Edit_Page` (`string`).
     #[serde(rename = "Edit_Page", skip_serializing_if = "Option::is_none")]
     pub edit_page: Option<String>,
-    /// `URI` (string).
+    /// `URI` (`string`).
     #[serde(rename = "URI", skip_serializing_if = "Option::is_none")]
     pub uri: Option<String>,
-    /// `Status` (int).
+    /// `Status` (`int`).
     #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
-    /// `Canonical` (bool).
+    /// `Canonical` (`bool`).
     #[serde(rename = "Canonical", skip_serializing_if = "Option::is_none")]
     pub canonical: Option<bool>,
     /// Any other parameter, sent as is.
@@ -19455,22 +19455,22 @@ pub struct PageURIRedirect {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `Destination_Store_Code` (string).
+    /// `Destination_Store_Code` (`string`).
     #[serde(
         rename = "Destination_Store_Code",
         skip_serializing_if = "Option::is_none"
     )]
     pub destination_store_code: Option<String>,
-    /// `Destination_Type` (string).
+    /// `Destination_Type` (`string`).
     #[serde(rename = "Destination_Type", skip_serializing_if = "Option::is_none")]
     pub destination_type: Option<String>,
-    /// `Destination` (string).
+    /// `Destination` (`string`).
     #[serde(rename = "Destination", skip_serializing_if = "Option::is_none")]
     pub destination: Option<String>,
-    /// `Status` (int).
+    /// `Status` (`int`).
     #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
-    /// `URI_IDs` (any); the official SDK always sends it.
+    /// `URI_IDs` (`any`); the official SDK always sends it.
     #[serde(rename = "URI_IDs", skip_serializing_if = "Option::is_none")]
     pub uri_i_ds: Option<Value>,
     /// Any other parameter, sent as is.
@@ -19567,16 +19567,16 @@ impl ListRequest for PageURIRedirect {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct PageURIUpdate {
-    /// `URI_ID` (int).
+    /// `URI_ID` (`int`).
     #[serde(rename = "URI_ID", skip_serializing_if = "Option::is_none")]
     pub uri_id: Option<i64>,
-    /// `URI` (string).
+    /// `URI` (`string`).
     #[serde(rename = "URI", skip_serializing_if = "Option::is_none")]
     pub uri: Option<String>,
-    /// `Status` (int).
+    /// `Status` (`int`).
     #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
-    /// `Canonical` (bool).
+    /// `Canonical` (`bool`).
     #[serde(rename = "Canonical", skip_serializing_if = "Option::is_none")]
     pub canonical: Option<bool>,
     /// Any other parameter, sent as is.
@@ -19642,43 +19642,43 @@ impl MivaRequest for PageURIUpdate {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct PageCopy {
-    /// `Source_Page_ID` (int).
+    /// `Source_Page_ID` (`int`).
     #[serde(rename = "Source_Page_ID", skip_serializing_if = "Option::is_none")]
     pub source_page_id: Option<i64>,
-    /// `Source_Edit_Page` (string).
+    /// `Source_Edit_Page` (`string`).
     #[serde(rename = "Source_Edit_Page", skip_serializing_if = "Option::is_none")]
     pub source_edit_page: Option<String>,
-    /// `Source_Page_Code` (string).
+    /// `Source_Page_Code` (`string`).
     #[serde(rename = "Source_Page_Code", skip_serializing_if = "Option::is_none")]
     pub source_page_code: Option<String>,
-    /// `Dest_Page_ID` (int).
+    /// `Dest_Page_ID` (`int`).
     #[serde(rename = "Dest_Page_ID", skip_serializing_if = "Option::is_none")]
     pub dest_page_id: Option<i64>,
-    /// `Dest_Edit_Page` (string).
+    /// `Dest_Edit_Page` (`string`).
     #[serde(rename = "Dest_Edit_Page", skip_serializing_if = "Option::is_none")]
     pub dest_edit_page: Option<String>,
-    /// `CopyPageRules_ID` (int).
+    /// `CopyPageRules_ID` (`int`).
     #[serde(rename = "CopyPageRules_ID", skip_serializing_if = "Option::is_none")]
     pub copy_page_rules_id: Option<i64>,
-    /// `CopyPageRules_Name` (string).
+    /// `CopyPageRules_Name` (`string`).
     #[serde(rename = "CopyPageRules_Name", skip_serializing_if = "Option::is_none")]
     pub copy_page_rules_name: Option<String>,
-    /// `Dest_Page_Code` (string); the official SDK always sends it.
+    /// `Dest_Page_Code` (`string`); the official SDK always sends it.
     #[serde(rename = "Dest_Page_Code", skip_serializing_if = "Option::is_none")]
     pub dest_page_code: Option<String>,
-    /// `Dest_Page_Create` (bool).
+    /// `Dest_Page_Create` (`bool`).
     #[serde(rename = "Dest_Page_Create", skip_serializing_if = "Option::is_none")]
     pub dest_page_create: Option<bool>,
-    /// `Changeset_Notes` (string).
+    /// `Changeset_Notes` (`string`).
     #[serde(rename = "Changeset_Notes", skip_serializing_if = "Option::is_none")]
     pub changeset_notes: Option<String>,
-    /// `Dest_Page_Name` (string); the official SDK always sends it.
+    /// `Dest_Page_Name` (`string`); the official SDK always sends it.
     #[serde(rename = "Dest_Page_Name", skip_serializing_if = "Option::is_none")]
     pub dest_page_name: Option<String>,
-    /// `Dest_Page_Layout` (bool).
+    /// `Dest_Page_Layout` (`bool`).
     #[serde(rename = "Dest_Page_Layout", skip_serializing_if = "Option::is_none")]
     pub dest_page_layout: Option<bool>,
-    /// `Dest_Page_Fragment` (bool).
+    /// `Dest_Page_Fragment` (`bool`).
     #[serde(rename = "Dest_Page_Fragment", skip_serializing_if = "Option::is_none")]
     pub dest_page_fragment: Option<bool>,
     /// Any other parameter, sent as is.
@@ -19798,31 +19798,31 @@ impl MivaRequest for PageCopy {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct PageCopyBranch {
-    /// `Source_Page_ID` (int).
+    /// `Source_Page_ID` (`int`).
     #[serde(rename = "Source_Page_ID", skip_serializing_if = "Option::is_none")]
     pub source_page_id: Option<i64>,
-    /// `Source_Edit_Page` (string).
+    /// `Source_Edit_Page` (`string`).
     #[serde(rename = "Source_Edit_Page", skip_serializing_if = "Option::is_none")]
     pub source_edit_page: Option<String>,
-    /// `Source_Page_Code` (string).
+    /// `Source_Page_Code` (`string`).
     #[serde(rename = "Source_Page_Code", skip_serializing_if = "Option::is_none")]
     pub source_page_code: Option<String>,
-    /// `Dest_Branch_ID` (int).
+    /// `Dest_Branch_ID` (`int`).
     #[serde(rename = "Dest_Branch_ID", skip_serializing_if = "Option::is_none")]
     pub dest_branch_id: Option<i64>,
-    /// `Dest_Edit_Branch` (string).
+    /// `Dest_Edit_Branch` (`string`).
     #[serde(rename = "Dest_Edit_Branch", skip_serializing_if = "Option::is_none")]
     pub dest_edit_branch: Option<String>,
-    /// `Dest_Branch_Name` (string).
+    /// `Dest_Branch_Name` (`string`).
     #[serde(rename = "Dest_Branch_Name", skip_serializing_if = "Option::is_none")]
     pub dest_branch_name: Option<String>,
-    /// `CopyPageRules_ID` (int).
+    /// `CopyPageRules_ID` (`int`).
     #[serde(rename = "CopyPageRules_ID", skip_serializing_if = "Option::is_none")]
     pub copy_page_rules_id: Option<i64>,
-    /// `CopyPageRules_Name` (string).
+    /// `CopyPageRules_Name` (`string`).
     #[serde(rename = "CopyPageRules_Name", skip_serializing_if = "Option::is_none")]
     pub copy_page_rules_name: Option<String>,
-    /// `Changeset_Notes` (string).
+    /// `Changeset_Notes` (`string`).
     #[serde(rename = "Changeset_Notes", skip_serializing_if = "Option::is_none")]
     pub changeset_notes: Option<String>,
     /// Any other parameter, sent as is.
@@ -19917,22 +19917,22 @@ impl MivaRequest for PageCopyBranch {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct PageDelete {
-    /// `Page_ID` (int).
+    /// `Page_ID` (`int`).
     #[serde(rename = "Page_ID", skip_serializing_if = "Option::is_none")]
     pub page_id: Option<i64>,
-    /// `Edit_Page` (string).
+    /// `Edit_Page` (`string`).
     #[serde(rename = "Edit_Page", skip_serializing_if = "Option::is_none")]
     pub edit_page: Option<String>,
-    /// `Page_Code` (string).
+    /// `Page_Code` (`string`).
     #[serde(rename = "Page_Code", skip_serializing_if = "Option::is_none")]
     pub page_code: Option<String>,
-    /// `Branch_ID` (int).
+    /// `Branch_ID` (`int`).
     #[serde(rename = "Branch_ID", skip_serializing_if = "Option::is_none")]
     pub branch_id: Option<i64>,
-    /// `Edit_Branch` (string).
+    /// `Edit_Branch` (`string`).
     #[serde(rename = "Edit_Branch", skip_serializing_if = "Option::is_none")]
     pub edit_branch: Option<String>,
-    /// `Branch_Name` (string).
+    /// `Branch_Name` (`string`).
     #[serde(rename = "Branch_Name", skip_serializing_if = "Option::is_none")]
     pub branch_name: Option<String>,
     /// Any other parameter, sent as is.
@@ -20008,49 +20008,49 @@ impl MivaRequest for PageDelete {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct PageInsert {
-    /// `Branch_ID` (int).
+    /// `Branch_ID` (`int`).
     #[serde(rename = "Branch_ID", skip_serializing_if = "Option::is_none")]
     pub branch_id: Option<i64>,
-    /// `Edit_Branch` (string).
+    /// `Edit_Branch` (`string`).
     #[serde(rename = "Edit_Branch", skip_serializing_if = "Option::is_none")]
     pub edit_branch: Option<String>,
-    /// `Branch_Name` (string).
+    /// `Branch_Name` (`string`).
     #[serde(rename = "Branch_Name", skip_serializing_if = "Option::is_none")]
     pub branch_name: Option<String>,
-    /// `Page_Code` (string); the official SDK always sends it.
+    /// `Page_Code` (`string`); the official SDK always sends it.
     #[serde(rename = "Page_Code", skip_serializing_if = "Option::is_none")]
     pub page_code: Option<String>,
-    /// `Page_Name` (string); the official SDK always sends it.
+    /// `Page_Name` (`string`); the official SDK always sends it.
     #[serde(rename = "Page_Name", skip_serializing_if = "Option::is_none")]
     pub page_name: Option<String>,
-    /// `Page_Title` (string).
+    /// `Page_Title` (`string`).
     #[serde(rename = "Page_Title", skip_serializing_if = "Option::is_none")]
     pub page_title: Option<String>,
-    /// `Page_Template` (string).
+    /// `Page_Template` (`string`).
     #[serde(rename = "Page_Template", skip_serializing_if = "Option::is_none")]
     pub page_template: Option<String>,
-    /// `Page_Layout` (bool).
+    /// `Page_Layout` (`bool`).
     #[serde(rename = "Page_Layout", skip_serializing_if = "Option::is_none")]
     pub page_layout: Option<bool>,
-    /// `Page_Fragment` (bool).
+    /// `Page_Fragment` (`bool`).
     #[serde(rename = "Page_Fragment", skip_serializing_if = "Option::is_none")]
     pub page_fragment: Option<bool>,
-    /// `Page_Public` (bool).
+    /// `Page_Public` (`bool`).
     #[serde(rename = "Page_Public", skip_serializing_if = "Option::is_none")]
     pub page_public: Option<bool>,
-    /// `Page_Secure` (bool).
+    /// `Page_Secure` (`bool`).
     #[serde(rename = "Page_Secure", skip_serializing_if = "Option::is_none")]
     pub page_secure: Option<bool>,
-    /// `Page_Cache` (string).
+    /// `Page_Cache` (`string`).
     #[serde(rename = "Page_Cache", skip_serializing_if = "Option::is_none")]
     pub page_cache: Option<String>,
-    /// `Changeset_Notes` (string).
+    /// `Changeset_Notes` (`string`).
     #[serde(rename = "Changeset_Notes", skip_serializing_if = "Option::is_none")]
     pub changeset_notes: Option<String>,
-    /// `Page_URI` (string).
+    /// `Page_URI` (`string`).
     #[serde(rename = "Page_URI", skip_serializing_if = "Option::is_none")]
     pub page_uri: Option<String>,
-    /// `CustomField_Values` (CustomFieldValues).
+    /// `CustomField_Values` (`CustomFieldValues`).
     #[serde(rename = "CustomField_Values", skip_serializing_if = "Option::is_none")]
     pub custom_field_values: Option<models::CustomFieldValues>,
     /// Any other parameter, sent as is.
@@ -20181,46 +20181,46 @@ impl MivaRequest for PageInsert {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct PageUpdate {
-    /// `Page_ID` (int).
+    /// `Page_ID` (`int`).
     #[serde(rename = "Page_ID", skip_serializing_if = "Option::is_none")]
     pub page_id: Option<i64>,
-    /// `Edit_Page` (string).
+    /// `Edit_Page` (`string`).
     #[serde(rename = "Edit_Page", skip_serializing_if = "Option::is_none")]
     pub edit_page: Option<String>,
-    /// `Page_Code` (string).
+    /// `Page_Code` (`string`).
     #[serde(rename = "Page_Code", skip_serializing_if = "Option::is_none")]
     pub page_code: Option<String>,
-    /// `Branch_ID` (int).
+    /// `Branch_ID` (`int`).
     #[serde(rename = "Branch_ID", skip_serializing_if = "Option::is_none")]
     pub branch_id: Option<i64>,
-    /// `Edit_Branch` (string).
+    /// `Edit_Branch` (`string`).
     #[serde(rename = "Edit_Branch", skip_serializing_if = "Option::is_none")]
     pub edit_branch: Option<String>,
-    /// `Branch_Name` (string).
+    /// `Branch_Name` (`string`).
     #[serde(rename = "Branch_Name", skip_serializing_if = "Option::is_none")]
     pub branch_name: Option<String>,
-    /// `Page_Name` (string); the official SDK always sends it.
+    /// `Page_Name` (`string`); the official SDK always sends it.
     #[serde(rename = "Page_Name", skip_serializing_if = "Option::is_none")]
     pub page_name: Option<String>,
-    /// `Page_Title` (string).
+    /// `Page_Title` (`string`).
     #[serde(rename = "Page_Title", skip_serializing_if = "Option::is_none")]
     pub page_title: Option<String>,
-    /// `Page_Secure` (bool).
+    /// `Page_Secure` (`bool`).
     #[serde(rename = "Page_Secure", skip_serializing_if = "Option::is_none")]
     pub page_secure: Option<bool>,
-    /// `Page_Public` (bool).
+    /// `Page_Public` (`bool`).
     #[serde(rename = "Page_Public", skip_serializing_if = "Option::is_none")]
     pub page_public: Option<bool>,
-    /// `Page_Cache` (string); the official SDK always sends it.
+    /// `Page_Cache` (`string`); the official SDK always sends it.
     #[serde(rename = "Page_Cache", skip_serializing_if = "Option::is_none")]
     pub page_cache: Option<String>,
-    /// `Changeset_Notes` (string).
+    /// `Changeset_Notes` (`string`).
     #[serde(rename = "Changeset_Notes", skip_serializing_if = "Option::is_none")]
     pub changeset_notes: Option<String>,
-    /// `Page_URI` (string).
+    /// `Page_URI` (`string`).
     #[serde(rename = "Page_URI", skip_serializing_if = "Option::is_none")]
     pub page_uri: Option<String>,
-    /// `CustomField_Values` (CustomFieldValues).
+    /// `CustomField_Values` (`CustomFieldValues`).
     #[serde(rename = "CustomField_Values", skip_serializing_if = "Option::is_none")]
     pub custom_field_values: Option<models::CustomFieldValues>,
     /// Any other parameter, sent as is.
@@ -20343,7 +20343,7 @@ impl MivaRequest for PageUpdate {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct PaymentMethodListLoad {
-    /// `Order_ID` (int).
+    /// `Order_ID` (`int`).
     #[serde(rename = "Order_ID", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<i64>,
     /// Any other parameter, sent as is.
@@ -20393,19 +20393,19 @@ pub struct PriceGroupBusinessAccountListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `PriceGroup_ID` (int).
+    /// `PriceGroup_ID` (`int`).
     #[serde(rename = "PriceGroup_ID", skip_serializing_if = "Option::is_none")]
     pub price_group_id: Option<i64>,
-    /// `Edit_PriceGroup` (string).
+    /// `Edit_PriceGroup` (`string`).
     #[serde(rename = "Edit_PriceGroup", skip_serializing_if = "Option::is_none")]
     pub edit_price_group: Option<String>,
-    /// `PriceGroup_Name` (string).
+    /// `PriceGroup_Name` (`string`).
     #[serde(rename = "PriceGroup_Name", skip_serializing_if = "Option::is_none")]
     pub price_group_name: Option<String>,
-    /// `Assigned` (bool).
+    /// `Assigned` (`bool`).
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
-    /// `Unassigned` (bool).
+    /// `Unassigned` (`bool`).
     #[serde(rename = "Unassigned", skip_serializing_if = "Option::is_none")]
     pub unassigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -20518,31 +20518,31 @@ impl ListRequest for PriceGroupBusinessAccountListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct PriceGroupBusinessAccountUpdateAssigned {
-    /// `PriceGroup_ID` (int).
+    /// `PriceGroup_ID` (`int`).
     #[serde(rename = "PriceGroup_ID", skip_serializing_if = "Option::is_none")]
     pub price_group_id: Option<i64>,
-    /// `Edit_PriceGroup` (string).
+    /// `Edit_PriceGroup` (`string`).
     #[serde(rename = "Edit_PriceGroup", skip_serializing_if = "Option::is_none")]
     pub edit_price_group: Option<String>,
-    /// `PriceGroup_Name` (string).
+    /// `PriceGroup_Name` (`string`).
     #[serde(rename = "PriceGroup_Name", skip_serializing_if = "Option::is_none")]
     pub price_group_name: Option<String>,
-    /// `BusinessAccount_ID` (int).
+    /// `BusinessAccount_ID` (`int`).
     #[serde(rename = "BusinessAccount_ID", skip_serializing_if = "Option::is_none")]
     pub business_account_id: Option<i64>,
-    /// `Edit_BusinessAccount` (string).
+    /// `Edit_BusinessAccount` (`string`).
     #[serde(
         rename = "Edit_BusinessAccount",
         skip_serializing_if = "Option::is_none"
     )]
     pub edit_business_account: Option<String>,
-    /// `BusinessAccount_Title` (string).
+    /// `BusinessAccount_Title` (`string`).
     #[serde(
         rename = "BusinessAccount_Title",
         skip_serializing_if = "Option::is_none"
     )]
     pub business_account_title: Option<String>,
-    /// `Assigned` (bool).
+    /// `Assigned` (`bool`).
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -20628,19 +20628,19 @@ pub struct PriceGroupCategoryListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `PriceGroup_ID` (int).
+    /// `PriceGroup_ID` (`int`).
     #[serde(rename = "PriceGroup_ID", skip_serializing_if = "Option::is_none")]
     pub price_group_id: Option<i64>,
-    /// `Edit_PriceGroup` (string).
+    /// `Edit_PriceGroup` (`string`).
     #[serde(rename = "Edit_PriceGroup", skip_serializing_if = "Option::is_none")]
     pub edit_price_group: Option<String>,
-    /// `PriceGroup_Name` (string).
+    /// `PriceGroup_Name` (`string`).
     #[serde(rename = "PriceGroup_Name", skip_serializing_if = "Option::is_none")]
     pub price_group_name: Option<String>,
-    /// `Assigned` (bool).
+    /// `Assigned` (`bool`).
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
-    /// `Unassigned` (bool).
+    /// `Unassigned` (`bool`).
     #[serde(rename = "Unassigned", skip_serializing_if = "Option::is_none")]
     pub unassigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -20761,25 +20761,25 @@ impl ListRequest for PriceGroupCategoryListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct PriceGroupCategoryUpdateAssigned {
-    /// `PriceGroup_ID` (int).
+    /// `PriceGroup_ID` (`int`).
     #[serde(rename = "PriceGroup_ID", skip_serializing_if = "Option::is_none")]
     pub price_group_id: Option<i64>,
-    /// `Edit_PriceGroup` (string).
+    /// `Edit_PriceGroup` (`string`).
     #[serde(rename = "Edit_PriceGroup", skip_serializing_if = "Option::is_none")]
     pub edit_price_group: Option<String>,
-    /// `PriceGroup_Name` (string); the official SDK always sends it.
+    /// `PriceGroup_Name` (`string`); the official SDK always sends it.
     #[serde(rename = "PriceGroup_Name", skip_serializing_if = "Option::is_none")]
     pub price_group_name: Option<String>,
-    /// `Category_ID` (int).
+    /// `Category_ID` (`int`).
     #[serde(rename = "Category_ID", skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
-    /// `Edit_Category` (string).
+    /// `Edit_Category` (`string`).
     #[serde(rename = "Edit_Category", skip_serializing_if = "Option::is_none")]
     pub edit_category: Option<String>,
-    /// `Category_Code` (string).
+    /// `Category_Code` (`string`).
     #[serde(rename = "Category_Code", skip_serializing_if = "Option::is_none")]
     pub category_code: Option<String>,
-    /// `Assigned` (bool); the official SDK always sends it.
+    /// `Assigned` (`bool`); the official SDK always sends it.
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -20865,16 +20865,16 @@ pub struct PriceGroupCustomerListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `PriceGroup_ID` (int).
+    /// `PriceGroup_ID` (`int`).
     #[serde(rename = "PriceGroup_ID", skip_serializing_if = "Option::is_none")]
     pub price_group_id: Option<i64>,
-    /// `PriceGroup_Name` (string).
+    /// `PriceGroup_Name` (`string`).
     #[serde(rename = "PriceGroup_Name", skip_serializing_if = "Option::is_none")]
     pub price_group_name: Option<String>,
-    /// `Assigned` (bool).
+    /// `Assigned` (`bool`).
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
-    /// `Unassigned` (bool).
+    /// `Unassigned` (`bool`).
     #[serde(rename = "Unassigned", skip_serializing_if = "Option::is_none")]
     pub unassigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -21035,22 +21035,22 @@ impl ListRequest for PriceGroupCustomerListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct PriceGroupCustomerUpdateAssigned {
-    /// `PriceGroup_ID` (int).
+    /// `PriceGroup_ID` (`int`).
     #[serde(rename = "PriceGroup_ID", skip_serializing_if = "Option::is_none")]
     pub price_group_id: Option<i64>,
-    /// `PriceGroup_Name` (string).
+    /// `PriceGroup_Name` (`string`).
     #[serde(rename = "PriceGroup_Name", skip_serializing_if = "Option::is_none")]
     pub price_group_name: Option<String>,
-    /// `Customer_ID` (int).
+    /// `Customer_ID` (`int`).
     #[serde(rename = "Customer_ID", skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<i64>,
-    /// `Edit_Customer` (string).
+    /// `Edit_Customer` (`string`).
     #[serde(rename = "Edit_Customer", skip_serializing_if = "Option::is_none")]
     pub edit_customer: Option<String>,
-    /// `Customer_Login` (string).
+    /// `Customer_Login` (`string`).
     #[serde(rename = "Customer_Login", skip_serializing_if = "Option::is_none")]
     pub customer_login: Option<String>,
-    /// `Assigned` (bool).
+    /// `Assigned` (`bool`).
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -21130,19 +21130,19 @@ pub struct PriceGroupExcludedCategoryListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `PriceGroup_ID` (int).
+    /// `PriceGroup_ID` (`int`).
     #[serde(rename = "PriceGroup_ID", skip_serializing_if = "Option::is_none")]
     pub price_group_id: Option<i64>,
-    /// `Edit_PriceGroup` (string).
+    /// `Edit_PriceGroup` (`string`).
     #[serde(rename = "Edit_PriceGroup", skip_serializing_if = "Option::is_none")]
     pub edit_price_group: Option<String>,
-    /// `PriceGroup_Name` (string).
+    /// `PriceGroup_Name` (`string`).
     #[serde(rename = "PriceGroup_Name", skip_serializing_if = "Option::is_none")]
     pub price_group_name: Option<String>,
-    /// `Assigned` (bool).
+    /// `Assigned` (`bool`).
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
-    /// `Unassigned` (bool).
+    /// `Unassigned` (`bool`).
     #[serde(rename = "Unassigned", skip_serializing_if = "Option::is_none")]
     pub unassigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -21263,25 +21263,25 @@ impl ListRequest for PriceGroupExcludedCategoryListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct PriceGroupExcludedCategoryUpdateAssigned {
-    /// `PriceGroup_ID` (int).
+    /// `PriceGroup_ID` (`int`).
     #[serde(rename = "PriceGroup_ID", skip_serializing_if = "Option::is_none")]
     pub price_group_id: Option<i64>,
-    /// `Edit_PriceGroup` (string).
+    /// `Edit_PriceGroup` (`string`).
     #[serde(rename = "Edit_PriceGroup", skip_serializing_if = "Option::is_none")]
     pub edit_price_group: Option<String>,
-    /// `PriceGroup_Name` (string); the official SDK always sends it.
+    /// `PriceGroup_Name` (`string`); the official SDK always sends it.
     #[serde(rename = "PriceGroup_Name", skip_serializing_if = "Option::is_none")]
     pub price_group_name: Option<String>,
-    /// `Category_ID` (int).
+    /// `Category_ID` (`int`).
     #[serde(rename = "Category_ID", skip_serializing_if = "Option::is_none")]
     pub category_id: Option<i64>,
-    /// `Edit_Category` (string).
+    /// `Edit_Category` (`string`).
     #[serde(rename = "Edit_Category", skip_serializing_if = "Option::is_none")]
     pub edit_category: Option<String>,
-    /// `Category_Code` (string).
+    /// `Category_Code` (`string`).
     #[serde(rename = "Category_Code", skip_serializing_if = "Option::is_none")]
     pub category_code: Option<String>,
-    /// `Assigned` (bool).
+    /// `Assigned` (`bool`).
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -21367,19 +21367,19 @@ pub struct PriceGroupExcludedProductListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `PriceGroup_ID` (int).
+    /// `PriceGroup_ID` (`int`).
     #[serde(rename = "PriceGroup_ID", skip_serializing_if = "Option::is_none")]
     pub price_group_id: Option<i64>,
-    /// `Edit_PriceGroup` (string).
+    /// `Edit_PriceGroup` (`string`).
     #[serde(rename = "Edit_PriceGroup", skip_serializing_if = "Option::is_none")]
     pub edit_price_group: Option<String>,
-    /// `PriceGroup_Name` (string).
+    /// `PriceGroup_Name` (`string`).
     #[serde(rename = "PriceGroup_Name", skip_serializing_if = "Option::is_none")]
     pub price_group_name: Option<String>,
-    /// `Assigned` (bool).
+    /// `Assigned` (`bool`).
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
-    /// `Unassigned` (bool).
+    /// `Unassigned` (`bool`).
     #[serde(rename = "Unassigned", skip_serializing_if = "Option::is_none")]
     pub unassigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -21532,28 +21532,28 @@ impl ListRequest for PriceGroupExcludedProductListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct PriceGroupExcludedProductUpdateAssigned {
-    /// `PriceGroup_ID` (int).
+    /// `PriceGroup_ID` (`int`).
     #[serde(rename = "PriceGroup_ID", skip_serializing_if = "Option::is_none")]
     pub price_group_id: Option<i64>,
-    /// `Edit_PriceGroup` (string).
+    /// `Edit_PriceGroup` (`string`).
     #[serde(rename = "Edit_PriceGroup", skip_serializing_if = "Option::is_none")]
     pub edit_price_group: Option<String>,
-    /// `PriceGroup_Name` (string).
+    /// `PriceGroup_Name` (`string`).
     #[serde(rename = "PriceGroup_Name", skip_serializing_if = "Option::is_none")]
     pub price_group_name: Option<String>,
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `Assigned` (bool).
+    /// `Assigned` (`bool`).
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
-    /// `Unassigned` (bool).
+    /// `Unassigned` (`bool`).
     #[serde(rename = "Unassigned", skip_serializing_if = "Option::is_none")]
     pub unassigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -21767,16 +21767,16 @@ pub struct PriceGroupProductListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `PriceGroup_ID` (int).
+    /// `PriceGroup_ID` (`int`).
     #[serde(rename = "PriceGroup_ID", skip_serializing_if = "Option::is_none")]
     pub price_group_id: Option<i64>,
-    /// `PriceGroup_Name` (string).
+    /// `PriceGroup_Name` (`string`).
     #[serde(rename = "PriceGroup_Name", skip_serializing_if = "Option::is_none")]
     pub price_group_name: Option<String>,
-    /// `Assigned` (bool).
+    /// `Assigned` (`bool`).
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
-    /// `Unassigned` (bool).
+    /// `Unassigned` (`bool`).
     #[serde(rename = "Unassigned", skip_serializing_if = "Option::is_none")]
     pub unassigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -21923,25 +21923,25 @@ impl ListRequest for PriceGroupProductListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct PriceGroupProductUpdateAssigned {
-    /// `PriceGroup_ID` (int).
+    /// `PriceGroup_ID` (`int`).
     #[serde(rename = "PriceGroup_ID", skip_serializing_if = "Option::is_none")]
     pub price_group_id: Option<i64>,
-    /// `PriceGroup_Name` (string).
+    /// `PriceGroup_Name` (`string`).
     #[serde(rename = "PriceGroup_Name", skip_serializing_if = "Option::is_none")]
     pub price_group_name: Option<String>,
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `Product_SKU` (string).
+    /// `Product_SKU` (`string`).
     #[serde(rename = "Product_SKU", skip_serializing_if = "Option::is_none")]
     pub product_sku: Option<String>,
-    /// `Assigned` (bool).
+    /// `Assigned` (`bool`).
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -22027,19 +22027,19 @@ pub struct PriceGroupQualifyingProductListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `PriceGroup_ID` (int).
+    /// `PriceGroup_ID` (`int`).
     #[serde(rename = "PriceGroup_ID", skip_serializing_if = "Option::is_none")]
     pub price_group_id: Option<i64>,
-    /// `Edit_PriceGroup` (string).
+    /// `Edit_PriceGroup` (`string`).
     #[serde(rename = "Edit_PriceGroup", skip_serializing_if = "Option::is_none")]
     pub edit_price_group: Option<String>,
-    /// `PriceGroup_Name` (string).
+    /// `PriceGroup_Name` (`string`).
     #[serde(rename = "PriceGroup_Name", skip_serializing_if = "Option::is_none")]
     pub price_group_name: Option<String>,
-    /// `Assigned` (bool).
+    /// `Assigned` (`bool`).
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
-    /// `Unassigned` (bool).
+    /// `Unassigned` (`bool`).
     #[serde(rename = "Unassigned", skip_serializing_if = "Option::is_none")]
     pub unassigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -22192,25 +22192,25 @@ impl ListRequest for PriceGroupQualifyingProductListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct PriceGroupQualifyingProductUpdateAssigned {
-    /// `PriceGroup_ID` (int).
+    /// `PriceGroup_ID` (`int`).
     #[serde(rename = "PriceGroup_ID", skip_serializing_if = "Option::is_none")]
     pub price_group_id: Option<i64>,
-    /// `Edit_PriceGroup` (string).
+    /// `Edit_PriceGroup` (`string`).
     #[serde(rename = "Edit_PriceGroup", skip_serializing_if = "Option::is_none")]
     pub edit_price_group: Option<String>,
-    /// `PriceGroup_Name` (string); the official SDK always sends it.
+    /// `PriceGroup_Name` (`string`); the official SDK always sends it.
     #[serde(rename = "PriceGroup_Name", skip_serializing_if = "Option::is_none")]
     pub price_group_name: Option<String>,
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `Assigned` (bool).
+    /// `Assigned` (`bool`).
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -22292,13 +22292,13 @@ impl MivaRequest for PriceGroupQualifyingProductUpdateAssigned {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct PriceGroupDelete {
-    /// `PriceGroup_ID` (int).
+    /// `PriceGroup_ID` (`int`).
     #[serde(rename = "PriceGroup_ID", skip_serializing_if = "Option::is_none")]
     pub price_group_id: Option<i64>,
-    /// `Edit_PriceGroup` (string).
+    /// `Edit_PriceGroup` (`string`).
     #[serde(rename = "Edit_PriceGroup", skip_serializing_if = "Option::is_none")]
     pub edit_price_group: Option<String>,
-    /// `PriceGroup_Name` (string); the official SDK always sends it.
+    /// `PriceGroup_Name` (`string`); the official SDK always sends it.
     #[serde(rename = "PriceGroup_Name", skip_serializing_if = "Option::is_none")]
     pub price_group_name: Option<String>,
     /// Any other parameter, sent as is.
@@ -22356,115 +22356,115 @@ impl MivaRequest for PriceGroupDelete {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct PriceGroupInsert {
-    /// `Module_ID` (int).
+    /// `Module_ID` (`int`).
     #[serde(rename = "Module_ID", skip_serializing_if = "Option::is_none")]
     pub module_id: Option<i64>,
-    /// `Edit_Module` (string).
+    /// `Edit_Module` (`string`).
     #[serde(rename = "Edit_Module", skip_serializing_if = "Option::is_none")]
     pub edit_module: Option<String>,
-    /// `Module_Code` (string).
+    /// `Module_Code` (`string`).
     #[serde(rename = "Module_Code", skip_serializing_if = "Option::is_none")]
     pub module_code: Option<String>,
-    /// `Name` (string).
+    /// `Name` (`string`).
     #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// `CustomerScope` (string).
+    /// `CustomerScope` (`string`).
     #[serde(rename = "CustomerScope", skip_serializing_if = "Option::is_none")]
     pub customer_scope: Option<String>,
-    /// `Rate` (string).
+    /// `Rate` (`string`).
     #[serde(rename = "Rate", skip_serializing_if = "Option::is_none")]
     pub rate: Option<String>,
-    /// `Discount` (decimal).
+    /// `Discount` (`decimal`).
     #[serde(rename = "Discount", skip_serializing_if = "Option::is_none")]
     pub discount: Option<f64>,
-    /// `Markup` (decimal).
+    /// `Markup` (`decimal`).
     #[serde(rename = "Markup", skip_serializing_if = "Option::is_none")]
     pub markup: Option<f64>,
-    /// `Exclusion` (bool).
+    /// `Exclusion` (`bool`).
     #[serde(rename = "Exclusion", skip_serializing_if = "Option::is_none")]
     pub exclusion: Option<bool>,
-    /// `Description` (string).
+    /// `Description` (`string`).
     #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// `Display` (bool).
+    /// `Display` (`bool`).
     #[serde(rename = "Display", skip_serializing_if = "Option::is_none")]
     pub display: Option<bool>,
-    /// `DateTime_Start` (int).
+    /// `DateTime_Start` (`int`).
     #[serde(rename = "DateTime_Start", skip_serializing_if = "Option::is_none")]
     pub date_time_start: Option<i64>,
-    /// `DateTime_End` (int).
+    /// `DateTime_End` (`int`).
     #[serde(rename = "DateTime_End", skip_serializing_if = "Option::is_none")]
     pub date_time_end: Option<i64>,
-    /// `Qualifying_Min_Subtotal` (decimal).
+    /// `Qualifying_Min_Subtotal` (`decimal`).
     #[serde(
         rename = "Qualifying_Min_Subtotal",
         skip_serializing_if = "Option::is_none"
     )]
     pub qualifying_min_subtotal: Option<f64>,
-    /// `Qualifying_Max_Subtotal` (decimal).
+    /// `Qualifying_Max_Subtotal` (`decimal`).
     #[serde(
         rename = "Qualifying_Max_Subtotal",
         skip_serializing_if = "Option::is_none"
     )]
     pub qualifying_max_subtotal: Option<f64>,
-    /// `Qualifying_Min_Quantity` (int).
+    /// `Qualifying_Min_Quantity` (`int`).
     #[serde(
         rename = "Qualifying_Min_Quantity",
         skip_serializing_if = "Option::is_none"
     )]
     pub qualifying_min_quantity: Option<i64>,
-    /// `Qualifying_Max_Quantity` (int).
+    /// `Qualifying_Max_Quantity` (`int`).
     #[serde(
         rename = "Qualifying_Max_Quantity",
         skip_serializing_if = "Option::is_none"
     )]
     pub qualifying_max_quantity: Option<i64>,
-    /// `Qualifying_Min_Weight` (decimal).
+    /// `Qualifying_Min_Weight` (`decimal`).
     #[serde(
         rename = "Qualifying_Min_Weight",
         skip_serializing_if = "Option::is_none"
     )]
     pub qualifying_min_weight: Option<f64>,
-    /// `Qualifying_Max_Weight` (decimal).
+    /// `Qualifying_Max_Weight` (`decimal`).
     #[serde(
         rename = "Qualifying_Max_Weight",
         skip_serializing_if = "Option::is_none"
     )]
     pub qualifying_max_weight: Option<f64>,
-    /// `Basket_Min_Subtotal` (decimal).
+    /// `Basket_Min_Subtotal` (`decimal`).
     #[serde(
         rename = "Basket_Min_Subtotal",
         skip_serializing_if = "Option::is_none"
     )]
     pub basket_min_subtotal: Option<f64>,
-    /// `Basket_Max_Subtotal` (decimal).
+    /// `Basket_Max_Subtotal` (`decimal`).
     #[serde(
         rename = "Basket_Max_Subtotal",
         skip_serializing_if = "Option::is_none"
     )]
     pub basket_max_subtotal: Option<f64>,
-    /// `Basket_Min_Quantity` (int).
+    /// `Basket_Min_Quantity` (`int`).
     #[serde(
         rename = "Basket_Min_Quantity",
         skip_serializing_if = "Option::is_none"
     )]
     pub basket_min_quantity: Option<i64>,
-    /// `Basket_Max_Quantity` (int).
+    /// `Basket_Max_Quantity` (`int`).
     #[serde(
         rename = "Basket_Max_Quantity",
         skip_serializing_if = "Option::is_none"
     )]
     pub basket_max_quantity: Option<i64>,
-    /// `Basket_Min_Weight` (decimal).
+    /// `Basket_Min_Weight` (`decimal`).
     #[serde(rename = "Basket_Min_Weight", skip_serializing_if = "Option::is_none")]
     pub basket_min_weight: Option<f64>,
-    /// `Basket_Max_Weight` (decimal).
+    /// `Basket_Max_Weight` (`decimal`).
     #[serde(rename = "Basket_Max_Weight", skip_serializing_if = "Option::is_none")]
     pub basket_max_weight: Option<f64>,
-    /// `Priority` (int).
+    /// `Priority` (`int`).
     #[serde(rename = "Priority", skip_serializing_if = "Option::is_none")]
     pub priority: Option<i64>,
-    /// `Exclusions` (any).
+    /// `Exclusions` (`any`).
     #[serde(rename = "Exclusions", skip_serializing_if = "Option::is_none")]
     pub exclusions: Option<Value>,
     /// Any other parameter, sent as is.
@@ -22666,118 +22666,118 @@ impl MivaRequest for PriceGroupInsert {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct PriceGroupUpdate {
-    /// `PriceGroup_ID` (int).
+    /// `PriceGroup_ID` (`int`).
     #[serde(rename = "PriceGroup_ID", skip_serializing_if = "Option::is_none")]
     pub price_group_id: Option<i64>,
-    /// `Edit_PriceGroup` (string).
+    /// `Edit_PriceGroup` (`string`).
     #[serde(rename = "Edit_PriceGroup", skip_serializing_if = "Option::is_none")]
     pub edit_price_group: Option<String>,
-    /// `PriceGroup_Name` (string); the official SDK always sends it.
+    /// `PriceGroup_Name` (`string`); the official SDK always sends it.
     #[serde(rename = "PriceGroup_Name", skip_serializing_if = "Option::is_none")]
     pub price_group_name: Option<String>,
-    /// `Name` (string).
+    /// `Name` (`string`).
     #[serde(rename = "Name", skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    /// `CustomerScope` (string).
+    /// `CustomerScope` (`string`).
     #[serde(rename = "CustomerScope", skip_serializing_if = "Option::is_none")]
     pub customer_scope: Option<String>,
-    /// `Rate` (string).
+    /// `Rate` (`string`).
     #[serde(rename = "Rate", skip_serializing_if = "Option::is_none")]
     pub rate: Option<String>,
-    /// `Discount` (decimal).
+    /// `Discount` (`decimal`).
     #[serde(rename = "Discount", skip_serializing_if = "Option::is_none")]
     pub discount: Option<f64>,
-    /// `Markup` (decimal).
+    /// `Markup` (`decimal`).
     #[serde(rename = "Markup", skip_serializing_if = "Option::is_none")]
     pub markup: Option<f64>,
-    /// `Module_ID` (int).
+    /// `Module_ID` (`int`).
     #[serde(rename = "Module_ID", skip_serializing_if = "Option::is_none")]
     pub module_id: Option<i64>,
-    /// `Exclusion` (bool).
+    /// `Exclusion` (`bool`).
     #[serde(rename = "Exclusion", skip_serializing_if = "Option::is_none")]
     pub exclusion: Option<bool>,
-    /// `Description` (string).
+    /// `Description` (`string`).
     #[serde(rename = "Description", skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// `Display` (bool).
+    /// `Display` (`bool`).
     #[serde(rename = "Display", skip_serializing_if = "Option::is_none")]
     pub display: Option<bool>,
-    /// `DateTime_Start` (int).
+    /// `DateTime_Start` (`int`).
     #[serde(rename = "DateTime_Start", skip_serializing_if = "Option::is_none")]
     pub date_time_start: Option<i64>,
-    /// `DateTime_End` (int).
+    /// `DateTime_End` (`int`).
     #[serde(rename = "DateTime_End", skip_serializing_if = "Option::is_none")]
     pub date_time_end: Option<i64>,
-    /// `Qualifying_Min_Subtotal` (decimal).
+    /// `Qualifying_Min_Subtotal` (`decimal`).
     #[serde(
         rename = "Qualifying_Min_Subtotal",
         skip_serializing_if = "Option::is_none"
     )]
     pub qualifying_min_subtotal: Option<f64>,
-    /// `Qualifying_Max_Subtotal` (decimal).
+    /// `Qualifying_Max_Subtotal` (`decimal`).
     #[serde(
         rename = "Qualifying_Max_Subtotal",
         skip_serializing_if = "Option::is_none"
     )]
     pub qualifying_max_subtotal: Option<f64>,
-    /// `Qualifying_Min_Quantity` (int).
+    /// `Qualifying_Min_Quantity` (`int`).
     #[serde(
         rename = "Qualifying_Min_Quantity",
         skip_serializing_if = "Option::is_none"
     )]
     pub qualifying_min_quantity: Option<i64>,
-    /// `Qualifying_Max_Quantity` (int).
+    /// `Qualifying_Max_Quantity` (`int`).
     #[serde(
         rename = "Qualifying_Max_Quantity",
         skip_serializing_if = "Option::is_none"
     )]
     pub qualifying_max_quantity: Option<i64>,
-    /// `Qualifying_Min_Weight` (decimal).
+    /// `Qualifying_Min_Weight` (`decimal`).
     #[serde(
         rename = "Qualifying_Min_Weight",
         skip_serializing_if = "Option::is_none"
     )]
     pub qualifying_min_weight: Option<f64>,
-    /// `Qualifying_Max_Weight` (decimal).
+    /// `Qualifying_Max_Weight` (`decimal`).
     #[serde(
         rename = "Qualifying_Max_Weight",
         skip_serializing_if = "Option::is_none"
     )]
     pub qualifying_max_weight: Option<f64>,
-    /// `Basket_Min_Subtotal` (decimal).
+    /// `Basket_Min_Subtotal` (`decimal`).
     #[serde(
         rename = "Basket_Min_Subtotal",
         skip_serializing_if = "Option::is_none"
     )]
     pub basket_min_subtotal: Option<f64>,
-    /// `Basket_Max_Subtotal` (decimal).
+    /// `Basket_Max_Subtotal` (`decimal`).
     #[serde(
         rename = "Basket_Max_Subtotal",
         skip_serializing_if = "Option::is_none"
     )]
     pub basket_max_subtotal: Option<f64>,
-    /// `Basket_Min_Quantity` (int).
+    /// `Basket_Min_Quantity` (`int`).
     #[serde(
         rename = "Basket_Min_Quantity",
         skip_serializing_if = "Option::is_none"
     )]
     pub basket_min_quantity: Option<i64>,
-    /// `Basket_Max_Quantity` (int).
+    /// `Basket_Max_Quantity` (`int`).
     #[serde(
         rename = "Basket_Max_Quantity",
         skip_serializing_if = "Option::is_none"
     )]
     pub basket_max_quantity: Option<i64>,
-    /// `Basket_Min_Weight` (decimal).
+    /// `Basket_Min_Weight` (`decimal`).
     #[serde(rename = "Basket_Min_Weight", skip_serializing_if = "Option::is_none")]
     pub basket_min_weight: Option<f64>,
-    /// `Basket_Max_Weight` (decimal).
+    /// `Basket_Max_Weight` (`decimal`).
     #[serde(rename = "Basket_Max_Weight", skip_serializing_if = "Option::is_none")]
     pub basket_max_weight: Option<f64>,
-    /// `Priority` (int).
+    /// `Priority` (`int`).
     #[serde(rename = "Priority", skip_serializing_if = "Option::is_none")]
     pub priority: Option<i64>,
-    /// `Exclusions` (any).
+    /// `Exclusions` (`any`).
     #[serde(rename = "Exclusions", skip_serializing_if = "Option::is_none")]
     pub exclusions: Option<Value>,
     /// Any other parameter, sent as is.
@@ -22989,13 +22989,13 @@ pub struct PrintQueueJobListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `PrintQueue_ID` (int).
+    /// `PrintQueue_ID` (`int`).
     #[serde(rename = "PrintQueue_ID", skip_serializing_if = "Option::is_none")]
     pub print_queue_id: Option<i64>,
-    /// `Edit_PrintQueue` (string).
+    /// `Edit_PrintQueue` (`string`).
     #[serde(rename = "Edit_PrintQueue", skip_serializing_if = "Option::is_none")]
     pub edit_print_queue: Option<String>,
-    /// `PrintQueue_Description` (string).
+    /// `PrintQueue_Description` (`string`).
     #[serde(
         rename = "PrintQueue_Description",
         skip_serializing_if = "Option::is_none"
@@ -23101,7 +23101,7 @@ impl ListRequest for PrintQueueJobListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct PrintQueueJobDelete {
-    /// `PrintQueueJob_ID` (int).
+    /// `PrintQueueJob_ID` (`int`).
     #[serde(rename = "PrintQueueJob_ID", skip_serializing_if = "Option::is_none")]
     pub print_queue_job_id: Option<i64>,
     /// Any other parameter, sent as is.
@@ -23147,31 +23147,31 @@ impl MivaRequest for PrintQueueJobDelete {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct PrintQueueJobInsert {
-    /// `PrintQueue_ID` (int).
+    /// `PrintQueue_ID` (`int`).
     #[serde(rename = "PrintQueue_ID", skip_serializing_if = "Option::is_none")]
     pub print_queue_id: Option<i64>,
-    /// `Edit_PrintQueue` (string).
+    /// `Edit_PrintQueue` (`string`).
     #[serde(rename = "Edit_PrintQueue", skip_serializing_if = "Option::is_none")]
     pub edit_print_queue: Option<String>,
-    /// `PrintQueue_Description` (string).
+    /// `PrintQueue_Description` (`string`).
     #[serde(
         rename = "PrintQueue_Description",
         skip_serializing_if = "Option::is_none"
     )]
     pub print_queue_description: Option<String>,
-    /// `PrintQueueJob_Description` (string).
+    /// `PrintQueueJob_Description` (`string`).
     #[serde(
         rename = "PrintQueueJob_Description",
         skip_serializing_if = "Option::is_none"
     )]
     pub print_queue_job_description: Option<String>,
-    /// `PrintQueueJob_Format` (string).
+    /// `PrintQueueJob_Format` (`string`).
     #[serde(
         rename = "PrintQueueJob_Format",
         skip_serializing_if = "Option::is_none"
     )]
     pub print_queue_job_format: Option<String>,
-    /// `PrintQueueJob_Data` (string).
+    /// `PrintQueueJob_Data` (`string`).
     #[serde(rename = "PrintQueueJob_Data", skip_serializing_if = "Option::is_none")]
     pub print_queue_job_data: Option<String>,
     /// Any other parameter, sent as is.
@@ -23246,7 +23246,7 @@ impl MivaRequest for PrintQueueJobInsert {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct PrintQueueJobStatus {
-    /// `PrintQueueJob_ID` (int).
+    /// `PrintQueueJob_ID` (`int`).
     #[serde(rename = "PrintQueueJob_ID", skip_serializing_if = "Option::is_none")]
     pub print_queue_job_id: Option<i64>,
     /// Any other parameter, sent as is.
@@ -23486,13 +23486,13 @@ pub struct ProductAttributeAndOptionListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
     /// Any other parameter, sent as is.
@@ -23624,22 +23624,22 @@ impl ListRequest for ProductAttributeAndOptionListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ProductImageAdd {
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `Product_SKU` (string).
+    /// `Product_SKU` (`string`).
     #[serde(rename = "Product_SKU", skip_serializing_if = "Option::is_none")]
     pub product_sku: Option<String>,
-    /// `Filepath` (string); the official SDK always sends it.
+    /// `Filepath` (`string`); the official SDK always sends it.
     #[serde(rename = "Filepath", skip_serializing_if = "Option::is_none")]
     pub filepath: Option<String>,
-    /// `ImageType_ID` (int); the official SDK always sends it.
+    /// `ImageType_ID` (`int`); the official SDK always sends it.
     #[serde(rename = "ImageType_ID", skip_serializing_if = "Option::is_none")]
     pub image_type_id: Option<i64>,
     /// Any other parameter, sent as is.
@@ -23714,7 +23714,7 @@ impl MivaRequest for ProductImageAdd {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ProductImageDelete {
-    /// `ProductImage_ID` (int); the official SDK always sends it.
+    /// `ProductImage_ID` (`int`); the official SDK always sends it.
     #[serde(rename = "ProductImage_ID", skip_serializing_if = "Option::is_none")]
     pub product_image_id: Option<i64>,
     /// Any other parameter, sent as is.
@@ -23759,10 +23759,10 @@ impl MivaRequest for ProductImageDelete {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ProductImageUpdateType {
-    /// `ProductImage_ID` (int); the official SDK always sends it.
+    /// `ProductImage_ID` (`int`); the official SDK always sends it.
     #[serde(rename = "ProductImage_ID", skip_serializing_if = "Option::is_none")]
     pub product_image_id: Option<i64>,
-    /// `ImageType_ID` (int).
+    /// `ImageType_ID` (`int`).
     #[serde(rename = "ImageType_ID", skip_serializing_if = "Option::is_none")]
     pub image_type_id: Option<i64>,
     /// Any other parameter, sent as is.
@@ -23818,13 +23818,13 @@ pub struct ProductKitListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
     /// Any other parameter, sent as is.
@@ -23917,16 +23917,16 @@ impl ListRequest for ProductKitListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ProductKitGenerateVariants {
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
-    /// `Pricing_Method` (string); the official SDK always sends it.
+    /// `Pricing_Method` (`string`); the official SDK always sends it.
     #[serde(rename = "Pricing_Method", skip_serializing_if = "Option::is_none")]
     pub pricing_method: Option<String>,
     /// Any other parameter, sent as is.
@@ -23990,28 +23990,28 @@ impl MivaRequest for ProductKitGenerateVariants {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ProductKitUpdateParts {
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
-    /// `Attribute_ID` (int).
+    /// `Attribute_ID` (`int`).
     #[serde(rename = "Attribute_ID", skip_serializing_if = "Option::is_none")]
     pub attribute_id: Option<i64>,
-    /// `AttributeTemplateAttribute_ID` (int).
+    /// `AttributeTemplateAttribute_ID` (`int`).
     #[serde(
         rename = "AttributeTemplateAttribute_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub attribute_template_attribute_id: Option<i64>,
-    /// `Option_ID` (int).
+    /// `Option_ID` (`int`).
     #[serde(rename = "Option_ID", skip_serializing_if = "Option::is_none")]
     pub option_id: Option<i64>,
-    /// `Parts` (any).
+    /// `Parts` (`any`).
     #[serde(rename = "Parts", skip_serializing_if = "Option::is_none")]
     pub parts: Option<Value>,
     /// Any other parameter, sent as is.
@@ -24093,13 +24093,13 @@ impl MivaRequest for ProductKitUpdateParts {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ProductKitVariantCount {
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
     /// Any other parameter, sent as is.
@@ -24156,7 +24156,7 @@ impl MivaRequest for ProductKitVariantCount {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ProductListAdjustInventory {
-    /// `Inventory_Adjustments` (any).
+    /// `Inventory_Adjustments` (`any`).
     #[serde(
         rename = "Inventory_Adjustments",
         skip_serializing_if = "Option::is_none"
@@ -24327,40 +24327,40 @@ impl ListRequest for ProductListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ProductShippingRulesUpdate {
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `Product_SKU` (string).
+    /// `Product_SKU` (`string`).
     #[serde(rename = "Product_SKU", skip_serializing_if = "Option::is_none")]
     pub product_sku: Option<String>,
-    /// `ShipsInOwnPackaging` (bool).
+    /// `ShipsInOwnPackaging` (`bool`).
     #[serde(
         rename = "ShipsInOwnPackaging",
         skip_serializing_if = "Option::is_none"
     )]
     pub ships_in_own_packaging: Option<bool>,
-    /// `LimitShippingMethods` (bool).
+    /// `LimitShippingMethods` (`bool`).
     #[serde(
         rename = "LimitShippingMethods",
         skip_serializing_if = "Option::is_none"
     )]
     pub limit_shipping_methods: Option<bool>,
-    /// `Width` (decimal).
+    /// `Width` (`decimal`).
     #[serde(rename = "Width", skip_serializing_if = "Option::is_none")]
     pub width: Option<f64>,
-    /// `Length` (decimal).
+    /// `Length` (`decimal`).
     #[serde(rename = "Length", skip_serializing_if = "Option::is_none")]
     pub length: Option<f64>,
-    /// `Height` (decimal).
+    /// `Height` (`decimal`).
     #[serde(rename = "Height", skip_serializing_if = "Option::is_none")]
     pub height: Option<f64>,
-    /// `ShippingMethods` (any).
+    /// `ShippingMethods` (`any`).
     #[serde(rename = "ShippingMethods", skip_serializing_if = "Option::is_none")]
     pub shipping_methods: Option<Value>,
     /// Any other parameter, sent as is.
@@ -24464,13 +24464,13 @@ pub struct ProductSubscriptionTermListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
     /// Any other parameter, sent as is.
@@ -24573,7 +24573,7 @@ impl ListRequest for ProductSubscriptionTermListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ProductURIListDelete {
-    /// `URI_IDs` (any); the official SDK always sends it.
+    /// `URI_IDs` (`any`); the official SDK always sends it.
     #[serde(rename = "URI_IDs", skip_serializing_if = "Option::is_none")]
     pub uri_i_ds: Option<Value>,
     /// Any other parameter, sent as is.
@@ -24623,13 +24623,13 @@ pub struct ProductURIListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
     /// Any other parameter, sent as is.
@@ -24715,22 +24715,22 @@ impl ListRequest for ProductURIListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ProductURIInsert {
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
-    /// `URI` (string).
+    /// `URI` (`string`).
     #[serde(rename = "URI", skip_serializing_if = "Option::is_none")]
     pub uri: Option<String>,
-    /// `Status` (int).
+    /// `Status` (`int`).
     #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
-    /// `Canonical` (bool).
+    /// `Canonical` (`bool`).
     #[serde(rename = "Canonical", skip_serializing_if = "Option::is_none")]
     pub canonical: Option<bool>,
     /// Any other parameter, sent as is.
@@ -24809,22 +24809,22 @@ pub struct ProductURIRedirect {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `Destination_Store_Code` (string).
+    /// `Destination_Store_Code` (`string`).
     #[serde(
         rename = "Destination_Store_Code",
         skip_serializing_if = "Option::is_none"
     )]
     pub destination_store_code: Option<String>,
-    /// `Destination_Type` (string).
+    /// `Destination_Type` (`string`).
     #[serde(rename = "Destination_Type", skip_serializing_if = "Option::is_none")]
     pub destination_type: Option<String>,
-    /// `Destination` (string).
+    /// `Destination` (`string`).
     #[serde(rename = "Destination", skip_serializing_if = "Option::is_none")]
     pub destination: Option<String>,
-    /// `Status` (int).
+    /// `Status` (`int`).
     #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
-    /// `URI_IDs` (any); the official SDK always sends it.
+    /// `URI_IDs` (`any`); the official SDK always sends it.
     #[serde(rename = "URI_IDs", skip_serializing_if = "Option::is_none")]
     pub uri_i_ds: Option<Value>,
     /// Any other parameter, sent as is.
@@ -24921,16 +24921,16 @@ impl ListRequest for ProductURIRedirect {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ProductURIUpdate {
-    /// `URI_ID` (int).
+    /// `URI_ID` (`int`).
     #[serde(rename = "URI_ID", skip_serializing_if = "Option::is_none")]
     pub uri_id: Option<i64>,
-    /// `URI` (string).
+    /// `URI` (`string`).
     #[serde(rename = "URI", skip_serializing_if = "Option::is_none")]
     pub uri: Option<String>,
-    /// `Status` (int).
+    /// `Status` (`int`).
     #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
-    /// `Canonical` (bool).
+    /// `Canonical` (`bool`).
     #[serde(rename = "Canonical", skip_serializing_if = "Option::is_none")]
     pub canonical: Option<bool>,
     /// Any other parameter, sent as is.
@@ -24994,16 +24994,16 @@ impl MivaRequest for ProductURIUpdate {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ProductVariantListDelete {
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
-    /// `ProductVariant_IDs` (any); the official SDK always sends it.
+    /// `ProductVariant_IDs` (`any`); the official SDK always sends it.
     #[serde(rename = "ProductVariant_IDs", skip_serializing_if = "Option::is_none")]
     pub product_variant_i_ds: Option<Value>,
     /// Any other parameter, sent as is.
@@ -25067,28 +25067,28 @@ impl MivaRequest for ProductVariantListDelete {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ProductVariantListLoadProduct {
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
-    /// `Product_SKU` (string).
+    /// `Product_SKU` (`string`).
     #[serde(rename = "Product_SKU", skip_serializing_if = "Option::is_none")]
     pub product_sku: Option<String>,
-    /// `Include_Default_Variant` (bool).
+    /// `Include_Default_Variant` (`bool`).
     #[serde(
         rename = "Include_Default_Variant",
         skip_serializing_if = "Option::is_none"
     )]
     pub include_default_variant: Option<bool>,
-    /// `Limits` (any).
+    /// `Limits` (`any`).
     #[serde(rename = "Limits", skip_serializing_if = "Option::is_none")]
     pub limits: Option<Value>,
-    /// `Exclusions` (any).
+    /// `Exclusions` (`any`).
     #[serde(rename = "Exclusions", skip_serializing_if = "Option::is_none")]
     pub exclusions: Option<Value>,
     /// Any other parameter, sent as is.
@@ -25174,13 +25174,13 @@ pub struct ProductVariantListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
     /// Any other parameter, sent as is.
@@ -25272,31 +25272,31 @@ impl ListRequest for ProductVariantListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ProductVariantPricingUpdate {
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `Product_SKU` (string).
+    /// `Product_SKU` (`string`).
     #[serde(rename = "Product_SKU", skip_serializing_if = "Option::is_none")]
     pub product_sku: Option<String>,
-    /// `Variant_ID` (int); the official SDK always sends it.
+    /// `Variant_ID` (`int`); the official SDK always sends it.
     #[serde(rename = "Variant_ID", skip_serializing_if = "Option::is_none")]
     pub variant_id: Option<i64>,
-    /// `Method` (string); the official SDK always sends it.
+    /// `Method` (`string`); the official SDK always sends it.
     #[serde(rename = "Method", skip_serializing_if = "Option::is_none")]
     pub method: Option<String>,
-    /// `Price` (decimal).
+    /// `Price` (`decimal`).
     #[serde(rename = "Price", skip_serializing_if = "Option::is_none")]
     pub price: Option<f64>,
-    /// `Cost` (decimal).
+    /// `Cost` (`decimal`).
     #[serde(rename = "Cost", skip_serializing_if = "Option::is_none")]
     pub cost: Option<f64>,
-    /// `Weight` (decimal).
+    /// `Weight` (`decimal`).
     #[serde(rename = "Weight", skip_serializing_if = "Option::is_none")]
     pub weight: Option<f64>,
     /// Any other parameter, sent as is.
@@ -25390,16 +25390,16 @@ impl MivaRequest for ProductVariantPricingUpdate {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ProductVariantGenerate {
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
-    /// `Pricing_Method` (string); the official SDK always sends it.
+    /// `Pricing_Method` (`string`); the official SDK always sends it.
     #[serde(rename = "Pricing_Method", skip_serializing_if = "Option::is_none")]
     pub pricing_method: Option<String>,
     /// Any other parameter, sent as is.
@@ -25463,19 +25463,19 @@ impl MivaRequest for ProductVariantGenerate {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ProductVariantGenerateDelimiter {
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
-    /// `Pricing_Method` (string); the official SDK always sends it.
+    /// `Pricing_Method` (`string`); the official SDK always sends it.
     #[serde(rename = "Pricing_Method", skip_serializing_if = "Option::is_none")]
     pub pricing_method: Option<String>,
-    /// `Delimiter` (string).
+    /// `Delimiter` (`string`).
     #[serde(rename = "Delimiter", skip_serializing_if = "Option::is_none")]
     pub delimiter: Option<String>,
     /// Any other parameter, sent as is.
@@ -25545,19 +25545,19 @@ impl MivaRequest for ProductVariantGenerateDelimiter {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ProductVariantInsert {
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
-    /// `Attributes` (any).
+    /// `Attributes` (`any`).
     #[serde(rename = "Attributes", skip_serializing_if = "Option::is_none")]
     pub attributes: Option<Value>,
-    /// `Parts` (any).
+    /// `Parts` (`any`).
     #[serde(rename = "Parts", skip_serializing_if = "Option::is_none")]
     pub parts: Option<Value>,
     /// Any other parameter, sent as is.
@@ -25627,22 +25627,22 @@ impl MivaRequest for ProductVariantInsert {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ProductVariantUpdate {
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
-    /// `Variant_ID` (int).
+    /// `Variant_ID` (`int`).
     #[serde(rename = "Variant_ID", skip_serializing_if = "Option::is_none")]
     pub variant_id: Option<i64>,
-    /// `Attributes` (any).
+    /// `Attributes` (`any`).
     #[serde(rename = "Attributes", skip_serializing_if = "Option::is_none")]
     pub attributes: Option<Value>,
-    /// `Parts` (any).
+    /// `Parts` (`any`).
     #[serde(rename = "Parts", skip_serializing_if = "Option::is_none")]
     pub parts: Option<Value>,
     /// Any other parameter, sent as is.
@@ -25719,40 +25719,40 @@ impl MivaRequest for ProductVariantUpdate {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ProductCopy {
-    /// `Source_Product_ID` (int).
+    /// `Source_Product_ID` (`int`).
     #[serde(rename = "Source_Product_ID", skip_serializing_if = "Option::is_none")]
     pub source_product_id: Option<i64>,
-    /// `Source_Product_Code` (string).
+    /// `Source_Product_Code` (`string`).
     #[serde(
         rename = "Source_Product_Code",
         skip_serializing_if = "Option::is_none"
     )]
     pub source_product_code: Option<String>,
-    /// `Dest_Product_Code` (string).
+    /// `Dest_Product_Code` (`string`).
     #[serde(rename = "Dest_Product_Code", skip_serializing_if = "Option::is_none")]
     pub dest_product_code: Option<String>,
-    /// `CopyProductRules_ID` (int).
+    /// `CopyProductRules_ID` (`int`).
     #[serde(
         rename = "CopyProductRules_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub copy_product_rules_id: Option<i64>,
-    /// `CopyProductRules_Name` (string).
+    /// `CopyProductRules_Name` (`string`).
     #[serde(
         rename = "CopyProductRules_Name",
         skip_serializing_if = "Option::is_none"
     )]
     pub copy_product_rules_name: Option<String>,
-    /// `Product_Copy_Session_ID` (string); the official SDK always sends it.
+    /// `Product_Copy_Session_ID` (`string`); the official SDK always sends it.
     #[serde(
         rename = "Product_Copy_Session_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub product_copy_session_id: Option<String>,
-    /// `Dest_Product_Name` (string).
+    /// `Dest_Product_Name` (`string`).
     #[serde(rename = "Dest_Product_Name", skip_serializing_if = "Option::is_none")]
     pub dest_product_name: Option<String>,
-    /// `Dest_Product_SKU` (string).
+    /// `Dest_Product_SKU` (`string`).
     #[serde(rename = "Dest_Product_SKU", skip_serializing_if = "Option::is_none")]
     pub dest_product_sku: Option<String>,
     /// Any other parameter, sent as is.
@@ -25840,16 +25840,16 @@ impl MivaRequest for ProductCopy {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ProductDelete {
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `Product_SKU` (string).
+    /// `Product_SKU` (`string`).
     #[serde(rename = "Product_SKU", skip_serializing_if = "Option::is_none")]
     pub product_sku: Option<String>,
     /// Any other parameter, sent as is.
@@ -25912,61 +25912,61 @@ impl MivaRequest for ProductDelete {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ProductInsert {
-    /// `Product_Code` (string); the official SDK always sends it.
+    /// `Product_Code` (`string`); the official SDK always sends it.
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `Product_SKU` (string); the official SDK always sends it.
+    /// `Product_SKU` (`string`); the official SDK always sends it.
     #[serde(rename = "Product_SKU", skip_serializing_if = "Option::is_none")]
     pub product_sku: Option<String>,
-    /// `Product_Name` (string); the official SDK always sends it.
+    /// `Product_Name` (`string`); the official SDK always sends it.
     #[serde(rename = "Product_Name", skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
-    /// `Product_Description` (string).
+    /// `Product_Description` (`string`).
     #[serde(
         rename = "Product_Description",
         skip_serializing_if = "Option::is_none"
     )]
     pub product_description: Option<String>,
-    /// `Product_Canonical_Category_Code` (string).
+    /// `Product_Canonical_Category_Code` (`string`).
     #[serde(
         rename = "Product_Canonical_Category_Code",
         skip_serializing_if = "Option::is_none"
     )]
     pub product_canonical_category_code: Option<String>,
-    /// `Product_Alternate_Display_Page` (string).
+    /// `Product_Alternate_Display_Page` (`string`).
     #[serde(
         rename = "Product_Alternate_Display_Page",
         skip_serializing_if = "Option::is_none"
     )]
     pub product_alternate_display_page: Option<String>,
-    /// `Product_Page_Title` (string).
+    /// `Product_Page_Title` (`string`).
     #[serde(rename = "Product_Page_Title", skip_serializing_if = "Option::is_none")]
     pub product_page_title: Option<String>,
-    /// `Product_Thumbnail` (string).
+    /// `Product_Thumbnail` (`string`).
     #[serde(rename = "Product_Thumbnail", skip_serializing_if = "Option::is_none")]
     pub product_thumbnail: Option<String>,
-    /// `Product_Image` (string).
+    /// `Product_Image` (`string`).
     #[serde(rename = "Product_Image", skip_serializing_if = "Option::is_none")]
     pub product_image: Option<String>,
-    /// `Product_Price` (decimal).
+    /// `Product_Price` (`decimal`).
     #[serde(rename = "Product_Price", skip_serializing_if = "Option::is_none")]
     pub product_price: Option<f64>,
-    /// `Product_Cost` (decimal).
+    /// `Product_Cost` (`decimal`).
     #[serde(rename = "Product_Cost", skip_serializing_if = "Option::is_none")]
     pub product_cost: Option<f64>,
-    /// `Product_Weight` (decimal).
+    /// `Product_Weight` (`decimal`).
     #[serde(rename = "Product_Weight", skip_serializing_if = "Option::is_none")]
     pub product_weight: Option<f64>,
-    /// `Product_Inventory` (int).
+    /// `Product_Inventory` (`int`).
     #[serde(rename = "Product_Inventory", skip_serializing_if = "Option::is_none")]
     pub product_inventory: Option<i64>,
-    /// `Product_Taxable` (bool).
+    /// `Product_Taxable` (`bool`).
     #[serde(rename = "Product_Taxable", skip_serializing_if = "Option::is_none")]
     pub product_taxable: Option<bool>,
-    /// `Product_Active` (bool).
+    /// `Product_Active` (`bool`).
     #[serde(rename = "Product_Active", skip_serializing_if = "Option::is_none")]
     pub product_active: Option<bool>,
-    /// `CustomField_Values` (CustomFieldValues).
+    /// `CustomField_Values` (`CustomFieldValues`).
     #[serde(rename = "CustomField_Values", skip_serializing_if = "Option::is_none")]
     pub custom_field_values: Option<models::CustomFieldValues>,
     /// Any other parameter, sent as is.
@@ -26102,67 +26102,67 @@ impl MivaRequest for ProductInsert {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ProductUpdate {
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `Product_SKU` (string).
+    /// `Product_SKU` (`string`).
     #[serde(rename = "Product_SKU", skip_serializing_if = "Option::is_none")]
     pub product_sku: Option<String>,
-    /// `Product_Name` (string).
+    /// `Product_Name` (`string`).
     #[serde(rename = "Product_Name", skip_serializing_if = "Option::is_none")]
     pub product_name: Option<String>,
-    /// `Product_Description` (string).
+    /// `Product_Description` (`string`).
     #[serde(
         rename = "Product_Description",
         skip_serializing_if = "Option::is_none"
     )]
     pub product_description: Option<String>,
-    /// `Product_Canonical_Category_Code` (string).
+    /// `Product_Canonical_Category_Code` (`string`).
     #[serde(
         rename = "Product_Canonical_Category_Code",
         skip_serializing_if = "Option::is_none"
     )]
     pub product_canonical_category_code: Option<String>,
-    /// `Product_Alternate_Display_Page` (string).
+    /// `Product_Alternate_Display_Page` (`string`).
     #[serde(
         rename = "Product_Alternate_Display_Page",
         skip_serializing_if = "Option::is_none"
     )]
     pub product_alternate_display_page: Option<String>,
-    /// `Product_Page_Title` (string).
+    /// `Product_Page_Title` (`string`).
     #[serde(rename = "Product_Page_Title", skip_serializing_if = "Option::is_none")]
     pub product_page_title: Option<String>,
-    /// `Product_Thumbnail` (string).
+    /// `Product_Thumbnail` (`string`).
     #[serde(rename = "Product_Thumbnail", skip_serializing_if = "Option::is_none")]
     pub product_thumbnail: Option<String>,
-    /// `Product_Image` (string).
+    /// `Product_Image` (`string`).
     #[serde(rename = "Product_Image", skip_serializing_if = "Option::is_none")]
     pub product_image: Option<String>,
-    /// `Product_Price` (decimal).
+    /// `Product_Price` (`decimal`).
     #[serde(rename = "Product_Price", skip_serializing_if = "Option::is_none")]
     pub product_price: Option<f64>,
-    /// `Product_Cost` (decimal).
+    /// `Product_Cost` (`decimal`).
     #[serde(rename = "Product_Cost", skip_serializing_if = "Option::is_none")]
     pub product_cost: Option<f64>,
-    /// `Product_Weight` (decimal).
+    /// `Product_Weight` (`decimal`).
     #[serde(rename = "Product_Weight", skip_serializing_if = "Option::is_none")]
     pub product_weight: Option<f64>,
-    /// `Product_Inventory` (int).
+    /// `Product_Inventory` (`int`).
     #[serde(rename = "Product_Inventory", skip_serializing_if = "Option::is_none")]
     pub product_inventory: Option<i64>,
-    /// `Product_Taxable` (bool).
+    /// `Product_Taxable` (`bool`).
     #[serde(rename = "Product_Taxable", skip_serializing_if = "Option::is_none")]
     pub product_taxable: Option<bool>,
-    /// `Product_Active` (bool).
+    /// `Product_Active` (`bool`).
     #[serde(rename = "Product_Active", skip_serializing_if = "Option::is_none")]
     pub product_active: Option<bool>,
-    /// `CustomField_Values` (CustomFieldValues).
+    /// `CustomField_Values` (`CustomFieldValues`).
     #[serde(rename = "CustomField_Values", skip_serializing_if = "Option::is_none")]
     pub custom_field_values: Option<models::CustomFieldValues>,
     /// Any other parameter, sent as is.
@@ -26309,7 +26309,7 @@ impl MivaRequest for ProductUpdate {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ProvisionDomain {
-    /// `XML` (string); the official SDK always sends it.
+    /// `XML` (`string`); the official SDK always sends it.
     #[serde(rename = "XML", skip_serializing_if = "Option::is_none")]
     pub xml: Option<String>,
     /// Any other parameter, sent as is.
@@ -26354,7 +26354,7 @@ impl MivaRequest for ProvisionDomain {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct ProvisionStore {
-    /// `XML` (string); the official SDK always sends it.
+    /// `XML` (`string`); the official SDK always sends it.
     #[serde(rename = "XML", skip_serializing_if = "Option::is_none")]
     pub xml: Option<String>,
     /// Any other parameter, sent as is.
@@ -26404,19 +26404,19 @@ pub struct RelatedProductListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
-    /// `Assigned` (bool).
+    /// `Assigned` (`bool`).
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
-    /// `Unassigned` (bool).
+    /// `Unassigned` (`bool`).
     #[serde(rename = "Unassigned", skip_serializing_if = "Option::is_none")]
     pub unassigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -26569,31 +26569,31 @@ impl ListRequest for RelatedProductListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct RelatedProductUpdateAssigned {
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
-    /// `RelatedProduct_ID` (int).
+    /// `RelatedProduct_ID` (`int`).
     #[serde(rename = "RelatedProduct_ID", skip_serializing_if = "Option::is_none")]
     pub related_product_id: Option<i64>,
-    /// `RelatedProduct_Code` (string).
+    /// `RelatedProduct_Code` (`string`).
     #[serde(
         rename = "RelatedProduct_Code",
         skip_serializing_if = "Option::is_none"
     )]
     pub related_product_code: Option<String>,
-    /// `Edit_RelatedProduct` (string).
+    /// `Edit_RelatedProduct` (`string`).
     #[serde(
         rename = "Edit_RelatedProduct",
         skip_serializing_if = "Option::is_none"
     )]
     pub edit_related_product: Option<String>,
-    /// `Assigned` (bool).
+    /// `Assigned` (`bool`).
     #[serde(rename = "Assigned", skip_serializing_if = "Option::is_none")]
     pub assigned: Option<bool>,
     /// Any other parameter, sent as is.
@@ -26679,16 +26679,16 @@ pub struct ResourceGroupListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `Branch_ID` (int).
+    /// `Branch_ID` (`int`).
     #[serde(rename = "Branch_ID", skip_serializing_if = "Option::is_none")]
     pub branch_id: Option<i64>,
-    /// `Branch_Name` (string).
+    /// `Branch_Name` (`string`).
     #[serde(rename = "Branch_Name", skip_serializing_if = "Option::is_none")]
     pub branch_name: Option<String>,
-    /// `Edit_Branch` (string).
+    /// `Edit_Branch` (`string`).
     #[serde(rename = "Edit_Branch", skip_serializing_if = "Option::is_none")]
     pub edit_branch: Option<String>,
-    /// `Changeset_ID` (int).
+    /// `Changeset_ID` (`int`).
     #[serde(rename = "Changeset_ID", skip_serializing_if = "Option::is_none")]
     pub changeset_id: Option<i64>,
     /// Any other parameter, sent as is.
@@ -26893,61 +26893,61 @@ impl MivaRequest for StoreLoad {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct SubscriptionAndOrderItemAdd {
-    /// `Order_ID` (int).
+    /// `Order_ID` (`int`).
     #[serde(rename = "Order_ID", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<i64>,
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `ProductSubscriptionTerm_ID` (int).
+    /// `ProductSubscriptionTerm_ID` (`int`).
     #[serde(
         rename = "ProductSubscriptionTerm_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub product_subscription_term_id: Option<i64>,
-    /// `ProductSubscriptionTerm_Description` (string).
+    /// `ProductSubscriptionTerm_Description` (`string`).
     #[serde(
         rename = "ProductSubscriptionTerm_Description",
         skip_serializing_if = "Option::is_none"
     )]
     pub product_subscription_term_description: Option<String>,
-    /// `Customer_ID` (int).
+    /// `Customer_ID` (`int`).
     #[serde(rename = "Customer_ID", skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<i64>,
-    /// `Edit_Customer` (string).
+    /// `Edit_Customer` (`string`).
     #[serde(rename = "Edit_Customer", skip_serializing_if = "Option::is_none")]
     pub edit_customer: Option<String>,
-    /// `Customer_Login` (string).
+    /// `Customer_Login` (`string`).
     #[serde(rename = "Customer_Login", skip_serializing_if = "Option::is_none")]
     pub customer_login: Option<String>,
-    /// `Address_ID` (int).
+    /// `Address_ID` (`int`).
     #[serde(rename = "Address_ID", skip_serializing_if = "Option::is_none")]
     pub address_id: Option<i64>,
-    /// `CustomerAddress_ID` (int).
+    /// `CustomerAddress_ID` (`int`).
     #[serde(rename = "CustomerAddress_ID", skip_serializing_if = "Option::is_none")]
     pub customer_address_id: Option<i64>,
-    /// `Quantity` (int); the official SDK always sends it.
+    /// `Quantity` (`int`); the official SDK always sends it.
     #[serde(rename = "Quantity", skip_serializing_if = "Option::is_none")]
     pub quantity: Option<i64>,
-    /// `NextDate` (int); the official SDK always sends it.
+    /// `NextDate` (`int`); the official SDK always sends it.
     #[serde(rename = "NextDate", skip_serializing_if = "Option::is_none")]
     pub next_date: Option<i64>,
-    /// `PaymentCard_ID` (int).
+    /// `PaymentCard_ID` (`int`).
     #[serde(rename = "PaymentCard_ID", skip_serializing_if = "Option::is_none")]
     pub payment_card_id: Option<i64>,
-    /// `Ship_ID` (int).
+    /// `Ship_ID` (`int`).
     #[serde(rename = "Ship_ID", skip_serializing_if = "Option::is_none")]
     pub ship_id: Option<i64>,
-    /// `Ship_Data` (string).
+    /// `Ship_Data` (`string`).
     #[serde(rename = "Ship_Data", skip_serializing_if = "Option::is_none")]
     pub ship_data: Option<String>,
-    /// `Attributes` (any).
+    /// `Attributes` (`any`).
     #[serde(rename = "Attributes", skip_serializing_if = "Option::is_none")]
     pub attributes: Option<Value>,
     /// Any other parameter, sent as is.
@@ -27092,67 +27092,67 @@ impl MivaRequest for SubscriptionAndOrderItemAdd {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct SubscriptionAndOrderItemUpdate {
-    /// `Order_ID` (int).
+    /// `Order_ID` (`int`).
     #[serde(rename = "Order_ID", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<i64>,
-    /// `Line_ID` (int).
+    /// `Line_ID` (`int`).
     #[serde(rename = "Line_ID", skip_serializing_if = "Option::is_none")]
     pub line_id: Option<i64>,
-    /// `Subscription_ID` (int).
+    /// `Subscription_ID` (`int`).
     #[serde(rename = "Subscription_ID", skip_serializing_if = "Option::is_none")]
     pub subscription_id: Option<i64>,
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `ProductSubscriptionTerm_ID` (int).
+    /// `ProductSubscriptionTerm_ID` (`int`).
     #[serde(
         rename = "ProductSubscriptionTerm_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub product_subscription_term_id: Option<i64>,
-    /// `ProductSubscriptionTerm_Description` (string).
+    /// `ProductSubscriptionTerm_Description` (`string`).
     #[serde(
         rename = "ProductSubscriptionTerm_Description",
         skip_serializing_if = "Option::is_none"
     )]
     pub product_subscription_term_description: Option<String>,
-    /// `Customer_ID` (int).
+    /// `Customer_ID` (`int`).
     #[serde(rename = "Customer_ID", skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<i64>,
-    /// `Edit_Customer` (string).
+    /// `Edit_Customer` (`string`).
     #[serde(rename = "Edit_Customer", skip_serializing_if = "Option::is_none")]
     pub edit_customer: Option<String>,
-    /// `Customer_Login` (string).
+    /// `Customer_Login` (`string`).
     #[serde(rename = "Customer_Login", skip_serializing_if = "Option::is_none")]
     pub customer_login: Option<String>,
-    /// `Address_ID` (int).
+    /// `Address_ID` (`int`).
     #[serde(rename = "Address_ID", skip_serializing_if = "Option::is_none")]
     pub address_id: Option<i64>,
-    /// `CustomerAddress_ID` (int).
+    /// `CustomerAddress_ID` (`int`).
     #[serde(rename = "CustomerAddress_ID", skip_serializing_if = "Option::is_none")]
     pub customer_address_id: Option<i64>,
-    /// `Quantity` (int); the official SDK always sends it.
+    /// `Quantity` (`int`); the official SDK always sends it.
     #[serde(rename = "Quantity", skip_serializing_if = "Option::is_none")]
     pub quantity: Option<i64>,
-    /// `NextDate` (int); the official SDK always sends it.
+    /// `NextDate` (`int`); the official SDK always sends it.
     #[serde(rename = "NextDate", skip_serializing_if = "Option::is_none")]
     pub next_date: Option<i64>,
-    /// `PaymentCard_ID` (int).
+    /// `PaymentCard_ID` (`int`).
     #[serde(rename = "PaymentCard_ID", skip_serializing_if = "Option::is_none")]
     pub payment_card_id: Option<i64>,
-    /// `Ship_ID` (int).
+    /// `Ship_ID` (`int`).
     #[serde(rename = "Ship_ID", skip_serializing_if = "Option::is_none")]
     pub ship_id: Option<i64>,
-    /// `Ship_Data` (string).
+    /// `Ship_Data` (`string`).
     #[serde(rename = "Ship_Data", skip_serializing_if = "Option::is_none")]
     pub ship_data: Option<String>,
-    /// `Attributes` (any).
+    /// `Attributes` (`any`).
     #[serde(rename = "Attributes", skip_serializing_if = "Option::is_none")]
     pub attributes: Option<Value>,
     /// Any other parameter, sent as is.
@@ -27305,7 +27305,7 @@ impl MivaRequest for SubscriptionAndOrderItemUpdate {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct SubscriptionListDelete {
-    /// `Subscription_IDs` (any); the official SDK always sends it.
+    /// `Subscription_IDs` (`any`); the official SDK always sends it.
     #[serde(rename = "Subscription_IDs", skip_serializing_if = "Option::is_none")]
     pub subscription_i_ds: Option<Value>,
     /// Any other parameter, sent as is.
@@ -27540,55 +27540,55 @@ pub struct SubscriptionShippingMethodListLoadQuery {
     /// `Count`, `Offset`, `Sort` and `Filter`.
     #[serde(flatten)]
     pub query: ListQuery,
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `ProductSubscriptionTerm_ID` (int).
+    /// `ProductSubscriptionTerm_ID` (`int`).
     #[serde(
         rename = "ProductSubscriptionTerm_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub product_subscription_term_id: Option<i64>,
-    /// `ProductSubscriptionTerm_Description` (string).
+    /// `ProductSubscriptionTerm_Description` (`string`).
     #[serde(
         rename = "ProductSubscriptionTerm_Description",
         skip_serializing_if = "Option::is_none"
     )]
     pub product_subscription_term_description: Option<String>,
-    /// `CustomerAddress_ID` (int).
+    /// `CustomerAddress_ID` (`int`).
     #[serde(rename = "CustomerAddress_ID", skip_serializing_if = "Option::is_none")]
     pub customer_address_id: Option<i64>,
-    /// `Address_ID` (int).
+    /// `Address_ID` (`int`).
     #[serde(rename = "Address_ID", skip_serializing_if = "Option::is_none")]
     pub address_id: Option<i64>,
-    /// `PaymentCard_ID` (int).
+    /// `PaymentCard_ID` (`int`).
     #[serde(rename = "PaymentCard_ID", skip_serializing_if = "Option::is_none")]
     pub payment_card_id: Option<i64>,
-    /// `CustomerPaymentCard_ID` (int).
+    /// `CustomerPaymentCard_ID` (`int`).
     #[serde(
         rename = "CustomerPaymentCard_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_payment_card_id: Option<i64>,
-    /// `Customer_ID` (int).
+    /// `Customer_ID` (`int`).
     #[serde(rename = "Customer_ID", skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<i64>,
-    /// `Edit_Customer` (string).
+    /// `Edit_Customer` (`string`).
     #[serde(rename = "Edit_Customer", skip_serializing_if = "Option::is_none")]
     pub edit_customer: Option<String>,
-    /// `Customer_Login` (string).
+    /// `Customer_Login` (`string`).
     #[serde(rename = "Customer_Login", skip_serializing_if = "Option::is_none")]
     pub customer_login: Option<String>,
-    /// `Attributes` (any).
+    /// `Attributes` (`any`).
     #[serde(rename = "Attributes", skip_serializing_if = "Option::is_none")]
     pub attributes: Option<Value>,
-    /// `Quantity` (int); the official SDK always sends it.
+    /// `Quantity` (`int`); the official SDK always sends it.
     #[serde(rename = "Quantity", skip_serializing_if = "Option::is_none")]
     pub quantity: Option<i64>,
     /// Any other parameter, sent as is.
@@ -27743,58 +27743,58 @@ impl ListRequest for SubscriptionShippingMethodListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct SubscriptionInsert {
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `ProductSubscriptionTerm_ID` (int).
+    /// `ProductSubscriptionTerm_ID` (`int`).
     #[serde(
         rename = "ProductSubscriptionTerm_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub product_subscription_term_id: Option<i64>,
-    /// `ProductSubscriptionTerm_Description` (string).
+    /// `ProductSubscriptionTerm_Description` (`string`).
     #[serde(
         rename = "ProductSubscriptionTerm_Description",
         skip_serializing_if = "Option::is_none"
     )]
     pub product_subscription_term_description: Option<String>,
-    /// `Customer_ID` (int).
+    /// `Customer_ID` (`int`).
     #[serde(rename = "Customer_ID", skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<i64>,
-    /// `Edit_Customer` (string).
+    /// `Edit_Customer` (`string`).
     #[serde(rename = "Edit_Customer", skip_serializing_if = "Option::is_none")]
     pub edit_customer: Option<String>,
-    /// `Customer_Login` (string).
+    /// `Customer_Login` (`string`).
     #[serde(rename = "Customer_Login", skip_serializing_if = "Option::is_none")]
     pub customer_login: Option<String>,
-    /// `Address_ID` (int).
+    /// `Address_ID` (`int`).
     #[serde(rename = "Address_ID", skip_serializing_if = "Option::is_none")]
     pub address_id: Option<i64>,
-    /// `CustomerAddress_ID` (int).
+    /// `CustomerAddress_ID` (`int`).
     #[serde(rename = "CustomerAddress_ID", skip_serializing_if = "Option::is_none")]
     pub customer_address_id: Option<i64>,
-    /// `Quantity` (int); the official SDK always sends it.
+    /// `Quantity` (`int`); the official SDK always sends it.
     #[serde(rename = "Quantity", skip_serializing_if = "Option::is_none")]
     pub quantity: Option<i64>,
-    /// `NextDate` (int); the official SDK always sends it.
+    /// `NextDate` (`int`); the official SDK always sends it.
     #[serde(rename = "NextDate", skip_serializing_if = "Option::is_none")]
     pub next_date: Option<i64>,
-    /// `PaymentCard_ID` (int).
+    /// `PaymentCard_ID` (`int`).
     #[serde(rename = "PaymentCard_ID", skip_serializing_if = "Option::is_none")]
     pub payment_card_id: Option<i64>,
-    /// `Ship_ID` (int).
+    /// `Ship_ID` (`int`).
     #[serde(rename = "Ship_ID", skip_serializing_if = "Option::is_none")]
     pub ship_id: Option<i64>,
-    /// `Ship_Data` (string).
+    /// `Ship_Data` (`string`).
     #[serde(rename = "Ship_Data", skip_serializing_if = "Option::is_none")]
     pub ship_data: Option<String>,
-    /// `Attributes` (any).
+    /// `Attributes` (`any`).
     #[serde(rename = "Attributes", skip_serializing_if = "Option::is_none")]
     pub attributes: Option<Value>,
     /// Any other parameter, sent as is.
@@ -27933,61 +27933,61 @@ impl MivaRequest for SubscriptionInsert {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct SubscriptionUpdate {
-    /// `Subscription_ID` (int).
+    /// `Subscription_ID` (`int`).
     #[serde(rename = "Subscription_ID", skip_serializing_if = "Option::is_none")]
     pub subscription_id: Option<i64>,
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(rename = "Product_ID", skip_serializing_if = "Option::is_none")]
     pub product_id: Option<i64>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(rename = "Edit_Product", skip_serializing_if = "Option::is_none")]
     pub edit_product: Option<String>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(rename = "Product_Code", skip_serializing_if = "Option::is_none")]
     pub product_code: Option<String>,
-    /// `ProductSubscriptionTerm_ID` (int).
+    /// `ProductSubscriptionTerm_ID` (`int`).
     #[serde(
         rename = "ProductSubscriptionTerm_ID",
         skip_serializing_if = "Option::is_none"
     )]
     pub product_subscription_term_id: Option<i64>,
-    /// `ProductSubscriptionTerm_Description` (string).
+    /// `ProductSubscriptionTerm_Description` (`string`).
     #[serde(
         rename = "ProductSubscriptionTerm_Description",
         skip_serializing_if = "Option::is_none"
     )]
     pub product_subscription_term_description: Option<String>,
-    /// `Customer_ID` (int).
+    /// `Customer_ID` (`int`).
     #[serde(rename = "Customer_ID", skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<i64>,
-    /// `Edit_Customer` (string).
+    /// `Edit_Customer` (`string`).
     #[serde(rename = "Edit_Customer", skip_serializing_if = "Option::is_none")]
     pub edit_customer: Option<String>,
-    /// `Customer_Login` (string).
+    /// `Customer_Login` (`string`).
     #[serde(rename = "Customer_Login", skip_serializing_if = "Option::is_none")]
     pub customer_login: Option<String>,
-    /// `Address_ID` (int).
+    /// `Address_ID` (`int`).
     #[serde(rename = "Address_ID", skip_serializing_if = "Option::is_none")]
     pub address_id: Option<i64>,
-    /// `CustomerAddress_ID` (int).
+    /// `CustomerAddress_ID` (`int`).
     #[serde(rename = "CustomerAddress_ID", skip_serializing_if = "Option::is_none")]
     pub customer_address_id: Option<i64>,
-    /// `Quantity` (int); the official SDK always sends it.
+    /// `Quantity` (`int`); the official SDK always sends it.
     #[serde(rename = "Quantity", skip_serializing_if = "Option::is_none")]
     pub quantity: Option<i64>,
-    /// `NextDate` (int); the official SDK always sends it.
+    /// `NextDate` (`int`); the official SDK always sends it.
     #[serde(rename = "NextDate", skip_serializing_if = "Option::is_none")]
     pub next_date: Option<i64>,
-    /// `PaymentCard_ID` (int).
+    /// `PaymentCard_ID` (`int`).
     #[serde(rename = "PaymentCard_ID", skip_serializing_if = "Option::is_none")]
     pub payment_card_id: Option<i64>,
-    /// `Ship_ID` (int).
+    /// `Ship_ID` (`int`).
     #[serde(rename = "Ship_ID", skip_serializing_if = "Option::is_none")]
     pub ship_id: Option<i64>,
-    /// `Ship_Data` (string).
+    /// `Ship_Data` (`string`).
     #[serde(rename = "Ship_Data", skip_serializing_if = "Option::is_none")]
     pub ship_data: Option<String>,
-    /// `Attributes` (any).
+    /// `Attributes` (`any`).
     #[serde(rename = "Attributes", skip_serializing_if = "Option::is_none")]
     pub attributes: Option<Value>,
     /// Any other parameter, sent as is.
@@ -28128,7 +28128,7 @@ impl MivaRequest for SubscriptionUpdate {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct URIListDelete {
-    /// `URI_IDs` (any); the official SDK always sends it.
+    /// `URI_IDs` (`any`); the official SDK always sends it.
     #[serde(rename = "URI_IDs", skip_serializing_if = "Option::is_none")]
     pub uri_i_ds: Option<Value>,
     /// Any other parameter, sent as is.
@@ -28273,7 +28273,7 @@ impl ListRequest for URIListLoadQuery {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct URIDelete {
-    /// `URI_ID` (int).
+    /// `URI_ID` (`int`).
     #[serde(rename = "URI_ID", skip_serializing_if = "Option::is_none")]
     pub uri_id: Option<i64>,
     /// Any other parameter, sent as is.
@@ -28318,19 +28318,19 @@ impl MivaRequest for URIDelete {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct URIInsert {
-    /// `URI` (string).
+    /// `URI` (`string`).
     #[serde(rename = "URI", skip_serializing_if = "Option::is_none")]
     pub uri: Option<String>,
-    /// `Destination_Type` (string).
+    /// `Destination_Type` (`string`).
     #[serde(rename = "Destination_Type", skip_serializing_if = "Option::is_none")]
     pub destination_type: Option<String>,
-    /// `Destination` (string).
+    /// `Destination` (`string`).
     #[serde(rename = "Destination", skip_serializing_if = "Option::is_none")]
     pub destination: Option<String>,
-    /// `Status` (int).
+    /// `Status` (`int`).
     #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
-    /// `Canonical` (bool).
+    /// `Canonical` (`bool`).
     #[serde(rename = "Canonical", skip_serializing_if = "Option::is_none")]
     pub canonical: Option<bool>,
     /// Any other parameter, sent as is.
@@ -28399,22 +28399,22 @@ impl MivaRequest for URIInsert {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[non_exhaustive]
 pub struct URIUpdate {
-    /// `URI_ID` (int).
+    /// `URI_ID` (`int`).
     #[serde(rename = "URI_ID", skip_serializing_if = "Option::is_none")]
     pub uri_id: Option<i64>,
-    /// `URI` (string).
+    /// `URI` (`string`).
     #[serde(rename = "URI", skip_serializing_if = "Option::is_none")]
     pub uri: Option<String>,
-    /// `Destination_Type` (string).
+    /// `Destination_Type` (`string`).
     #[serde(rename = "Destination_Type", skip_serializing_if = "Option::is_none")]
     pub destination_type: Option<String>,
-    /// `Destination` (string).
+    /// `Destination` (`string`).
     #[serde(rename = "Destination", skip_serializing_if = "Option::is_none")]
     pub destination: Option<String>,
-    /// `Status` (int).
+    /// `Status` (`int`).
     #[serde(rename = "Status", skip_serializing_if = "Option::is_none")]
     pub status: Option<i64>,
-    /// `Canonical` (bool).
+    /// `Canonical` (`bool`).
     #[serde(rename = "Canonical", skip_serializing_if = "Option::is_none")]
     pub canonical: Option<bool>,
     /// Any other parameter, sent as is.

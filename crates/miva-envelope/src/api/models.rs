@@ -16,7 +16,7 @@ use crate::de::Timestamp;
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct AllOrderPayment {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -24,7 +24,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `pay_id` (int).
+    /// `pay_id` (`int`).
     #[serde(
         rename = "pay_id",
         default,
@@ -32,7 +32,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_i64"
     )]
     pub pay_id: Option<i64>,
-    /// `batch_id` (int).
+    /// `batch_id` (`int`).
     #[serde(
         rename = "batch_id",
         default,
@@ -40,7 +40,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_i64"
     )]
     pub batch_id: Option<i64>,
-    /// `status` (int).
+    /// `status` (`int`).
     #[serde(
         rename = "status",
         default,
@@ -48,7 +48,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_i64"
     )]
     pub status: Option<i64>,
-    /// `pay_status` (int).
+    /// `pay_status` (`int`).
     #[serde(
         rename = "pay_status",
         default,
@@ -56,7 +56,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_i64"
     )]
     pub pay_status: Option<i64>,
-    /// `stk_status` (int).
+    /// `stk_status` (`int`).
     #[serde(
         rename = "stk_status",
         default,
@@ -64,14 +64,14 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_i64"
     )]
     pub stk_status: Option<i64>,
-    /// `dt_instock` (timestamp).
+    /// `dt_instock` (`timestamp`).
     #[serde(
         rename = "dt_instock",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub dt_instock: Option<Timestamp>,
-    /// `orderdate` (int).
+    /// `orderdate` (`int`).
     #[serde(
         rename = "orderdate",
         default,
@@ -79,7 +79,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_i64"
     )]
     pub orderdate: Option<i64>,
-    /// `cust_id` (int).
+    /// `cust_id` (`int`).
     #[serde(
         rename = "cust_id",
         default,
@@ -87,7 +87,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_i64"
     )]
     pub cust_id: Option<i64>,
-    /// `ship_res` (bool).
+    /// `ship_res` (`bool`).
     #[serde(
         rename = "ship_res",
         default,
@@ -95,7 +95,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_bool"
     )]
     pub ship_res: Option<bool>,
-    /// `ship_fname` (string).
+    /// `ship_fname` (`string`).
     #[serde(
         rename = "ship_fname",
         default,
@@ -103,7 +103,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_string"
     )]
     pub ship_fname: Option<String>,
-    /// `ship_lname` (string).
+    /// `ship_lname` (`string`).
     #[serde(
         rename = "ship_lname",
         default,
@@ -111,7 +111,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_string"
     )]
     pub ship_lname: Option<String>,
-    /// `ship_email` (string).
+    /// `ship_email` (`string`).
     #[serde(
         rename = "ship_email",
         default,
@@ -119,7 +119,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_string"
     )]
     pub ship_email: Option<String>,
-    /// `ship_comp` (string).
+    /// `ship_comp` (`string`).
     #[serde(
         rename = "ship_comp",
         default,
@@ -127,7 +127,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_string"
     )]
     pub ship_comp: Option<String>,
-    /// `ship_phone` (string).
+    /// `ship_phone` (`string`).
     #[serde(
         rename = "ship_phone",
         default,
@@ -135,7 +135,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_string"
     )]
     pub ship_phone: Option<String>,
-    /// `ship_fax` (string).
+    /// `ship_fax` (`string`).
     #[serde(
         rename = "ship_fax",
         default,
@@ -143,7 +143,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_string"
     )]
     pub ship_fax: Option<String>,
-    /// `ship_addr1` (string).
+    /// `ship_addr1` (`string`).
     #[serde(
         rename = "ship_addr1",
         default,
@@ -151,7 +151,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_string"
     )]
     pub ship_addr1: Option<String>,
-    /// `ship_addr2` (string).
+    /// `ship_addr2` (`string`).
     #[serde(
         rename = "ship_addr2",
         default,
@@ -159,7 +159,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_string"
     )]
     pub ship_addr2: Option<String>,
-    /// `ship_city` (string).
+    /// `ship_city` (`string`).
     #[serde(
         rename = "ship_city",
         default,
@@ -167,7 +167,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_string"
     )]
     pub ship_city: Option<String>,
-    /// `ship_state` (string).
+    /// `ship_state` (`string`).
     #[serde(
         rename = "ship_state",
         default,
@@ -175,7 +175,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_string"
     )]
     pub ship_state: Option<String>,
-    /// `ship_zip` (string).
+    /// `ship_zip` (`string`).
     #[serde(
         rename = "ship_zip",
         default,
@@ -183,7 +183,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_string"
     )]
     pub ship_zip: Option<String>,
-    /// `ship_cntry` (string).
+    /// `ship_cntry` (`string`).
     #[serde(
         rename = "ship_cntry",
         default,
@@ -191,7 +191,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_string"
     )]
     pub ship_cntry: Option<String>,
-    /// `bill_fname` (string).
+    /// `bill_fname` (`string`).
     #[serde(
         rename = "bill_fname",
         default,
@@ -199,7 +199,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_string"
     )]
     pub bill_fname: Option<String>,
-    /// `bill_lname` (string).
+    /// `bill_lname` (`string`).
     #[serde(
         rename = "bill_lname",
         default,
@@ -207,7 +207,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_string"
     )]
     pub bill_lname: Option<String>,
-    /// `bill_email` (string).
+    /// `bill_email` (`string`).
     #[serde(
         rename = "bill_email",
         default,
@@ -215,7 +215,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_string"
     )]
     pub bill_email: Option<String>,
-    /// `bill_comp` (string).
+    /// `bill_comp` (`string`).
     #[serde(
         rename = "bill_comp",
         default,
@@ -223,7 +223,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_string"
     )]
     pub bill_comp: Option<String>,
-    /// `bill_phone` (string).
+    /// `bill_phone` (`string`).
     #[serde(
         rename = "bill_phone",
         default,
@@ -231,7 +231,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_string"
     )]
     pub bill_phone: Option<String>,
-    /// `bill_fax` (string).
+    /// `bill_fax` (`string`).
     #[serde(
         rename = "bill_fax",
         default,
@@ -239,7 +239,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_string"
     )]
     pub bill_fax: Option<String>,
-    /// `bill_addr1` (string).
+    /// `bill_addr1` (`string`).
     #[serde(
         rename = "bill_addr1",
         default,
@@ -247,7 +247,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_string"
     )]
     pub bill_addr1: Option<String>,
-    /// `bill_addr2` (string).
+    /// `bill_addr2` (`string`).
     #[serde(
         rename = "bill_addr2",
         default,
@@ -255,7 +255,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_string"
     )]
     pub bill_addr2: Option<String>,
-    /// `bill_city` (string).
+    /// `bill_city` (`string`).
     #[serde(
         rename = "bill_city",
         default,
@@ -263,7 +263,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_string"
     )]
     pub bill_city: Option<String>,
-    /// `bill_state` (string).
+    /// `bill_state` (`string`).
     #[serde(
         rename = "bill_state",
         default,
@@ -271,7 +271,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_string"
     )]
     pub bill_state: Option<String>,
-    /// `bill_zip` (string).
+    /// `bill_zip` (`string`).
     #[serde(
         rename = "bill_zip",
         default,
@@ -279,7 +279,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_string"
     )]
     pub bill_zip: Option<String>,
-    /// `bill_cntry` (string).
+    /// `bill_cntry` (`string`).
     #[serde(
         rename = "bill_cntry",
         default,
@@ -287,7 +287,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_string"
     )]
     pub bill_cntry: Option<String>,
-    /// `ship_id` (int).
+    /// `ship_id` (`int`).
     #[serde(
         rename = "ship_id",
         default,
@@ -295,7 +295,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_i64"
     )]
     pub ship_id: Option<i64>,
-    /// `ship_data` (string).
+    /// `ship_data` (`string`).
     #[serde(
         rename = "ship_data",
         default,
@@ -303,7 +303,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_string"
     )]
     pub ship_data: Option<String>,
-    /// `ship_method` (string).
+    /// `ship_method` (`string`).
     #[serde(
         rename = "ship_method",
         default,
@@ -311,7 +311,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_string"
     )]
     pub ship_method: Option<String>,
-    /// `cust_login` (string).
+    /// `cust_login` (`string`).
     #[serde(
         rename = "cust_login",
         default,
@@ -319,7 +319,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_string"
     )]
     pub cust_login: Option<String>,
-    /// `cust_pw_email` (string).
+    /// `cust_pw_email` (`string`).
     #[serde(
         rename = "cust_pw_email",
         default,
@@ -327,7 +327,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_string"
     )]
     pub cust_pw_email: Option<String>,
-    /// `business_title` (string).
+    /// `business_title` (`string`).
     #[serde(
         rename = "business_title",
         default,
@@ -335,7 +335,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_string"
     )]
     pub business_title: Option<String>,
-    /// `payment_module` (string).
+    /// `payment_module` (`string`).
     #[serde(
         rename = "payment_module",
         default,
@@ -343,7 +343,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_string"
     )]
     pub payment_module: Option<String>,
-    /// `source` (string).
+    /// `source` (`string`).
     #[serde(
         rename = "source",
         default,
@@ -351,7 +351,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_string"
     )]
     pub source: Option<String>,
-    /// `source_id` (int).
+    /// `source_id` (`int`).
     #[serde(
         rename = "source_id",
         default,
@@ -359,7 +359,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_i64"
     )]
     pub source_id: Option<i64>,
-    /// `total` (decimal).
+    /// `total` (`decimal`).
     #[serde(
         rename = "total",
         default,
@@ -367,7 +367,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_f64"
     )]
     pub total: Option<f64>,
-    /// `formatted_total` (string).
+    /// `formatted_total` (`string`).
     #[serde(
         rename = "formatted_total",
         default,
@@ -375,7 +375,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_string"
     )]
     pub formatted_total: Option<String>,
-    /// `total_ship` (decimal).
+    /// `total_ship` (`decimal`).
     #[serde(
         rename = "total_ship",
         default,
@@ -383,7 +383,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_f64"
     )]
     pub total_ship: Option<f64>,
-    /// `formatted_total_ship` (string).
+    /// `formatted_total_ship` (`string`).
     #[serde(
         rename = "formatted_total_ship",
         default,
@@ -391,7 +391,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_string"
     )]
     pub formatted_total_ship: Option<String>,
-    /// `total_tax` (decimal).
+    /// `total_tax` (`decimal`).
     #[serde(
         rename = "total_tax",
         default,
@@ -399,7 +399,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_f64"
     )]
     pub total_tax: Option<f64>,
-    /// `formatted_total_tax` (string).
+    /// `formatted_total_tax` (`string`).
     #[serde(
         rename = "formatted_total_tax",
         default,
@@ -407,7 +407,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_string"
     )]
     pub formatted_total_tax: Option<String>,
-    /// `total_auth` (decimal).
+    /// `total_auth` (`decimal`).
     #[serde(
         rename = "total_auth",
         default,
@@ -415,7 +415,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_f64"
     )]
     pub total_auth: Option<f64>,
-    /// `formatted_total_auth` (string).
+    /// `formatted_total_auth` (`string`).
     #[serde(
         rename = "formatted_total_auth",
         default,
@@ -423,7 +423,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_string"
     )]
     pub formatted_total_auth: Option<String>,
-    /// `total_capt` (decimal).
+    /// `total_capt` (`decimal`).
     #[serde(
         rename = "total_capt",
         default,
@@ -431,7 +431,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_f64"
     )]
     pub total_capt: Option<f64>,
-    /// `formatted_total_capt` (string).
+    /// `formatted_total_capt` (`string`).
     #[serde(
         rename = "formatted_total_capt",
         default,
@@ -439,7 +439,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_string"
     )]
     pub formatted_total_capt: Option<String>,
-    /// `total_rfnd` (decimal).
+    /// `total_rfnd` (`decimal`).
     #[serde(
         rename = "total_rfnd",
         default,
@@ -447,7 +447,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_f64"
     )]
     pub total_rfnd: Option<f64>,
-    /// `formatted_total_rfnd` (string).
+    /// `formatted_total_rfnd` (`string`).
     #[serde(
         rename = "formatted_total_rfnd",
         default,
@@ -455,7 +455,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_string"
     )]
     pub formatted_total_rfnd: Option<String>,
-    /// `net_capt` (decimal).
+    /// `net_capt` (`decimal`).
     #[serde(
         rename = "net_capt",
         default,
@@ -463,7 +463,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_f64"
     )]
     pub net_capt: Option<f64>,
-    /// `formatted_net_capt` (string).
+    /// `formatted_net_capt` (`string`).
     #[serde(
         rename = "formatted_net_capt",
         default,
@@ -471,7 +471,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_string"
     )]
     pub formatted_net_capt: Option<String>,
-    /// `pend_count` (int).
+    /// `pend_count` (`int`).
     #[serde(
         rename = "pend_count",
         default,
@@ -479,7 +479,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_i64"
     )]
     pub pend_count: Option<i64>,
-    /// `bord_count` (int).
+    /// `bord_count` (`int`).
     #[serde(
         rename = "bord_count",
         default,
@@ -487,7 +487,7 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_i64"
     )]
     pub bord_count: Option<i64>,
-    /// `note_count` (int).
+    /// `note_count` (`int`).
     #[serde(
         rename = "note_count",
         default,
@@ -495,51 +495,51 @@ pub struct AllOrderPayment {
         with = "crate::de::opt_i64"
     )]
     pub note_count: Option<i64>,
-    /// `customer` (Customer).
+    /// `customer` (`Customer`).
     #[serde(rename = "customer", default, skip_serializing_if = "Option::is_none")]
     pub customer: Option<Customer>,
-    /// `items` (list<OrderItem>).
+    /// `items` (`list<OrderItem>`).
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<OrderItem>>,
-    /// `charges` (list<OrderCharge>).
+    /// `charges` (`list<OrderCharge>`).
     #[serde(rename = "charges", default, skip_serializing_if = "Option::is_none")]
     pub charges: Option<Vec<OrderCharge>>,
-    /// `coupons` (list<OrderCoupon>).
+    /// `coupons` (`list<OrderCoupon>`).
     #[serde(rename = "coupons", default, skip_serializing_if = "Option::is_none")]
     pub coupons: Option<Vec<OrderCoupon>>,
-    /// `discounts` (list<OrderDiscountTotal>).
+    /// `discounts` (`list<OrderDiscountTotal>`).
     #[serde(rename = "discounts", default, skip_serializing_if = "Option::is_none")]
     pub discounts: Option<Vec<OrderDiscountTotal>>,
-    /// `payments` (list<OrderPayment>).
+    /// `payments` (`list<OrderPayment>`).
     #[serde(rename = "payments", default, skip_serializing_if = "Option::is_none")]
     pub payments: Option<Vec<OrderPayment>>,
-    /// `notes` (list<OrderNote>).
+    /// `notes` (`list<OrderNote>`).
     #[serde(rename = "notes", default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<Vec<OrderNote>>,
-    /// `parts` (list<OrderPart>).
+    /// `parts` (`list<OrderPart>`).
     #[serde(rename = "parts", default, skip_serializing_if = "Option::is_none")]
     pub parts: Option<Vec<OrderPart>>,
-    /// `CustomField_Values` (CustomFieldValues).
+    /// `CustomField_Values` (`CustomFieldValues`).
     #[serde(
         rename = "CustomField_Values",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_field_values: Option<CustomFieldValues>,
-    /// `dt_updated` (timestamp).
+    /// `dt_updated` (`timestamp`).
     #[serde(
         rename = "dt_updated",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub dt_updated: Option<Timestamp>,
-    /// `shipments` (list<OrderShipment>).
+    /// `shipments` (`list<OrderShipment>`).
     #[serde(rename = "shipments", default, skip_serializing_if = "Option::is_none")]
     pub shipments: Option<Vec<OrderShipment>>,
-    /// `returns` (list<OrderReturn>).
+    /// `returns` (`list<OrderReturn>`).
     #[serde(rename = "returns", default, skip_serializing_if = "Option::is_none")]
     pub returns: Option<Vec<OrderReturn>>,
-    /// `orderpayment` (OrderPayment).
+    /// `orderpayment` (`OrderPayment`).
     #[serde(
         rename = "orderpayment",
         default,
@@ -555,7 +555,7 @@ pub struct AllOrderPayment {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct AttributeTemplate {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -563,7 +563,7 @@ pub struct AttributeTemplate {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -571,7 +571,7 @@ pub struct AttributeTemplate {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `prompt` (string).
+    /// `prompt` (`string`).
     #[serde(
         rename = "prompt",
         default,
@@ -579,7 +579,7 @@ pub struct AttributeTemplate {
         with = "crate::de::opt_string"
     )]
     pub prompt: Option<String>,
-    /// `refcount` (int).
+    /// `refcount` (`int`).
     #[serde(
         rename = "refcount",
         default,
@@ -596,7 +596,7 @@ pub struct AttributeTemplate {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct AttributeTemplateAttribute {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -604,7 +604,7 @@ pub struct AttributeTemplateAttribute {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `attemp_id` (int).
+    /// `attemp_id` (`int`).
     #[serde(
         rename = "attemp_id",
         default,
@@ -612,7 +612,7 @@ pub struct AttributeTemplateAttribute {
         with = "crate::de::opt_i64"
     )]
     pub attemp_id: Option<i64>,
-    /// `default_id` (int).
+    /// `default_id` (`int`).
     #[serde(
         rename = "default_id",
         default,
@@ -620,7 +620,7 @@ pub struct AttributeTemplateAttribute {
         with = "crate::de::opt_i64"
     )]
     pub default_id: Option<i64>,
-    /// `disp_order` (int).
+    /// `disp_order` (`int`).
     #[serde(
         rename = "disp_order",
         default,
@@ -628,7 +628,7 @@ pub struct AttributeTemplateAttribute {
         with = "crate::de::opt_i64"
     )]
     pub disp_order: Option<i64>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -636,7 +636,7 @@ pub struct AttributeTemplateAttribute {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `type` (string).
+    /// `type` (`string`).
     #[serde(
         rename = "type",
         default,
@@ -644,7 +644,7 @@ pub struct AttributeTemplateAttribute {
         with = "crate::de::opt_string"
     )]
     pub type_: Option<String>,
-    /// `prompt` (string).
+    /// `prompt` (`string`).
     #[serde(
         rename = "prompt",
         default,
@@ -652,7 +652,7 @@ pub struct AttributeTemplateAttribute {
         with = "crate::de::opt_string"
     )]
     pub prompt: Option<String>,
-    /// `price` (decimal).
+    /// `price` (`decimal`).
     #[serde(
         rename = "price",
         default,
@@ -660,7 +660,7 @@ pub struct AttributeTemplateAttribute {
         with = "crate::de::opt_f64"
     )]
     pub price: Option<f64>,
-    /// `cost` (decimal).
+    /// `cost` (`decimal`).
     #[serde(
         rename = "cost",
         default,
@@ -668,7 +668,7 @@ pub struct AttributeTemplateAttribute {
         with = "crate::de::opt_f64"
     )]
     pub cost: Option<f64>,
-    /// `weight` (decimal).
+    /// `weight` (`decimal`).
     #[serde(
         rename = "weight",
         default,
@@ -676,7 +676,7 @@ pub struct AttributeTemplateAttribute {
         with = "crate::de::opt_f64"
     )]
     pub weight: Option<f64>,
-    /// `formatted_price` (string).
+    /// `formatted_price` (`string`).
     #[serde(
         rename = "formatted_price",
         default,
@@ -684,7 +684,7 @@ pub struct AttributeTemplateAttribute {
         with = "crate::de::opt_string"
     )]
     pub formatted_price: Option<String>,
-    /// `formatted_cost` (string).
+    /// `formatted_cost` (`string`).
     #[serde(
         rename = "formatted_cost",
         default,
@@ -692,7 +692,7 @@ pub struct AttributeTemplateAttribute {
         with = "crate::de::opt_string"
     )]
     pub formatted_cost: Option<String>,
-    /// `formatted_weight` (string).
+    /// `formatted_weight` (`string`).
     #[serde(
         rename = "formatted_weight",
         default,
@@ -700,7 +700,7 @@ pub struct AttributeTemplateAttribute {
         with = "crate::de::opt_string"
     )]
     pub formatted_weight: Option<String>,
-    /// `required` (bool).
+    /// `required` (`bool`).
     #[serde(
         rename = "required",
         default,
@@ -708,7 +708,7 @@ pub struct AttributeTemplateAttribute {
         with = "crate::de::opt_bool"
     )]
     pub required: Option<bool>,
-    /// `inventory` (bool).
+    /// `inventory` (`bool`).
     #[serde(
         rename = "inventory",
         default,
@@ -716,7 +716,7 @@ pub struct AttributeTemplateAttribute {
         with = "crate::de::opt_bool"
     )]
     pub inventory: Option<bool>,
-    /// `image` (string).
+    /// `image` (`string`).
     #[serde(
         rename = "image",
         default,
@@ -724,7 +724,7 @@ pub struct AttributeTemplateAttribute {
         with = "crate::de::opt_string"
     )]
     pub image: Option<String>,
-    /// `options` (list<AttributeTemplateOption>).
+    /// `options` (`list<AttributeTemplateOption>`).
     #[serde(rename = "options", default, skip_serializing_if = "Option::is_none")]
     pub options: Option<Vec<AttributeTemplateOption>>,
     /// Every other field the store sent, as sent.
@@ -736,7 +736,7 @@ pub struct AttributeTemplateAttribute {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct AttributeTemplateOption {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -744,7 +744,7 @@ pub struct AttributeTemplateOption {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `attemp_id` (int).
+    /// `attemp_id` (`int`).
     #[serde(
         rename = "attemp_id",
         default,
@@ -752,7 +752,7 @@ pub struct AttributeTemplateOption {
         with = "crate::de::opt_i64"
     )]
     pub attemp_id: Option<i64>,
-    /// `attmpat_id` (int).
+    /// `attmpat_id` (`int`).
     #[serde(
         rename = "attmpat_id",
         default,
@@ -760,7 +760,7 @@ pub struct AttributeTemplateOption {
         with = "crate::de::opt_i64"
     )]
     pub attmpat_id: Option<i64>,
-    /// `disporder` (int).
+    /// `disporder` (`int`).
     #[serde(
         rename = "disporder",
         default,
@@ -768,7 +768,7 @@ pub struct AttributeTemplateOption {
         with = "crate::de::opt_i64"
     )]
     pub disporder: Option<i64>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -776,7 +776,7 @@ pub struct AttributeTemplateOption {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `prompt` (string).
+    /// `prompt` (`string`).
     #[serde(
         rename = "prompt",
         default,
@@ -784,7 +784,7 @@ pub struct AttributeTemplateOption {
         with = "crate::de::opt_string"
     )]
     pub prompt: Option<String>,
-    /// `price` (decimal).
+    /// `price` (`decimal`).
     #[serde(
         rename = "price",
         default,
@@ -792,7 +792,7 @@ pub struct AttributeTemplateOption {
         with = "crate::de::opt_f64"
     )]
     pub price: Option<f64>,
-    /// `cost` (decimal).
+    /// `cost` (`decimal`).
     #[serde(
         rename = "cost",
         default,
@@ -800,7 +800,7 @@ pub struct AttributeTemplateOption {
         with = "crate::de::opt_f64"
     )]
     pub cost: Option<f64>,
-    /// `weight` (decimal).
+    /// `weight` (`decimal`).
     #[serde(
         rename = "weight",
         default,
@@ -808,7 +808,7 @@ pub struct AttributeTemplateOption {
         with = "crate::de::opt_f64"
     )]
     pub weight: Option<f64>,
-    /// `image` (string).
+    /// `image` (`string`).
     #[serde(
         rename = "image",
         default,
@@ -816,7 +816,7 @@ pub struct AttributeTemplateOption {
         with = "crate::de::opt_string"
     )]
     pub image: Option<String>,
-    /// `formatted_price` (string).
+    /// `formatted_price` (`string`).
     #[serde(
         rename = "formatted_price",
         default,
@@ -824,7 +824,7 @@ pub struct AttributeTemplateOption {
         with = "crate::de::opt_string"
     )]
     pub formatted_price: Option<String>,
-    /// `formatted_cost` (string).
+    /// `formatted_cost` (`string`).
     #[serde(
         rename = "formatted_cost",
         default,
@@ -832,7 +832,7 @@ pub struct AttributeTemplateOption {
         with = "crate::de::opt_string"
     )]
     pub formatted_cost: Option<String>,
-    /// `formatted_weight` (string).
+    /// `formatted_weight` (`string`).
     #[serde(
         rename = "formatted_weight",
         default,
@@ -840,7 +840,7 @@ pub struct AttributeTemplateOption {
         with = "crate::de::opt_string"
     )]
     pub formatted_weight: Option<String>,
-    /// `default_opt` (bool).
+    /// `default_opt` (`bool`).
     #[serde(
         rename = "default_opt",
         default,
@@ -857,7 +857,7 @@ pub struct AttributeTemplateOption {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct AttributeTemplateProduct {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -865,7 +865,7 @@ pub struct AttributeTemplateProduct {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -873,7 +873,7 @@ pub struct AttributeTemplateProduct {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `sku` (string).
+    /// `sku` (`string`).
     #[serde(
         rename = "sku",
         default,
@@ -881,7 +881,7 @@ pub struct AttributeTemplateProduct {
         with = "crate::de::opt_string"
     )]
     pub sku: Option<String>,
-    /// `name` (string).
+    /// `name` (`string`).
     #[serde(
         rename = "name",
         default,
@@ -889,7 +889,7 @@ pub struct AttributeTemplateProduct {
         with = "crate::de::opt_string"
     )]
     pub name: Option<String>,
-    /// `thumbnail` (string).
+    /// `thumbnail` (`string`).
     #[serde(
         rename = "thumbnail",
         default,
@@ -897,7 +897,7 @@ pub struct AttributeTemplateProduct {
         with = "crate::de::opt_string"
     )]
     pub thumbnail: Option<String>,
-    /// `image` (string).
+    /// `image` (`string`).
     #[serde(
         rename = "image",
         default,
@@ -905,7 +905,7 @@ pub struct AttributeTemplateProduct {
         with = "crate::de::opt_string"
     )]
     pub image: Option<String>,
-    /// `price` (decimal).
+    /// `price` (`decimal`).
     #[serde(
         rename = "price",
         default,
@@ -913,7 +913,7 @@ pub struct AttributeTemplateProduct {
         with = "crate::de::opt_f64"
     )]
     pub price: Option<f64>,
-    /// `formatted_price` (string).
+    /// `formatted_price` (`string`).
     #[serde(
         rename = "formatted_price",
         default,
@@ -921,7 +921,7 @@ pub struct AttributeTemplateProduct {
         with = "crate::de::opt_string"
     )]
     pub formatted_price: Option<String>,
-    /// `cost` (decimal).
+    /// `cost` (`decimal`).
     #[serde(
         rename = "cost",
         default,
@@ -929,7 +929,7 @@ pub struct AttributeTemplateProduct {
         with = "crate::de::opt_f64"
     )]
     pub cost: Option<f64>,
-    /// `formatted_cost` (string).
+    /// `formatted_cost` (`string`).
     #[serde(
         rename = "formatted_cost",
         default,
@@ -937,7 +937,7 @@ pub struct AttributeTemplateProduct {
         with = "crate::de::opt_string"
     )]
     pub formatted_cost: Option<String>,
-    /// `descrip` (string).
+    /// `descrip` (`string`).
     #[serde(
         rename = "descrip",
         default,
@@ -945,7 +945,7 @@ pub struct AttributeTemplateProduct {
         with = "crate::de::opt_string"
     )]
     pub descrip: Option<String>,
-    /// `catcount` (int).
+    /// `catcount` (`int`).
     #[serde(
         rename = "catcount",
         default,
@@ -953,7 +953,7 @@ pub struct AttributeTemplateProduct {
         with = "crate::de::opt_i64"
     )]
     pub catcount: Option<i64>,
-    /// `weight` (decimal).
+    /// `weight` (`decimal`).
     #[serde(
         rename = "weight",
         default,
@@ -961,7 +961,7 @@ pub struct AttributeTemplateProduct {
         with = "crate::de::opt_f64"
     )]
     pub weight: Option<f64>,
-    /// `formatted_weight` (string).
+    /// `formatted_weight` (`string`).
     #[serde(
         rename = "formatted_weight",
         default,
@@ -969,7 +969,7 @@ pub struct AttributeTemplateProduct {
         with = "crate::de::opt_string"
     )]
     pub formatted_weight: Option<String>,
-    /// `active` (bool).
+    /// `active` (`bool`).
     #[serde(
         rename = "active",
         default,
@@ -977,7 +977,7 @@ pub struct AttributeTemplateProduct {
         with = "crate::de::opt_bool"
     )]
     pub active: Option<bool>,
-    /// `page_title` (string).
+    /// `page_title` (`string`).
     #[serde(
         rename = "page_title",
         default,
@@ -985,7 +985,7 @@ pub struct AttributeTemplateProduct {
         with = "crate::de::opt_string"
     )]
     pub page_title: Option<String>,
-    /// `taxable` (bool).
+    /// `taxable` (`bool`).
     #[serde(
         rename = "taxable",
         default,
@@ -993,28 +993,28 @@ pub struct AttributeTemplateProduct {
         with = "crate::de::opt_bool"
     )]
     pub taxable: Option<bool>,
-    /// `dt_created` (timestamp).
+    /// `dt_created` (`timestamp`).
     #[serde(
         rename = "dt_created",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub dt_created: Option<Timestamp>,
-    /// `dt_updated` (timestamp).
+    /// `dt_updated` (`timestamp`).
     #[serde(
         rename = "dt_updated",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub dt_updated: Option<Timestamp>,
-    /// `productinventorysettings` (ProductInventorySettings).
+    /// `productinventorysettings` (`ProductInventorySettings`).
     #[serde(
         rename = "productinventorysettings",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub productinventorysettings: Option<ProductInventorySettings>,
-    /// `product_inventory_active` (bool).
+    /// `product_inventory_active` (`bool`).
     #[serde(
         rename = "product_inventory_active",
         default,
@@ -1022,7 +1022,7 @@ pub struct AttributeTemplateProduct {
         with = "crate::de::opt_bool"
     )]
     pub product_inventory_active: Option<bool>,
-    /// `product_inventory` (int).
+    /// `product_inventory` (`int`).
     #[serde(
         rename = "product_inventory",
         default,
@@ -1030,7 +1030,7 @@ pub struct AttributeTemplateProduct {
         with = "crate::de::opt_i64"
     )]
     pub product_inventory: Option<i64>,
-    /// `cancat_code` (string).
+    /// `cancat_code` (`string`).
     #[serde(
         rename = "cancat_code",
         default,
@@ -1038,7 +1038,7 @@ pub struct AttributeTemplateProduct {
         with = "crate::de::opt_string"
     )]
     pub cancat_code: Option<String>,
-    /// `page_id` (int).
+    /// `page_id` (`int`).
     #[serde(
         rename = "page_id",
         default,
@@ -1046,7 +1046,7 @@ pub struct AttributeTemplateProduct {
         with = "crate::de::opt_i64"
     )]
     pub page_id: Option<i64>,
-    /// `page_code` (string).
+    /// `page_code` (`string`).
     #[serde(
         rename = "page_code",
         default,
@@ -1054,52 +1054,52 @@ pub struct AttributeTemplateProduct {
         with = "crate::de::opt_string"
     )]
     pub page_code: Option<String>,
-    /// `CustomField_Values` (CustomFieldValues).
+    /// `CustomField_Values` (`CustomFieldValues`).
     #[serde(
         rename = "CustomField_Values",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_field_values: Option<CustomFieldValues>,
-    /// `uris` (list<Uri>).
+    /// `uris` (`list<Uri>`).
     #[serde(rename = "uris", default, skip_serializing_if = "Option::is_none")]
     pub uris: Option<Vec<Uri>>,
-    /// `relatedproducts` (list<RelatedProduct>).
+    /// `relatedproducts` (`list<RelatedProduct>`).
     #[serde(
         rename = "relatedproducts",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub relatedproducts: Option<Vec<RelatedProduct>>,
-    /// `categories` (list<Category>).
+    /// `categories` (`list<Category>`).
     #[serde(
         rename = "categories",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub categories: Option<Vec<Category>>,
-    /// `productshippingrules` (ProductShippingRules).
+    /// `productshippingrules` (`ProductShippingRules`).
     #[serde(
         rename = "productshippingrules",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub productshippingrules: Option<ProductShippingRules>,
-    /// `productimagedata` (list<ProductImageData>).
+    /// `productimagedata` (`list<ProductImageData>`).
     #[serde(
         rename = "productimagedata",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub productimagedata: Option<Vec<ProductImageData>>,
-    /// `attributes` (list<ProductAttribute>).
+    /// `attributes` (`list<ProductAttribute>`).
     #[serde(
         rename = "attributes",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub attributes: Option<Vec<ProductAttribute>>,
-    /// `url` (string).
+    /// `url` (`string`).
     #[serde(
         rename = "url",
         default,
@@ -1107,14 +1107,14 @@ pub struct AttributeTemplateProduct {
         with = "crate::de::opt_string"
     )]
     pub url: Option<String>,
-    /// `image_types` (object).
+    /// `image_types` (`object`).
     #[serde(
         rename = "image_types",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub image_types: Option<Map<String, Value>>,
-    /// `disp_order` (int).
+    /// `disp_order` (`int`).
     #[serde(
         rename = "disp_order",
         default,
@@ -1122,21 +1122,21 @@ pub struct AttributeTemplateProduct {
         with = "crate::de::opt_i64"
     )]
     pub disp_order: Option<i64>,
-    /// `subscriptionsettings` (ProductSubscriptionSettings).
+    /// `subscriptionsettings` (`ProductSubscriptionSettings`).
     #[serde(
         rename = "subscriptionsettings",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub subscriptionsettings: Option<ProductSubscriptionSettings>,
-    /// `subscriptionterms` (list<ProductSubscriptionTerm>).
+    /// `subscriptionterms` (`list<ProductSubscriptionTerm>`).
     #[serde(
         rename = "subscriptionterms",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub subscriptionterms: Option<Vec<ProductSubscriptionTerm>>,
-    /// `assigned` (bool).
+    /// `assigned` (`bool`).
     #[serde(
         rename = "assigned",
         default,
@@ -1153,7 +1153,7 @@ pub struct AttributeTemplateProduct {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct AvailabilityGroup {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -1161,7 +1161,7 @@ pub struct AvailabilityGroup {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `name` (string).
+    /// `name` (`string`).
     #[serde(
         rename = "name",
         default,
@@ -1169,7 +1169,7 @@ pub struct AvailabilityGroup {
         with = "crate::de::opt_string"
     )]
     pub name: Option<String>,
-    /// `tax_exempt` (bool).
+    /// `tax_exempt` (`bool`).
     #[serde(
         rename = "tax_exempt",
         default,
@@ -1186,7 +1186,7 @@ pub struct AvailabilityGroup {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct AvailabilityGroupBusinessAccount {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -1194,7 +1194,7 @@ pub struct AvailabilityGroupBusinessAccount {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `title` (string).
+    /// `title` (`string`).
     #[serde(
         rename = "title",
         default,
@@ -1202,7 +1202,7 @@ pub struct AvailabilityGroupBusinessAccount {
         with = "crate::de::opt_string"
     )]
     pub title: Option<String>,
-    /// `tax_exempt` (bool).
+    /// `tax_exempt` (`bool`).
     #[serde(
         rename = "tax_exempt",
         default,
@@ -1210,7 +1210,7 @@ pub struct AvailabilityGroupBusinessAccount {
         with = "crate::de::opt_bool"
     )]
     pub tax_exempt: Option<bool>,
-    /// `order_cnt` (int).
+    /// `order_cnt` (`int`).
     #[serde(
         rename = "order_cnt",
         default,
@@ -1218,7 +1218,7 @@ pub struct AvailabilityGroupBusinessAccount {
         with = "crate::de::opt_i64"
     )]
     pub order_cnt: Option<i64>,
-    /// `order_avg` (decimal).
+    /// `order_avg` (`decimal`).
     #[serde(
         rename = "order_avg",
         default,
@@ -1226,7 +1226,7 @@ pub struct AvailabilityGroupBusinessAccount {
         with = "crate::de::opt_f64"
     )]
     pub order_avg: Option<f64>,
-    /// `formatted_order_avg` (string).
+    /// `formatted_order_avg` (`string`).
     #[serde(
         rename = "formatted_order_avg",
         default,
@@ -1234,7 +1234,7 @@ pub struct AvailabilityGroupBusinessAccount {
         with = "crate::de::opt_string"
     )]
     pub formatted_order_avg: Option<String>,
-    /// `order_tot` (decimal).
+    /// `order_tot` (`decimal`).
     #[serde(
         rename = "order_tot",
         default,
@@ -1242,7 +1242,7 @@ pub struct AvailabilityGroupBusinessAccount {
         with = "crate::de::opt_f64"
     )]
     pub order_tot: Option<f64>,
-    /// `formatted_order_tot` (string).
+    /// `formatted_order_tot` (`string`).
     #[serde(
         rename = "formatted_order_tot",
         default,
@@ -1250,7 +1250,7 @@ pub struct AvailabilityGroupBusinessAccount {
         with = "crate::de::opt_string"
     )]
     pub formatted_order_tot: Option<String>,
-    /// `note_count` (int).
+    /// `note_count` (`int`).
     #[serde(
         rename = "note_count",
         default,
@@ -1258,7 +1258,7 @@ pub struct AvailabilityGroupBusinessAccount {
         with = "crate::de::opt_i64"
     )]
     pub note_count: Option<i64>,
-    /// `assigned` (bool).
+    /// `assigned` (`bool`).
     #[serde(
         rename = "assigned",
         default,
@@ -1275,7 +1275,7 @@ pub struct AvailabilityGroupBusinessAccount {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct AvailabilityGroupCategory {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -1283,7 +1283,7 @@ pub struct AvailabilityGroupCategory {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `parent_id` (int).
+    /// `parent_id` (`int`).
     #[serde(
         rename = "parent_id",
         default,
@@ -1291,7 +1291,7 @@ pub struct AvailabilityGroupCategory {
         with = "crate::de::opt_i64"
     )]
     pub parent_id: Option<i64>,
-    /// `agrpcount` (int).
+    /// `agrpcount` (`int`).
     #[serde(
         rename = "agrpcount",
         default,
@@ -1299,7 +1299,7 @@ pub struct AvailabilityGroupCategory {
         with = "crate::de::opt_i64"
     )]
     pub agrpcount: Option<i64>,
-    /// `depth` (int).
+    /// `depth` (`int`).
     #[serde(
         rename = "depth",
         default,
@@ -1307,7 +1307,7 @@ pub struct AvailabilityGroupCategory {
         with = "crate::de::opt_i64"
     )]
     pub depth: Option<i64>,
-    /// `disp_order` (int).
+    /// `disp_order` (`int`).
     #[serde(
         rename = "disp_order",
         default,
@@ -1315,7 +1315,7 @@ pub struct AvailabilityGroupCategory {
         with = "crate::de::opt_i64"
     )]
     pub disp_order: Option<i64>,
-    /// `page_id` (int).
+    /// `page_id` (`int`).
     #[serde(
         rename = "page_id",
         default,
@@ -1323,7 +1323,7 @@ pub struct AvailabilityGroupCategory {
         with = "crate::de::opt_i64"
     )]
     pub page_id: Option<i64>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -1331,7 +1331,7 @@ pub struct AvailabilityGroupCategory {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `name` (string).
+    /// `name` (`string`).
     #[serde(
         rename = "name",
         default,
@@ -1339,7 +1339,7 @@ pub struct AvailabilityGroupCategory {
         with = "crate::de::opt_string"
     )]
     pub name: Option<String>,
-    /// `page_title` (string).
+    /// `page_title` (`string`).
     #[serde(
         rename = "page_title",
         default,
@@ -1347,7 +1347,7 @@ pub struct AvailabilityGroupCategory {
         with = "crate::de::opt_string"
     )]
     pub page_title: Option<String>,
-    /// `active` (bool).
+    /// `active` (`bool`).
     #[serde(
         rename = "active",
         default,
@@ -1355,21 +1355,21 @@ pub struct AvailabilityGroupCategory {
         with = "crate::de::opt_bool"
     )]
     pub active: Option<bool>,
-    /// `dt_created` (timestamp).
+    /// `dt_created` (`timestamp`).
     #[serde(
         rename = "dt_created",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub dt_created: Option<Timestamp>,
-    /// `dt_updated` (timestamp).
+    /// `dt_updated` (`timestamp`).
     #[serde(
         rename = "dt_updated",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub dt_updated: Option<Timestamp>,
-    /// `page_code` (string).
+    /// `page_code` (`string`).
     #[serde(
         rename = "page_code",
         default,
@@ -1377,7 +1377,7 @@ pub struct AvailabilityGroupCategory {
         with = "crate::de::opt_string"
     )]
     pub page_code: Option<String>,
-    /// `parent_category` (string).
+    /// `parent_category` (`string`).
     #[serde(
         rename = "parent_category",
         default,
@@ -1385,10 +1385,10 @@ pub struct AvailabilityGroupCategory {
         with = "crate::de::opt_string"
     )]
     pub parent_category: Option<String>,
-    /// `uris` (list<Uri>).
+    /// `uris` (`list<Uri>`).
     #[serde(rename = "uris", default, skip_serializing_if = "Option::is_none")]
     pub uris: Option<Vec<Uri>>,
-    /// `url` (string).
+    /// `url` (`string`).
     #[serde(
         rename = "url",
         default,
@@ -1396,14 +1396,14 @@ pub struct AvailabilityGroupCategory {
         with = "crate::de::opt_string"
     )]
     pub url: Option<String>,
-    /// `CustomField_Values` (CustomFieldValues).
+    /// `CustomField_Values` (`CustomFieldValues`).
     #[serde(
         rename = "CustomField_Values",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_field_values: Option<CustomFieldValues>,
-    /// `assigned` (bool).
+    /// `assigned` (`bool`).
     #[serde(
         rename = "assigned",
         default,
@@ -1420,7 +1420,7 @@ pub struct AvailabilityGroupCategory {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct AvailabilityGroupCustomer {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -1428,7 +1428,7 @@ pub struct AvailabilityGroupCustomer {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `account_id` (int).
+    /// `account_id` (`int`).
     #[serde(
         rename = "account_id",
         default,
@@ -1436,7 +1436,7 @@ pub struct AvailabilityGroupCustomer {
         with = "crate::de::opt_i64"
     )]
     pub account_id: Option<i64>,
-    /// `login` (string).
+    /// `login` (`string`).
     #[serde(
         rename = "login",
         default,
@@ -1444,7 +1444,7 @@ pub struct AvailabilityGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub login: Option<String>,
-    /// `pw_email` (string).
+    /// `pw_email` (`string`).
     #[serde(
         rename = "pw_email",
         default,
@@ -1452,7 +1452,7 @@ pub struct AvailabilityGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub pw_email: Option<String>,
-    /// `ship_id` (int).
+    /// `ship_id` (`int`).
     #[serde(
         rename = "ship_id",
         default,
@@ -1460,7 +1460,7 @@ pub struct AvailabilityGroupCustomer {
         with = "crate::de::opt_i64"
     )]
     pub ship_id: Option<i64>,
-    /// `ship_res` (bool).
+    /// `ship_res` (`bool`).
     #[serde(
         rename = "ship_res",
         default,
@@ -1468,7 +1468,7 @@ pub struct AvailabilityGroupCustomer {
         with = "crate::de::opt_bool"
     )]
     pub ship_res: Option<bool>,
-    /// `ship_fname` (string).
+    /// `ship_fname` (`string`).
     #[serde(
         rename = "ship_fname",
         default,
@@ -1476,7 +1476,7 @@ pub struct AvailabilityGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_fname: Option<String>,
-    /// `ship_lname` (string).
+    /// `ship_lname` (`string`).
     #[serde(
         rename = "ship_lname",
         default,
@@ -1484,7 +1484,7 @@ pub struct AvailabilityGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_lname: Option<String>,
-    /// `ship_email` (string).
+    /// `ship_email` (`string`).
     #[serde(
         rename = "ship_email",
         default,
@@ -1492,7 +1492,7 @@ pub struct AvailabilityGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_email: Option<String>,
-    /// `ship_comp` (string).
+    /// `ship_comp` (`string`).
     #[serde(
         rename = "ship_comp",
         default,
@@ -1500,7 +1500,7 @@ pub struct AvailabilityGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_comp: Option<String>,
-    /// `ship_phone` (string).
+    /// `ship_phone` (`string`).
     #[serde(
         rename = "ship_phone",
         default,
@@ -1508,7 +1508,7 @@ pub struct AvailabilityGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_phone: Option<String>,
-    /// `ship_fax` (string).
+    /// `ship_fax` (`string`).
     #[serde(
         rename = "ship_fax",
         default,
@@ -1516,7 +1516,7 @@ pub struct AvailabilityGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_fax: Option<String>,
-    /// `ship_addr1` (string).
+    /// `ship_addr1` (`string`).
     #[serde(
         rename = "ship_addr1",
         default,
@@ -1524,7 +1524,7 @@ pub struct AvailabilityGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_addr1: Option<String>,
-    /// `ship_addr2` (string).
+    /// `ship_addr2` (`string`).
     #[serde(
         rename = "ship_addr2",
         default,
@@ -1532,7 +1532,7 @@ pub struct AvailabilityGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_addr2: Option<String>,
-    /// `ship_city` (string).
+    /// `ship_city` (`string`).
     #[serde(
         rename = "ship_city",
         default,
@@ -1540,7 +1540,7 @@ pub struct AvailabilityGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_city: Option<String>,
-    /// `ship_state` (string).
+    /// `ship_state` (`string`).
     #[serde(
         rename = "ship_state",
         default,
@@ -1548,7 +1548,7 @@ pub struct AvailabilityGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_state: Option<String>,
-    /// `ship_zip` (string).
+    /// `ship_zip` (`string`).
     #[serde(
         rename = "ship_zip",
         default,
@@ -1556,7 +1556,7 @@ pub struct AvailabilityGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_zip: Option<String>,
-    /// `ship_cntry` (string).
+    /// `ship_cntry` (`string`).
     #[serde(
         rename = "ship_cntry",
         default,
@@ -1564,7 +1564,7 @@ pub struct AvailabilityGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_cntry: Option<String>,
-    /// `bill_id` (int).
+    /// `bill_id` (`int`).
     #[serde(
         rename = "bill_id",
         default,
@@ -1572,7 +1572,7 @@ pub struct AvailabilityGroupCustomer {
         with = "crate::de::opt_i64"
     )]
     pub bill_id: Option<i64>,
-    /// `bill_fname` (string).
+    /// `bill_fname` (`string`).
     #[serde(
         rename = "bill_fname",
         default,
@@ -1580,7 +1580,7 @@ pub struct AvailabilityGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_fname: Option<String>,
-    /// `bill_lname` (string).
+    /// `bill_lname` (`string`).
     #[serde(
         rename = "bill_lname",
         default,
@@ -1588,7 +1588,7 @@ pub struct AvailabilityGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_lname: Option<String>,
-    /// `bill_email` (string).
+    /// `bill_email` (`string`).
     #[serde(
         rename = "bill_email",
         default,
@@ -1596,7 +1596,7 @@ pub struct AvailabilityGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_email: Option<String>,
-    /// `bill_comp` (string).
+    /// `bill_comp` (`string`).
     #[serde(
         rename = "bill_comp",
         default,
@@ -1604,7 +1604,7 @@ pub struct AvailabilityGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_comp: Option<String>,
-    /// `bill_phone` (string).
+    /// `bill_phone` (`string`).
     #[serde(
         rename = "bill_phone",
         default,
@@ -1612,7 +1612,7 @@ pub struct AvailabilityGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_phone: Option<String>,
-    /// `bill_fax` (string).
+    /// `bill_fax` (`string`).
     #[serde(
         rename = "bill_fax",
         default,
@@ -1620,7 +1620,7 @@ pub struct AvailabilityGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_fax: Option<String>,
-    /// `bill_addr1` (string).
+    /// `bill_addr1` (`string`).
     #[serde(
         rename = "bill_addr1",
         default,
@@ -1628,7 +1628,7 @@ pub struct AvailabilityGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_addr1: Option<String>,
-    /// `bill_addr2` (string).
+    /// `bill_addr2` (`string`).
     #[serde(
         rename = "bill_addr2",
         default,
@@ -1636,7 +1636,7 @@ pub struct AvailabilityGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_addr2: Option<String>,
-    /// `bill_city` (string).
+    /// `bill_city` (`string`).
     #[serde(
         rename = "bill_city",
         default,
@@ -1644,7 +1644,7 @@ pub struct AvailabilityGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_city: Option<String>,
-    /// `bill_state` (string).
+    /// `bill_state` (`string`).
     #[serde(
         rename = "bill_state",
         default,
@@ -1652,7 +1652,7 @@ pub struct AvailabilityGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_state: Option<String>,
-    /// `bill_zip` (string).
+    /// `bill_zip` (`string`).
     #[serde(
         rename = "bill_zip",
         default,
@@ -1660,7 +1660,7 @@ pub struct AvailabilityGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_zip: Option<String>,
-    /// `bill_cntry` (string).
+    /// `bill_cntry` (`string`).
     #[serde(
         rename = "bill_cntry",
         default,
@@ -1668,7 +1668,7 @@ pub struct AvailabilityGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_cntry: Option<String>,
-    /// `tax_exempt` (bool).
+    /// `tax_exempt` (`bool`).
     #[serde(
         rename = "tax_exempt",
         default,
@@ -1676,7 +1676,7 @@ pub struct AvailabilityGroupCustomer {
         with = "crate::de::opt_bool"
     )]
     pub tax_exempt: Option<bool>,
-    /// `order_cnt` (int).
+    /// `order_cnt` (`int`).
     #[serde(
         rename = "order_cnt",
         default,
@@ -1684,7 +1684,7 @@ pub struct AvailabilityGroupCustomer {
         with = "crate::de::opt_i64"
     )]
     pub order_cnt: Option<i64>,
-    /// `order_avg` (decimal).
+    /// `order_avg` (`decimal`).
     #[serde(
         rename = "order_avg",
         default,
@@ -1692,7 +1692,7 @@ pub struct AvailabilityGroupCustomer {
         with = "crate::de::opt_f64"
     )]
     pub order_avg: Option<f64>,
-    /// `formatted_order_avg` (string).
+    /// `formatted_order_avg` (`string`).
     #[serde(
         rename = "formatted_order_avg",
         default,
@@ -1700,7 +1700,7 @@ pub struct AvailabilityGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub formatted_order_avg: Option<String>,
-    /// `order_tot` (decimal).
+    /// `order_tot` (`decimal`).
     #[serde(
         rename = "order_tot",
         default,
@@ -1708,7 +1708,7 @@ pub struct AvailabilityGroupCustomer {
         with = "crate::de::opt_f64"
     )]
     pub order_tot: Option<f64>,
-    /// `formatted_order_tot` (string).
+    /// `formatted_order_tot` (`string`).
     #[serde(
         rename = "formatted_order_tot",
         default,
@@ -1716,7 +1716,7 @@ pub struct AvailabilityGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub formatted_order_tot: Option<String>,
-    /// `note_count` (int).
+    /// `note_count` (`int`).
     #[serde(
         rename = "note_count",
         default,
@@ -1724,20 +1724,20 @@ pub struct AvailabilityGroupCustomer {
         with = "crate::de::opt_i64"
     )]
     pub note_count: Option<i64>,
-    /// `dt_created` (timestamp).
+    /// `dt_created` (`timestamp`).
     #[serde(
         rename = "dt_created",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub dt_created: Option<Timestamp>,
-    /// `dt_login` (timestamp).
+    /// `dt_login` (`timestamp`).
     #[serde(rename = "dt_login", default, skip_serializing_if = "Option::is_none")]
     pub dt_login: Option<Timestamp>,
-    /// `dt_pwchg` (timestamp).
+    /// `dt_pwchg` (`timestamp`).
     #[serde(rename = "dt_pwchg", default, skip_serializing_if = "Option::is_none")]
     pub dt_pwchg: Option<Timestamp>,
-    /// `credit` (decimal).
+    /// `credit` (`decimal`).
     #[serde(
         rename = "credit",
         default,
@@ -1745,7 +1745,7 @@ pub struct AvailabilityGroupCustomer {
         with = "crate::de::opt_f64"
     )]
     pub credit: Option<f64>,
-    /// `formatted_credit` (string).
+    /// `formatted_credit` (`string`).
     #[serde(
         rename = "formatted_credit",
         default,
@@ -1753,7 +1753,7 @@ pub struct AvailabilityGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub formatted_credit: Option<String>,
-    /// `business_title` (string).
+    /// `business_title` (`string`).
     #[serde(
         rename = "business_title",
         default,
@@ -1761,14 +1761,14 @@ pub struct AvailabilityGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub business_title: Option<String>,
-    /// `CustomField_Values` (CustomFieldValues).
+    /// `CustomField_Values` (`CustomFieldValues`).
     #[serde(
         rename = "CustomField_Values",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_field_values: Option<CustomFieldValues>,
-    /// `assigned` (bool).
+    /// `assigned` (`bool`).
     #[serde(
         rename = "assigned",
         default,
@@ -1785,7 +1785,7 @@ pub struct AvailabilityGroupCustomer {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct AvailabilityGroupProduct {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -1793,7 +1793,7 @@ pub struct AvailabilityGroupProduct {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -1801,7 +1801,7 @@ pub struct AvailabilityGroupProduct {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `sku` (string).
+    /// `sku` (`string`).
     #[serde(
         rename = "sku",
         default,
@@ -1809,7 +1809,7 @@ pub struct AvailabilityGroupProduct {
         with = "crate::de::opt_string"
     )]
     pub sku: Option<String>,
-    /// `name` (string).
+    /// `name` (`string`).
     #[serde(
         rename = "name",
         default,
@@ -1817,7 +1817,7 @@ pub struct AvailabilityGroupProduct {
         with = "crate::de::opt_string"
     )]
     pub name: Option<String>,
-    /// `thumbnail` (string).
+    /// `thumbnail` (`string`).
     #[serde(
         rename = "thumbnail",
         default,
@@ -1825,7 +1825,7 @@ pub struct AvailabilityGroupProduct {
         with = "crate::de::opt_string"
     )]
     pub thumbnail: Option<String>,
-    /// `image` (string).
+    /// `image` (`string`).
     #[serde(
         rename = "image",
         default,
@@ -1833,7 +1833,7 @@ pub struct AvailabilityGroupProduct {
         with = "crate::de::opt_string"
     )]
     pub image: Option<String>,
-    /// `price` (decimal).
+    /// `price` (`decimal`).
     #[serde(
         rename = "price",
         default,
@@ -1841,7 +1841,7 @@ pub struct AvailabilityGroupProduct {
         with = "crate::de::opt_f64"
     )]
     pub price: Option<f64>,
-    /// `formatted_price` (string).
+    /// `formatted_price` (`string`).
     #[serde(
         rename = "formatted_price",
         default,
@@ -1849,7 +1849,7 @@ pub struct AvailabilityGroupProduct {
         with = "crate::de::opt_string"
     )]
     pub formatted_price: Option<String>,
-    /// `cost` (decimal).
+    /// `cost` (`decimal`).
     #[serde(
         rename = "cost",
         default,
@@ -1857,7 +1857,7 @@ pub struct AvailabilityGroupProduct {
         with = "crate::de::opt_f64"
     )]
     pub cost: Option<f64>,
-    /// `formatted_cost` (string).
+    /// `formatted_cost` (`string`).
     #[serde(
         rename = "formatted_cost",
         default,
@@ -1865,7 +1865,7 @@ pub struct AvailabilityGroupProduct {
         with = "crate::de::opt_string"
     )]
     pub formatted_cost: Option<String>,
-    /// `descrip` (string).
+    /// `descrip` (`string`).
     #[serde(
         rename = "descrip",
         default,
@@ -1873,7 +1873,7 @@ pub struct AvailabilityGroupProduct {
         with = "crate::de::opt_string"
     )]
     pub descrip: Option<String>,
-    /// `catcount` (int).
+    /// `catcount` (`int`).
     #[serde(
         rename = "catcount",
         default,
@@ -1881,7 +1881,7 @@ pub struct AvailabilityGroupProduct {
         with = "crate::de::opt_i64"
     )]
     pub catcount: Option<i64>,
-    /// `weight` (decimal).
+    /// `weight` (`decimal`).
     #[serde(
         rename = "weight",
         default,
@@ -1889,7 +1889,7 @@ pub struct AvailabilityGroupProduct {
         with = "crate::de::opt_f64"
     )]
     pub weight: Option<f64>,
-    /// `formatted_weight` (string).
+    /// `formatted_weight` (`string`).
     #[serde(
         rename = "formatted_weight",
         default,
@@ -1897,7 +1897,7 @@ pub struct AvailabilityGroupProduct {
         with = "crate::de::opt_string"
     )]
     pub formatted_weight: Option<String>,
-    /// `active` (bool).
+    /// `active` (`bool`).
     #[serde(
         rename = "active",
         default,
@@ -1905,7 +1905,7 @@ pub struct AvailabilityGroupProduct {
         with = "crate::de::opt_bool"
     )]
     pub active: Option<bool>,
-    /// `page_title` (string).
+    /// `page_title` (`string`).
     #[serde(
         rename = "page_title",
         default,
@@ -1913,7 +1913,7 @@ pub struct AvailabilityGroupProduct {
         with = "crate::de::opt_string"
     )]
     pub page_title: Option<String>,
-    /// `taxable` (bool).
+    /// `taxable` (`bool`).
     #[serde(
         rename = "taxable",
         default,
@@ -1921,28 +1921,28 @@ pub struct AvailabilityGroupProduct {
         with = "crate::de::opt_bool"
     )]
     pub taxable: Option<bool>,
-    /// `dt_created` (timestamp).
+    /// `dt_created` (`timestamp`).
     #[serde(
         rename = "dt_created",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub dt_created: Option<Timestamp>,
-    /// `dt_updated` (timestamp).
+    /// `dt_updated` (`timestamp`).
     #[serde(
         rename = "dt_updated",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub dt_updated: Option<Timestamp>,
-    /// `productinventorysettings` (ProductInventorySettings).
+    /// `productinventorysettings` (`ProductInventorySettings`).
     #[serde(
         rename = "productinventorysettings",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub productinventorysettings: Option<ProductInventorySettings>,
-    /// `product_inventory_active` (bool).
+    /// `product_inventory_active` (`bool`).
     #[serde(
         rename = "product_inventory_active",
         default,
@@ -1950,7 +1950,7 @@ pub struct AvailabilityGroupProduct {
         with = "crate::de::opt_bool"
     )]
     pub product_inventory_active: Option<bool>,
-    /// `product_inventory` (int).
+    /// `product_inventory` (`int`).
     #[serde(
         rename = "product_inventory",
         default,
@@ -1958,7 +1958,7 @@ pub struct AvailabilityGroupProduct {
         with = "crate::de::opt_i64"
     )]
     pub product_inventory: Option<i64>,
-    /// `cancat_code` (string).
+    /// `cancat_code` (`string`).
     #[serde(
         rename = "cancat_code",
         default,
@@ -1966,7 +1966,7 @@ pub struct AvailabilityGroupProduct {
         with = "crate::de::opt_string"
     )]
     pub cancat_code: Option<String>,
-    /// `page_id` (int).
+    /// `page_id` (`int`).
     #[serde(
         rename = "page_id",
         default,
@@ -1974,7 +1974,7 @@ pub struct AvailabilityGroupProduct {
         with = "crate::de::opt_i64"
     )]
     pub page_id: Option<i64>,
-    /// `page_code` (string).
+    /// `page_code` (`string`).
     #[serde(
         rename = "page_code",
         default,
@@ -1982,52 +1982,52 @@ pub struct AvailabilityGroupProduct {
         with = "crate::de::opt_string"
     )]
     pub page_code: Option<String>,
-    /// `CustomField_Values` (CustomFieldValues).
+    /// `CustomField_Values` (`CustomFieldValues`).
     #[serde(
         rename = "CustomField_Values",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_field_values: Option<CustomFieldValues>,
-    /// `uris` (list<Uri>).
+    /// `uris` (`list<Uri>`).
     #[serde(rename = "uris", default, skip_serializing_if = "Option::is_none")]
     pub uris: Option<Vec<Uri>>,
-    /// `relatedproducts` (list<RelatedProduct>).
+    /// `relatedproducts` (`list<RelatedProduct>`).
     #[serde(
         rename = "relatedproducts",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub relatedproducts: Option<Vec<RelatedProduct>>,
-    /// `categories` (list<Category>).
+    /// `categories` (`list<Category>`).
     #[serde(
         rename = "categories",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub categories: Option<Vec<Category>>,
-    /// `productshippingrules` (ProductShippingRules).
+    /// `productshippingrules` (`ProductShippingRules`).
     #[serde(
         rename = "productshippingrules",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub productshippingrules: Option<ProductShippingRules>,
-    /// `productimagedata` (list<ProductImageData>).
+    /// `productimagedata` (`list<ProductImageData>`).
     #[serde(
         rename = "productimagedata",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub productimagedata: Option<Vec<ProductImageData>>,
-    /// `attributes` (list<ProductAttribute>).
+    /// `attributes` (`list<ProductAttribute>`).
     #[serde(
         rename = "attributes",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub attributes: Option<Vec<ProductAttribute>>,
-    /// `url` (string).
+    /// `url` (`string`).
     #[serde(
         rename = "url",
         default,
@@ -2035,14 +2035,14 @@ pub struct AvailabilityGroupProduct {
         with = "crate::de::opt_string"
     )]
     pub url: Option<String>,
-    /// `image_types` (object).
+    /// `image_types` (`object`).
     #[serde(
         rename = "image_types",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub image_types: Option<Map<String, Value>>,
-    /// `disp_order` (int).
+    /// `disp_order` (`int`).
     #[serde(
         rename = "disp_order",
         default,
@@ -2050,21 +2050,21 @@ pub struct AvailabilityGroupProduct {
         with = "crate::de::opt_i64"
     )]
     pub disp_order: Option<i64>,
-    /// `subscriptionsettings` (ProductSubscriptionSettings).
+    /// `subscriptionsettings` (`ProductSubscriptionSettings`).
     #[serde(
         rename = "subscriptionsettings",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub subscriptionsettings: Option<ProductSubscriptionSettings>,
-    /// `subscriptionterms` (list<ProductSubscriptionTerm>).
+    /// `subscriptionterms` (`list<ProductSubscriptionTerm>`).
     #[serde(
         rename = "subscriptionterms",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub subscriptionterms: Option<Vec<ProductSubscriptionTerm>>,
-    /// `assigned` (bool).
+    /// `assigned` (`bool`).
     #[serde(
         rename = "assigned",
         default,
@@ -2081,7 +2081,7 @@ pub struct AvailabilityGroupProduct {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct AvailabilityGroupShippingMethod {
-    /// `mod_code` (string).
+    /// `mod_code` (`string`).
     #[serde(
         rename = "mod_code",
         default,
@@ -2089,7 +2089,7 @@ pub struct AvailabilityGroupShippingMethod {
         with = "crate::de::opt_string"
     )]
     pub mod_code: Option<String>,
-    /// `meth_code` (string).
+    /// `meth_code` (`string`).
     #[serde(
         rename = "meth_code",
         default,
@@ -2097,7 +2097,7 @@ pub struct AvailabilityGroupShippingMethod {
         with = "crate::de::opt_string"
     )]
     pub meth_code: Option<String>,
-    /// `method_name` (string).
+    /// `method_name` (`string`).
     #[serde(
         rename = "method_name",
         default,
@@ -2105,7 +2105,7 @@ pub struct AvailabilityGroupShippingMethod {
         with = "crate::de::opt_string"
     )]
     pub method_name: Option<String>,
-    /// `assigned` (bool).
+    /// `assigned` (`bool`).
     #[serde(
         rename = "assigned",
         default,
@@ -2122,7 +2122,7 @@ pub struct AvailabilityGroupShippingMethod {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BaseSubscription {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -2130,7 +2130,7 @@ pub struct BaseSubscription {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `order_id` (int).
+    /// `order_id` (`int`).
     #[serde(
         rename = "order_id",
         default,
@@ -2138,7 +2138,7 @@ pub struct BaseSubscription {
         with = "crate::de::opt_i64"
     )]
     pub order_id: Option<i64>,
-    /// `line_id` (int).
+    /// `line_id` (`int`).
     #[serde(
         rename = "line_id",
         default,
@@ -2146,7 +2146,7 @@ pub struct BaseSubscription {
         with = "crate::de::opt_i64"
     )]
     pub line_id: Option<i64>,
-    /// `cust_id` (int).
+    /// `cust_id` (`int`).
     #[serde(
         rename = "cust_id",
         default,
@@ -2154,7 +2154,7 @@ pub struct BaseSubscription {
         with = "crate::de::opt_i64"
     )]
     pub cust_id: Option<i64>,
-    /// `custpc_id` (int).
+    /// `custpc_id` (`int`).
     #[serde(
         rename = "custpc_id",
         default,
@@ -2162,7 +2162,7 @@ pub struct BaseSubscription {
         with = "crate::de::opt_i64"
     )]
     pub custpc_id: Option<i64>,
-    /// `product_id` (int).
+    /// `product_id` (`int`).
     #[serde(
         rename = "product_id",
         default,
@@ -2170,7 +2170,7 @@ pub struct BaseSubscription {
         with = "crate::de::opt_i64"
     )]
     pub product_id: Option<i64>,
-    /// `subterm_id` (int).
+    /// `subterm_id` (`int`).
     #[serde(
         rename = "subterm_id",
         default,
@@ -2178,7 +2178,7 @@ pub struct BaseSubscription {
         with = "crate::de::opt_i64"
     )]
     pub subterm_id: Option<i64>,
-    /// `addr_id` (int).
+    /// `addr_id` (`int`).
     #[serde(
         rename = "addr_id",
         default,
@@ -2186,7 +2186,7 @@ pub struct BaseSubscription {
         with = "crate::de::opt_i64"
     )]
     pub addr_id: Option<i64>,
-    /// `ship_id` (int).
+    /// `ship_id` (`int`).
     #[serde(
         rename = "ship_id",
         default,
@@ -2194,7 +2194,7 @@ pub struct BaseSubscription {
         with = "crate::de::opt_i64"
     )]
     pub ship_id: Option<i64>,
-    /// `ship_data` (string).
+    /// `ship_data` (`string`).
     #[serde(
         rename = "ship_data",
         default,
@@ -2202,7 +2202,7 @@ pub struct BaseSubscription {
         with = "crate::de::opt_string"
     )]
     pub ship_data: Option<String>,
-    /// `quantity` (int).
+    /// `quantity` (`int`).
     #[serde(
         rename = "quantity",
         default,
@@ -2210,7 +2210,7 @@ pub struct BaseSubscription {
         with = "crate::de::opt_i64"
     )]
     pub quantity: Option<i64>,
-    /// `termrem` (int).
+    /// `termrem` (`int`).
     #[serde(
         rename = "termrem",
         default,
@@ -2218,7 +2218,7 @@ pub struct BaseSubscription {
         with = "crate::de::opt_i64"
     )]
     pub termrem: Option<i64>,
-    /// `termproc` (int).
+    /// `termproc` (`int`).
     #[serde(
         rename = "termproc",
         default,
@@ -2226,16 +2226,16 @@ pub struct BaseSubscription {
         with = "crate::de::opt_i64"
     )]
     pub termproc: Option<i64>,
-    /// `firstdate` (timestamp).
+    /// `firstdate` (`timestamp`).
     #[serde(rename = "firstdate", default, skip_serializing_if = "Option::is_none")]
     pub firstdate: Option<Timestamp>,
-    /// `lastdate` (timestamp).
+    /// `lastdate` (`timestamp`).
     #[serde(rename = "lastdate", default, skip_serializing_if = "Option::is_none")]
     pub lastdate: Option<Timestamp>,
-    /// `nextdate` (timestamp).
+    /// `nextdate` (`timestamp`).
     #[serde(rename = "nextdate", default, skip_serializing_if = "Option::is_none")]
     pub nextdate: Option<Timestamp>,
-    /// `status` (string).
+    /// `status` (`string`).
     #[serde(
         rename = "status",
         default,
@@ -2243,7 +2243,7 @@ pub struct BaseSubscription {
         with = "crate::de::opt_string"
     )]
     pub status: Option<String>,
-    /// `message` (string).
+    /// `message` (`string`).
     #[serde(
         rename = "message",
         default,
@@ -2251,10 +2251,10 @@ pub struct BaseSubscription {
         with = "crate::de::opt_string"
     )]
     pub message: Option<String>,
-    /// `cncldate` (timestamp).
+    /// `cncldate` (`timestamp`).
     #[serde(rename = "cncldate", default, skip_serializing_if = "Option::is_none")]
     pub cncldate: Option<Timestamp>,
-    /// `tax` (decimal).
+    /// `tax` (`decimal`).
     #[serde(
         rename = "tax",
         default,
@@ -2262,7 +2262,7 @@ pub struct BaseSubscription {
         with = "crate::de::opt_f64"
     )]
     pub tax: Option<f64>,
-    /// `formatted_tax` (string).
+    /// `formatted_tax` (`string`).
     #[serde(
         rename = "formatted_tax",
         default,
@@ -2270,7 +2270,7 @@ pub struct BaseSubscription {
         with = "crate::de::opt_string"
     )]
     pub formatted_tax: Option<String>,
-    /// `shipping` (decimal).
+    /// `shipping` (`decimal`).
     #[serde(
         rename = "shipping",
         default,
@@ -2278,7 +2278,7 @@ pub struct BaseSubscription {
         with = "crate::de::opt_f64"
     )]
     pub shipping: Option<f64>,
-    /// `formatted_shipping` (string).
+    /// `formatted_shipping` (`string`).
     #[serde(
         rename = "formatted_shipping",
         default,
@@ -2286,7 +2286,7 @@ pub struct BaseSubscription {
         with = "crate::de::opt_string"
     )]
     pub formatted_shipping: Option<String>,
-    /// `subtotal` (decimal).
+    /// `subtotal` (`decimal`).
     #[serde(
         rename = "subtotal",
         default,
@@ -2294,7 +2294,7 @@ pub struct BaseSubscription {
         with = "crate::de::opt_f64"
     )]
     pub subtotal: Option<f64>,
-    /// `formatted_subtotal` (string).
+    /// `formatted_subtotal` (`string`).
     #[serde(
         rename = "formatted_subtotal",
         default,
@@ -2302,7 +2302,7 @@ pub struct BaseSubscription {
         with = "crate::de::opt_string"
     )]
     pub formatted_subtotal: Option<String>,
-    /// `total` (decimal).
+    /// `total` (`decimal`).
     #[serde(
         rename = "total",
         default,
@@ -2310,7 +2310,7 @@ pub struct BaseSubscription {
         with = "crate::de::opt_f64"
     )]
     pub total: Option<f64>,
-    /// `formatted_total` (string).
+    /// `formatted_total` (`string`).
     #[serde(
         rename = "formatted_total",
         default,
@@ -2318,7 +2318,7 @@ pub struct BaseSubscription {
         with = "crate::de::opt_string"
     )]
     pub formatted_total: Option<String>,
-    /// `authfails` (int).
+    /// `authfails` (`int`).
     #[serde(
         rename = "authfails",
         default,
@@ -2326,7 +2326,7 @@ pub struct BaseSubscription {
         with = "crate::de::opt_i64"
     )]
     pub authfails: Option<i64>,
-    /// `lastafail` (timestamp).
+    /// `lastafail` (`timestamp`).
     #[serde(rename = "lastafail", default, skip_serializing_if = "Option::is_none")]
     pub lastafail: Option<Timestamp>,
     /// Every other field the store sent, as sent.
@@ -2338,7 +2338,7 @@ pub struct BaseSubscription {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Branch {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -2346,7 +2346,7 @@ pub struct Branch {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `immutable` (bool).
+    /// `immutable` (`bool`).
     #[serde(
         rename = "immutable",
         default,
@@ -2354,7 +2354,7 @@ pub struct Branch {
         with = "crate::de::opt_bool"
     )]
     pub immutable: Option<bool>,
-    /// `branchkey` (string).
+    /// `branchkey` (`string`).
     #[serde(
         rename = "branchkey",
         default,
@@ -2362,7 +2362,7 @@ pub struct Branch {
         with = "crate::de::opt_string"
     )]
     pub branchkey: Option<String>,
-    /// `name` (string).
+    /// `name` (`string`).
     #[serde(
         rename = "name",
         default,
@@ -2370,7 +2370,7 @@ pub struct Branch {
         with = "crate::de::opt_string"
     )]
     pub name: Option<String>,
-    /// `color` (string).
+    /// `color` (`string`).
     #[serde(
         rename = "color",
         default,
@@ -2378,7 +2378,7 @@ pub struct Branch {
         with = "crate::de::opt_string"
     )]
     pub color: Option<String>,
-    /// `framework` (string).
+    /// `framework` (`string`).
     #[serde(
         rename = "framework",
         default,
@@ -2386,7 +2386,7 @@ pub struct Branch {
         with = "crate::de::opt_string"
     )]
     pub framework: Option<String>,
-    /// `is_primary` (bool).
+    /// `is_primary` (`bool`).
     #[serde(
         rename = "is_primary",
         default,
@@ -2394,7 +2394,7 @@ pub struct Branch {
         with = "crate::de::opt_bool"
     )]
     pub is_primary: Option<bool>,
-    /// `is_working` (bool).
+    /// `is_working` (`bool`).
     #[serde(
         rename = "is_working",
         default,
@@ -2402,7 +2402,7 @@ pub struct Branch {
         with = "crate::de::opt_bool"
     )]
     pub is_working: Option<bool>,
-    /// `preview_url` (string).
+    /// `preview_url` (`string`).
     #[serde(
         rename = "preview_url",
         default,
@@ -2419,7 +2419,7 @@ pub struct Branch {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BranchCSSResource {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -2427,7 +2427,7 @@ pub struct BranchCSSResource {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -2435,7 +2435,7 @@ pub struct BranchCSSResource {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `type` (string).
+    /// `type` (`string`).
     #[serde(
         rename = "type",
         default,
@@ -2443,7 +2443,7 @@ pub struct BranchCSSResource {
         with = "crate::de::opt_string"
     )]
     pub type_: Option<String>,
-    /// `is_global` (bool).
+    /// `is_global` (`bool`).
     #[serde(
         rename = "is_global",
         default,
@@ -2451,7 +2451,7 @@ pub struct BranchCSSResource {
         with = "crate::de::opt_bool"
     )]
     pub is_global: Option<bool>,
-    /// `active` (bool).
+    /// `active` (`bool`).
     #[serde(
         rename = "active",
         default,
@@ -2459,7 +2459,7 @@ pub struct BranchCSSResource {
         with = "crate::de::opt_bool"
     )]
     pub active: Option<bool>,
-    /// `file` (string).
+    /// `file` (`string`).
     #[serde(
         rename = "file",
         default,
@@ -2467,7 +2467,7 @@ pub struct BranchCSSResource {
         with = "crate::de::opt_string"
     )]
     pub file: Option<String>,
-    /// `templ_id` (int).
+    /// `templ_id` (`int`).
     #[serde(
         rename = "templ_id",
         default,
@@ -2475,14 +2475,14 @@ pub struct BranchCSSResource {
         with = "crate::de::opt_i64"
     )]
     pub templ_id: Option<i64>,
-    /// `attributes` (list<CSSResourceAttribute>).
+    /// `attributes` (`list<CSSResourceAttribute>`).
     #[serde(
         rename = "attributes",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub attributes: Option<Vec<CSSResourceAttribute>>,
-    /// `mod_code` (string).
+    /// `mod_code` (`string`).
     #[serde(
         rename = "mod_code",
         default,
@@ -2490,7 +2490,7 @@ pub struct BranchCSSResource {
         with = "crate::de::opt_string"
     )]
     pub mod_code: Option<String>,
-    /// `mod_data` (string).
+    /// `mod_data` (`string`).
     #[serde(
         rename = "mod_data",
         default,
@@ -2507,7 +2507,7 @@ pub struct BranchCSSResource {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BranchCSSResourceVersion {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -2515,7 +2515,7 @@ pub struct BranchCSSResourceVersion {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `res_id` (int).
+    /// `res_id` (`int`).
     #[serde(
         rename = "res_id",
         default,
@@ -2523,7 +2523,7 @@ pub struct BranchCSSResourceVersion {
         with = "crate::de::opt_i64"
     )]
     pub res_id: Option<i64>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -2531,7 +2531,7 @@ pub struct BranchCSSResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `type` (string).
+    /// `type` (`string`).
     #[serde(
         rename = "type",
         default,
@@ -2539,7 +2539,7 @@ pub struct BranchCSSResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub type_: Option<String>,
-    /// `is_global` (bool).
+    /// `is_global` (`bool`).
     #[serde(
         rename = "is_global",
         default,
@@ -2547,7 +2547,7 @@ pub struct BranchCSSResourceVersion {
         with = "crate::de::opt_bool"
     )]
     pub is_global: Option<bool>,
-    /// `active` (bool).
+    /// `active` (`bool`).
     #[serde(
         rename = "active",
         default,
@@ -2555,7 +2555,7 @@ pub struct BranchCSSResourceVersion {
         with = "crate::de::opt_bool"
     )]
     pub active: Option<bool>,
-    /// `file` (string).
+    /// `file` (`string`).
     #[serde(
         rename = "file",
         default,
@@ -2563,7 +2563,7 @@ pub struct BranchCSSResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub file: Option<String>,
-    /// `branchless_file` (string).
+    /// `branchless_file` (`string`).
     #[serde(
         rename = "branchless_file",
         default,
@@ -2571,7 +2571,7 @@ pub struct BranchCSSResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub branchless_file: Option<String>,
-    /// `templ_id` (int).
+    /// `templ_id` (`int`).
     #[serde(
         rename = "templ_id",
         default,
@@ -2579,7 +2579,7 @@ pub struct BranchCSSResourceVersion {
         with = "crate::de::opt_i64"
     )]
     pub templ_id: Option<i64>,
-    /// `user_id` (int).
+    /// `user_id` (`int`).
     #[serde(
         rename = "user_id",
         default,
@@ -2587,7 +2587,7 @@ pub struct BranchCSSResourceVersion {
         with = "crate::de::opt_i64"
     )]
     pub user_id: Option<i64>,
-    /// `user_name` (string).
+    /// `user_name` (`string`).
     #[serde(
         rename = "user_name",
         default,
@@ -2595,7 +2595,7 @@ pub struct BranchCSSResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub user_name: Option<String>,
-    /// `user_icon` (string).
+    /// `user_icon` (`string`).
     #[serde(
         rename = "user_icon",
         default,
@@ -2603,7 +2603,7 @@ pub struct BranchCSSResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub user_icon: Option<String>,
-    /// `source_user_id` (int).
+    /// `source_user_id` (`int`).
     #[serde(
         rename = "source_user_id",
         default,
@@ -2611,7 +2611,7 @@ pub struct BranchCSSResourceVersion {
         with = "crate::de::opt_i64"
     )]
     pub source_user_id: Option<i64>,
-    /// `source_user_name` (string).
+    /// `source_user_name` (`string`).
     #[serde(
         rename = "source_user_name",
         default,
@@ -2619,7 +2619,7 @@ pub struct BranchCSSResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub source_user_name: Option<String>,
-    /// `source_user_icon` (string).
+    /// `source_user_icon` (`string`).
     #[serde(
         rename = "source_user_icon",
         default,
@@ -2627,7 +2627,7 @@ pub struct BranchCSSResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub source_user_icon: Option<String>,
-    /// `source` (string).
+    /// `source` (`string`).
     #[serde(
         rename = "source",
         default,
@@ -2635,28 +2635,28 @@ pub struct BranchCSSResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub source: Option<String>,
-    /// `attributes` (list<CSSResourceVersionAttribute>).
+    /// `attributes` (`list<CSSResourceVersionAttribute>`).
     #[serde(
         rename = "attributes",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub attributes: Option<Vec<CSSResourceVersionAttribute>>,
-    /// `linkedpages` (list<Page>).
+    /// `linkedpages` (`list<Page>`).
     #[serde(
         rename = "linkedpages",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub linkedpages: Option<Vec<Page>>,
-    /// `linkedresources` (list<CSSResource>).
+    /// `linkedresources` (`list<CSSResource>`).
     #[serde(
         rename = "linkedresources",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub linkedresources: Option<Vec<CSSResource>>,
-    /// `source_notes` (string).
+    /// `source_notes` (`string`).
     #[serde(
         rename = "source_notes",
         default,
@@ -2673,7 +2673,7 @@ pub struct BranchCSSResourceVersion {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BranchItemVersion {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -2681,7 +2681,7 @@ pub struct BranchItemVersion {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `item_id` (int).
+    /// `item_id` (`int`).
     #[serde(
         rename = "item_id",
         default,
@@ -2689,7 +2689,7 @@ pub struct BranchItemVersion {
         with = "crate::de::opt_i64"
     )]
     pub item_id: Option<i64>,
-    /// `user_id` (int).
+    /// `user_id` (`int`).
     #[serde(
         rename = "user_id",
         default,
@@ -2697,7 +2697,7 @@ pub struct BranchItemVersion {
         with = "crate::de::opt_i64"
     )]
     pub user_id: Option<i64>,
-    /// `user_name` (string).
+    /// `user_name` (`string`).
     #[serde(
         rename = "user_name",
         default,
@@ -2705,7 +2705,7 @@ pub struct BranchItemVersion {
         with = "crate::de::opt_string"
     )]
     pub user_name: Option<String>,
-    /// `user_icon` (string).
+    /// `user_icon` (`string`).
     #[serde(
         rename = "user_icon",
         default,
@@ -2713,7 +2713,7 @@ pub struct BranchItemVersion {
         with = "crate::de::opt_string"
     )]
     pub user_icon: Option<String>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -2721,7 +2721,7 @@ pub struct BranchItemVersion {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `mod_code` (string).
+    /// `mod_code` (`string`).
     #[serde(
         rename = "mod_code",
         default,
@@ -2729,7 +2729,7 @@ pub struct BranchItemVersion {
         with = "crate::de::opt_string"
     )]
     pub mod_code: Option<String>,
-    /// `module` (Module).
+    /// `module` (`Module`).
     #[serde(rename = "module", default, skip_serializing_if = "Option::is_none")]
     pub module: Option<Module>,
     /// Every other field the store sent, as sent.
@@ -2741,7 +2741,7 @@ pub struct BranchItemVersion {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BranchJavaScriptResourceVersion {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -2749,7 +2749,7 @@ pub struct BranchJavaScriptResourceVersion {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `res_id` (int).
+    /// `res_id` (`int`).
     #[serde(
         rename = "res_id",
         default,
@@ -2757,7 +2757,7 @@ pub struct BranchJavaScriptResourceVersion {
         with = "crate::de::opt_i64"
     )]
     pub res_id: Option<i64>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -2765,7 +2765,7 @@ pub struct BranchJavaScriptResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `type` (string).
+    /// `type` (`string`).
     #[serde(
         rename = "type",
         default,
@@ -2773,7 +2773,7 @@ pub struct BranchJavaScriptResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub type_: Option<String>,
-    /// `is_global` (bool).
+    /// `is_global` (`bool`).
     #[serde(
         rename = "is_global",
         default,
@@ -2781,7 +2781,7 @@ pub struct BranchJavaScriptResourceVersion {
         with = "crate::de::opt_bool"
     )]
     pub is_global: Option<bool>,
-    /// `active` (bool).
+    /// `active` (`bool`).
     #[serde(
         rename = "active",
         default,
@@ -2789,7 +2789,7 @@ pub struct BranchJavaScriptResourceVersion {
         with = "crate::de::opt_bool"
     )]
     pub active: Option<bool>,
-    /// `file` (string).
+    /// `file` (`string`).
     #[serde(
         rename = "file",
         default,
@@ -2797,7 +2797,7 @@ pub struct BranchJavaScriptResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub file: Option<String>,
-    /// `branchless_file` (string).
+    /// `branchless_file` (`string`).
     #[serde(
         rename = "branchless_file",
         default,
@@ -2805,7 +2805,7 @@ pub struct BranchJavaScriptResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub branchless_file: Option<String>,
-    /// `templ_id` (int).
+    /// `templ_id` (`int`).
     #[serde(
         rename = "templ_id",
         default,
@@ -2813,7 +2813,7 @@ pub struct BranchJavaScriptResourceVersion {
         with = "crate::de::opt_i64"
     )]
     pub templ_id: Option<i64>,
-    /// `user_id` (int).
+    /// `user_id` (`int`).
     #[serde(
         rename = "user_id",
         default,
@@ -2821,7 +2821,7 @@ pub struct BranchJavaScriptResourceVersion {
         with = "crate::de::opt_i64"
     )]
     pub user_id: Option<i64>,
-    /// `user_name` (string).
+    /// `user_name` (`string`).
     #[serde(
         rename = "user_name",
         default,
@@ -2829,7 +2829,7 @@ pub struct BranchJavaScriptResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub user_name: Option<String>,
-    /// `user_icon` (string).
+    /// `user_icon` (`string`).
     #[serde(
         rename = "user_icon",
         default,
@@ -2837,7 +2837,7 @@ pub struct BranchJavaScriptResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub user_icon: Option<String>,
-    /// `source_user_id` (int).
+    /// `source_user_id` (`int`).
     #[serde(
         rename = "source_user_id",
         default,
@@ -2845,7 +2845,7 @@ pub struct BranchJavaScriptResourceVersion {
         with = "crate::de::opt_i64"
     )]
     pub source_user_id: Option<i64>,
-    /// `source_user_name` (string).
+    /// `source_user_name` (`string`).
     #[serde(
         rename = "source_user_name",
         default,
@@ -2853,7 +2853,7 @@ pub struct BranchJavaScriptResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub source_user_name: Option<String>,
-    /// `source_user_icon` (string).
+    /// `source_user_icon` (`string`).
     #[serde(
         rename = "source_user_icon",
         default,
@@ -2861,7 +2861,7 @@ pub struct BranchJavaScriptResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub source_user_icon: Option<String>,
-    /// `source` (string).
+    /// `source` (`string`).
     #[serde(
         rename = "source",
         default,
@@ -2869,28 +2869,28 @@ pub struct BranchJavaScriptResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub source: Option<String>,
-    /// `attributes` (list<JavaScriptResourceVersionAttribute>).
+    /// `attributes` (`list<JavaScriptResourceVersionAttribute>`).
     #[serde(
         rename = "attributes",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub attributes: Option<Vec<JavaScriptResourceVersionAttribute>>,
-    /// `linkedpages` (list<Page>).
+    /// `linkedpages` (`list<Page>`).
     #[serde(
         rename = "linkedpages",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub linkedpages: Option<Vec<Page>>,
-    /// `linkedresources` (list<JavaScriptResource>).
+    /// `linkedresources` (`list<JavaScriptResource>`).
     #[serde(
         rename = "linkedresources",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub linkedresources: Option<Vec<JavaScriptResource>>,
-    /// `source_notes` (string).
+    /// `source_notes` (`string`).
     #[serde(
         rename = "source_notes",
         default,
@@ -2907,7 +2907,7 @@ pub struct BranchJavaScriptResourceVersion {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BranchPageVersion {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -2915,7 +2915,7 @@ pub struct BranchPageVersion {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `page_id` (int).
+    /// `page_id` (`int`).
     #[serde(
         rename = "page_id",
         default,
@@ -2923,7 +2923,7 @@ pub struct BranchPageVersion {
         with = "crate::de::opt_i64"
     )]
     pub page_id: Option<i64>,
-    /// `user_id` (int).
+    /// `user_id` (`int`).
     #[serde(
         rename = "user_id",
         default,
@@ -2931,7 +2931,7 @@ pub struct BranchPageVersion {
         with = "crate::de::opt_i64"
     )]
     pub user_id: Option<i64>,
-    /// `user_name` (string).
+    /// `user_name` (`string`).
     #[serde(
         rename = "user_name",
         default,
@@ -2939,7 +2939,7 @@ pub struct BranchPageVersion {
         with = "crate::de::opt_string"
     )]
     pub user_name: Option<String>,
-    /// `user_icon` (string).
+    /// `user_icon` (`string`).
     #[serde(
         rename = "user_icon",
         default,
@@ -2947,7 +2947,7 @@ pub struct BranchPageVersion {
         with = "crate::de::opt_string"
     )]
     pub user_icon: Option<String>,
-    /// `admin` (bool).
+    /// `admin` (`bool`).
     #[serde(
         rename = "admin",
         default,
@@ -2955,7 +2955,7 @@ pub struct BranchPageVersion {
         with = "crate::de::opt_bool"
     )]
     pub admin: Option<bool>,
-    /// `layout` (bool).
+    /// `layout` (`bool`).
     #[serde(
         rename = "layout",
         default,
@@ -2963,7 +2963,7 @@ pub struct BranchPageVersion {
         with = "crate::de::opt_bool"
     )]
     pub layout: Option<bool>,
-    /// `secure` (bool).
+    /// `secure` (`bool`).
     #[serde(
         rename = "secure",
         default,
@@ -2971,7 +2971,7 @@ pub struct BranchPageVersion {
         with = "crate::de::opt_bool"
     )]
     pub secure: Option<bool>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -2979,7 +2979,7 @@ pub struct BranchPageVersion {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `name` (string).
+    /// `name` (`string`).
     #[serde(
         rename = "name",
         default,
@@ -2987,7 +2987,7 @@ pub struct BranchPageVersion {
         with = "crate::de::opt_string"
     )]
     pub name: Option<String>,
-    /// `title` (string).
+    /// `title` (`string`).
     #[serde(
         rename = "title",
         default,
@@ -2995,7 +2995,7 @@ pub struct BranchPageVersion {
         with = "crate::de::opt_string"
     )]
     pub title: Option<String>,
-    /// `ui_id` (int).
+    /// `ui_id` (`int`).
     #[serde(
         rename = "ui_id",
         default,
@@ -3003,7 +3003,7 @@ pub struct BranchPageVersion {
         with = "crate::de::opt_i64"
     )]
     pub ui_id: Option<i64>,
-    /// `templ_id` (int).
+    /// `templ_id` (`int`).
     #[serde(
         rename = "templ_id",
         default,
@@ -3011,7 +3011,7 @@ pub struct BranchPageVersion {
         with = "crate::de::opt_i64"
     )]
     pub templ_id: Option<i64>,
-    /// `cache` (string).
+    /// `cache` (`string`).
     #[serde(
         rename = "cache",
         default,
@@ -3019,7 +3019,7 @@ pub struct BranchPageVersion {
         with = "crate::de::opt_string"
     )]
     pub cache: Option<String>,
-    /// `notes` (string).
+    /// `notes` (`string`).
     #[serde(
         rename = "notes",
         default,
@@ -3027,7 +3027,7 @@ pub struct BranchPageVersion {
         with = "crate::de::opt_string"
     )]
     pub notes: Option<String>,
-    /// `source` (string).
+    /// `source` (`string`).
     #[serde(
         rename = "source",
         default,
@@ -3035,7 +3035,7 @@ pub struct BranchPageVersion {
         with = "crate::de::opt_string"
     )]
     pub source: Option<String>,
-    /// `source_user_id` (int).
+    /// `source_user_id` (`int`).
     #[serde(
         rename = "source_user_id",
         default,
@@ -3043,7 +3043,7 @@ pub struct BranchPageVersion {
         with = "crate::de::opt_i64"
     )]
     pub source_user_id: Option<i64>,
-    /// `source_user_name` (string).
+    /// `source_user_name` (`string`).
     #[serde(
         rename = "source_user_name",
         default,
@@ -3051,7 +3051,7 @@ pub struct BranchPageVersion {
         with = "crate::de::opt_string"
     )]
     pub source_user_name: Option<String>,
-    /// `source_user_icon` (string).
+    /// `source_user_icon` (`string`).
     #[serde(
         rename = "source_user_icon",
         default,
@@ -3059,7 +3059,7 @@ pub struct BranchPageVersion {
         with = "crate::de::opt_string"
     )]
     pub source_user_icon: Option<String>,
-    /// `settings` (VersionSettings).
+    /// `settings` (`VersionSettings`).
     #[serde(rename = "settings", default, skip_serializing_if = "Option::is_none")]
     pub settings: Option<VersionSettings>,
     /// Every other field the store sent, as sent.
@@ -3071,7 +3071,7 @@ pub struct BranchPageVersion {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BranchPropertyVersion {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -3079,7 +3079,7 @@ pub struct BranchPropertyVersion {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `prop_id` (int).
+    /// `prop_id` (`int`).
     #[serde(
         rename = "prop_id",
         default,
@@ -3087,7 +3087,7 @@ pub struct BranchPropertyVersion {
         with = "crate::de::opt_i64"
     )]
     pub prop_id: Option<i64>,
-    /// `version_id` (int).
+    /// `version_id` (`int`).
     #[serde(
         rename = "version_id",
         default,
@@ -3095,7 +3095,7 @@ pub struct BranchPropertyVersion {
         with = "crate::de::opt_i64"
     )]
     pub version_id: Option<i64>,
-    /// `type` (string).
+    /// `type` (`string`).
     #[serde(
         rename = "type",
         default,
@@ -3103,7 +3103,7 @@ pub struct BranchPropertyVersion {
         with = "crate::de::opt_string"
     )]
     pub type_: Option<String>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -3111,7 +3111,7 @@ pub struct BranchPropertyVersion {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `product_id` (int).
+    /// `product_id` (`int`).
     #[serde(
         rename = "product_id",
         default,
@@ -3119,7 +3119,7 @@ pub struct BranchPropertyVersion {
         with = "crate::de::opt_i64"
     )]
     pub product_id: Option<i64>,
-    /// `cat_id` (int).
+    /// `cat_id` (`int`).
     #[serde(
         rename = "cat_id",
         default,
@@ -3127,7 +3127,7 @@ pub struct BranchPropertyVersion {
         with = "crate::de::opt_i64"
     )]
     pub cat_id: Option<i64>,
-    /// `version_user_id` (int).
+    /// `version_user_id` (`int`).
     #[serde(
         rename = "version_user_id",
         default,
@@ -3135,7 +3135,7 @@ pub struct BranchPropertyVersion {
         with = "crate::de::opt_i64"
     )]
     pub version_user_id: Option<i64>,
-    /// `version_user_name` (string).
+    /// `version_user_name` (`string`).
     #[serde(
         rename = "version_user_name",
         default,
@@ -3143,7 +3143,7 @@ pub struct BranchPropertyVersion {
         with = "crate::de::opt_string"
     )]
     pub version_user_name: Option<String>,
-    /// `version_user_icon` (string).
+    /// `version_user_icon` (`string`).
     #[serde(
         rename = "version_user_icon",
         default,
@@ -3151,7 +3151,7 @@ pub struct BranchPropertyVersion {
         with = "crate::de::opt_string"
     )]
     pub version_user_icon: Option<String>,
-    /// `source_user_id` (int).
+    /// `source_user_id` (`int`).
     #[serde(
         rename = "source_user_id",
         default,
@@ -3159,7 +3159,7 @@ pub struct BranchPropertyVersion {
         with = "crate::de::opt_i64"
     )]
     pub source_user_id: Option<i64>,
-    /// `source_user_name` (string).
+    /// `source_user_name` (`string`).
     #[serde(
         rename = "source_user_name",
         default,
@@ -3167,7 +3167,7 @@ pub struct BranchPropertyVersion {
         with = "crate::de::opt_string"
     )]
     pub source_user_name: Option<String>,
-    /// `source_user_icon` (string).
+    /// `source_user_icon` (`string`).
     #[serde(
         rename = "source_user_icon",
         default,
@@ -3175,7 +3175,7 @@ pub struct BranchPropertyVersion {
         with = "crate::de::opt_string"
     )]
     pub source_user_icon: Option<String>,
-    /// `templ_id` (int).
+    /// `templ_id` (`int`).
     #[serde(
         rename = "templ_id",
         default,
@@ -3183,16 +3183,16 @@ pub struct BranchPropertyVersion {
         with = "crate::de::opt_i64"
     )]
     pub templ_id: Option<i64>,
-    /// `settings` (VersionSettings).
+    /// `settings` (`VersionSettings`).
     #[serde(rename = "settings", default, skip_serializing_if = "Option::is_none")]
     pub settings: Option<VersionSettings>,
-    /// `product` (Product).
+    /// `product` (`Product`).
     #[serde(rename = "product", default, skip_serializing_if = "Option::is_none")]
     pub product: Option<Product>,
-    /// `category` (Category).
+    /// `category` (`Category`).
     #[serde(rename = "category", default, skip_serializing_if = "Option::is_none")]
     pub category: Option<Category>,
-    /// `source` (string).
+    /// `source` (`string`).
     #[serde(
         rename = "source",
         default,
@@ -3200,7 +3200,7 @@ pub struct BranchPropertyVersion {
         with = "crate::de::opt_string"
     )]
     pub source: Option<String>,
-    /// `sync` (bool).
+    /// `sync` (`bool`).
     #[serde(
         rename = "sync",
         default,
@@ -3208,7 +3208,7 @@ pub struct BranchPropertyVersion {
         with = "crate::de::opt_bool"
     )]
     pub sync: Option<bool>,
-    /// `source_notes` (string).
+    /// `source_notes` (`string`).
     #[serde(
         rename = "source_notes",
         default,
@@ -3216,7 +3216,7 @@ pub struct BranchPropertyVersion {
         with = "crate::de::opt_string"
     )]
     pub source_notes: Option<String>,
-    /// `image_id` (int).
+    /// `image_id` (`int`).
     #[serde(
         rename = "image_id",
         default,
@@ -3224,7 +3224,7 @@ pub struct BranchPropertyVersion {
         with = "crate::de::opt_i64"
     )]
     pub image_id: Option<i64>,
-    /// `image` (string).
+    /// `image` (`string`).
     #[serde(
         rename = "image",
         default,
@@ -3232,7 +3232,7 @@ pub struct BranchPropertyVersion {
         with = "crate::de::opt_string"
     )]
     pub image: Option<String>,
-    /// `image_refcount` (int).
+    /// `image_refcount` (`int`).
     #[serde(
         rename = "image_refcount",
         default,
@@ -3240,7 +3240,7 @@ pub struct BranchPropertyVersion {
         with = "crate::de::opt_i64"
     )]
     pub image_refcount: Option<i64>,
-    /// `image_head_count` (int).
+    /// `image_head_count` (`int`).
     #[serde(
         rename = "image_head_count",
         default,
@@ -3257,7 +3257,7 @@ pub struct BranchPropertyVersion {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BranchTemplateVersion {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -3265,7 +3265,7 @@ pub struct BranchTemplateVersion {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `templ_id` (int).
+    /// `templ_id` (`int`).
     #[serde(
         rename = "templ_id",
         default,
@@ -3273,7 +3273,7 @@ pub struct BranchTemplateVersion {
         with = "crate::de::opt_i64"
     )]
     pub templ_id: Option<i64>,
-    /// `parent_id` (int).
+    /// `parent_id` (`int`).
     #[serde(
         rename = "parent_id",
         default,
@@ -3281,7 +3281,7 @@ pub struct BranchTemplateVersion {
         with = "crate::de::opt_i64"
     )]
     pub parent_id: Option<i64>,
-    /// `user_id` (int).
+    /// `user_id` (`int`).
     #[serde(
         rename = "user_id",
         default,
@@ -3289,7 +3289,7 @@ pub struct BranchTemplateVersion {
         with = "crate::de::opt_i64"
     )]
     pub user_id: Option<i64>,
-    /// `user_name` (string).
+    /// `user_name` (`string`).
     #[serde(
         rename = "user_name",
         default,
@@ -3297,7 +3297,7 @@ pub struct BranchTemplateVersion {
         with = "crate::de::opt_string"
     )]
     pub user_name: Option<String>,
-    /// `user_icon` (string).
+    /// `user_icon` (`string`).
     #[serde(
         rename = "user_icon",
         default,
@@ -3305,7 +3305,7 @@ pub struct BranchTemplateVersion {
         with = "crate::de::opt_string"
     )]
     pub user_icon: Option<String>,
-    /// `item_id` (int).
+    /// `item_id` (`int`).
     #[serde(
         rename = "item_id",
         default,
@@ -3313,7 +3313,7 @@ pub struct BranchTemplateVersion {
         with = "crate::de::opt_i64"
     )]
     pub item_id: Option<i64>,
-    /// `prop_id` (int).
+    /// `prop_id` (`int`).
     #[serde(
         rename = "prop_id",
         default,
@@ -3321,7 +3321,7 @@ pub struct BranchTemplateVersion {
         with = "crate::de::opt_i64"
     )]
     pub prop_id: Option<i64>,
-    /// `sync` (bool).
+    /// `sync` (`bool`).
     #[serde(
         rename = "sync",
         default,
@@ -3329,7 +3329,7 @@ pub struct BranchTemplateVersion {
         with = "crate::de::opt_bool"
     )]
     pub sync: Option<bool>,
-    /// `filename` (string).
+    /// `filename` (`string`).
     #[serde(
         rename = "filename",
         default,
@@ -3337,10 +3337,10 @@ pub struct BranchTemplateVersion {
         with = "crate::de::opt_string"
     )]
     pub filename: Option<String>,
-    /// `dtstamp` (timestamp).
+    /// `dtstamp` (`timestamp`).
     #[serde(rename = "dtstamp", default, skip_serializing_if = "Option::is_none")]
     pub dtstamp: Option<Timestamp>,
-    /// `notes` (string).
+    /// `notes` (`string`).
     #[serde(
         rename = "notes",
         default,
@@ -3348,7 +3348,7 @@ pub struct BranchTemplateVersion {
         with = "crate::de::opt_string"
     )]
     pub notes: Option<String>,
-    /// `source` (string).
+    /// `source` (`string`).
     #[serde(
         rename = "source",
         default,
@@ -3356,7 +3356,7 @@ pub struct BranchTemplateVersion {
         with = "crate::de::opt_string"
     )]
     pub source: Option<String>,
-    /// `settings` (VersionSettings).
+    /// `settings` (`VersionSettings`).
     #[serde(rename = "settings", default, skip_serializing_if = "Option::is_none")]
     pub settings: Option<VersionSettings>,
     /// Every other field the store sent, as sent.
@@ -3368,7 +3368,7 @@ pub struct BranchTemplateVersion {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BusinessAccount {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -3376,7 +3376,7 @@ pub struct BusinessAccount {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `title` (string).
+    /// `title` (`string`).
     #[serde(
         rename = "title",
         default,
@@ -3384,7 +3384,7 @@ pub struct BusinessAccount {
         with = "crate::de::opt_string"
     )]
     pub title: Option<String>,
-    /// `tax_exempt` (bool).
+    /// `tax_exempt` (`bool`).
     #[serde(
         rename = "tax_exempt",
         default,
@@ -3392,7 +3392,7 @@ pub struct BusinessAccount {
         with = "crate::de::opt_bool"
     )]
     pub tax_exempt: Option<bool>,
-    /// `order_cnt` (int).
+    /// `order_cnt` (`int`).
     #[serde(
         rename = "order_cnt",
         default,
@@ -3400,7 +3400,7 @@ pub struct BusinessAccount {
         with = "crate::de::opt_i64"
     )]
     pub order_cnt: Option<i64>,
-    /// `order_avg` (decimal).
+    /// `order_avg` (`decimal`).
     #[serde(
         rename = "order_avg",
         default,
@@ -3408,7 +3408,7 @@ pub struct BusinessAccount {
         with = "crate::de::opt_f64"
     )]
     pub order_avg: Option<f64>,
-    /// `formatted_order_avg` (string).
+    /// `formatted_order_avg` (`string`).
     #[serde(
         rename = "formatted_order_avg",
         default,
@@ -3416,7 +3416,7 @@ pub struct BusinessAccount {
         with = "crate::de::opt_string"
     )]
     pub formatted_order_avg: Option<String>,
-    /// `order_tot` (decimal).
+    /// `order_tot` (`decimal`).
     #[serde(
         rename = "order_tot",
         default,
@@ -3424,7 +3424,7 @@ pub struct BusinessAccount {
         with = "crate::de::opt_f64"
     )]
     pub order_tot: Option<f64>,
-    /// `formatted_order_tot` (string).
+    /// `formatted_order_tot` (`string`).
     #[serde(
         rename = "formatted_order_tot",
         default,
@@ -3432,7 +3432,7 @@ pub struct BusinessAccount {
         with = "crate::de::opt_string"
     )]
     pub formatted_order_tot: Option<String>,
-    /// `note_count` (int).
+    /// `note_count` (`int`).
     #[serde(
         rename = "note_count",
         default,
@@ -3449,7 +3449,7 @@ pub struct BusinessAccount {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct BusinessAccountCustomer {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -3457,7 +3457,7 @@ pub struct BusinessAccountCustomer {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `account_id` (int).
+    /// `account_id` (`int`).
     #[serde(
         rename = "account_id",
         default,
@@ -3465,7 +3465,7 @@ pub struct BusinessAccountCustomer {
         with = "crate::de::opt_i64"
     )]
     pub account_id: Option<i64>,
-    /// `login` (string).
+    /// `login` (`string`).
     #[serde(
         rename = "login",
         default,
@@ -3473,7 +3473,7 @@ pub struct BusinessAccountCustomer {
         with = "crate::de::opt_string"
     )]
     pub login: Option<String>,
-    /// `pw_email` (string).
+    /// `pw_email` (`string`).
     #[serde(
         rename = "pw_email",
         default,
@@ -3481,7 +3481,7 @@ pub struct BusinessAccountCustomer {
         with = "crate::de::opt_string"
     )]
     pub pw_email: Option<String>,
-    /// `ship_id` (int).
+    /// `ship_id` (`int`).
     #[serde(
         rename = "ship_id",
         default,
@@ -3489,7 +3489,7 @@ pub struct BusinessAccountCustomer {
         with = "crate::de::opt_i64"
     )]
     pub ship_id: Option<i64>,
-    /// `ship_res` (bool).
+    /// `ship_res` (`bool`).
     #[serde(
         rename = "ship_res",
         default,
@@ -3497,7 +3497,7 @@ pub struct BusinessAccountCustomer {
         with = "crate::de::opt_bool"
     )]
     pub ship_res: Option<bool>,
-    /// `ship_fname` (string).
+    /// `ship_fname` (`string`).
     #[serde(
         rename = "ship_fname",
         default,
@@ -3505,7 +3505,7 @@ pub struct BusinessAccountCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_fname: Option<String>,
-    /// `ship_lname` (string).
+    /// `ship_lname` (`string`).
     #[serde(
         rename = "ship_lname",
         default,
@@ -3513,7 +3513,7 @@ pub struct BusinessAccountCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_lname: Option<String>,
-    /// `ship_email` (string).
+    /// `ship_email` (`string`).
     #[serde(
         rename = "ship_email",
         default,
@@ -3521,7 +3521,7 @@ pub struct BusinessAccountCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_email: Option<String>,
-    /// `ship_comp` (string).
+    /// `ship_comp` (`string`).
     #[serde(
         rename = "ship_comp",
         default,
@@ -3529,7 +3529,7 @@ pub struct BusinessAccountCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_comp: Option<String>,
-    /// `ship_phone` (string).
+    /// `ship_phone` (`string`).
     #[serde(
         rename = "ship_phone",
         default,
@@ -3537,7 +3537,7 @@ pub struct BusinessAccountCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_phone: Option<String>,
-    /// `ship_fax` (string).
+    /// `ship_fax` (`string`).
     #[serde(
         rename = "ship_fax",
         default,
@@ -3545,7 +3545,7 @@ pub struct BusinessAccountCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_fax: Option<String>,
-    /// `ship_addr1` (string).
+    /// `ship_addr1` (`string`).
     #[serde(
         rename = "ship_addr1",
         default,
@@ -3553,7 +3553,7 @@ pub struct BusinessAccountCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_addr1: Option<String>,
-    /// `ship_addr2` (string).
+    /// `ship_addr2` (`string`).
     #[serde(
         rename = "ship_addr2",
         default,
@@ -3561,7 +3561,7 @@ pub struct BusinessAccountCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_addr2: Option<String>,
-    /// `ship_city` (string).
+    /// `ship_city` (`string`).
     #[serde(
         rename = "ship_city",
         default,
@@ -3569,7 +3569,7 @@ pub struct BusinessAccountCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_city: Option<String>,
-    /// `ship_state` (string).
+    /// `ship_state` (`string`).
     #[serde(
         rename = "ship_state",
         default,
@@ -3577,7 +3577,7 @@ pub struct BusinessAccountCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_state: Option<String>,
-    /// `ship_zip` (string).
+    /// `ship_zip` (`string`).
     #[serde(
         rename = "ship_zip",
         default,
@@ -3585,7 +3585,7 @@ pub struct BusinessAccountCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_zip: Option<String>,
-    /// `ship_cntry` (string).
+    /// `ship_cntry` (`string`).
     #[serde(
         rename = "ship_cntry",
         default,
@@ -3593,7 +3593,7 @@ pub struct BusinessAccountCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_cntry: Option<String>,
-    /// `bill_id` (int).
+    /// `bill_id` (`int`).
     #[serde(
         rename = "bill_id",
         default,
@@ -3601,7 +3601,7 @@ pub struct BusinessAccountCustomer {
         with = "crate::de::opt_i64"
     )]
     pub bill_id: Option<i64>,
-    /// `bill_fname` (string).
+    /// `bill_fname` (`string`).
     #[serde(
         rename = "bill_fname",
         default,
@@ -3609,7 +3609,7 @@ pub struct BusinessAccountCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_fname: Option<String>,
-    /// `bill_lname` (string).
+    /// `bill_lname` (`string`).
     #[serde(
         rename = "bill_lname",
         default,
@@ -3617,7 +3617,7 @@ pub struct BusinessAccountCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_lname: Option<String>,
-    /// `bill_email` (string).
+    /// `bill_email` (`string`).
     #[serde(
         rename = "bill_email",
         default,
@@ -3625,7 +3625,7 @@ pub struct BusinessAccountCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_email: Option<String>,
-    /// `bill_comp` (string).
+    /// `bill_comp` (`string`).
     #[serde(
         rename = "bill_comp",
         default,
@@ -3633,7 +3633,7 @@ pub struct BusinessAccountCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_comp: Option<String>,
-    /// `bill_phone` (string).
+    /// `bill_phone` (`string`).
     #[serde(
         rename = "bill_phone",
         default,
@@ -3641,7 +3641,7 @@ pub struct BusinessAccountCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_phone: Option<String>,
-    /// `bill_fax` (string).
+    /// `bill_fax` (`string`).
     #[serde(
         rename = "bill_fax",
         default,
@@ -3649,7 +3649,7 @@ pub struct BusinessAccountCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_fax: Option<String>,
-    /// `bill_addr1` (string).
+    /// `bill_addr1` (`string`).
     #[serde(
         rename = "bill_addr1",
         default,
@@ -3657,7 +3657,7 @@ pub struct BusinessAccountCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_addr1: Option<String>,
-    /// `bill_addr2` (string).
+    /// `bill_addr2` (`string`).
     #[serde(
         rename = "bill_addr2",
         default,
@@ -3665,7 +3665,7 @@ pub struct BusinessAccountCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_addr2: Option<String>,
-    /// `bill_city` (string).
+    /// `bill_city` (`string`).
     #[serde(
         rename = "bill_city",
         default,
@@ -3673,7 +3673,7 @@ pub struct BusinessAccountCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_city: Option<String>,
-    /// `bill_state` (string).
+    /// `bill_state` (`string`).
     #[serde(
         rename = "bill_state",
         default,
@@ -3681,7 +3681,7 @@ pub struct BusinessAccountCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_state: Option<String>,
-    /// `bill_zip` (string).
+    /// `bill_zip` (`string`).
     #[serde(
         rename = "bill_zip",
         default,
@@ -3689,7 +3689,7 @@ pub struct BusinessAccountCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_zip: Option<String>,
-    /// `bill_cntry` (string).
+    /// `bill_cntry` (`string`).
     #[serde(
         rename = "bill_cntry",
         default,
@@ -3697,7 +3697,7 @@ pub struct BusinessAccountCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_cntry: Option<String>,
-    /// `tax_exempt` (bool).
+    /// `tax_exempt` (`bool`).
     #[serde(
         rename = "tax_exempt",
         default,
@@ -3705,7 +3705,7 @@ pub struct BusinessAccountCustomer {
         with = "crate::de::opt_bool"
     )]
     pub tax_exempt: Option<bool>,
-    /// `order_cnt` (int).
+    /// `order_cnt` (`int`).
     #[serde(
         rename = "order_cnt",
         default,
@@ -3713,7 +3713,7 @@ pub struct BusinessAccountCustomer {
         with = "crate::de::opt_i64"
     )]
     pub order_cnt: Option<i64>,
-    /// `order_avg` (decimal).
+    /// `order_avg` (`decimal`).
     #[serde(
         rename = "order_avg",
         default,
@@ -3721,7 +3721,7 @@ pub struct BusinessAccountCustomer {
         with = "crate::de::opt_f64"
     )]
     pub order_avg: Option<f64>,
-    /// `formatted_order_avg` (string).
+    /// `formatted_order_avg` (`string`).
     #[serde(
         rename = "formatted_order_avg",
         default,
@@ -3729,7 +3729,7 @@ pub struct BusinessAccountCustomer {
         with = "crate::de::opt_string"
     )]
     pub formatted_order_avg: Option<String>,
-    /// `order_tot` (decimal).
+    /// `order_tot` (`decimal`).
     #[serde(
         rename = "order_tot",
         default,
@@ -3737,7 +3737,7 @@ pub struct BusinessAccountCustomer {
         with = "crate::de::opt_f64"
     )]
     pub order_tot: Option<f64>,
-    /// `formatted_order_tot` (string).
+    /// `formatted_order_tot` (`string`).
     #[serde(
         rename = "formatted_order_tot",
         default,
@@ -3745,7 +3745,7 @@ pub struct BusinessAccountCustomer {
         with = "crate::de::opt_string"
     )]
     pub formatted_order_tot: Option<String>,
-    /// `note_count` (int).
+    /// `note_count` (`int`).
     #[serde(
         rename = "note_count",
         default,
@@ -3753,20 +3753,20 @@ pub struct BusinessAccountCustomer {
         with = "crate::de::opt_i64"
     )]
     pub note_count: Option<i64>,
-    /// `dt_created` (timestamp).
+    /// `dt_created` (`timestamp`).
     #[serde(
         rename = "dt_created",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub dt_created: Option<Timestamp>,
-    /// `dt_login` (timestamp).
+    /// `dt_login` (`timestamp`).
     #[serde(rename = "dt_login", default, skip_serializing_if = "Option::is_none")]
     pub dt_login: Option<Timestamp>,
-    /// `dt_pwchg` (timestamp).
+    /// `dt_pwchg` (`timestamp`).
     #[serde(rename = "dt_pwchg", default, skip_serializing_if = "Option::is_none")]
     pub dt_pwchg: Option<Timestamp>,
-    /// `credit` (decimal).
+    /// `credit` (`decimal`).
     #[serde(
         rename = "credit",
         default,
@@ -3774,7 +3774,7 @@ pub struct BusinessAccountCustomer {
         with = "crate::de::opt_f64"
     )]
     pub credit: Option<f64>,
-    /// `formatted_credit` (string).
+    /// `formatted_credit` (`string`).
     #[serde(
         rename = "formatted_credit",
         default,
@@ -3782,7 +3782,7 @@ pub struct BusinessAccountCustomer {
         with = "crate::de::opt_string"
     )]
     pub formatted_credit: Option<String>,
-    /// `business_title` (string).
+    /// `business_title` (`string`).
     #[serde(
         rename = "business_title",
         default,
@@ -3790,14 +3790,14 @@ pub struct BusinessAccountCustomer {
         with = "crate::de::opt_string"
     )]
     pub business_title: Option<String>,
-    /// `CustomField_Values` (CustomFieldValues).
+    /// `CustomField_Values` (`CustomFieldValues`).
     #[serde(
         rename = "CustomField_Values",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_field_values: Option<CustomFieldValues>,
-    /// `assigned` (bool).
+    /// `assigned` (`bool`).
     #[serde(
         rename = "assigned",
         default,
@@ -3814,7 +3814,7 @@ pub struct BusinessAccountCustomer {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CSSResource {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -3822,7 +3822,7 @@ pub struct CSSResource {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -3830,7 +3830,7 @@ pub struct CSSResource {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `type` (string).
+    /// `type` (`string`).
     #[serde(
         rename = "type",
         default,
@@ -3838,7 +3838,7 @@ pub struct CSSResource {
         with = "crate::de::opt_string"
     )]
     pub type_: Option<String>,
-    /// `is_global` (bool).
+    /// `is_global` (`bool`).
     #[serde(
         rename = "is_global",
         default,
@@ -3846,7 +3846,7 @@ pub struct CSSResource {
         with = "crate::de::opt_bool"
     )]
     pub is_global: Option<bool>,
-    /// `active` (bool).
+    /// `active` (`bool`).
     #[serde(
         rename = "active",
         default,
@@ -3854,7 +3854,7 @@ pub struct CSSResource {
         with = "crate::de::opt_bool"
     )]
     pub active: Option<bool>,
-    /// `file` (string).
+    /// `file` (`string`).
     #[serde(
         rename = "file",
         default,
@@ -3862,7 +3862,7 @@ pub struct CSSResource {
         with = "crate::de::opt_string"
     )]
     pub file: Option<String>,
-    /// `templ_id` (int).
+    /// `templ_id` (`int`).
     #[serde(
         rename = "templ_id",
         default,
@@ -3870,14 +3870,14 @@ pub struct CSSResource {
         with = "crate::de::opt_i64"
     )]
     pub templ_id: Option<i64>,
-    /// `attributes` (list<CSSResourceAttribute>).
+    /// `attributes` (`list<CSSResourceAttribute>`).
     #[serde(
         rename = "attributes",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub attributes: Option<Vec<CSSResourceAttribute>>,
-    /// `mod_code` (string).
+    /// `mod_code` (`string`).
     #[serde(
         rename = "mod_code",
         default,
@@ -3885,7 +3885,7 @@ pub struct CSSResource {
         with = "crate::de::opt_string"
     )]
     pub mod_code: Option<String>,
-    /// `mod_data` (string).
+    /// `mod_data` (`string`).
     #[serde(
         rename = "mod_data",
         default,
@@ -3902,7 +3902,7 @@ pub struct CSSResource {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CSSResourceAttribute {
-    /// `name` (string).
+    /// `name` (`string`).
     #[serde(
         rename = "name",
         default,
@@ -3910,7 +3910,7 @@ pub struct CSSResourceAttribute {
         with = "crate::de::opt_string"
     )]
     pub name: Option<String>,
-    /// `value` (string).
+    /// `value` (`string`).
     #[serde(
         rename = "value",
         default,
@@ -3927,7 +3927,7 @@ pub struct CSSResourceAttribute {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CSSResourceChange {
-    /// `CSSResource_ID` (int).
+    /// `CSSResource_ID` (`int`).
     #[serde(
         rename = "CSSResource_ID",
         default,
@@ -3935,7 +3935,7 @@ pub struct CSSResourceChange {
         with = "crate::de::opt_i64"
     )]
     pub css_resource_id: Option<i64>,
-    /// `CSSResource_Code` (string).
+    /// `CSSResource_Code` (`string`).
     #[serde(
         rename = "CSSResource_Code",
         default,
@@ -3943,7 +3943,7 @@ pub struct CSSResourceChange {
         with = "crate::de::opt_string"
     )]
     pub css_resource_code: Option<String>,
-    /// `Type` (string).
+    /// `Type` (`string`).
     #[serde(
         rename = "Type",
         default,
@@ -3951,7 +3951,7 @@ pub struct CSSResourceChange {
         with = "crate::de::opt_string"
     )]
     pub type_: Option<String>,
-    /// `Global` (bool).
+    /// `Global` (`bool`).
     #[serde(
         rename = "Global",
         default,
@@ -3959,7 +3959,7 @@ pub struct CSSResourceChange {
         with = "crate::de::opt_bool"
     )]
     pub global: Option<bool>,
-    /// `Active` (bool).
+    /// `Active` (`bool`).
     #[serde(
         rename = "Active",
         default,
@@ -3967,7 +3967,7 @@ pub struct CSSResourceChange {
         with = "crate::de::opt_bool"
     )]
     pub active: Option<bool>,
-    /// `File_Path` (string).
+    /// `File_Path` (`string`).
     #[serde(
         rename = "File_Path",
         default,
@@ -3975,7 +3975,7 @@ pub struct CSSResourceChange {
         with = "crate::de::opt_string"
     )]
     pub file_path: Option<String>,
-    /// `Branchless_File_Path` (string).
+    /// `Branchless_File_Path` (`string`).
     #[serde(
         rename = "Branchless_File_Path",
         default,
@@ -3983,7 +3983,7 @@ pub struct CSSResourceChange {
         with = "crate::de::opt_string"
     )]
     pub branchless_file_path: Option<String>,
-    /// `Source` (string).
+    /// `Source` (`string`).
     #[serde(
         rename = "Source",
         default,
@@ -3991,28 +3991,28 @@ pub struct CSSResourceChange {
         with = "crate::de::opt_string"
     )]
     pub source: Option<String>,
-    /// `LinkedPages` (list<any>).
+    /// `LinkedPages` (`list<any>`).
     #[serde(
         rename = "LinkedPages",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub linked_pages: Option<Vec<Value>>,
-    /// `LinkedResources` (list<any>).
+    /// `LinkedResources` (`list<any>`).
     #[serde(
         rename = "LinkedResources",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub linked_resources: Option<Vec<Value>>,
-    /// `Attributes` (list<CSSResourceVersionAttribute>).
+    /// `Attributes` (`list<CSSResourceVersionAttribute>`).
     #[serde(
         rename = "Attributes",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub attributes: Option<Vec<CSSResourceVersionAttribute>>,
-    /// `Notes` (string).
+    /// `Notes` (`string`).
     #[serde(
         rename = "Notes",
         default,
@@ -4029,7 +4029,7 @@ pub struct CSSResourceChange {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CSSResourceVersion {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -4037,7 +4037,7 @@ pub struct CSSResourceVersion {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `res_id` (int).
+    /// `res_id` (`int`).
     #[serde(
         rename = "res_id",
         default,
@@ -4045,7 +4045,7 @@ pub struct CSSResourceVersion {
         with = "crate::de::opt_i64"
     )]
     pub res_id: Option<i64>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -4053,7 +4053,7 @@ pub struct CSSResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `type` (string).
+    /// `type` (`string`).
     #[serde(
         rename = "type",
         default,
@@ -4061,7 +4061,7 @@ pub struct CSSResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub type_: Option<String>,
-    /// `is_global` (bool).
+    /// `is_global` (`bool`).
     #[serde(
         rename = "is_global",
         default,
@@ -4069,7 +4069,7 @@ pub struct CSSResourceVersion {
         with = "crate::de::opt_bool"
     )]
     pub is_global: Option<bool>,
-    /// `active` (bool).
+    /// `active` (`bool`).
     #[serde(
         rename = "active",
         default,
@@ -4077,7 +4077,7 @@ pub struct CSSResourceVersion {
         with = "crate::de::opt_bool"
     )]
     pub active: Option<bool>,
-    /// `file` (string).
+    /// `file` (`string`).
     #[serde(
         rename = "file",
         default,
@@ -4085,7 +4085,7 @@ pub struct CSSResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub file: Option<String>,
-    /// `branchless_file` (string).
+    /// `branchless_file` (`string`).
     #[serde(
         rename = "branchless_file",
         default,
@@ -4093,7 +4093,7 @@ pub struct CSSResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub branchless_file: Option<String>,
-    /// `templ_id` (int).
+    /// `templ_id` (`int`).
     #[serde(
         rename = "templ_id",
         default,
@@ -4101,7 +4101,7 @@ pub struct CSSResourceVersion {
         with = "crate::de::opt_i64"
     )]
     pub templ_id: Option<i64>,
-    /// `user_id` (int).
+    /// `user_id` (`int`).
     #[serde(
         rename = "user_id",
         default,
@@ -4109,7 +4109,7 @@ pub struct CSSResourceVersion {
         with = "crate::de::opt_i64"
     )]
     pub user_id: Option<i64>,
-    /// `user_name` (string).
+    /// `user_name` (`string`).
     #[serde(
         rename = "user_name",
         default,
@@ -4117,7 +4117,7 @@ pub struct CSSResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub user_name: Option<String>,
-    /// `user_icon` (string).
+    /// `user_icon` (`string`).
     #[serde(
         rename = "user_icon",
         default,
@@ -4125,7 +4125,7 @@ pub struct CSSResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub user_icon: Option<String>,
-    /// `source_user_id` (int).
+    /// `source_user_id` (`int`).
     #[serde(
         rename = "source_user_id",
         default,
@@ -4133,7 +4133,7 @@ pub struct CSSResourceVersion {
         with = "crate::de::opt_i64"
     )]
     pub source_user_id: Option<i64>,
-    /// `source_user_name` (string).
+    /// `source_user_name` (`string`).
     #[serde(
         rename = "source_user_name",
         default,
@@ -4141,7 +4141,7 @@ pub struct CSSResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub source_user_name: Option<String>,
-    /// `source_user_icon` (string).
+    /// `source_user_icon` (`string`).
     #[serde(
         rename = "source_user_icon",
         default,
@@ -4149,7 +4149,7 @@ pub struct CSSResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub source_user_icon: Option<String>,
-    /// `source` (string).
+    /// `source` (`string`).
     #[serde(
         rename = "source",
         default,
@@ -4157,28 +4157,28 @@ pub struct CSSResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub source: Option<String>,
-    /// `attributes` (list<CSSResourceVersionAttribute>).
+    /// `attributes` (`list<CSSResourceVersionAttribute>`).
     #[serde(
         rename = "attributes",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub attributes: Option<Vec<CSSResourceVersionAttribute>>,
-    /// `linkedpages` (list<Page>).
+    /// `linkedpages` (`list<Page>`).
     #[serde(
         rename = "linkedpages",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub linkedpages: Option<Vec<Page>>,
-    /// `linkedresources` (list<CSSResource>).
+    /// `linkedresources` (`list<CSSResource>`).
     #[serde(
         rename = "linkedresources",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub linkedresources: Option<Vec<CSSResource>>,
-    /// `source_notes` (string).
+    /// `source_notes` (`string`).
     #[serde(
         rename = "source_notes",
         default,
@@ -4195,7 +4195,7 @@ pub struct CSSResourceVersion {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CSSResourceVersionAttribute {
-    /// `name` (string).
+    /// `name` (`string`).
     #[serde(
         rename = "name",
         default,
@@ -4203,7 +4203,7 @@ pub struct CSSResourceVersionAttribute {
         with = "crate::de::opt_string"
     )]
     pub name: Option<String>,
-    /// `value` (string).
+    /// `value` (`string`).
     #[serde(
         rename = "value",
         default,
@@ -4220,7 +4220,7 @@ pub struct CSSResourceVersionAttribute {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Category {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -4228,7 +4228,7 @@ pub struct Category {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `parent_id` (int).
+    /// `parent_id` (`int`).
     #[serde(
         rename = "parent_id",
         default,
@@ -4236,7 +4236,7 @@ pub struct Category {
         with = "crate::de::opt_i64"
     )]
     pub parent_id: Option<i64>,
-    /// `agrpcount` (int).
+    /// `agrpcount` (`int`).
     #[serde(
         rename = "agrpcount",
         default,
@@ -4244,7 +4244,7 @@ pub struct Category {
         with = "crate::de::opt_i64"
     )]
     pub agrpcount: Option<i64>,
-    /// `depth` (int).
+    /// `depth` (`int`).
     #[serde(
         rename = "depth",
         default,
@@ -4252,7 +4252,7 @@ pub struct Category {
         with = "crate::de::opt_i64"
     )]
     pub depth: Option<i64>,
-    /// `disp_order` (int).
+    /// `disp_order` (`int`).
     #[serde(
         rename = "disp_order",
         default,
@@ -4260,7 +4260,7 @@ pub struct Category {
         with = "crate::de::opt_i64"
     )]
     pub disp_order: Option<i64>,
-    /// `page_id` (int).
+    /// `page_id` (`int`).
     #[serde(
         rename = "page_id",
         default,
@@ -4268,7 +4268,7 @@ pub struct Category {
         with = "crate::de::opt_i64"
     )]
     pub page_id: Option<i64>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -4276,7 +4276,7 @@ pub struct Category {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `name` (string).
+    /// `name` (`string`).
     #[serde(
         rename = "name",
         default,
@@ -4284,7 +4284,7 @@ pub struct Category {
         with = "crate::de::opt_string"
     )]
     pub name: Option<String>,
-    /// `page_title` (string).
+    /// `page_title` (`string`).
     #[serde(
         rename = "page_title",
         default,
@@ -4292,7 +4292,7 @@ pub struct Category {
         with = "crate::de::opt_string"
     )]
     pub page_title: Option<String>,
-    /// `active` (bool).
+    /// `active` (`bool`).
     #[serde(
         rename = "active",
         default,
@@ -4300,21 +4300,21 @@ pub struct Category {
         with = "crate::de::opt_bool"
     )]
     pub active: Option<bool>,
-    /// `dt_created` (timestamp).
+    /// `dt_created` (`timestamp`).
     #[serde(
         rename = "dt_created",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub dt_created: Option<Timestamp>,
-    /// `dt_updated` (timestamp).
+    /// `dt_updated` (`timestamp`).
     #[serde(
         rename = "dt_updated",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub dt_updated: Option<Timestamp>,
-    /// `page_code` (string).
+    /// `page_code` (`string`).
     #[serde(
         rename = "page_code",
         default,
@@ -4322,7 +4322,7 @@ pub struct Category {
         with = "crate::de::opt_string"
     )]
     pub page_code: Option<String>,
-    /// `parent_category` (string).
+    /// `parent_category` (`string`).
     #[serde(
         rename = "parent_category",
         default,
@@ -4330,10 +4330,10 @@ pub struct Category {
         with = "crate::de::opt_string"
     )]
     pub parent_category: Option<String>,
-    /// `uris` (list<Uri>).
+    /// `uris` (`list<Uri>`).
     #[serde(rename = "uris", default, skip_serializing_if = "Option::is_none")]
     pub uris: Option<Vec<Uri>>,
-    /// `url` (string).
+    /// `url` (`string`).
     #[serde(
         rename = "url",
         default,
@@ -4341,7 +4341,7 @@ pub struct Category {
         with = "crate::de::opt_string"
     )]
     pub url: Option<String>,
-    /// `CustomField_Values` (CustomFieldValues).
+    /// `CustomField_Values` (`CustomFieldValues`).
     #[serde(
         rename = "CustomField_Values",
         default,
@@ -4357,7 +4357,7 @@ pub struct Category {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CategoryProduct {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -4365,7 +4365,7 @@ pub struct CategoryProduct {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -4373,7 +4373,7 @@ pub struct CategoryProduct {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `sku` (string).
+    /// `sku` (`string`).
     #[serde(
         rename = "sku",
         default,
@@ -4381,7 +4381,7 @@ pub struct CategoryProduct {
         with = "crate::de::opt_string"
     )]
     pub sku: Option<String>,
-    /// `name` (string).
+    /// `name` (`string`).
     #[serde(
         rename = "name",
         default,
@@ -4389,7 +4389,7 @@ pub struct CategoryProduct {
         with = "crate::de::opt_string"
     )]
     pub name: Option<String>,
-    /// `thumbnail` (string).
+    /// `thumbnail` (`string`).
     #[serde(
         rename = "thumbnail",
         default,
@@ -4397,7 +4397,7 @@ pub struct CategoryProduct {
         with = "crate::de::opt_string"
     )]
     pub thumbnail: Option<String>,
-    /// `image` (string).
+    /// `image` (`string`).
     #[serde(
         rename = "image",
         default,
@@ -4405,7 +4405,7 @@ pub struct CategoryProduct {
         with = "crate::de::opt_string"
     )]
     pub image: Option<String>,
-    /// `price` (decimal).
+    /// `price` (`decimal`).
     #[serde(
         rename = "price",
         default,
@@ -4413,7 +4413,7 @@ pub struct CategoryProduct {
         with = "crate::de::opt_f64"
     )]
     pub price: Option<f64>,
-    /// `formatted_price` (string).
+    /// `formatted_price` (`string`).
     #[serde(
         rename = "formatted_price",
         default,
@@ -4421,7 +4421,7 @@ pub struct CategoryProduct {
         with = "crate::de::opt_string"
     )]
     pub formatted_price: Option<String>,
-    /// `cost` (decimal).
+    /// `cost` (`decimal`).
     #[serde(
         rename = "cost",
         default,
@@ -4429,7 +4429,7 @@ pub struct CategoryProduct {
         with = "crate::de::opt_f64"
     )]
     pub cost: Option<f64>,
-    /// `formatted_cost` (string).
+    /// `formatted_cost` (`string`).
     #[serde(
         rename = "formatted_cost",
         default,
@@ -4437,7 +4437,7 @@ pub struct CategoryProduct {
         with = "crate::de::opt_string"
     )]
     pub formatted_cost: Option<String>,
-    /// `descrip` (string).
+    /// `descrip` (`string`).
     #[serde(
         rename = "descrip",
         default,
@@ -4445,7 +4445,7 @@ pub struct CategoryProduct {
         with = "crate::de::opt_string"
     )]
     pub descrip: Option<String>,
-    /// `catcount` (int).
+    /// `catcount` (`int`).
     #[serde(
         rename = "catcount",
         default,
@@ -4453,7 +4453,7 @@ pub struct CategoryProduct {
         with = "crate::de::opt_i64"
     )]
     pub catcount: Option<i64>,
-    /// `weight` (decimal).
+    /// `weight` (`decimal`).
     #[serde(
         rename = "weight",
         default,
@@ -4461,7 +4461,7 @@ pub struct CategoryProduct {
         with = "crate::de::opt_f64"
     )]
     pub weight: Option<f64>,
-    /// `formatted_weight` (string).
+    /// `formatted_weight` (`string`).
     #[serde(
         rename = "formatted_weight",
         default,
@@ -4469,7 +4469,7 @@ pub struct CategoryProduct {
         with = "crate::de::opt_string"
     )]
     pub formatted_weight: Option<String>,
-    /// `active` (bool).
+    /// `active` (`bool`).
     #[serde(
         rename = "active",
         default,
@@ -4477,7 +4477,7 @@ pub struct CategoryProduct {
         with = "crate::de::opt_bool"
     )]
     pub active: Option<bool>,
-    /// `page_title` (string).
+    /// `page_title` (`string`).
     #[serde(
         rename = "page_title",
         default,
@@ -4485,7 +4485,7 @@ pub struct CategoryProduct {
         with = "crate::de::opt_string"
     )]
     pub page_title: Option<String>,
-    /// `taxable` (bool).
+    /// `taxable` (`bool`).
     #[serde(
         rename = "taxable",
         default,
@@ -4493,28 +4493,28 @@ pub struct CategoryProduct {
         with = "crate::de::opt_bool"
     )]
     pub taxable: Option<bool>,
-    /// `dt_created` (timestamp).
+    /// `dt_created` (`timestamp`).
     #[serde(
         rename = "dt_created",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub dt_created: Option<Timestamp>,
-    /// `dt_updated` (timestamp).
+    /// `dt_updated` (`timestamp`).
     #[serde(
         rename = "dt_updated",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub dt_updated: Option<Timestamp>,
-    /// `productinventorysettings` (ProductInventorySettings).
+    /// `productinventorysettings` (`ProductInventorySettings`).
     #[serde(
         rename = "productinventorysettings",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub productinventorysettings: Option<ProductInventorySettings>,
-    /// `product_inventory_active` (bool).
+    /// `product_inventory_active` (`bool`).
     #[serde(
         rename = "product_inventory_active",
         default,
@@ -4522,7 +4522,7 @@ pub struct CategoryProduct {
         with = "crate::de::opt_bool"
     )]
     pub product_inventory_active: Option<bool>,
-    /// `product_inventory` (int).
+    /// `product_inventory` (`int`).
     #[serde(
         rename = "product_inventory",
         default,
@@ -4530,7 +4530,7 @@ pub struct CategoryProduct {
         with = "crate::de::opt_i64"
     )]
     pub product_inventory: Option<i64>,
-    /// `cancat_code` (string).
+    /// `cancat_code` (`string`).
     #[serde(
         rename = "cancat_code",
         default,
@@ -4538,7 +4538,7 @@ pub struct CategoryProduct {
         with = "crate::de::opt_string"
     )]
     pub cancat_code: Option<String>,
-    /// `page_id` (int).
+    /// `page_id` (`int`).
     #[serde(
         rename = "page_id",
         default,
@@ -4546,7 +4546,7 @@ pub struct CategoryProduct {
         with = "crate::de::opt_i64"
     )]
     pub page_id: Option<i64>,
-    /// `page_code` (string).
+    /// `page_code` (`string`).
     #[serde(
         rename = "page_code",
         default,
@@ -4554,52 +4554,52 @@ pub struct CategoryProduct {
         with = "crate::de::opt_string"
     )]
     pub page_code: Option<String>,
-    /// `CustomField_Values` (CustomFieldValues).
+    /// `CustomField_Values` (`CustomFieldValues`).
     #[serde(
         rename = "CustomField_Values",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_field_values: Option<CustomFieldValues>,
-    /// `uris` (list<Uri>).
+    /// `uris` (`list<Uri>`).
     #[serde(rename = "uris", default, skip_serializing_if = "Option::is_none")]
     pub uris: Option<Vec<Uri>>,
-    /// `relatedproducts` (list<RelatedProduct>).
+    /// `relatedproducts` (`list<RelatedProduct>`).
     #[serde(
         rename = "relatedproducts",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub relatedproducts: Option<Vec<RelatedProduct>>,
-    /// `categories` (list<Category>).
+    /// `categories` (`list<Category>`).
     #[serde(
         rename = "categories",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub categories: Option<Vec<Category>>,
-    /// `productshippingrules` (ProductShippingRules).
+    /// `productshippingrules` (`ProductShippingRules`).
     #[serde(
         rename = "productshippingrules",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub productshippingrules: Option<ProductShippingRules>,
-    /// `productimagedata` (list<ProductImageData>).
+    /// `productimagedata` (`list<ProductImageData>`).
     #[serde(
         rename = "productimagedata",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub productimagedata: Option<Vec<ProductImageData>>,
-    /// `attributes` (list<ProductAttribute>).
+    /// `attributes` (`list<ProductAttribute>`).
     #[serde(
         rename = "attributes",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub attributes: Option<Vec<ProductAttribute>>,
-    /// `url` (string).
+    /// `url` (`string`).
     #[serde(
         rename = "url",
         default,
@@ -4607,14 +4607,14 @@ pub struct CategoryProduct {
         with = "crate::de::opt_string"
     )]
     pub url: Option<String>,
-    /// `image_types` (object).
+    /// `image_types` (`object`).
     #[serde(
         rename = "image_types",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub image_types: Option<Map<String, Value>>,
-    /// `disp_order` (int).
+    /// `disp_order` (`int`).
     #[serde(
         rename = "disp_order",
         default,
@@ -4622,21 +4622,21 @@ pub struct CategoryProduct {
         with = "crate::de::opt_i64"
     )]
     pub disp_order: Option<i64>,
-    /// `subscriptionsettings` (ProductSubscriptionSettings).
+    /// `subscriptionsettings` (`ProductSubscriptionSettings`).
     #[serde(
         rename = "subscriptionsettings",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub subscriptionsettings: Option<ProductSubscriptionSettings>,
-    /// `subscriptionterms` (list<ProductSubscriptionTerm>).
+    /// `subscriptionterms` (`list<ProductSubscriptionTerm>`).
     #[serde(
         rename = "subscriptionterms",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub subscriptionterms: Option<Vec<ProductSubscriptionTerm>>,
-    /// `assigned` (bool).
+    /// `assigned` (`bool`).
     #[serde(
         rename = "assigned",
         default,
@@ -4653,7 +4653,7 @@ pub struct CategoryProduct {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Changeset {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -4661,7 +4661,7 @@ pub struct Changeset {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `branch_id` (int).
+    /// `branch_id` (`int`).
     #[serde(
         rename = "branch_id",
         default,
@@ -4669,7 +4669,7 @@ pub struct Changeset {
         with = "crate::de::opt_i64"
     )]
     pub branch_id: Option<i64>,
-    /// `user_id` (int).
+    /// `user_id` (`int`).
     #[serde(
         rename = "user_id",
         default,
@@ -4677,10 +4677,10 @@ pub struct Changeset {
         with = "crate::de::opt_i64"
     )]
     pub user_id: Option<i64>,
-    /// `dtstamp` (timestamp).
+    /// `dtstamp` (`timestamp`).
     #[serde(rename = "dtstamp", default, skip_serializing_if = "Option::is_none")]
     pub dtstamp: Option<Timestamp>,
-    /// `notes` (string).
+    /// `notes` (`string`).
     #[serde(
         rename = "notes",
         default,
@@ -4688,7 +4688,7 @@ pub struct Changeset {
         with = "crate::de::opt_string"
     )]
     pub notes: Option<String>,
-    /// `user_name` (string).
+    /// `user_name` (`string`).
     #[serde(
         rename = "user_name",
         default,
@@ -4696,7 +4696,7 @@ pub struct Changeset {
         with = "crate::de::opt_string"
     )]
     pub user_name: Option<String>,
-    /// `user_icon` (string).
+    /// `user_icon` (`string`).
     #[serde(
         rename = "user_icon",
         default,
@@ -4704,10 +4704,10 @@ pub struct Changeset {
         with = "crate::de::opt_string"
     )]
     pub user_icon: Option<String>,
-    /// `tags` (list<any>).
+    /// `tags` (`list<any>`).
     #[serde(rename = "tags", default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<Value>>,
-    /// `formatted_tags` (string).
+    /// `formatted_tags` (`string`).
     #[serde(
         rename = "formatted_tags",
         default,
@@ -4724,7 +4724,7 @@ pub struct Changeset {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ChangesetCSSResource {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -4732,7 +4732,7 @@ pub struct ChangesetCSSResource {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -4740,7 +4740,7 @@ pub struct ChangesetCSSResource {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `type` (string).
+    /// `type` (`string`).
     #[serde(
         rename = "type",
         default,
@@ -4748,7 +4748,7 @@ pub struct ChangesetCSSResource {
         with = "crate::de::opt_string"
     )]
     pub type_: Option<String>,
-    /// `is_global` (bool).
+    /// `is_global` (`bool`).
     #[serde(
         rename = "is_global",
         default,
@@ -4756,7 +4756,7 @@ pub struct ChangesetCSSResource {
         with = "crate::de::opt_bool"
     )]
     pub is_global: Option<bool>,
-    /// `active` (bool).
+    /// `active` (`bool`).
     #[serde(
         rename = "active",
         default,
@@ -4764,7 +4764,7 @@ pub struct ChangesetCSSResource {
         with = "crate::de::opt_bool"
     )]
     pub active: Option<bool>,
-    /// `file` (string).
+    /// `file` (`string`).
     #[serde(
         rename = "file",
         default,
@@ -4772,7 +4772,7 @@ pub struct ChangesetCSSResource {
         with = "crate::de::opt_string"
     )]
     pub file: Option<String>,
-    /// `templ_id` (int).
+    /// `templ_id` (`int`).
     #[serde(
         rename = "templ_id",
         default,
@@ -4780,14 +4780,14 @@ pub struct ChangesetCSSResource {
         with = "crate::de::opt_i64"
     )]
     pub templ_id: Option<i64>,
-    /// `attributes` (list<CSSResourceAttribute>).
+    /// `attributes` (`list<CSSResourceAttribute>`).
     #[serde(
         rename = "attributes",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub attributes: Option<Vec<CSSResourceAttribute>>,
-    /// `mod_code` (string).
+    /// `mod_code` (`string`).
     #[serde(
         rename = "mod_code",
         default,
@@ -4795,7 +4795,7 @@ pub struct ChangesetCSSResource {
         with = "crate::de::opt_string"
     )]
     pub mod_code: Option<String>,
-    /// `mod_data` (string).
+    /// `mod_data` (`string`).
     #[serde(
         rename = "mod_data",
         default,
@@ -4812,7 +4812,7 @@ pub struct ChangesetCSSResource {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ChangesetCSSResourceVersion {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -4820,7 +4820,7 @@ pub struct ChangesetCSSResourceVersion {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `res_id` (int).
+    /// `res_id` (`int`).
     #[serde(
         rename = "res_id",
         default,
@@ -4828,7 +4828,7 @@ pub struct ChangesetCSSResourceVersion {
         with = "crate::de::opt_i64"
     )]
     pub res_id: Option<i64>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -4836,7 +4836,7 @@ pub struct ChangesetCSSResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `type` (string).
+    /// `type` (`string`).
     #[serde(
         rename = "type",
         default,
@@ -4844,7 +4844,7 @@ pub struct ChangesetCSSResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub type_: Option<String>,
-    /// `is_global` (bool).
+    /// `is_global` (`bool`).
     #[serde(
         rename = "is_global",
         default,
@@ -4852,7 +4852,7 @@ pub struct ChangesetCSSResourceVersion {
         with = "crate::de::opt_bool"
     )]
     pub is_global: Option<bool>,
-    /// `active` (bool).
+    /// `active` (`bool`).
     #[serde(
         rename = "active",
         default,
@@ -4860,7 +4860,7 @@ pub struct ChangesetCSSResourceVersion {
         with = "crate::de::opt_bool"
     )]
     pub active: Option<bool>,
-    /// `file` (string).
+    /// `file` (`string`).
     #[serde(
         rename = "file",
         default,
@@ -4868,7 +4868,7 @@ pub struct ChangesetCSSResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub file: Option<String>,
-    /// `branchless_file` (string).
+    /// `branchless_file` (`string`).
     #[serde(
         rename = "branchless_file",
         default,
@@ -4876,7 +4876,7 @@ pub struct ChangesetCSSResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub branchless_file: Option<String>,
-    /// `templ_id` (int).
+    /// `templ_id` (`int`).
     #[serde(
         rename = "templ_id",
         default,
@@ -4884,7 +4884,7 @@ pub struct ChangesetCSSResourceVersion {
         with = "crate::de::opt_i64"
     )]
     pub templ_id: Option<i64>,
-    /// `user_id` (int).
+    /// `user_id` (`int`).
     #[serde(
         rename = "user_id",
         default,
@@ -4892,7 +4892,7 @@ pub struct ChangesetCSSResourceVersion {
         with = "crate::de::opt_i64"
     )]
     pub user_id: Option<i64>,
-    /// `user_name` (string).
+    /// `user_name` (`string`).
     #[serde(
         rename = "user_name",
         default,
@@ -4900,7 +4900,7 @@ pub struct ChangesetCSSResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub user_name: Option<String>,
-    /// `user_icon` (string).
+    /// `user_icon` (`string`).
     #[serde(
         rename = "user_icon",
         default,
@@ -4908,7 +4908,7 @@ pub struct ChangesetCSSResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub user_icon: Option<String>,
-    /// `source_user_id` (int).
+    /// `source_user_id` (`int`).
     #[serde(
         rename = "source_user_id",
         default,
@@ -4916,7 +4916,7 @@ pub struct ChangesetCSSResourceVersion {
         with = "crate::de::opt_i64"
     )]
     pub source_user_id: Option<i64>,
-    /// `source_user_name` (string).
+    /// `source_user_name` (`string`).
     #[serde(
         rename = "source_user_name",
         default,
@@ -4924,7 +4924,7 @@ pub struct ChangesetCSSResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub source_user_name: Option<String>,
-    /// `source_user_icon` (string).
+    /// `source_user_icon` (`string`).
     #[serde(
         rename = "source_user_icon",
         default,
@@ -4932,7 +4932,7 @@ pub struct ChangesetCSSResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub source_user_icon: Option<String>,
-    /// `source` (string).
+    /// `source` (`string`).
     #[serde(
         rename = "source",
         default,
@@ -4940,28 +4940,28 @@ pub struct ChangesetCSSResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub source: Option<String>,
-    /// `attributes` (list<CSSResourceVersionAttribute>).
+    /// `attributes` (`list<CSSResourceVersionAttribute>`).
     #[serde(
         rename = "attributes",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub attributes: Option<Vec<CSSResourceVersionAttribute>>,
-    /// `linkedpages` (list<Page>).
+    /// `linkedpages` (`list<Page>`).
     #[serde(
         rename = "linkedpages",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub linkedpages: Option<Vec<Page>>,
-    /// `linkedresources` (list<CSSResource>).
+    /// `linkedresources` (`list<CSSResource>`).
     #[serde(
         rename = "linkedresources",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub linkedresources: Option<Vec<CSSResource>>,
-    /// `source_notes` (string).
+    /// `source_notes` (`string`).
     #[serde(
         rename = "source_notes",
         default,
@@ -4978,7 +4978,7 @@ pub struct ChangesetCSSResourceVersion {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ChangesetChange {
-    /// `item_type` (string).
+    /// `item_type` (`string`).
     #[serde(
         rename = "item_type",
         default,
@@ -4986,7 +4986,7 @@ pub struct ChangesetChange {
         with = "crate::de::opt_string"
     )]
     pub item_type: Option<String>,
-    /// `item_id` (int).
+    /// `item_id` (`int`).
     #[serde(
         rename = "item_id",
         default,
@@ -4994,7 +4994,7 @@ pub struct ChangesetChange {
         with = "crate::de::opt_i64"
     )]
     pub item_id: Option<i64>,
-    /// `item_user_id` (int).
+    /// `item_user_id` (`int`).
     #[serde(
         rename = "item_user_id",
         default,
@@ -5002,7 +5002,7 @@ pub struct ChangesetChange {
         with = "crate::de::opt_i64"
     )]
     pub item_user_id: Option<i64>,
-    /// `item_user_name` (string).
+    /// `item_user_name` (`string`).
     #[serde(
         rename = "item_user_name",
         default,
@@ -5010,7 +5010,7 @@ pub struct ChangesetChange {
         with = "crate::de::opt_string"
     )]
     pub item_user_name: Option<String>,
-    /// `item_user_icon` (string).
+    /// `item_user_icon` (`string`).
     #[serde(
         rename = "item_user_icon",
         default,
@@ -5018,7 +5018,7 @@ pub struct ChangesetChange {
         with = "crate::de::opt_string"
     )]
     pub item_user_icon: Option<String>,
-    /// `item_version_id` (int).
+    /// `item_version_id` (`int`).
     #[serde(
         rename = "item_version_id",
         default,
@@ -5026,7 +5026,7 @@ pub struct ChangesetChange {
         with = "crate::de::opt_i64"
     )]
     pub item_version_id: Option<i64>,
-    /// `item_identifier` (string).
+    /// `item_identifier` (`string`).
     #[serde(
         rename = "item_identifier",
         default,
@@ -5034,7 +5034,7 @@ pub struct ChangesetChange {
         with = "crate::de::opt_string"
     )]
     pub item_identifier: Option<String>,
-    /// `item_change_type` (string).
+    /// `item_change_type` (`string`).
     #[serde(
         rename = "item_change_type",
         default,
@@ -5051,7 +5051,7 @@ pub struct ChangesetChange {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ChangesetItemVersion {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -5059,7 +5059,7 @@ pub struct ChangesetItemVersion {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `item_id` (int).
+    /// `item_id` (`int`).
     #[serde(
         rename = "item_id",
         default,
@@ -5067,7 +5067,7 @@ pub struct ChangesetItemVersion {
         with = "crate::de::opt_i64"
     )]
     pub item_id: Option<i64>,
-    /// `user_id` (int).
+    /// `user_id` (`int`).
     #[serde(
         rename = "user_id",
         default,
@@ -5075,7 +5075,7 @@ pub struct ChangesetItemVersion {
         with = "crate::de::opt_i64"
     )]
     pub user_id: Option<i64>,
-    /// `user_name` (string).
+    /// `user_name` (`string`).
     #[serde(
         rename = "user_name",
         default,
@@ -5083,7 +5083,7 @@ pub struct ChangesetItemVersion {
         with = "crate::de::opt_string"
     )]
     pub user_name: Option<String>,
-    /// `user_icon` (string).
+    /// `user_icon` (`string`).
     #[serde(
         rename = "user_icon",
         default,
@@ -5091,7 +5091,7 @@ pub struct ChangesetItemVersion {
         with = "crate::de::opt_string"
     )]
     pub user_icon: Option<String>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -5099,7 +5099,7 @@ pub struct ChangesetItemVersion {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `mod_code` (string).
+    /// `mod_code` (`string`).
     #[serde(
         rename = "mod_code",
         default,
@@ -5107,7 +5107,7 @@ pub struct ChangesetItemVersion {
         with = "crate::de::opt_string"
     )]
     pub mod_code: Option<String>,
-    /// `module` (Module).
+    /// `module` (`Module`).
     #[serde(rename = "module", default, skip_serializing_if = "Option::is_none")]
     pub module: Option<Module>,
     /// Every other field the store sent, as sent.
@@ -5119,7 +5119,7 @@ pub struct ChangesetItemVersion {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ChangesetJavaScriptResourceVersion {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -5127,7 +5127,7 @@ pub struct ChangesetJavaScriptResourceVersion {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `res_id` (int).
+    /// `res_id` (`int`).
     #[serde(
         rename = "res_id",
         default,
@@ -5135,7 +5135,7 @@ pub struct ChangesetJavaScriptResourceVersion {
         with = "crate::de::opt_i64"
     )]
     pub res_id: Option<i64>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -5143,7 +5143,7 @@ pub struct ChangesetJavaScriptResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `type` (string).
+    /// `type` (`string`).
     #[serde(
         rename = "type",
         default,
@@ -5151,7 +5151,7 @@ pub struct ChangesetJavaScriptResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub type_: Option<String>,
-    /// `is_global` (bool).
+    /// `is_global` (`bool`).
     #[serde(
         rename = "is_global",
         default,
@@ -5159,7 +5159,7 @@ pub struct ChangesetJavaScriptResourceVersion {
         with = "crate::de::opt_bool"
     )]
     pub is_global: Option<bool>,
-    /// `active` (bool).
+    /// `active` (`bool`).
     #[serde(
         rename = "active",
         default,
@@ -5167,7 +5167,7 @@ pub struct ChangesetJavaScriptResourceVersion {
         with = "crate::de::opt_bool"
     )]
     pub active: Option<bool>,
-    /// `file` (string).
+    /// `file` (`string`).
     #[serde(
         rename = "file",
         default,
@@ -5175,7 +5175,7 @@ pub struct ChangesetJavaScriptResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub file: Option<String>,
-    /// `branchless_file` (string).
+    /// `branchless_file` (`string`).
     #[serde(
         rename = "branchless_file",
         default,
@@ -5183,7 +5183,7 @@ pub struct ChangesetJavaScriptResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub branchless_file: Option<String>,
-    /// `templ_id` (int).
+    /// `templ_id` (`int`).
     #[serde(
         rename = "templ_id",
         default,
@@ -5191,7 +5191,7 @@ pub struct ChangesetJavaScriptResourceVersion {
         with = "crate::de::opt_i64"
     )]
     pub templ_id: Option<i64>,
-    /// `user_id` (int).
+    /// `user_id` (`int`).
     #[serde(
         rename = "user_id",
         default,
@@ -5199,7 +5199,7 @@ pub struct ChangesetJavaScriptResourceVersion {
         with = "crate::de::opt_i64"
     )]
     pub user_id: Option<i64>,
-    /// `user_name` (string).
+    /// `user_name` (`string`).
     #[serde(
         rename = "user_name",
         default,
@@ -5207,7 +5207,7 @@ pub struct ChangesetJavaScriptResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub user_name: Option<String>,
-    /// `user_icon` (string).
+    /// `user_icon` (`string`).
     #[serde(
         rename = "user_icon",
         default,
@@ -5215,7 +5215,7 @@ pub struct ChangesetJavaScriptResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub user_icon: Option<String>,
-    /// `source_user_id` (int).
+    /// `source_user_id` (`int`).
     #[serde(
         rename = "source_user_id",
         default,
@@ -5223,7 +5223,7 @@ pub struct ChangesetJavaScriptResourceVersion {
         with = "crate::de::opt_i64"
     )]
     pub source_user_id: Option<i64>,
-    /// `source_user_name` (string).
+    /// `source_user_name` (`string`).
     #[serde(
         rename = "source_user_name",
         default,
@@ -5231,7 +5231,7 @@ pub struct ChangesetJavaScriptResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub source_user_name: Option<String>,
-    /// `source_user_icon` (string).
+    /// `source_user_icon` (`string`).
     #[serde(
         rename = "source_user_icon",
         default,
@@ -5239,7 +5239,7 @@ pub struct ChangesetJavaScriptResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub source_user_icon: Option<String>,
-    /// `source` (string).
+    /// `source` (`string`).
     #[serde(
         rename = "source",
         default,
@@ -5247,28 +5247,28 @@ pub struct ChangesetJavaScriptResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub source: Option<String>,
-    /// `attributes` (list<JavaScriptResourceVersionAttribute>).
+    /// `attributes` (`list<JavaScriptResourceVersionAttribute>`).
     #[serde(
         rename = "attributes",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub attributes: Option<Vec<JavaScriptResourceVersionAttribute>>,
-    /// `linkedpages` (list<Page>).
+    /// `linkedpages` (`list<Page>`).
     #[serde(
         rename = "linkedpages",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub linkedpages: Option<Vec<Page>>,
-    /// `linkedresources` (list<JavaScriptResource>).
+    /// `linkedresources` (`list<JavaScriptResource>`).
     #[serde(
         rename = "linkedresources",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub linkedresources: Option<Vec<JavaScriptResource>>,
-    /// `source_notes` (string).
+    /// `source_notes` (`string`).
     #[serde(
         rename = "source_notes",
         default,
@@ -5285,7 +5285,7 @@ pub struct ChangesetJavaScriptResourceVersion {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ChangesetPropertyVersion {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -5293,7 +5293,7 @@ pub struct ChangesetPropertyVersion {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `prop_id` (int).
+    /// `prop_id` (`int`).
     #[serde(
         rename = "prop_id",
         default,
@@ -5301,7 +5301,7 @@ pub struct ChangesetPropertyVersion {
         with = "crate::de::opt_i64"
     )]
     pub prop_id: Option<i64>,
-    /// `version_id` (int).
+    /// `version_id` (`int`).
     #[serde(
         rename = "version_id",
         default,
@@ -5309,7 +5309,7 @@ pub struct ChangesetPropertyVersion {
         with = "crate::de::opt_i64"
     )]
     pub version_id: Option<i64>,
-    /// `type` (string).
+    /// `type` (`string`).
     #[serde(
         rename = "type",
         default,
@@ -5317,7 +5317,7 @@ pub struct ChangesetPropertyVersion {
         with = "crate::de::opt_string"
     )]
     pub type_: Option<String>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -5325,7 +5325,7 @@ pub struct ChangesetPropertyVersion {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `product_id` (int).
+    /// `product_id` (`int`).
     #[serde(
         rename = "product_id",
         default,
@@ -5333,7 +5333,7 @@ pub struct ChangesetPropertyVersion {
         with = "crate::de::opt_i64"
     )]
     pub product_id: Option<i64>,
-    /// `cat_id` (int).
+    /// `cat_id` (`int`).
     #[serde(
         rename = "cat_id",
         default,
@@ -5341,7 +5341,7 @@ pub struct ChangesetPropertyVersion {
         with = "crate::de::opt_i64"
     )]
     pub cat_id: Option<i64>,
-    /// `version_user_id` (int).
+    /// `version_user_id` (`int`).
     #[serde(
         rename = "version_user_id",
         default,
@@ -5349,7 +5349,7 @@ pub struct ChangesetPropertyVersion {
         with = "crate::de::opt_i64"
     )]
     pub version_user_id: Option<i64>,
-    /// `version_user_name` (string).
+    /// `version_user_name` (`string`).
     #[serde(
         rename = "version_user_name",
         default,
@@ -5357,7 +5357,7 @@ pub struct ChangesetPropertyVersion {
         with = "crate::de::opt_string"
     )]
     pub version_user_name: Option<String>,
-    /// `version_user_icon` (string).
+    /// `version_user_icon` (`string`).
     #[serde(
         rename = "version_user_icon",
         default,
@@ -5365,7 +5365,7 @@ pub struct ChangesetPropertyVersion {
         with = "crate::de::opt_string"
     )]
     pub version_user_icon: Option<String>,
-    /// `source_user_id` (int).
+    /// `source_user_id` (`int`).
     #[serde(
         rename = "source_user_id",
         default,
@@ -5373,7 +5373,7 @@ pub struct ChangesetPropertyVersion {
         with = "crate::de::opt_i64"
     )]
     pub source_user_id: Option<i64>,
-    /// `source_user_name` (string).
+    /// `source_user_name` (`string`).
     #[serde(
         rename = "source_user_name",
         default,
@@ -5381,7 +5381,7 @@ pub struct ChangesetPropertyVersion {
         with = "crate::de::opt_string"
     )]
     pub source_user_name: Option<String>,
-    /// `source_user_icon` (string).
+    /// `source_user_icon` (`string`).
     #[serde(
         rename = "source_user_icon",
         default,
@@ -5389,7 +5389,7 @@ pub struct ChangesetPropertyVersion {
         with = "crate::de::opt_string"
     )]
     pub source_user_icon: Option<String>,
-    /// `templ_id` (int).
+    /// `templ_id` (`int`).
     #[serde(
         rename = "templ_id",
         default,
@@ -5397,16 +5397,16 @@ pub struct ChangesetPropertyVersion {
         with = "crate::de::opt_i64"
     )]
     pub templ_id: Option<i64>,
-    /// `settings` (VersionSettings).
+    /// `settings` (`VersionSettings`).
     #[serde(rename = "settings", default, skip_serializing_if = "Option::is_none")]
     pub settings: Option<VersionSettings>,
-    /// `product` (Product).
+    /// `product` (`Product`).
     #[serde(rename = "product", default, skip_serializing_if = "Option::is_none")]
     pub product: Option<Product>,
-    /// `category` (Category).
+    /// `category` (`Category`).
     #[serde(rename = "category", default, skip_serializing_if = "Option::is_none")]
     pub category: Option<Category>,
-    /// `source` (string).
+    /// `source` (`string`).
     #[serde(
         rename = "source",
         default,
@@ -5414,7 +5414,7 @@ pub struct ChangesetPropertyVersion {
         with = "crate::de::opt_string"
     )]
     pub source: Option<String>,
-    /// `sync` (bool).
+    /// `sync` (`bool`).
     #[serde(
         rename = "sync",
         default,
@@ -5422,7 +5422,7 @@ pub struct ChangesetPropertyVersion {
         with = "crate::de::opt_bool"
     )]
     pub sync: Option<bool>,
-    /// `source_notes` (string).
+    /// `source_notes` (`string`).
     #[serde(
         rename = "source_notes",
         default,
@@ -5430,7 +5430,7 @@ pub struct ChangesetPropertyVersion {
         with = "crate::de::opt_string"
     )]
     pub source_notes: Option<String>,
-    /// `image_id` (int).
+    /// `image_id` (`int`).
     #[serde(
         rename = "image_id",
         default,
@@ -5438,7 +5438,7 @@ pub struct ChangesetPropertyVersion {
         with = "crate::de::opt_i64"
     )]
     pub image_id: Option<i64>,
-    /// `image` (string).
+    /// `image` (`string`).
     #[serde(
         rename = "image",
         default,
@@ -5446,7 +5446,7 @@ pub struct ChangesetPropertyVersion {
         with = "crate::de::opt_string"
     )]
     pub image: Option<String>,
-    /// `image_refcount` (int).
+    /// `image_refcount` (`int`).
     #[serde(
         rename = "image_refcount",
         default,
@@ -5454,7 +5454,7 @@ pub struct ChangesetPropertyVersion {
         with = "crate::de::opt_i64"
     )]
     pub image_refcount: Option<i64>,
-    /// `image_head_count` (int).
+    /// `image_head_count` (`int`).
     #[serde(
         rename = "image_head_count",
         default,
@@ -5471,7 +5471,7 @@ pub struct ChangesetPropertyVersion {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ChangesetTemplateVersion {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -5479,7 +5479,7 @@ pub struct ChangesetTemplateVersion {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `templ_id` (int).
+    /// `templ_id` (`int`).
     #[serde(
         rename = "templ_id",
         default,
@@ -5487,7 +5487,7 @@ pub struct ChangesetTemplateVersion {
         with = "crate::de::opt_i64"
     )]
     pub templ_id: Option<i64>,
-    /// `parent_id` (int).
+    /// `parent_id` (`int`).
     #[serde(
         rename = "parent_id",
         default,
@@ -5495,7 +5495,7 @@ pub struct ChangesetTemplateVersion {
         with = "crate::de::opt_i64"
     )]
     pub parent_id: Option<i64>,
-    /// `item_id` (int).
+    /// `item_id` (`int`).
     #[serde(
         rename = "item_id",
         default,
@@ -5503,7 +5503,7 @@ pub struct ChangesetTemplateVersion {
         with = "crate::de::opt_i64"
     )]
     pub item_id: Option<i64>,
-    /// `user_id` (int).
+    /// `user_id` (`int`).
     #[serde(
         rename = "user_id",
         default,
@@ -5511,7 +5511,7 @@ pub struct ChangesetTemplateVersion {
         with = "crate::de::opt_i64"
     )]
     pub user_id: Option<i64>,
-    /// `user_name` (string).
+    /// `user_name` (`string`).
     #[serde(
         rename = "user_name",
         default,
@@ -5519,7 +5519,7 @@ pub struct ChangesetTemplateVersion {
         with = "crate::de::opt_string"
     )]
     pub user_name: Option<String>,
-    /// `user_icon` (string).
+    /// `user_icon` (`string`).
     #[serde(
         rename = "user_icon",
         default,
@@ -5527,7 +5527,7 @@ pub struct ChangesetTemplateVersion {
         with = "crate::de::opt_string"
     )]
     pub user_icon: Option<String>,
-    /// `prop_id` (int).
+    /// `prop_id` (`int`).
     #[serde(
         rename = "prop_id",
         default,
@@ -5535,7 +5535,7 @@ pub struct ChangesetTemplateVersion {
         with = "crate::de::opt_i64"
     )]
     pub prop_id: Option<i64>,
-    /// `sync` (bool).
+    /// `sync` (`bool`).
     #[serde(
         rename = "sync",
         default,
@@ -5543,7 +5543,7 @@ pub struct ChangesetTemplateVersion {
         with = "crate::de::opt_bool"
     )]
     pub sync: Option<bool>,
-    /// `filename` (string).
+    /// `filename` (`string`).
     #[serde(
         rename = "filename",
         default,
@@ -5551,10 +5551,10 @@ pub struct ChangesetTemplateVersion {
         with = "crate::de::opt_string"
     )]
     pub filename: Option<String>,
-    /// `dtstamp` (timestamp).
+    /// `dtstamp` (`timestamp`).
     #[serde(rename = "dtstamp", default, skip_serializing_if = "Option::is_none")]
     pub dtstamp: Option<Timestamp>,
-    /// `notes` (string).
+    /// `notes` (`string`).
     #[serde(
         rename = "notes",
         default,
@@ -5562,7 +5562,7 @@ pub struct ChangesetTemplateVersion {
         with = "crate::de::opt_string"
     )]
     pub notes: Option<String>,
-    /// `source` (string).
+    /// `source` (`string`).
     #[serde(
         rename = "source",
         default,
@@ -5570,7 +5570,7 @@ pub struct ChangesetTemplateVersion {
         with = "crate::de::opt_string"
     )]
     pub source: Option<String>,
-    /// `settings` (VersionSettings).
+    /// `settings` (`VersionSettings`).
     #[serde(rename = "settings", default, skip_serializing_if = "Option::is_none")]
     pub settings: Option<VersionSettings>,
     /// Every other field the store sent, as sent.
@@ -5582,7 +5582,7 @@ pub struct ChangesetTemplateVersion {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ChildCategory {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -5590,7 +5590,7 @@ pub struct ChildCategory {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `parent_id` (int).
+    /// `parent_id` (`int`).
     #[serde(
         rename = "parent_id",
         default,
@@ -5598,7 +5598,7 @@ pub struct ChildCategory {
         with = "crate::de::opt_i64"
     )]
     pub parent_id: Option<i64>,
-    /// `agrpcount` (int).
+    /// `agrpcount` (`int`).
     #[serde(
         rename = "agrpcount",
         default,
@@ -5606,7 +5606,7 @@ pub struct ChildCategory {
         with = "crate::de::opt_i64"
     )]
     pub agrpcount: Option<i64>,
-    /// `depth` (int).
+    /// `depth` (`int`).
     #[serde(
         rename = "depth",
         default,
@@ -5614,7 +5614,7 @@ pub struct ChildCategory {
         with = "crate::de::opt_i64"
     )]
     pub depth: Option<i64>,
-    /// `disp_order` (int).
+    /// `disp_order` (`int`).
     #[serde(
         rename = "disp_order",
         default,
@@ -5622,7 +5622,7 @@ pub struct ChildCategory {
         with = "crate::de::opt_i64"
     )]
     pub disp_order: Option<i64>,
-    /// `page_id` (int).
+    /// `page_id` (`int`).
     #[serde(
         rename = "page_id",
         default,
@@ -5630,7 +5630,7 @@ pub struct ChildCategory {
         with = "crate::de::opt_i64"
     )]
     pub page_id: Option<i64>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -5638,7 +5638,7 @@ pub struct ChildCategory {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `name` (string).
+    /// `name` (`string`).
     #[serde(
         rename = "name",
         default,
@@ -5646,7 +5646,7 @@ pub struct ChildCategory {
         with = "crate::de::opt_string"
     )]
     pub name: Option<String>,
-    /// `page_title` (string).
+    /// `page_title` (`string`).
     #[serde(
         rename = "page_title",
         default,
@@ -5654,7 +5654,7 @@ pub struct ChildCategory {
         with = "crate::de::opt_string"
     )]
     pub page_title: Option<String>,
-    /// `active` (bool).
+    /// `active` (`bool`).
     #[serde(
         rename = "active",
         default,
@@ -5662,21 +5662,21 @@ pub struct ChildCategory {
         with = "crate::de::opt_bool"
     )]
     pub active: Option<bool>,
-    /// `dt_created` (timestamp).
+    /// `dt_created` (`timestamp`).
     #[serde(
         rename = "dt_created",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub dt_created: Option<Timestamp>,
-    /// `dt_updated` (timestamp).
+    /// `dt_updated` (`timestamp`).
     #[serde(
         rename = "dt_updated",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub dt_updated: Option<Timestamp>,
-    /// `page_code` (string).
+    /// `page_code` (`string`).
     #[serde(
         rename = "page_code",
         default,
@@ -5684,7 +5684,7 @@ pub struct ChildCategory {
         with = "crate::de::opt_string"
     )]
     pub page_code: Option<String>,
-    /// `parent_category` (string).
+    /// `parent_category` (`string`).
     #[serde(
         rename = "parent_category",
         default,
@@ -5692,10 +5692,10 @@ pub struct ChildCategory {
         with = "crate::de::opt_string"
     )]
     pub parent_category: Option<String>,
-    /// `uris` (list<Uri>).
+    /// `uris` (`list<Uri>`).
     #[serde(rename = "uris", default, skip_serializing_if = "Option::is_none")]
     pub uris: Option<Vec<Uri>>,
-    /// `url` (string).
+    /// `url` (`string`).
     #[serde(
         rename = "url",
         default,
@@ -5703,14 +5703,14 @@ pub struct ChildCategory {
         with = "crate::de::opt_string"
     )]
     pub url: Option<String>,
-    /// `CustomField_Values` (CustomFieldValues).
+    /// `CustomField_Values` (`CustomFieldValues`).
     #[serde(
         rename = "CustomField_Values",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_field_values: Option<CustomFieldValues>,
-    /// `assigned` (bool).
+    /// `assigned` (`bool`).
     #[serde(
         rename = "assigned",
         default,
@@ -5727,7 +5727,7 @@ pub struct ChildCategory {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CopyPageRule {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -5735,7 +5735,7 @@ pub struct CopyPageRule {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `name` (string).
+    /// `name` (`string`).
     #[serde(
         rename = "name",
         default,
@@ -5743,7 +5743,7 @@ pub struct CopyPageRule {
         with = "crate::de::opt_string"
     )]
     pub name: Option<String>,
-    /// `secure` (bool).
+    /// `secure` (`bool`).
     #[serde(
         rename = "secure",
         default,
@@ -5751,7 +5751,7 @@ pub struct CopyPageRule {
         with = "crate::de::opt_bool"
     )]
     pub secure: Option<bool>,
-    /// `title` (bool).
+    /// `title` (`bool`).
     #[serde(
         rename = "title",
         default,
@@ -5759,7 +5759,7 @@ pub struct CopyPageRule {
         with = "crate::de::opt_bool"
     )]
     pub title: Option<bool>,
-    /// `template` (bool).
+    /// `template` (`bool`).
     #[serde(
         rename = "template",
         default,
@@ -5767,7 +5767,7 @@ pub struct CopyPageRule {
         with = "crate::de::opt_bool"
     )]
     pub template: Option<bool>,
-    /// `items` (bool).
+    /// `items` (`bool`).
     #[serde(
         rename = "items",
         default,
@@ -5775,7 +5775,7 @@ pub struct CopyPageRule {
         with = "crate::de::opt_bool"
     )]
     pub items: Option<bool>,
-    /// `settings` (string).
+    /// `settings` (`string`).
     #[serde(
         rename = "settings",
         default,
@@ -5783,7 +5783,7 @@ pub struct CopyPageRule {
         with = "crate::de::opt_string"
     )]
     pub settings: Option<String>,
-    /// `jsres` (bool).
+    /// `jsres` (`bool`).
     #[serde(
         rename = "jsres",
         default,
@@ -5791,7 +5791,7 @@ pub struct CopyPageRule {
         with = "crate::de::opt_bool"
     )]
     pub jsres: Option<bool>,
-    /// `cssres` (bool).
+    /// `cssres` (`bool`).
     #[serde(
         rename = "cssres",
         default,
@@ -5799,7 +5799,7 @@ pub struct CopyPageRule {
         with = "crate::de::opt_bool"
     )]
     pub cssres: Option<bool>,
-    /// `cacheset` (bool).
+    /// `cacheset` (`bool`).
     #[serde(
         rename = "cacheset",
         default,
@@ -5807,7 +5807,7 @@ pub struct CopyPageRule {
         with = "crate::de::opt_bool"
     )]
     pub cacheset: Option<bool>,
-    /// `public` (bool).
+    /// `public` (`bool`).
     #[serde(
         rename = "public",
         default,
@@ -5824,7 +5824,7 @@ pub struct CopyPageRule {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CopyPageRulesSettings {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -5832,7 +5832,7 @@ pub struct CopyPageRulesSettings {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -5840,7 +5840,7 @@ pub struct CopyPageRulesSettings {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `assigned` (bool).
+    /// `assigned` (`bool`).
     #[serde(
         rename = "assigned",
         default,
@@ -5848,7 +5848,7 @@ pub struct CopyPageRulesSettings {
         with = "crate::de::opt_bool"
     )]
     pub assigned: Option<bool>,
-    /// `module` (Module).
+    /// `module` (`Module`).
     #[serde(rename = "module", default, skip_serializing_if = "Option::is_none")]
     pub module: Option<Module>,
     /// Every other field the store sent, as sent.
@@ -5860,7 +5860,7 @@ pub struct CopyPageRulesSettings {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CopyProductRule {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -5868,7 +5868,7 @@ pub struct CopyProductRule {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `name` (string).
+    /// `name` (`string`).
     #[serde(
         rename = "name",
         default,
@@ -5876,7 +5876,7 @@ pub struct CopyProductRule {
         with = "crate::de::opt_string"
     )]
     pub name: Option<String>,
-    /// `product` (bool).
+    /// `product` (`bool`).
     #[serde(
         rename = "product",
         default,
@@ -5884,7 +5884,7 @@ pub struct CopyProductRule {
         with = "crate::de::opt_bool"
     )]
     pub product: Option<bool>,
-    /// `attributes` (bool).
+    /// `attributes` (`bool`).
     #[serde(
         rename = "attributes",
         default,
@@ -5892,7 +5892,7 @@ pub struct CopyProductRule {
         with = "crate::de::opt_bool"
     )]
     pub attributes: Option<bool>,
-    /// `categories` (bool).
+    /// `categories` (`bool`).
     #[serde(
         rename = "categories",
         default,
@@ -5900,7 +5900,7 @@ pub struct CopyProductRule {
         with = "crate::de::opt_bool"
     )]
     pub categories: Option<bool>,
-    /// `invset` (bool).
+    /// `invset` (`bool`).
     #[serde(
         rename = "invset",
         default,
@@ -5908,7 +5908,7 @@ pub struct CopyProductRule {
         with = "crate::de::opt_bool"
     )]
     pub invset: Option<bool>,
-    /// `invlevel` (bool).
+    /// `invlevel` (`bool`).
     #[serde(
         rename = "invlevel",
         default,
@@ -5916,7 +5916,7 @@ pub struct CopyProductRule {
         with = "crate::de::opt_bool"
     )]
     pub invlevel: Option<bool>,
-    /// `images` (bool).
+    /// `images` (`bool`).
     #[serde(
         rename = "images",
         default,
@@ -5924,7 +5924,7 @@ pub struct CopyProductRule {
         with = "crate::de::opt_bool"
     )]
     pub images: Option<bool>,
-    /// `relprod` (bool).
+    /// `relprod` (`bool`).
     #[serde(
         rename = "relprod",
         default,
@@ -5932,7 +5932,7 @@ pub struct CopyProductRule {
         with = "crate::de::opt_bool"
     )]
     pub relprod: Option<bool>,
-    /// `upsale` (bool).
+    /// `upsale` (`bool`).
     #[serde(
         rename = "upsale",
         default,
@@ -5940,7 +5940,7 @@ pub struct CopyProductRule {
         with = "crate::de::opt_bool"
     )]
     pub upsale: Option<bool>,
-    /// `availgroup` (bool).
+    /// `availgroup` (`bool`).
     #[serde(
         rename = "availgroup",
         default,
@@ -5948,7 +5948,7 @@ pub struct CopyProductRule {
         with = "crate::de::opt_bool"
     )]
     pub availgroup: Option<bool>,
-    /// `pricegroup` (bool).
+    /// `pricegroup` (`bool`).
     #[serde(
         rename = "pricegroup",
         default,
@@ -5956,7 +5956,7 @@ pub struct CopyProductRule {
         with = "crate::de::opt_bool"
     )]
     pub pricegroup: Option<bool>,
-    /// `ddownload` (bool).
+    /// `ddownload` (`bool`).
     #[serde(
         rename = "ddownload",
         default,
@@ -5964,7 +5964,7 @@ pub struct CopyProductRule {
         with = "crate::de::opt_bool"
     )]
     pub ddownload: Option<bool>,
-    /// `giftcert` (bool).
+    /// `giftcert` (`bool`).
     #[serde(
         rename = "giftcert",
         default,
@@ -5972,7 +5972,7 @@ pub struct CopyProductRule {
         with = "crate::de::opt_bool"
     )]
     pub giftcert: Option<bool>,
-    /// `subscrip` (bool).
+    /// `subscrip` (`bool`).
     #[serde(
         rename = "subscrip",
         default,
@@ -5980,7 +5980,7 @@ pub struct CopyProductRule {
         with = "crate::de::opt_bool"
     )]
     pub subscrip: Option<bool>,
-    /// `payment` (bool).
+    /// `payment` (`bool`).
     #[serde(
         rename = "payment",
         default,
@@ -5988,7 +5988,7 @@ pub struct CopyProductRule {
         with = "crate::de::opt_bool"
     )]
     pub payment: Option<bool>,
-    /// `shipping` (bool).
+    /// `shipping` (`bool`).
     #[serde(
         rename = "shipping",
         default,
@@ -5996,7 +5996,7 @@ pub struct CopyProductRule {
         with = "crate::de::opt_bool"
     )]
     pub shipping: Option<bool>,
-    /// `kit` (bool).
+    /// `kit` (`bool`).
     #[serde(
         rename = "kit",
         default,
@@ -6004,7 +6004,7 @@ pub struct CopyProductRule {
         with = "crate::de::opt_bool"
     )]
     pub kit: Option<bool>,
-    /// `variants` (bool).
+    /// `variants` (`bool`).
     #[serde(
         rename = "variants",
         default,
@@ -6021,7 +6021,7 @@ pub struct CopyProductRule {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CopyProductRulesCustomField {
-    /// `rules_id` (int).
+    /// `rules_id` (`int`).
     #[serde(
         rename = "rules_id",
         default,
@@ -6029,7 +6029,7 @@ pub struct CopyProductRulesCustomField {
         with = "crate::de::opt_i64"
     )]
     pub rules_id: Option<i64>,
-    /// `assigned` (bool).
+    /// `assigned` (`bool`).
     #[serde(
         rename = "assigned",
         default,
@@ -6037,7 +6037,7 @@ pub struct CopyProductRulesCustomField {
         with = "crate::de::opt_bool"
     )]
     pub assigned: Option<bool>,
-    /// `field_code` (string).
+    /// `field_code` (`string`).
     #[serde(
         rename = "field_code",
         default,
@@ -6045,7 +6045,7 @@ pub struct CopyProductRulesCustomField {
         with = "crate::de::opt_string"
     )]
     pub field_code: Option<String>,
-    /// `field_name` (string).
+    /// `field_name` (`string`).
     #[serde(
         rename = "field_name",
         default,
@@ -6053,7 +6053,7 @@ pub struct CopyProductRulesCustomField {
         with = "crate::de::opt_string"
     )]
     pub field_name: Option<String>,
-    /// `module` (Module).
+    /// `module` (`Module`).
     #[serde(rename = "module", default, skip_serializing_if = "Option::is_none")]
     pub module: Option<Module>,
     /// Every other field the store sent, as sent.
@@ -6065,7 +6065,7 @@ pub struct CopyProductRulesCustomField {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CopyProductRulesModule {
-    /// `rules_id` (int).
+    /// `rules_id` (`int`).
     #[serde(
         rename = "rules_id",
         default,
@@ -6073,7 +6073,7 @@ pub struct CopyProductRulesModule {
         with = "crate::de::opt_i64"
     )]
     pub rules_id: Option<i64>,
-    /// `assigned` (bool).
+    /// `assigned` (`bool`).
     #[serde(
         rename = "assigned",
         default,
@@ -6081,7 +6081,7 @@ pub struct CopyProductRulesModule {
         with = "crate::de::opt_bool"
     )]
     pub assigned: Option<bool>,
-    /// `module` (Module).
+    /// `module` (`Module`).
     #[serde(rename = "module", default, skip_serializing_if = "Option::is_none")]
     pub module: Option<Module>,
     /// Every other field the store sent, as sent.
@@ -6093,7 +6093,7 @@ pub struct CopyProductRulesModule {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Coupon {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -6101,7 +6101,7 @@ pub struct Coupon {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -6109,7 +6109,7 @@ pub struct Coupon {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `descrip` (string).
+    /// `descrip` (`string`).
     #[serde(
         rename = "descrip",
         default,
@@ -6117,7 +6117,7 @@ pub struct Coupon {
         with = "crate::de::opt_string"
     )]
     pub descrip: Option<String>,
-    /// `custscope` (string).
+    /// `custscope` (`string`).
     #[serde(
         rename = "custscope",
         default,
@@ -6125,13 +6125,13 @@ pub struct Coupon {
         with = "crate::de::opt_string"
     )]
     pub custscope: Option<String>,
-    /// `dt_start` (timestamp).
+    /// `dt_start` (`timestamp`).
     #[serde(rename = "dt_start", default, skip_serializing_if = "Option::is_none")]
     pub dt_start: Option<Timestamp>,
-    /// `dt_end` (timestamp).
+    /// `dt_end` (`timestamp`).
     #[serde(rename = "dt_end", default, skip_serializing_if = "Option::is_none")]
     pub dt_end: Option<Timestamp>,
-    /// `max_use` (int).
+    /// `max_use` (`int`).
     #[serde(
         rename = "max_use",
         default,
@@ -6139,7 +6139,7 @@ pub struct Coupon {
         with = "crate::de::opt_i64"
     )]
     pub max_use: Option<i64>,
-    /// `max_per` (int).
+    /// `max_per` (`int`).
     #[serde(
         rename = "max_per",
         default,
@@ -6147,7 +6147,7 @@ pub struct Coupon {
         with = "crate::de::opt_i64"
     )]
     pub max_per: Option<i64>,
-    /// `active` (bool).
+    /// `active` (`bool`).
     #[serde(
         rename = "active",
         default,
@@ -6155,7 +6155,7 @@ pub struct Coupon {
         with = "crate::de::opt_bool"
     )]
     pub active: Option<bool>,
-    /// `use_count` (int).
+    /// `use_count` (`int`).
     #[serde(
         rename = "use_count",
         default,
@@ -6172,7 +6172,7 @@ pub struct Coupon {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CouponBusinessAccount {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -6180,7 +6180,7 @@ pub struct CouponBusinessAccount {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `title` (string).
+    /// `title` (`string`).
     #[serde(
         rename = "title",
         default,
@@ -6188,7 +6188,7 @@ pub struct CouponBusinessAccount {
         with = "crate::de::opt_string"
     )]
     pub title: Option<String>,
-    /// `tax_exempt` (bool).
+    /// `tax_exempt` (`bool`).
     #[serde(
         rename = "tax_exempt",
         default,
@@ -6196,7 +6196,7 @@ pub struct CouponBusinessAccount {
         with = "crate::de::opt_bool"
     )]
     pub tax_exempt: Option<bool>,
-    /// `order_cnt` (int).
+    /// `order_cnt` (`int`).
     #[serde(
         rename = "order_cnt",
         default,
@@ -6204,7 +6204,7 @@ pub struct CouponBusinessAccount {
         with = "crate::de::opt_i64"
     )]
     pub order_cnt: Option<i64>,
-    /// `order_avg` (decimal).
+    /// `order_avg` (`decimal`).
     #[serde(
         rename = "order_avg",
         default,
@@ -6212,7 +6212,7 @@ pub struct CouponBusinessAccount {
         with = "crate::de::opt_f64"
     )]
     pub order_avg: Option<f64>,
-    /// `formatted_order_avg` (string).
+    /// `formatted_order_avg` (`string`).
     #[serde(
         rename = "formatted_order_avg",
         default,
@@ -6220,7 +6220,7 @@ pub struct CouponBusinessAccount {
         with = "crate::de::opt_string"
     )]
     pub formatted_order_avg: Option<String>,
-    /// `order_tot` (decimal).
+    /// `order_tot` (`decimal`).
     #[serde(
         rename = "order_tot",
         default,
@@ -6228,7 +6228,7 @@ pub struct CouponBusinessAccount {
         with = "crate::de::opt_f64"
     )]
     pub order_tot: Option<f64>,
-    /// `formatted_order_tot` (string).
+    /// `formatted_order_tot` (`string`).
     #[serde(
         rename = "formatted_order_tot",
         default,
@@ -6236,7 +6236,7 @@ pub struct CouponBusinessAccount {
         with = "crate::de::opt_string"
     )]
     pub formatted_order_tot: Option<String>,
-    /// `note_count` (int).
+    /// `note_count` (`int`).
     #[serde(
         rename = "note_count",
         default,
@@ -6244,7 +6244,7 @@ pub struct CouponBusinessAccount {
         with = "crate::de::opt_i64"
     )]
     pub note_count: Option<i64>,
-    /// `assigned` (bool).
+    /// `assigned` (`bool`).
     #[serde(
         rename = "assigned",
         default,
@@ -6261,7 +6261,7 @@ pub struct CouponBusinessAccount {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CouponCustomer {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -6269,7 +6269,7 @@ pub struct CouponCustomer {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `account_id` (int).
+    /// `account_id` (`int`).
     #[serde(
         rename = "account_id",
         default,
@@ -6277,7 +6277,7 @@ pub struct CouponCustomer {
         with = "crate::de::opt_i64"
     )]
     pub account_id: Option<i64>,
-    /// `login` (string).
+    /// `login` (`string`).
     #[serde(
         rename = "login",
         default,
@@ -6285,7 +6285,7 @@ pub struct CouponCustomer {
         with = "crate::de::opt_string"
     )]
     pub login: Option<String>,
-    /// `pw_email` (string).
+    /// `pw_email` (`string`).
     #[serde(
         rename = "pw_email",
         default,
@@ -6293,7 +6293,7 @@ pub struct CouponCustomer {
         with = "crate::de::opt_string"
     )]
     pub pw_email: Option<String>,
-    /// `ship_id` (int).
+    /// `ship_id` (`int`).
     #[serde(
         rename = "ship_id",
         default,
@@ -6301,7 +6301,7 @@ pub struct CouponCustomer {
         with = "crate::de::opt_i64"
     )]
     pub ship_id: Option<i64>,
-    /// `ship_res` (bool).
+    /// `ship_res` (`bool`).
     #[serde(
         rename = "ship_res",
         default,
@@ -6309,7 +6309,7 @@ pub struct CouponCustomer {
         with = "crate::de::opt_bool"
     )]
     pub ship_res: Option<bool>,
-    /// `ship_fname` (string).
+    /// `ship_fname` (`string`).
     #[serde(
         rename = "ship_fname",
         default,
@@ -6317,7 +6317,7 @@ pub struct CouponCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_fname: Option<String>,
-    /// `ship_lname` (string).
+    /// `ship_lname` (`string`).
     #[serde(
         rename = "ship_lname",
         default,
@@ -6325,7 +6325,7 @@ pub struct CouponCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_lname: Option<String>,
-    /// `ship_email` (string).
+    /// `ship_email` (`string`).
     #[serde(
         rename = "ship_email",
         default,
@@ -6333,7 +6333,7 @@ pub struct CouponCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_email: Option<String>,
-    /// `ship_comp` (string).
+    /// `ship_comp` (`string`).
     #[serde(
         rename = "ship_comp",
         default,
@@ -6341,7 +6341,7 @@ pub struct CouponCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_comp: Option<String>,
-    /// `ship_phone` (string).
+    /// `ship_phone` (`string`).
     #[serde(
         rename = "ship_phone",
         default,
@@ -6349,7 +6349,7 @@ pub struct CouponCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_phone: Option<String>,
-    /// `ship_fax` (string).
+    /// `ship_fax` (`string`).
     #[serde(
         rename = "ship_fax",
         default,
@@ -6357,7 +6357,7 @@ pub struct CouponCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_fax: Option<String>,
-    /// `ship_addr1` (string).
+    /// `ship_addr1` (`string`).
     #[serde(
         rename = "ship_addr1",
         default,
@@ -6365,7 +6365,7 @@ pub struct CouponCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_addr1: Option<String>,
-    /// `ship_addr2` (string).
+    /// `ship_addr2` (`string`).
     #[serde(
         rename = "ship_addr2",
         default,
@@ -6373,7 +6373,7 @@ pub struct CouponCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_addr2: Option<String>,
-    /// `ship_city` (string).
+    /// `ship_city` (`string`).
     #[serde(
         rename = "ship_city",
         default,
@@ -6381,7 +6381,7 @@ pub struct CouponCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_city: Option<String>,
-    /// `ship_state` (string).
+    /// `ship_state` (`string`).
     #[serde(
         rename = "ship_state",
         default,
@@ -6389,7 +6389,7 @@ pub struct CouponCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_state: Option<String>,
-    /// `ship_zip` (string).
+    /// `ship_zip` (`string`).
     #[serde(
         rename = "ship_zip",
         default,
@@ -6397,7 +6397,7 @@ pub struct CouponCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_zip: Option<String>,
-    /// `ship_cntry` (string).
+    /// `ship_cntry` (`string`).
     #[serde(
         rename = "ship_cntry",
         default,
@@ -6405,7 +6405,7 @@ pub struct CouponCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_cntry: Option<String>,
-    /// `bill_id` (int).
+    /// `bill_id` (`int`).
     #[serde(
         rename = "bill_id",
         default,
@@ -6413,7 +6413,7 @@ pub struct CouponCustomer {
         with = "crate::de::opt_i64"
     )]
     pub bill_id: Option<i64>,
-    /// `bill_fname` (string).
+    /// `bill_fname` (`string`).
     #[serde(
         rename = "bill_fname",
         default,
@@ -6421,7 +6421,7 @@ pub struct CouponCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_fname: Option<String>,
-    /// `bill_lname` (string).
+    /// `bill_lname` (`string`).
     #[serde(
         rename = "bill_lname",
         default,
@@ -6429,7 +6429,7 @@ pub struct CouponCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_lname: Option<String>,
-    /// `bill_email` (string).
+    /// `bill_email` (`string`).
     #[serde(
         rename = "bill_email",
         default,
@@ -6437,7 +6437,7 @@ pub struct CouponCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_email: Option<String>,
-    /// `bill_comp` (string).
+    /// `bill_comp` (`string`).
     #[serde(
         rename = "bill_comp",
         default,
@@ -6445,7 +6445,7 @@ pub struct CouponCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_comp: Option<String>,
-    /// `bill_phone` (string).
+    /// `bill_phone` (`string`).
     #[serde(
         rename = "bill_phone",
         default,
@@ -6453,7 +6453,7 @@ pub struct CouponCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_phone: Option<String>,
-    /// `bill_fax` (string).
+    /// `bill_fax` (`string`).
     #[serde(
         rename = "bill_fax",
         default,
@@ -6461,7 +6461,7 @@ pub struct CouponCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_fax: Option<String>,
-    /// `bill_addr1` (string).
+    /// `bill_addr1` (`string`).
     #[serde(
         rename = "bill_addr1",
         default,
@@ -6469,7 +6469,7 @@ pub struct CouponCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_addr1: Option<String>,
-    /// `bill_addr2` (string).
+    /// `bill_addr2` (`string`).
     #[serde(
         rename = "bill_addr2",
         default,
@@ -6477,7 +6477,7 @@ pub struct CouponCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_addr2: Option<String>,
-    /// `bill_city` (string).
+    /// `bill_city` (`string`).
     #[serde(
         rename = "bill_city",
         default,
@@ -6485,7 +6485,7 @@ pub struct CouponCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_city: Option<String>,
-    /// `bill_state` (string).
+    /// `bill_state` (`string`).
     #[serde(
         rename = "bill_state",
         default,
@@ -6493,7 +6493,7 @@ pub struct CouponCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_state: Option<String>,
-    /// `bill_zip` (string).
+    /// `bill_zip` (`string`).
     #[serde(
         rename = "bill_zip",
         default,
@@ -6501,7 +6501,7 @@ pub struct CouponCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_zip: Option<String>,
-    /// `bill_cntry` (string).
+    /// `bill_cntry` (`string`).
     #[serde(
         rename = "bill_cntry",
         default,
@@ -6509,7 +6509,7 @@ pub struct CouponCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_cntry: Option<String>,
-    /// `tax_exempt` (bool).
+    /// `tax_exempt` (`bool`).
     #[serde(
         rename = "tax_exempt",
         default,
@@ -6517,7 +6517,7 @@ pub struct CouponCustomer {
         with = "crate::de::opt_bool"
     )]
     pub tax_exempt: Option<bool>,
-    /// `order_cnt` (int).
+    /// `order_cnt` (`int`).
     #[serde(
         rename = "order_cnt",
         default,
@@ -6525,7 +6525,7 @@ pub struct CouponCustomer {
         with = "crate::de::opt_i64"
     )]
     pub order_cnt: Option<i64>,
-    /// `order_avg` (decimal).
+    /// `order_avg` (`decimal`).
     #[serde(
         rename = "order_avg",
         default,
@@ -6533,7 +6533,7 @@ pub struct CouponCustomer {
         with = "crate::de::opt_f64"
     )]
     pub order_avg: Option<f64>,
-    /// `formatted_order_avg` (string).
+    /// `formatted_order_avg` (`string`).
     #[serde(
         rename = "formatted_order_avg",
         default,
@@ -6541,7 +6541,7 @@ pub struct CouponCustomer {
         with = "crate::de::opt_string"
     )]
     pub formatted_order_avg: Option<String>,
-    /// `order_tot` (decimal).
+    /// `order_tot` (`decimal`).
     #[serde(
         rename = "order_tot",
         default,
@@ -6549,7 +6549,7 @@ pub struct CouponCustomer {
         with = "crate::de::opt_f64"
     )]
     pub order_tot: Option<f64>,
-    /// `formatted_order_tot` (string).
+    /// `formatted_order_tot` (`string`).
     #[serde(
         rename = "formatted_order_tot",
         default,
@@ -6557,7 +6557,7 @@ pub struct CouponCustomer {
         with = "crate::de::opt_string"
     )]
     pub formatted_order_tot: Option<String>,
-    /// `note_count` (int).
+    /// `note_count` (`int`).
     #[serde(
         rename = "note_count",
         default,
@@ -6565,20 +6565,20 @@ pub struct CouponCustomer {
         with = "crate::de::opt_i64"
     )]
     pub note_count: Option<i64>,
-    /// `dt_created` (timestamp).
+    /// `dt_created` (`timestamp`).
     #[serde(
         rename = "dt_created",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub dt_created: Option<Timestamp>,
-    /// `dt_login` (timestamp).
+    /// `dt_login` (`timestamp`).
     #[serde(rename = "dt_login", default, skip_serializing_if = "Option::is_none")]
     pub dt_login: Option<Timestamp>,
-    /// `dt_pwchg` (timestamp).
+    /// `dt_pwchg` (`timestamp`).
     #[serde(rename = "dt_pwchg", default, skip_serializing_if = "Option::is_none")]
     pub dt_pwchg: Option<Timestamp>,
-    /// `credit` (decimal).
+    /// `credit` (`decimal`).
     #[serde(
         rename = "credit",
         default,
@@ -6586,7 +6586,7 @@ pub struct CouponCustomer {
         with = "crate::de::opt_f64"
     )]
     pub credit: Option<f64>,
-    /// `formatted_credit` (string).
+    /// `formatted_credit` (`string`).
     #[serde(
         rename = "formatted_credit",
         default,
@@ -6594,7 +6594,7 @@ pub struct CouponCustomer {
         with = "crate::de::opt_string"
     )]
     pub formatted_credit: Option<String>,
-    /// `business_title` (string).
+    /// `business_title` (`string`).
     #[serde(
         rename = "business_title",
         default,
@@ -6602,14 +6602,14 @@ pub struct CouponCustomer {
         with = "crate::de::opt_string"
     )]
     pub business_title: Option<String>,
-    /// `CustomField_Values` (CustomFieldValues).
+    /// `CustomField_Values` (`CustomFieldValues`).
     #[serde(
         rename = "CustomField_Values",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_field_values: Option<CustomFieldValues>,
-    /// `assigned` (bool).
+    /// `assigned` (`bool`).
     #[serde(
         rename = "assigned",
         default,
@@ -6626,7 +6626,7 @@ pub struct CouponCustomer {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CouponPriceGroup {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -6634,7 +6634,7 @@ pub struct CouponPriceGroup {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `name` (string).
+    /// `name` (`string`).
     #[serde(
         rename = "name",
         default,
@@ -6642,7 +6642,7 @@ pub struct CouponPriceGroup {
         with = "crate::de::opt_string"
     )]
     pub name: Option<String>,
-    /// `custscope` (string).
+    /// `custscope` (`string`).
     #[serde(
         rename = "custscope",
         default,
@@ -6650,7 +6650,7 @@ pub struct CouponPriceGroup {
         with = "crate::de::opt_string"
     )]
     pub custscope: Option<String>,
-    /// `rate` (string).
+    /// `rate` (`string`).
     #[serde(
         rename = "rate",
         default,
@@ -6658,7 +6658,7 @@ pub struct CouponPriceGroup {
         with = "crate::de::opt_string"
     )]
     pub rate: Option<String>,
-    /// `discount` (decimal).
+    /// `discount` (`decimal`).
     #[serde(
         rename = "discount",
         default,
@@ -6666,7 +6666,7 @@ pub struct CouponPriceGroup {
         with = "crate::de::opt_f64"
     )]
     pub discount: Option<f64>,
-    /// `markup` (decimal).
+    /// `markup` (`decimal`).
     #[serde(
         rename = "markup",
         default,
@@ -6674,13 +6674,13 @@ pub struct CouponPriceGroup {
         with = "crate::de::opt_f64"
     )]
     pub markup: Option<f64>,
-    /// `dt_start` (timestamp).
+    /// `dt_start` (`timestamp`).
     #[serde(rename = "dt_start", default, skip_serializing_if = "Option::is_none")]
     pub dt_start: Option<Timestamp>,
-    /// `dt_end` (timestamp).
+    /// `dt_end` (`timestamp`).
     #[serde(rename = "dt_end", default, skip_serializing_if = "Option::is_none")]
     pub dt_end: Option<Timestamp>,
-    /// `qmn_subtot` (decimal).
+    /// `qmn_subtot` (`decimal`).
     #[serde(
         rename = "qmn_subtot",
         default,
@@ -6688,7 +6688,7 @@ pub struct CouponPriceGroup {
         with = "crate::de::opt_f64"
     )]
     pub qmn_subtot: Option<f64>,
-    /// `qmx_subtot` (decimal).
+    /// `qmx_subtot` (`decimal`).
     #[serde(
         rename = "qmx_subtot",
         default,
@@ -6696,7 +6696,7 @@ pub struct CouponPriceGroup {
         with = "crate::de::opt_f64"
     )]
     pub qmx_subtot: Option<f64>,
-    /// `qmn_quan` (int).
+    /// `qmn_quan` (`int`).
     #[serde(
         rename = "qmn_quan",
         default,
@@ -6704,7 +6704,7 @@ pub struct CouponPriceGroup {
         with = "crate::de::opt_i64"
     )]
     pub qmn_quan: Option<i64>,
-    /// `qmx_quan` (int).
+    /// `qmx_quan` (`int`).
     #[serde(
         rename = "qmx_quan",
         default,
@@ -6712,7 +6712,7 @@ pub struct CouponPriceGroup {
         with = "crate::de::opt_i64"
     )]
     pub qmx_quan: Option<i64>,
-    /// `qmn_weight` (decimal).
+    /// `qmn_weight` (`decimal`).
     #[serde(
         rename = "qmn_weight",
         default,
@@ -6720,7 +6720,7 @@ pub struct CouponPriceGroup {
         with = "crate::de::opt_f64"
     )]
     pub qmn_weight: Option<f64>,
-    /// `qmx_weight` (decimal).
+    /// `qmx_weight` (`decimal`).
     #[serde(
         rename = "qmx_weight",
         default,
@@ -6728,7 +6728,7 @@ pub struct CouponPriceGroup {
         with = "crate::de::opt_f64"
     )]
     pub qmx_weight: Option<f64>,
-    /// `bmn_subtot` (decimal).
+    /// `bmn_subtot` (`decimal`).
     #[serde(
         rename = "bmn_subtot",
         default,
@@ -6736,7 +6736,7 @@ pub struct CouponPriceGroup {
         with = "crate::de::opt_f64"
     )]
     pub bmn_subtot: Option<f64>,
-    /// `bmx_subtot` (decimal).
+    /// `bmx_subtot` (`decimal`).
     #[serde(
         rename = "bmx_subtot",
         default,
@@ -6744,7 +6744,7 @@ pub struct CouponPriceGroup {
         with = "crate::de::opt_f64"
     )]
     pub bmx_subtot: Option<f64>,
-    /// `bmn_quan` (int).
+    /// `bmn_quan` (`int`).
     #[serde(
         rename = "bmn_quan",
         default,
@@ -6752,7 +6752,7 @@ pub struct CouponPriceGroup {
         with = "crate::de::opt_i64"
     )]
     pub bmn_quan: Option<i64>,
-    /// `bmx_quan` (int).
+    /// `bmx_quan` (`int`).
     #[serde(
         rename = "bmx_quan",
         default,
@@ -6760,7 +6760,7 @@ pub struct CouponPriceGroup {
         with = "crate::de::opt_i64"
     )]
     pub bmx_quan: Option<i64>,
-    /// `bmn_weight` (decimal).
+    /// `bmn_weight` (`decimal`).
     #[serde(
         rename = "bmn_weight",
         default,
@@ -6768,7 +6768,7 @@ pub struct CouponPriceGroup {
         with = "crate::de::opt_f64"
     )]
     pub bmn_weight: Option<f64>,
-    /// `bmx_weight` (decimal).
+    /// `bmx_weight` (`decimal`).
     #[serde(
         rename = "bmx_weight",
         default,
@@ -6776,7 +6776,7 @@ pub struct CouponPriceGroup {
         with = "crate::de::opt_f64"
     )]
     pub bmx_weight: Option<f64>,
-    /// `priority` (int).
+    /// `priority` (`int`).
     #[serde(
         rename = "priority",
         default,
@@ -6784,17 +6784,17 @@ pub struct CouponPriceGroup {
         with = "crate::de::opt_i64"
     )]
     pub priority: Option<i64>,
-    /// `module` (Module).
+    /// `module` (`Module`).
     #[serde(rename = "module", default, skip_serializing_if = "Option::is_none")]
     pub module: Option<Module>,
-    /// `capabilities` (DiscountModuleCapabilities).
+    /// `capabilities` (`DiscountModuleCapabilities`).
     #[serde(
         rename = "capabilities",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub capabilities: Option<DiscountModuleCapabilities>,
-    /// `exclusion` (bool).
+    /// `exclusion` (`bool`).
     #[serde(
         rename = "exclusion",
         default,
@@ -6802,7 +6802,7 @@ pub struct CouponPriceGroup {
         with = "crate::de::opt_bool"
     )]
     pub exclusion: Option<bool>,
-    /// `descrip` (string).
+    /// `descrip` (`string`).
     #[serde(
         rename = "descrip",
         default,
@@ -6810,7 +6810,7 @@ pub struct CouponPriceGroup {
         with = "crate::de::opt_string"
     )]
     pub descrip: Option<String>,
-    /// `display` (bool).
+    /// `display` (`bool`).
     #[serde(
         rename = "display",
         default,
@@ -6818,7 +6818,7 @@ pub struct CouponPriceGroup {
         with = "crate::de::opt_bool"
     )]
     pub display: Option<bool>,
-    /// `assigned` (bool).
+    /// `assigned` (`bool`).
     #[serde(
         rename = "assigned",
         default,
@@ -6844,7 +6844,7 @@ pub struct CustomFieldValues {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Customer {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -6852,7 +6852,7 @@ pub struct Customer {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `account_id` (int).
+    /// `account_id` (`int`).
     #[serde(
         rename = "account_id",
         default,
@@ -6860,7 +6860,7 @@ pub struct Customer {
         with = "crate::de::opt_i64"
     )]
     pub account_id: Option<i64>,
-    /// `login` (string).
+    /// `login` (`string`).
     #[serde(
         rename = "login",
         default,
@@ -6868,7 +6868,7 @@ pub struct Customer {
         with = "crate::de::opt_string"
     )]
     pub login: Option<String>,
-    /// `pw_email` (string).
+    /// `pw_email` (`string`).
     #[serde(
         rename = "pw_email",
         default,
@@ -6876,7 +6876,7 @@ pub struct Customer {
         with = "crate::de::opt_string"
     )]
     pub pw_email: Option<String>,
-    /// `ship_id` (int).
+    /// `ship_id` (`int`).
     #[serde(
         rename = "ship_id",
         default,
@@ -6884,7 +6884,7 @@ pub struct Customer {
         with = "crate::de::opt_i64"
     )]
     pub ship_id: Option<i64>,
-    /// `ship_res` (bool).
+    /// `ship_res` (`bool`).
     #[serde(
         rename = "ship_res",
         default,
@@ -6892,7 +6892,7 @@ pub struct Customer {
         with = "crate::de::opt_bool"
     )]
     pub ship_res: Option<bool>,
-    /// `ship_fname` (string).
+    /// `ship_fname` (`string`).
     #[serde(
         rename = "ship_fname",
         default,
@@ -6900,7 +6900,7 @@ pub struct Customer {
         with = "crate::de::opt_string"
     )]
     pub ship_fname: Option<String>,
-    /// `ship_lname` (string).
+    /// `ship_lname` (`string`).
     #[serde(
         rename = "ship_lname",
         default,
@@ -6908,7 +6908,7 @@ pub struct Customer {
         with = "crate::de::opt_string"
     )]
     pub ship_lname: Option<String>,
-    /// `ship_email` (string).
+    /// `ship_email` (`string`).
     #[serde(
         rename = "ship_email",
         default,
@@ -6916,7 +6916,7 @@ pub struct Customer {
         with = "crate::de::opt_string"
     )]
     pub ship_email: Option<String>,
-    /// `ship_comp` (string).
+    /// `ship_comp` (`string`).
     #[serde(
         rename = "ship_comp",
         default,
@@ -6924,7 +6924,7 @@ pub struct Customer {
         with = "crate::de::opt_string"
     )]
     pub ship_comp: Option<String>,
-    /// `ship_phone` (string).
+    /// `ship_phone` (`string`).
     #[serde(
         rename = "ship_phone",
         default,
@@ -6932,7 +6932,7 @@ pub struct Customer {
         with = "crate::de::opt_string"
     )]
     pub ship_phone: Option<String>,
-    /// `ship_fax` (string).
+    /// `ship_fax` (`string`).
     #[serde(
         rename = "ship_fax",
         default,
@@ -6940,7 +6940,7 @@ pub struct Customer {
         with = "crate::de::opt_string"
     )]
     pub ship_fax: Option<String>,
-    /// `ship_addr1` (string).
+    /// `ship_addr1` (`string`).
     #[serde(
         rename = "ship_addr1",
         default,
@@ -6948,7 +6948,7 @@ pub struct Customer {
         with = "crate::de::opt_string"
     )]
     pub ship_addr1: Option<String>,
-    /// `ship_addr2` (string).
+    /// `ship_addr2` (`string`).
     #[serde(
         rename = "ship_addr2",
         default,
@@ -6956,7 +6956,7 @@ pub struct Customer {
         with = "crate::de::opt_string"
     )]
     pub ship_addr2: Option<String>,
-    /// `ship_city` (string).
+    /// `ship_city` (`string`).
     #[serde(
         rename = "ship_city",
         default,
@@ -6964,7 +6964,7 @@ pub struct Customer {
         with = "crate::de::opt_string"
     )]
     pub ship_city: Option<String>,
-    /// `ship_state` (string).
+    /// `ship_state` (`string`).
     #[serde(
         rename = "ship_state",
         default,
@@ -6972,7 +6972,7 @@ pub struct Customer {
         with = "crate::de::opt_string"
     )]
     pub ship_state: Option<String>,
-    /// `ship_zip` (string).
+    /// `ship_zip` (`string`).
     #[serde(
         rename = "ship_zip",
         default,
@@ -6980,7 +6980,7 @@ pub struct Customer {
         with = "crate::de::opt_string"
     )]
     pub ship_zip: Option<String>,
-    /// `ship_cntry` (string).
+    /// `ship_cntry` (`string`).
     #[serde(
         rename = "ship_cntry",
         default,
@@ -6988,7 +6988,7 @@ pub struct Customer {
         with = "crate::de::opt_string"
     )]
     pub ship_cntry: Option<String>,
-    /// `bill_id` (int).
+    /// `bill_id` (`int`).
     #[serde(
         rename = "bill_id",
         default,
@@ -6996,7 +6996,7 @@ pub struct Customer {
         with = "crate::de::opt_i64"
     )]
     pub bill_id: Option<i64>,
-    /// `bill_fname` (string).
+    /// `bill_fname` (`string`).
     #[serde(
         rename = "bill_fname",
         default,
@@ -7004,7 +7004,7 @@ pub struct Customer {
         with = "crate::de::opt_string"
     )]
     pub bill_fname: Option<String>,
-    /// `bill_lname` (string).
+    /// `bill_lname` (`string`).
     #[serde(
         rename = "bill_lname",
         default,
@@ -7012,7 +7012,7 @@ pub struct Customer {
         with = "crate::de::opt_string"
     )]
     pub bill_lname: Option<String>,
-    /// `bill_email` (string).
+    /// `bill_email` (`string`).
     #[serde(
         rename = "bill_email",
         default,
@@ -7020,7 +7020,7 @@ pub struct Customer {
         with = "crate::de::opt_string"
     )]
     pub bill_email: Option<String>,
-    /// `bill_comp` (string).
+    /// `bill_comp` (`string`).
     #[serde(
         rename = "bill_comp",
         default,
@@ -7028,7 +7028,7 @@ pub struct Customer {
         with = "crate::de::opt_string"
     )]
     pub bill_comp: Option<String>,
-    /// `bill_phone` (string).
+    /// `bill_phone` (`string`).
     #[serde(
         rename = "bill_phone",
         default,
@@ -7036,7 +7036,7 @@ pub struct Customer {
         with = "crate::de::opt_string"
     )]
     pub bill_phone: Option<String>,
-    /// `bill_fax` (string).
+    /// `bill_fax` (`string`).
     #[serde(
         rename = "bill_fax",
         default,
@@ -7044,7 +7044,7 @@ pub struct Customer {
         with = "crate::de::opt_string"
     )]
     pub bill_fax: Option<String>,
-    /// `bill_addr1` (string).
+    /// `bill_addr1` (`string`).
     #[serde(
         rename = "bill_addr1",
         default,
@@ -7052,7 +7052,7 @@ pub struct Customer {
         with = "crate::de::opt_string"
     )]
     pub bill_addr1: Option<String>,
-    /// `bill_addr2` (string).
+    /// `bill_addr2` (`string`).
     #[serde(
         rename = "bill_addr2",
         default,
@@ -7060,7 +7060,7 @@ pub struct Customer {
         with = "crate::de::opt_string"
     )]
     pub bill_addr2: Option<String>,
-    /// `bill_city` (string).
+    /// `bill_city` (`string`).
     #[serde(
         rename = "bill_city",
         default,
@@ -7068,7 +7068,7 @@ pub struct Customer {
         with = "crate::de::opt_string"
     )]
     pub bill_city: Option<String>,
-    /// `bill_state` (string).
+    /// `bill_state` (`string`).
     #[serde(
         rename = "bill_state",
         default,
@@ -7076,7 +7076,7 @@ pub struct Customer {
         with = "crate::de::opt_string"
     )]
     pub bill_state: Option<String>,
-    /// `bill_zip` (string).
+    /// `bill_zip` (`string`).
     #[serde(
         rename = "bill_zip",
         default,
@@ -7084,7 +7084,7 @@ pub struct Customer {
         with = "crate::de::opt_string"
     )]
     pub bill_zip: Option<String>,
-    /// `bill_cntry` (string).
+    /// `bill_cntry` (`string`).
     #[serde(
         rename = "bill_cntry",
         default,
@@ -7092,7 +7092,7 @@ pub struct Customer {
         with = "crate::de::opt_string"
     )]
     pub bill_cntry: Option<String>,
-    /// `tax_exempt` (bool).
+    /// `tax_exempt` (`bool`).
     #[serde(
         rename = "tax_exempt",
         default,
@@ -7100,7 +7100,7 @@ pub struct Customer {
         with = "crate::de::opt_bool"
     )]
     pub tax_exempt: Option<bool>,
-    /// `order_cnt` (int).
+    /// `order_cnt` (`int`).
     #[serde(
         rename = "order_cnt",
         default,
@@ -7108,7 +7108,7 @@ pub struct Customer {
         with = "crate::de::opt_i64"
     )]
     pub order_cnt: Option<i64>,
-    /// `order_avg` (decimal).
+    /// `order_avg` (`decimal`).
     #[serde(
         rename = "order_avg",
         default,
@@ -7116,7 +7116,7 @@ pub struct Customer {
         with = "crate::de::opt_f64"
     )]
     pub order_avg: Option<f64>,
-    /// `formatted_order_avg` (string).
+    /// `formatted_order_avg` (`string`).
     #[serde(
         rename = "formatted_order_avg",
         default,
@@ -7124,7 +7124,7 @@ pub struct Customer {
         with = "crate::de::opt_string"
     )]
     pub formatted_order_avg: Option<String>,
-    /// `order_tot` (decimal).
+    /// `order_tot` (`decimal`).
     #[serde(
         rename = "order_tot",
         default,
@@ -7132,7 +7132,7 @@ pub struct Customer {
         with = "crate::de::opt_f64"
     )]
     pub order_tot: Option<f64>,
-    /// `formatted_order_tot` (string).
+    /// `formatted_order_tot` (`string`).
     #[serde(
         rename = "formatted_order_tot",
         default,
@@ -7140,7 +7140,7 @@ pub struct Customer {
         with = "crate::de::opt_string"
     )]
     pub formatted_order_tot: Option<String>,
-    /// `note_count` (int).
+    /// `note_count` (`int`).
     #[serde(
         rename = "note_count",
         default,
@@ -7148,20 +7148,20 @@ pub struct Customer {
         with = "crate::de::opt_i64"
     )]
     pub note_count: Option<i64>,
-    /// `dt_created` (timestamp).
+    /// `dt_created` (`timestamp`).
     #[serde(
         rename = "dt_created",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub dt_created: Option<Timestamp>,
-    /// `dt_login` (timestamp).
+    /// `dt_login` (`timestamp`).
     #[serde(rename = "dt_login", default, skip_serializing_if = "Option::is_none")]
     pub dt_login: Option<Timestamp>,
-    /// `dt_pwchg` (timestamp).
+    /// `dt_pwchg` (`timestamp`).
     #[serde(rename = "dt_pwchg", default, skip_serializing_if = "Option::is_none")]
     pub dt_pwchg: Option<Timestamp>,
-    /// `credit` (decimal).
+    /// `credit` (`decimal`).
     #[serde(
         rename = "credit",
         default,
@@ -7169,7 +7169,7 @@ pub struct Customer {
         with = "crate::de::opt_f64"
     )]
     pub credit: Option<f64>,
-    /// `formatted_credit` (string).
+    /// `formatted_credit` (`string`).
     #[serde(
         rename = "formatted_credit",
         default,
@@ -7177,7 +7177,7 @@ pub struct Customer {
         with = "crate::de::opt_string"
     )]
     pub formatted_credit: Option<String>,
-    /// `business_title` (string).
+    /// `business_title` (`string`).
     #[serde(
         rename = "business_title",
         default,
@@ -7185,7 +7185,7 @@ pub struct Customer {
         with = "crate::de::opt_string"
     )]
     pub business_title: Option<String>,
-    /// `CustomField_Values` (CustomFieldValues).
+    /// `CustomField_Values` (`CustomFieldValues`).
     #[serde(
         rename = "CustomField_Values",
         default,
@@ -7201,7 +7201,7 @@ pub struct Customer {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CustomerAddress {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -7209,7 +7209,7 @@ pub struct CustomerAddress {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `cust_id` (int).
+    /// `cust_id` (`int`).
     #[serde(
         rename = "cust_id",
         default,
@@ -7217,7 +7217,7 @@ pub struct CustomerAddress {
         with = "crate::de::opt_i64"
     )]
     pub cust_id: Option<i64>,
-    /// `descrip` (string).
+    /// `descrip` (`string`).
     #[serde(
         rename = "descrip",
         default,
@@ -7225,7 +7225,7 @@ pub struct CustomerAddress {
         with = "crate::de::opt_string"
     )]
     pub descrip: Option<String>,
-    /// `fname` (string).
+    /// `fname` (`string`).
     #[serde(
         rename = "fname",
         default,
@@ -7233,7 +7233,7 @@ pub struct CustomerAddress {
         with = "crate::de::opt_string"
     )]
     pub fname: Option<String>,
-    /// `lname` (string).
+    /// `lname` (`string`).
     #[serde(
         rename = "lname",
         default,
@@ -7241,7 +7241,7 @@ pub struct CustomerAddress {
         with = "crate::de::opt_string"
     )]
     pub lname: Option<String>,
-    /// `email` (string).
+    /// `email` (`string`).
     #[serde(
         rename = "email",
         default,
@@ -7249,7 +7249,7 @@ pub struct CustomerAddress {
         with = "crate::de::opt_string"
     )]
     pub email: Option<String>,
-    /// `comp` (string).
+    /// `comp` (`string`).
     #[serde(
         rename = "comp",
         default,
@@ -7257,7 +7257,7 @@ pub struct CustomerAddress {
         with = "crate::de::opt_string"
     )]
     pub comp: Option<String>,
-    /// `phone` (string).
+    /// `phone` (`string`).
     #[serde(
         rename = "phone",
         default,
@@ -7265,7 +7265,7 @@ pub struct CustomerAddress {
         with = "crate::de::opt_string"
     )]
     pub phone: Option<String>,
-    /// `fax` (string).
+    /// `fax` (`string`).
     #[serde(
         rename = "fax",
         default,
@@ -7273,7 +7273,7 @@ pub struct CustomerAddress {
         with = "crate::de::opt_string"
     )]
     pub fax: Option<String>,
-    /// `addr1` (string).
+    /// `addr1` (`string`).
     #[serde(
         rename = "addr1",
         default,
@@ -7281,7 +7281,7 @@ pub struct CustomerAddress {
         with = "crate::de::opt_string"
     )]
     pub addr1: Option<String>,
-    /// `addr2` (string).
+    /// `addr2` (`string`).
     #[serde(
         rename = "addr2",
         default,
@@ -7289,7 +7289,7 @@ pub struct CustomerAddress {
         with = "crate::de::opt_string"
     )]
     pub addr2: Option<String>,
-    /// `city` (string).
+    /// `city` (`string`).
     #[serde(
         rename = "city",
         default,
@@ -7297,7 +7297,7 @@ pub struct CustomerAddress {
         with = "crate::de::opt_string"
     )]
     pub city: Option<String>,
-    /// `state` (string).
+    /// `state` (`string`).
     #[serde(
         rename = "state",
         default,
@@ -7305,7 +7305,7 @@ pub struct CustomerAddress {
         with = "crate::de::opt_string"
     )]
     pub state: Option<String>,
-    /// `zip` (string).
+    /// `zip` (`string`).
     #[serde(
         rename = "zip",
         default,
@@ -7313,7 +7313,7 @@ pub struct CustomerAddress {
         with = "crate::de::opt_string"
     )]
     pub zip: Option<String>,
-    /// `cntry` (string).
+    /// `cntry` (`string`).
     #[serde(
         rename = "cntry",
         default,
@@ -7321,7 +7321,7 @@ pub struct CustomerAddress {
         with = "crate::de::opt_string"
     )]
     pub cntry: Option<String>,
-    /// `resdntl` (bool).
+    /// `resdntl` (`bool`).
     #[serde(
         rename = "resdntl",
         default,
@@ -7338,7 +7338,7 @@ pub struct CustomerAddress {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CustomerAddressList {
-    /// `ship_id` (int).
+    /// `ship_id` (`int`).
     #[serde(
         rename = "ship_id",
         default,
@@ -7346,7 +7346,7 @@ pub struct CustomerAddressList {
         with = "crate::de::opt_i64"
     )]
     pub ship_id: Option<i64>,
-    /// `bill_id` (int).
+    /// `bill_id` (`int`).
     #[serde(
         rename = "bill_id",
         default,
@@ -7354,7 +7354,7 @@ pub struct CustomerAddressList {
         with = "crate::de::opt_i64"
     )]
     pub bill_id: Option<i64>,
-    /// `addresses` (list<CustomerAddress>).
+    /// `addresses` (`list<CustomerAddress>`).
     #[serde(rename = "addresses", default, skip_serializing_if = "Option::is_none")]
     pub addresses: Option<Vec<CustomerAddress>>,
     /// Every other field the store sent, as sent.
@@ -7366,7 +7366,7 @@ pub struct CustomerAddressList {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CustomerCreditHistory {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -7374,7 +7374,7 @@ pub struct CustomerCreditHistory {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `user_id` (int).
+    /// `user_id` (`int`).
     #[serde(
         rename = "user_id",
         default,
@@ -7382,7 +7382,7 @@ pub struct CustomerCreditHistory {
         with = "crate::de::opt_i64"
     )]
     pub user_id: Option<i64>,
-    /// `cust_id` (int).
+    /// `cust_id` (`int`).
     #[serde(
         rename = "cust_id",
         default,
@@ -7390,7 +7390,7 @@ pub struct CustomerCreditHistory {
         with = "crate::de::opt_i64"
     )]
     pub cust_id: Option<i64>,
-    /// `order_id` (int).
+    /// `order_id` (`int`).
     #[serde(
         rename = "order_id",
         default,
@@ -7398,7 +7398,7 @@ pub struct CustomerCreditHistory {
         with = "crate::de::opt_i64"
     )]
     pub order_id: Option<i64>,
-    /// `txref` (string).
+    /// `txref` (`string`).
     #[serde(
         rename = "txref",
         default,
@@ -7406,7 +7406,7 @@ pub struct CustomerCreditHistory {
         with = "crate::de::opt_string"
     )]
     pub txref: Option<String>,
-    /// `descrip` (string).
+    /// `descrip` (`string`).
     #[serde(
         rename = "descrip",
         default,
@@ -7414,7 +7414,7 @@ pub struct CustomerCreditHistory {
         with = "crate::de::opt_string"
     )]
     pub descrip: Option<String>,
-    /// `amount` (decimal).
+    /// `amount` (`decimal`).
     #[serde(
         rename = "amount",
         default,
@@ -7422,10 +7422,10 @@ pub struct CustomerCreditHistory {
         with = "crate::de::opt_f64"
     )]
     pub amount: Option<f64>,
-    /// `dtstamp` (timestamp).
+    /// `dtstamp` (`timestamp`).
     #[serde(rename = "dtstamp", default, skip_serializing_if = "Option::is_none")]
     pub dtstamp: Option<Timestamp>,
-    /// `user_name` (string).
+    /// `user_name` (`string`).
     #[serde(
         rename = "user_name",
         default,
@@ -7442,7 +7442,7 @@ pub struct CustomerCreditHistory {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CustomerPaymentCard {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -7450,7 +7450,7 @@ pub struct CustomerPaymentCard {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `cust_id` (int).
+    /// `cust_id` (`int`).
     #[serde(
         rename = "cust_id",
         default,
@@ -7458,7 +7458,7 @@ pub struct CustomerPaymentCard {
         with = "crate::de::opt_i64"
     )]
     pub cust_id: Option<i64>,
-    /// `fname` (string).
+    /// `fname` (`string`).
     #[serde(
         rename = "fname",
         default,
@@ -7466,7 +7466,7 @@ pub struct CustomerPaymentCard {
         with = "crate::de::opt_string"
     )]
     pub fname: Option<String>,
-    /// `lname` (string).
+    /// `lname` (`string`).
     #[serde(
         rename = "lname",
         default,
@@ -7474,7 +7474,7 @@ pub struct CustomerPaymentCard {
         with = "crate::de::opt_string"
     )]
     pub lname: Option<String>,
-    /// `exp_month` (int).
+    /// `exp_month` (`int`).
     #[serde(
         rename = "exp_month",
         default,
@@ -7482,7 +7482,7 @@ pub struct CustomerPaymentCard {
         with = "crate::de::opt_i64"
     )]
     pub exp_month: Option<i64>,
-    /// `exp_year` (int).
+    /// `exp_year` (`int`).
     #[serde(
         rename = "exp_year",
         default,
@@ -7490,7 +7490,7 @@ pub struct CustomerPaymentCard {
         with = "crate::de::opt_i64"
     )]
     pub exp_year: Option<i64>,
-    /// `lastfour` (string).
+    /// `lastfour` (`string`).
     #[serde(
         rename = "lastfour",
         default,
@@ -7498,7 +7498,7 @@ pub struct CustomerPaymentCard {
         with = "crate::de::opt_string"
     )]
     pub lastfour: Option<String>,
-    /// `addr1` (string).
+    /// `addr1` (`string`).
     #[serde(
         rename = "addr1",
         default,
@@ -7506,7 +7506,7 @@ pub struct CustomerPaymentCard {
         with = "crate::de::opt_string"
     )]
     pub addr1: Option<String>,
-    /// `addr2` (string).
+    /// `addr2` (`string`).
     #[serde(
         rename = "addr2",
         default,
@@ -7514,7 +7514,7 @@ pub struct CustomerPaymentCard {
         with = "crate::de::opt_string"
     )]
     pub addr2: Option<String>,
-    /// `city` (string).
+    /// `city` (`string`).
     #[serde(
         rename = "city",
         default,
@@ -7522,7 +7522,7 @@ pub struct CustomerPaymentCard {
         with = "crate::de::opt_string"
     )]
     pub city: Option<String>,
-    /// `state` (string).
+    /// `state` (`string`).
     #[serde(
         rename = "state",
         default,
@@ -7530,7 +7530,7 @@ pub struct CustomerPaymentCard {
         with = "crate::de::opt_string"
     )]
     pub state: Option<String>,
-    /// `zip` (string).
+    /// `zip` (`string`).
     #[serde(
         rename = "zip",
         default,
@@ -7538,7 +7538,7 @@ pub struct CustomerPaymentCard {
         with = "crate::de::opt_string"
     )]
     pub zip: Option<String>,
-    /// `cntry` (string).
+    /// `cntry` (`string`).
     #[serde(
         rename = "cntry",
         default,
@@ -7546,7 +7546,7 @@ pub struct CustomerPaymentCard {
         with = "crate::de::opt_string"
     )]
     pub cntry: Option<String>,
-    /// `lastused` (int).
+    /// `lastused` (`int`).
     #[serde(
         rename = "lastused",
         default,
@@ -7554,7 +7554,7 @@ pub struct CustomerPaymentCard {
         with = "crate::de::opt_i64"
     )]
     pub lastused: Option<i64>,
-    /// `token` (string).
+    /// `token` (`string`).
     #[serde(
         rename = "token",
         default,
@@ -7562,7 +7562,7 @@ pub struct CustomerPaymentCard {
         with = "crate::de::opt_string"
     )]
     pub token: Option<String>,
-    /// `type_id` (int).
+    /// `type_id` (`int`).
     #[serde(
         rename = "type_id",
         default,
@@ -7570,7 +7570,7 @@ pub struct CustomerPaymentCard {
         with = "crate::de::opt_i64"
     )]
     pub type_id: Option<i64>,
-    /// `refcount` (int).
+    /// `refcount` (`int`).
     #[serde(
         rename = "refcount",
         default,
@@ -7578,7 +7578,7 @@ pub struct CustomerPaymentCard {
         with = "crate::de::opt_i64"
     )]
     pub refcount: Option<i64>,
-    /// `type` (string).
+    /// `type` (`string`).
     #[serde(
         rename = "type",
         default,
@@ -7586,7 +7586,7 @@ pub struct CustomerPaymentCard {
         with = "crate::de::opt_string"
     )]
     pub type_: Option<String>,
-    /// `mod_code` (string).
+    /// `mod_code` (`string`).
     #[serde(
         rename = "mod_code",
         default,
@@ -7594,7 +7594,7 @@ pub struct CustomerPaymentCard {
         with = "crate::de::opt_string"
     )]
     pub mod_code: Option<String>,
-    /// `meth_code` (string).
+    /// `meth_code` (`string`).
     #[serde(
         rename = "meth_code",
         default,
@@ -7611,7 +7611,7 @@ pub struct CustomerPaymentCard {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CustomerPriceGroup {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -7619,7 +7619,7 @@ pub struct CustomerPriceGroup {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `name` (string).
+    /// `name` (`string`).
     #[serde(
         rename = "name",
         default,
@@ -7627,7 +7627,7 @@ pub struct CustomerPriceGroup {
         with = "crate::de::opt_string"
     )]
     pub name: Option<String>,
-    /// `custscope` (string).
+    /// `custscope` (`string`).
     #[serde(
         rename = "custscope",
         default,
@@ -7635,7 +7635,7 @@ pub struct CustomerPriceGroup {
         with = "crate::de::opt_string"
     )]
     pub custscope: Option<String>,
-    /// `rate` (string).
+    /// `rate` (`string`).
     #[serde(
         rename = "rate",
         default,
@@ -7643,7 +7643,7 @@ pub struct CustomerPriceGroup {
         with = "crate::de::opt_string"
     )]
     pub rate: Option<String>,
-    /// `discount` (decimal).
+    /// `discount` (`decimal`).
     #[serde(
         rename = "discount",
         default,
@@ -7651,7 +7651,7 @@ pub struct CustomerPriceGroup {
         with = "crate::de::opt_f64"
     )]
     pub discount: Option<f64>,
-    /// `markup` (decimal).
+    /// `markup` (`decimal`).
     #[serde(
         rename = "markup",
         default,
@@ -7659,13 +7659,13 @@ pub struct CustomerPriceGroup {
         with = "crate::de::opt_f64"
     )]
     pub markup: Option<f64>,
-    /// `dt_start` (timestamp).
+    /// `dt_start` (`timestamp`).
     #[serde(rename = "dt_start", default, skip_serializing_if = "Option::is_none")]
     pub dt_start: Option<Timestamp>,
-    /// `dt_end` (timestamp).
+    /// `dt_end` (`timestamp`).
     #[serde(rename = "dt_end", default, skip_serializing_if = "Option::is_none")]
     pub dt_end: Option<Timestamp>,
-    /// `qmn_subtot` (decimal).
+    /// `qmn_subtot` (`decimal`).
     #[serde(
         rename = "qmn_subtot",
         default,
@@ -7673,7 +7673,7 @@ pub struct CustomerPriceGroup {
         with = "crate::de::opt_f64"
     )]
     pub qmn_subtot: Option<f64>,
-    /// `qmx_subtot` (decimal).
+    /// `qmx_subtot` (`decimal`).
     #[serde(
         rename = "qmx_subtot",
         default,
@@ -7681,7 +7681,7 @@ pub struct CustomerPriceGroup {
         with = "crate::de::opt_f64"
     )]
     pub qmx_subtot: Option<f64>,
-    /// `qmn_quan` (int).
+    /// `qmn_quan` (`int`).
     #[serde(
         rename = "qmn_quan",
         default,
@@ -7689,7 +7689,7 @@ pub struct CustomerPriceGroup {
         with = "crate::de::opt_i64"
     )]
     pub qmn_quan: Option<i64>,
-    /// `qmx_quan` (int).
+    /// `qmx_quan` (`int`).
     #[serde(
         rename = "qmx_quan",
         default,
@@ -7697,7 +7697,7 @@ pub struct CustomerPriceGroup {
         with = "crate::de::opt_i64"
     )]
     pub qmx_quan: Option<i64>,
-    /// `qmn_weight` (decimal).
+    /// `qmn_weight` (`decimal`).
     #[serde(
         rename = "qmn_weight",
         default,
@@ -7705,7 +7705,7 @@ pub struct CustomerPriceGroup {
         with = "crate::de::opt_f64"
     )]
     pub qmn_weight: Option<f64>,
-    /// `qmx_weight` (decimal).
+    /// `qmx_weight` (`decimal`).
     #[serde(
         rename = "qmx_weight",
         default,
@@ -7713,7 +7713,7 @@ pub struct CustomerPriceGroup {
         with = "crate::de::opt_f64"
     )]
     pub qmx_weight: Option<f64>,
-    /// `bmn_subtot` (decimal).
+    /// `bmn_subtot` (`decimal`).
     #[serde(
         rename = "bmn_subtot",
         default,
@@ -7721,7 +7721,7 @@ pub struct CustomerPriceGroup {
         with = "crate::de::opt_f64"
     )]
     pub bmn_subtot: Option<f64>,
-    /// `bmx_subtot` (decimal).
+    /// `bmx_subtot` (`decimal`).
     #[serde(
         rename = "bmx_subtot",
         default,
@@ -7729,7 +7729,7 @@ pub struct CustomerPriceGroup {
         with = "crate::de::opt_f64"
     )]
     pub bmx_subtot: Option<f64>,
-    /// `bmn_quan` (int).
+    /// `bmn_quan` (`int`).
     #[serde(
         rename = "bmn_quan",
         default,
@@ -7737,7 +7737,7 @@ pub struct CustomerPriceGroup {
         with = "crate::de::opt_i64"
     )]
     pub bmn_quan: Option<i64>,
-    /// `bmx_quan` (int).
+    /// `bmx_quan` (`int`).
     #[serde(
         rename = "bmx_quan",
         default,
@@ -7745,7 +7745,7 @@ pub struct CustomerPriceGroup {
         with = "crate::de::opt_i64"
     )]
     pub bmx_quan: Option<i64>,
-    /// `bmn_weight` (decimal).
+    /// `bmn_weight` (`decimal`).
     #[serde(
         rename = "bmn_weight",
         default,
@@ -7753,7 +7753,7 @@ pub struct CustomerPriceGroup {
         with = "crate::de::opt_f64"
     )]
     pub bmn_weight: Option<f64>,
-    /// `bmx_weight` (decimal).
+    /// `bmx_weight` (`decimal`).
     #[serde(
         rename = "bmx_weight",
         default,
@@ -7761,7 +7761,7 @@ pub struct CustomerPriceGroup {
         with = "crate::de::opt_f64"
     )]
     pub bmx_weight: Option<f64>,
-    /// `priority` (int).
+    /// `priority` (`int`).
     #[serde(
         rename = "priority",
         default,
@@ -7769,17 +7769,17 @@ pub struct CustomerPriceGroup {
         with = "crate::de::opt_i64"
     )]
     pub priority: Option<i64>,
-    /// `module` (Module).
+    /// `module` (`Module`).
     #[serde(rename = "module", default, skip_serializing_if = "Option::is_none")]
     pub module: Option<Module>,
-    /// `capabilities` (DiscountModuleCapabilities).
+    /// `capabilities` (`DiscountModuleCapabilities`).
     #[serde(
         rename = "capabilities",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub capabilities: Option<DiscountModuleCapabilities>,
-    /// `exclusion` (bool).
+    /// `exclusion` (`bool`).
     #[serde(
         rename = "exclusion",
         default,
@@ -7787,7 +7787,7 @@ pub struct CustomerPriceGroup {
         with = "crate::de::opt_bool"
     )]
     pub exclusion: Option<bool>,
-    /// `descrip` (string).
+    /// `descrip` (`string`).
     #[serde(
         rename = "descrip",
         default,
@@ -7795,7 +7795,7 @@ pub struct CustomerPriceGroup {
         with = "crate::de::opt_string"
     )]
     pub descrip: Option<String>,
-    /// `display` (bool).
+    /// `display` (`bool`).
     #[serde(
         rename = "display",
         default,
@@ -7803,7 +7803,7 @@ pub struct CustomerPriceGroup {
         with = "crate::de::opt_bool"
     )]
     pub display: Option<bool>,
-    /// `assigned` (bool).
+    /// `assigned` (`bool`).
     #[serde(
         rename = "assigned",
         default,
@@ -7820,7 +7820,7 @@ pub struct CustomerPriceGroup {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CustomerSubscription {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -7828,7 +7828,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `order_id` (int).
+    /// `order_id` (`int`).
     #[serde(
         rename = "order_id",
         default,
@@ -7836,7 +7836,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_i64"
     )]
     pub order_id: Option<i64>,
-    /// `line_id` (int).
+    /// `line_id` (`int`).
     #[serde(
         rename = "line_id",
         default,
@@ -7844,7 +7844,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_i64"
     )]
     pub line_id: Option<i64>,
-    /// `cust_id` (int).
+    /// `cust_id` (`int`).
     #[serde(
         rename = "cust_id",
         default,
@@ -7852,7 +7852,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_i64"
     )]
     pub cust_id: Option<i64>,
-    /// `custpc_id` (int).
+    /// `custpc_id` (`int`).
     #[serde(
         rename = "custpc_id",
         default,
@@ -7860,7 +7860,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_i64"
     )]
     pub custpc_id: Option<i64>,
-    /// `product_id` (int).
+    /// `product_id` (`int`).
     #[serde(
         rename = "product_id",
         default,
@@ -7868,7 +7868,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_i64"
     )]
     pub product_id: Option<i64>,
-    /// `subterm_id` (int).
+    /// `subterm_id` (`int`).
     #[serde(
         rename = "subterm_id",
         default,
@@ -7876,7 +7876,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_i64"
     )]
     pub subterm_id: Option<i64>,
-    /// `addr_id` (int).
+    /// `addr_id` (`int`).
     #[serde(
         rename = "addr_id",
         default,
@@ -7884,7 +7884,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_i64"
     )]
     pub addr_id: Option<i64>,
-    /// `ship_id` (int).
+    /// `ship_id` (`int`).
     #[serde(
         rename = "ship_id",
         default,
@@ -7892,7 +7892,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_i64"
     )]
     pub ship_id: Option<i64>,
-    /// `ship_data` (string).
+    /// `ship_data` (`string`).
     #[serde(
         rename = "ship_data",
         default,
@@ -7900,7 +7900,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_string"
     )]
     pub ship_data: Option<String>,
-    /// `quantity` (int).
+    /// `quantity` (`int`).
     #[serde(
         rename = "quantity",
         default,
@@ -7908,7 +7908,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_i64"
     )]
     pub quantity: Option<i64>,
-    /// `termrem` (int).
+    /// `termrem` (`int`).
     #[serde(
         rename = "termrem",
         default,
@@ -7916,7 +7916,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_i64"
     )]
     pub termrem: Option<i64>,
-    /// `termproc` (int).
+    /// `termproc` (`int`).
     #[serde(
         rename = "termproc",
         default,
@@ -7924,16 +7924,16 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_i64"
     )]
     pub termproc: Option<i64>,
-    /// `firstdate` (timestamp).
+    /// `firstdate` (`timestamp`).
     #[serde(rename = "firstdate", default, skip_serializing_if = "Option::is_none")]
     pub firstdate: Option<Timestamp>,
-    /// `lastdate` (timestamp).
+    /// `lastdate` (`timestamp`).
     #[serde(rename = "lastdate", default, skip_serializing_if = "Option::is_none")]
     pub lastdate: Option<Timestamp>,
-    /// `nextdate` (timestamp).
+    /// `nextdate` (`timestamp`).
     #[serde(rename = "nextdate", default, skip_serializing_if = "Option::is_none")]
     pub nextdate: Option<Timestamp>,
-    /// `status` (string).
+    /// `status` (`string`).
     #[serde(
         rename = "status",
         default,
@@ -7941,7 +7941,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_string"
     )]
     pub status: Option<String>,
-    /// `message` (string).
+    /// `message` (`string`).
     #[serde(
         rename = "message",
         default,
@@ -7949,10 +7949,10 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_string"
     )]
     pub message: Option<String>,
-    /// `cncldate` (timestamp).
+    /// `cncldate` (`timestamp`).
     #[serde(rename = "cncldate", default, skip_serializing_if = "Option::is_none")]
     pub cncldate: Option<Timestamp>,
-    /// `tax` (decimal).
+    /// `tax` (`decimal`).
     #[serde(
         rename = "tax",
         default,
@@ -7960,7 +7960,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_f64"
     )]
     pub tax: Option<f64>,
-    /// `formatted_tax` (string).
+    /// `formatted_tax` (`string`).
     #[serde(
         rename = "formatted_tax",
         default,
@@ -7968,7 +7968,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_string"
     )]
     pub formatted_tax: Option<String>,
-    /// `shipping` (decimal).
+    /// `shipping` (`decimal`).
     #[serde(
         rename = "shipping",
         default,
@@ -7976,7 +7976,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_f64"
     )]
     pub shipping: Option<f64>,
-    /// `formatted_shipping` (string).
+    /// `formatted_shipping` (`string`).
     #[serde(
         rename = "formatted_shipping",
         default,
@@ -7984,7 +7984,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_string"
     )]
     pub formatted_shipping: Option<String>,
-    /// `subtotal` (decimal).
+    /// `subtotal` (`decimal`).
     #[serde(
         rename = "subtotal",
         default,
@@ -7992,7 +7992,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_f64"
     )]
     pub subtotal: Option<f64>,
-    /// `formatted_subtotal` (string).
+    /// `formatted_subtotal` (`string`).
     #[serde(
         rename = "formatted_subtotal",
         default,
@@ -8000,7 +8000,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_string"
     )]
     pub formatted_subtotal: Option<String>,
-    /// `total` (decimal).
+    /// `total` (`decimal`).
     #[serde(
         rename = "total",
         default,
@@ -8008,7 +8008,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_f64"
     )]
     pub total: Option<f64>,
-    /// `formatted_total` (string).
+    /// `formatted_total` (`string`).
     #[serde(
         rename = "formatted_total",
         default,
@@ -8016,7 +8016,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_string"
     )]
     pub formatted_total: Option<String>,
-    /// `authfails` (int).
+    /// `authfails` (`int`).
     #[serde(
         rename = "authfails",
         default,
@@ -8024,10 +8024,10 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_i64"
     )]
     pub authfails: Option<i64>,
-    /// `lastafail` (timestamp).
+    /// `lastafail` (`timestamp`).
     #[serde(rename = "lastafail", default, skip_serializing_if = "Option::is_none")]
     pub lastafail: Option<Timestamp>,
-    /// `frequency` (string).
+    /// `frequency` (`string`).
     #[serde(
         rename = "frequency",
         default,
@@ -8035,7 +8035,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_string"
     )]
     pub frequency: Option<String>,
-    /// `term` (int).
+    /// `term` (`int`).
     #[serde(
         rename = "term",
         default,
@@ -8043,7 +8043,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_i64"
     )]
     pub term: Option<i64>,
-    /// `descrip` (string).
+    /// `descrip` (`string`).
     #[serde(
         rename = "descrip",
         default,
@@ -8051,7 +8051,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_string"
     )]
     pub descrip: Option<String>,
-    /// `n` (int).
+    /// `n` (`int`).
     #[serde(
         rename = "n",
         default,
@@ -8059,7 +8059,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_i64"
     )]
     pub n: Option<i64>,
-    /// `fixed_dow` (int).
+    /// `fixed_dow` (`int`).
     #[serde(
         rename = "fixed_dow",
         default,
@@ -8067,7 +8067,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_i64"
     )]
     pub fixed_dow: Option<i64>,
-    /// `fixed_dom` (int).
+    /// `fixed_dom` (`int`).
     #[serde(
         rename = "fixed_dom",
         default,
@@ -8075,7 +8075,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_i64"
     )]
     pub fixed_dom: Option<i64>,
-    /// `sub_count` (int).
+    /// `sub_count` (`int`).
     #[serde(
         rename = "sub_count",
         default,
@@ -8083,7 +8083,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_i64"
     )]
     pub sub_count: Option<i64>,
-    /// `method` (string).
+    /// `method` (`string`).
     #[serde(
         rename = "method",
         default,
@@ -8091,7 +8091,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_string"
     )]
     pub method: Option<String>,
-    /// `product_code` (string).
+    /// `product_code` (`string`).
     #[serde(
         rename = "product_code",
         default,
@@ -8099,7 +8099,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_string"
     )]
     pub product_code: Option<String>,
-    /// `product_name` (string).
+    /// `product_name` (`string`).
     #[serde(
         rename = "product_name",
         default,
@@ -8107,7 +8107,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_string"
     )]
     pub product_name: Option<String>,
-    /// `product_sku` (string).
+    /// `product_sku` (`string`).
     #[serde(
         rename = "product_sku",
         default,
@@ -8115,7 +8115,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_string"
     )]
     pub product_sku: Option<String>,
-    /// `product_price` (decimal).
+    /// `product_price` (`decimal`).
     #[serde(
         rename = "product_price",
         default,
@@ -8123,7 +8123,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_f64"
     )]
     pub product_price: Option<f64>,
-    /// `product_formatted_price` (string).
+    /// `product_formatted_price` (`string`).
     #[serde(
         rename = "product_formatted_price",
         default,
@@ -8131,7 +8131,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_string"
     )]
     pub product_formatted_price: Option<String>,
-    /// `product_cost` (decimal).
+    /// `product_cost` (`decimal`).
     #[serde(
         rename = "product_cost",
         default,
@@ -8139,7 +8139,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_f64"
     )]
     pub product_cost: Option<f64>,
-    /// `product_formatted_cost` (string).
+    /// `product_formatted_cost` (`string`).
     #[serde(
         rename = "product_formatted_cost",
         default,
@@ -8147,7 +8147,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_string"
     )]
     pub product_formatted_cost: Option<String>,
-    /// `product_weight` (decimal).
+    /// `product_weight` (`decimal`).
     #[serde(
         rename = "product_weight",
         default,
@@ -8155,7 +8155,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_f64"
     )]
     pub product_weight: Option<f64>,
-    /// `product_formatted_weight` (string).
+    /// `product_formatted_weight` (`string`).
     #[serde(
         rename = "product_formatted_weight",
         default,
@@ -8163,7 +8163,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_string"
     )]
     pub product_formatted_weight: Option<String>,
-    /// `product_descrip` (string).
+    /// `product_descrip` (`string`).
     #[serde(
         rename = "product_descrip",
         default,
@@ -8171,7 +8171,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_string"
     )]
     pub product_descrip: Option<String>,
-    /// `product_taxable` (bool).
+    /// `product_taxable` (`bool`).
     #[serde(
         rename = "product_taxable",
         default,
@@ -8179,7 +8179,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_bool"
     )]
     pub product_taxable: Option<bool>,
-    /// `product_thumbnail` (string).
+    /// `product_thumbnail` (`string`).
     #[serde(
         rename = "product_thumbnail",
         default,
@@ -8187,7 +8187,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_string"
     )]
     pub product_thumbnail: Option<String>,
-    /// `product_image` (string).
+    /// `product_image` (`string`).
     #[serde(
         rename = "product_image",
         default,
@@ -8195,7 +8195,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_string"
     )]
     pub product_image: Option<String>,
-    /// `product_active` (bool).
+    /// `product_active` (`bool`).
     #[serde(
         rename = "product_active",
         default,
@@ -8203,21 +8203,21 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_bool"
     )]
     pub product_active: Option<bool>,
-    /// `product_dt_created` (timestamp).
+    /// `product_dt_created` (`timestamp`).
     #[serde(
         rename = "product_dt_created",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub product_dt_created: Option<Timestamp>,
-    /// `product_dt_updated` (timestamp).
+    /// `product_dt_updated` (`timestamp`).
     #[serde(
         rename = "product_dt_updated",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub product_dt_updated: Option<Timestamp>,
-    /// `product_page_title` (string).
+    /// `product_page_title` (`string`).
     #[serde(
         rename = "product_page_title",
         default,
@@ -8225,7 +8225,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_string"
     )]
     pub product_page_title: Option<String>,
-    /// `product_page_id` (int).
+    /// `product_page_id` (`int`).
     #[serde(
         rename = "product_page_id",
         default,
@@ -8233,7 +8233,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_i64"
     )]
     pub product_page_id: Option<i64>,
-    /// `product_page_code` (string).
+    /// `product_page_code` (`string`).
     #[serde(
         rename = "product_page_code",
         default,
@@ -8241,7 +8241,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_string"
     )]
     pub product_page_code: Option<String>,
-    /// `product_cancat_id` (int).
+    /// `product_cancat_id` (`int`).
     #[serde(
         rename = "product_cancat_id",
         default,
@@ -8249,7 +8249,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_i64"
     )]
     pub product_cancat_id: Option<i64>,
-    /// `product_cancat_code` (string).
+    /// `product_cancat_code` (`string`).
     #[serde(
         rename = "product_cancat_code",
         default,
@@ -8257,7 +8257,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_string"
     )]
     pub product_cancat_code: Option<String>,
-    /// `product_inventory_active` (bool).
+    /// `product_inventory_active` (`bool`).
     #[serde(
         rename = "product_inventory_active",
         default,
@@ -8265,7 +8265,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_bool"
     )]
     pub product_inventory_active: Option<bool>,
-    /// `product_inventory` (int).
+    /// `product_inventory` (`int`).
     #[serde(
         rename = "product_inventory",
         default,
@@ -8273,14 +8273,14 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_i64"
     )]
     pub product_inventory: Option<i64>,
-    /// `image_types` (object).
+    /// `image_types` (`object`).
     #[serde(
         rename = "image_types",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub image_types: Option<Map<String, Value>>,
-    /// `paymentcard_lastfour` (string).
+    /// `paymentcard_lastfour` (`string`).
     #[serde(
         rename = "paymentcard_lastfour",
         default,
@@ -8288,7 +8288,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_string"
     )]
     pub paymentcard_lastfour: Option<String>,
-    /// `paymentcard_type` (string).
+    /// `paymentcard_type` (`string`).
     #[serde(
         rename = "paymentcard_type",
         default,
@@ -8296,7 +8296,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_string"
     )]
     pub paymentcard_type: Option<String>,
-    /// `address_descrip` (string).
+    /// `address_descrip` (`string`).
     #[serde(
         rename = "address_descrip",
         default,
@@ -8304,7 +8304,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_string"
     )]
     pub address_descrip: Option<String>,
-    /// `address_fname` (string).
+    /// `address_fname` (`string`).
     #[serde(
         rename = "address_fname",
         default,
@@ -8312,7 +8312,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_string"
     )]
     pub address_fname: Option<String>,
-    /// `address_lname` (string).
+    /// `address_lname` (`string`).
     #[serde(
         rename = "address_lname",
         default,
@@ -8320,7 +8320,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_string"
     )]
     pub address_lname: Option<String>,
-    /// `address_email` (string).
+    /// `address_email` (`string`).
     #[serde(
         rename = "address_email",
         default,
@@ -8328,7 +8328,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_string"
     )]
     pub address_email: Option<String>,
-    /// `address_comp` (string).
+    /// `address_comp` (`string`).
     #[serde(
         rename = "address_comp",
         default,
@@ -8336,7 +8336,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_string"
     )]
     pub address_comp: Option<String>,
-    /// `address_phone` (string).
+    /// `address_phone` (`string`).
     #[serde(
         rename = "address_phone",
         default,
@@ -8344,7 +8344,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_string"
     )]
     pub address_phone: Option<String>,
-    /// `address_fax` (string).
+    /// `address_fax` (`string`).
     #[serde(
         rename = "address_fax",
         default,
@@ -8352,7 +8352,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_string"
     )]
     pub address_fax: Option<String>,
-    /// `address_addr` (string).
+    /// `address_addr` (`string`).
     #[serde(
         rename = "address_addr",
         default,
@@ -8360,7 +8360,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_string"
     )]
     pub address_addr: Option<String>,
-    /// `address_addr1` (string).
+    /// `address_addr1` (`string`).
     #[serde(
         rename = "address_addr1",
         default,
@@ -8368,7 +8368,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_string"
     )]
     pub address_addr1: Option<String>,
-    /// `address_addr2` (string).
+    /// `address_addr2` (`string`).
     #[serde(
         rename = "address_addr2",
         default,
@@ -8376,7 +8376,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_string"
     )]
     pub address_addr2: Option<String>,
-    /// `address_city` (string).
+    /// `address_city` (`string`).
     #[serde(
         rename = "address_city",
         default,
@@ -8384,7 +8384,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_string"
     )]
     pub address_city: Option<String>,
-    /// `address_state` (string).
+    /// `address_state` (`string`).
     #[serde(
         rename = "address_state",
         default,
@@ -8392,7 +8392,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_string"
     )]
     pub address_state: Option<String>,
-    /// `address_zip` (string).
+    /// `address_zip` (`string`).
     #[serde(
         rename = "address_zip",
         default,
@@ -8400,7 +8400,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_string"
     )]
     pub address_zip: Option<String>,
-    /// `address_cntry` (string).
+    /// `address_cntry` (`string`).
     #[serde(
         rename = "address_cntry",
         default,
@@ -8408,7 +8408,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_string"
     )]
     pub address_cntry: Option<String>,
-    /// `address_resdntl` (bool).
+    /// `address_resdntl` (`bool`).
     #[serde(
         rename = "address_resdntl",
         default,
@@ -8416,7 +8416,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_bool"
     )]
     pub address_resdntl: Option<bool>,
-    /// `customer_login` (string).
+    /// `customer_login` (`string`).
     #[serde(
         rename = "customer_login",
         default,
@@ -8424,7 +8424,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_string"
     )]
     pub customer_login: Option<String>,
-    /// `customer_pw_email` (string).
+    /// `customer_pw_email` (`string`).
     #[serde(
         rename = "customer_pw_email",
         default,
@@ -8432,7 +8432,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_string"
     )]
     pub customer_pw_email: Option<String>,
-    /// `customer_business_title` (string).
+    /// `customer_business_title` (`string`).
     #[serde(
         rename = "customer_business_title",
         default,
@@ -8440,7 +8440,7 @@ pub struct CustomerSubscription {
         with = "crate::de::opt_string"
     )]
     pub customer_business_title: Option<String>,
-    /// `options` (list<SubscriptionOption>).
+    /// `options` (`list<SubscriptionOption>`).
     #[serde(rename = "options", default, skip_serializing_if = "Option::is_none")]
     pub options: Option<Vec<SubscriptionOption>>,
     /// Every other field the store sent, as sent.
@@ -8452,7 +8452,7 @@ pub struct CustomerSubscription {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct DiscountModuleCapabilities {
-    /// `preitems` (bool).
+    /// `preitems` (`bool`).
     #[serde(
         rename = "preitems",
         default,
@@ -8460,7 +8460,7 @@ pub struct DiscountModuleCapabilities {
         with = "crate::de::opt_bool"
     )]
     pub preitems: Option<bool>,
-    /// `items` (bool).
+    /// `items` (`bool`).
     #[serde(
         rename = "items",
         default,
@@ -8468,7 +8468,7 @@ pub struct DiscountModuleCapabilities {
         with = "crate::de::opt_bool"
     )]
     pub items: Option<bool>,
-    /// `eligibility` (string).
+    /// `eligibility` (`string`).
     #[serde(
         rename = "eligibility",
         default,
@@ -8476,7 +8476,7 @@ pub struct DiscountModuleCapabilities {
         with = "crate::de::opt_string"
     )]
     pub eligibility: Option<String>,
-    /// `basket` (bool).
+    /// `basket` (`bool`).
     #[serde(
         rename = "basket",
         default,
@@ -8484,7 +8484,7 @@ pub struct DiscountModuleCapabilities {
         with = "crate::de::opt_bool"
     )]
     pub basket: Option<bool>,
-    /// `shipping` (bool).
+    /// `shipping` (`bool`).
     #[serde(
         rename = "shipping",
         default,
@@ -8492,7 +8492,7 @@ pub struct DiscountModuleCapabilities {
         with = "crate::de::opt_bool"
     )]
     pub shipping: Option<bool>,
-    /// `qualifying` (bool).
+    /// `qualifying` (`bool`).
     #[serde(
         rename = "qualifying",
         default,
@@ -8509,7 +8509,7 @@ pub struct DiscountModuleCapabilities {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ImageType {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -8517,7 +8517,7 @@ pub struct ImageType {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -8525,7 +8525,7 @@ pub struct ImageType {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `descrip` (string).
+    /// `descrip` (`string`).
     #[serde(
         rename = "descrip",
         default,
@@ -8542,7 +8542,7 @@ pub struct ImageType {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct JavaScriptResource {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -8550,7 +8550,7 @@ pub struct JavaScriptResource {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -8558,7 +8558,7 @@ pub struct JavaScriptResource {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `type` (string).
+    /// `type` (`string`).
     #[serde(
         rename = "type",
         default,
@@ -8566,7 +8566,7 @@ pub struct JavaScriptResource {
         with = "crate::de::opt_string"
     )]
     pub type_: Option<String>,
-    /// `is_global` (bool).
+    /// `is_global` (`bool`).
     #[serde(
         rename = "is_global",
         default,
@@ -8574,7 +8574,7 @@ pub struct JavaScriptResource {
         with = "crate::de::opt_bool"
     )]
     pub is_global: Option<bool>,
-    /// `active` (bool).
+    /// `active` (`bool`).
     #[serde(
         rename = "active",
         default,
@@ -8582,7 +8582,7 @@ pub struct JavaScriptResource {
         with = "crate::de::opt_bool"
     )]
     pub active: Option<bool>,
-    /// `file` (string).
+    /// `file` (`string`).
     #[serde(
         rename = "file",
         default,
@@ -8590,7 +8590,7 @@ pub struct JavaScriptResource {
         with = "crate::de::opt_string"
     )]
     pub file: Option<String>,
-    /// `templ_id` (int).
+    /// `templ_id` (`int`).
     #[serde(
         rename = "templ_id",
         default,
@@ -8598,14 +8598,14 @@ pub struct JavaScriptResource {
         with = "crate::de::opt_i64"
     )]
     pub templ_id: Option<i64>,
-    /// `attributes` (list<JavaScriptResourceAttribute>).
+    /// `attributes` (`list<JavaScriptResourceAttribute>`).
     #[serde(
         rename = "attributes",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub attributes: Option<Vec<JavaScriptResourceAttribute>>,
-    /// `mod_code` (string).
+    /// `mod_code` (`string`).
     #[serde(
         rename = "mod_code",
         default,
@@ -8613,7 +8613,7 @@ pub struct JavaScriptResource {
         with = "crate::de::opt_string"
     )]
     pub mod_code: Option<String>,
-    /// `mod_data` (string).
+    /// `mod_data` (`string`).
     #[serde(
         rename = "mod_data",
         default,
@@ -8630,7 +8630,7 @@ pub struct JavaScriptResource {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct JavaScriptResourceAttribute {
-    /// `name` (string).
+    /// `name` (`string`).
     #[serde(
         rename = "name",
         default,
@@ -8638,7 +8638,7 @@ pub struct JavaScriptResourceAttribute {
         with = "crate::de::opt_string"
     )]
     pub name: Option<String>,
-    /// `value` (string).
+    /// `value` (`string`).
     #[serde(
         rename = "value",
         default,
@@ -8655,7 +8655,7 @@ pub struct JavaScriptResourceAttribute {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct JavaScriptResourceChange {
-    /// `JavaScriptResource_ID` (int).
+    /// `JavaScriptResource_ID` (`int`).
     #[serde(
         rename = "JavaScriptResource_ID",
         default,
@@ -8663,7 +8663,7 @@ pub struct JavaScriptResourceChange {
         with = "crate::de::opt_i64"
     )]
     pub java_script_resource_id: Option<i64>,
-    /// `JavaScriptResource_Code` (string).
+    /// `JavaScriptResource_Code` (`string`).
     #[serde(
         rename = "JavaScriptResource_Code",
         default,
@@ -8671,7 +8671,7 @@ pub struct JavaScriptResourceChange {
         with = "crate::de::opt_string"
     )]
     pub java_script_resource_code: Option<String>,
-    /// `Type` (string).
+    /// `Type` (`string`).
     #[serde(
         rename = "Type",
         default,
@@ -8679,7 +8679,7 @@ pub struct JavaScriptResourceChange {
         with = "crate::de::opt_string"
     )]
     pub type_: Option<String>,
-    /// `Global` (bool).
+    /// `Global` (`bool`).
     #[serde(
         rename = "Global",
         default,
@@ -8687,7 +8687,7 @@ pub struct JavaScriptResourceChange {
         with = "crate::de::opt_bool"
     )]
     pub global: Option<bool>,
-    /// `Active` (bool).
+    /// `Active` (`bool`).
     #[serde(
         rename = "Active",
         default,
@@ -8695,7 +8695,7 @@ pub struct JavaScriptResourceChange {
         with = "crate::de::opt_bool"
     )]
     pub active: Option<bool>,
-    /// `File_Path` (string).
+    /// `File_Path` (`string`).
     #[serde(
         rename = "File_Path",
         default,
@@ -8703,7 +8703,7 @@ pub struct JavaScriptResourceChange {
         with = "crate::de::opt_string"
     )]
     pub file_path: Option<String>,
-    /// `Branchless_File_Path` (string).
+    /// `Branchless_File_Path` (`string`).
     #[serde(
         rename = "Branchless_File_Path",
         default,
@@ -8711,7 +8711,7 @@ pub struct JavaScriptResourceChange {
         with = "crate::de::opt_string"
     )]
     pub branchless_file_path: Option<String>,
-    /// `Source` (string).
+    /// `Source` (`string`).
     #[serde(
         rename = "Source",
         default,
@@ -8719,28 +8719,28 @@ pub struct JavaScriptResourceChange {
         with = "crate::de::opt_string"
     )]
     pub source: Option<String>,
-    /// `LinkedPages` (list<any>).
+    /// `LinkedPages` (`list<any>`).
     #[serde(
         rename = "LinkedPages",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub linked_pages: Option<Vec<Value>>,
-    /// `LinkedResources` (list<any>).
+    /// `LinkedResources` (`list<any>`).
     #[serde(
         rename = "LinkedResources",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub linked_resources: Option<Vec<Value>>,
-    /// `Attributes` (list<JavaScriptResourceVersionAttribute>).
+    /// `Attributes` (`list<JavaScriptResourceVersionAttribute>`).
     #[serde(
         rename = "Attributes",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub attributes: Option<Vec<JavaScriptResourceVersionAttribute>>,
-    /// `Notes` (string).
+    /// `Notes` (`string`).
     #[serde(
         rename = "Notes",
         default,
@@ -8757,7 +8757,7 @@ pub struct JavaScriptResourceChange {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct JavaScriptResourceVersion {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -8765,7 +8765,7 @@ pub struct JavaScriptResourceVersion {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `res_id` (int).
+    /// `res_id` (`int`).
     #[serde(
         rename = "res_id",
         default,
@@ -8773,7 +8773,7 @@ pub struct JavaScriptResourceVersion {
         with = "crate::de::opt_i64"
     )]
     pub res_id: Option<i64>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -8781,7 +8781,7 @@ pub struct JavaScriptResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `type` (string).
+    /// `type` (`string`).
     #[serde(
         rename = "type",
         default,
@@ -8789,7 +8789,7 @@ pub struct JavaScriptResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub type_: Option<String>,
-    /// `is_global` (bool).
+    /// `is_global` (`bool`).
     #[serde(
         rename = "is_global",
         default,
@@ -8797,7 +8797,7 @@ pub struct JavaScriptResourceVersion {
         with = "crate::de::opt_bool"
     )]
     pub is_global: Option<bool>,
-    /// `active` (bool).
+    /// `active` (`bool`).
     #[serde(
         rename = "active",
         default,
@@ -8805,7 +8805,7 @@ pub struct JavaScriptResourceVersion {
         with = "crate::de::opt_bool"
     )]
     pub active: Option<bool>,
-    /// `file` (string).
+    /// `file` (`string`).
     #[serde(
         rename = "file",
         default,
@@ -8813,7 +8813,7 @@ pub struct JavaScriptResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub file: Option<String>,
-    /// `branchless_file` (string).
+    /// `branchless_file` (`string`).
     #[serde(
         rename = "branchless_file",
         default,
@@ -8821,7 +8821,7 @@ pub struct JavaScriptResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub branchless_file: Option<String>,
-    /// `templ_id` (int).
+    /// `templ_id` (`int`).
     #[serde(
         rename = "templ_id",
         default,
@@ -8829,7 +8829,7 @@ pub struct JavaScriptResourceVersion {
         with = "crate::de::opt_i64"
     )]
     pub templ_id: Option<i64>,
-    /// `user_id` (int).
+    /// `user_id` (`int`).
     #[serde(
         rename = "user_id",
         default,
@@ -8837,7 +8837,7 @@ pub struct JavaScriptResourceVersion {
         with = "crate::de::opt_i64"
     )]
     pub user_id: Option<i64>,
-    /// `user_name` (string).
+    /// `user_name` (`string`).
     #[serde(
         rename = "user_name",
         default,
@@ -8845,7 +8845,7 @@ pub struct JavaScriptResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub user_name: Option<String>,
-    /// `user_icon` (string).
+    /// `user_icon` (`string`).
     #[serde(
         rename = "user_icon",
         default,
@@ -8853,7 +8853,7 @@ pub struct JavaScriptResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub user_icon: Option<String>,
-    /// `source_user_id` (int).
+    /// `source_user_id` (`int`).
     #[serde(
         rename = "source_user_id",
         default,
@@ -8861,7 +8861,7 @@ pub struct JavaScriptResourceVersion {
         with = "crate::de::opt_i64"
     )]
     pub source_user_id: Option<i64>,
-    /// `source_user_name` (string).
+    /// `source_user_name` (`string`).
     #[serde(
         rename = "source_user_name",
         default,
@@ -8869,7 +8869,7 @@ pub struct JavaScriptResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub source_user_name: Option<String>,
-    /// `source_user_icon` (string).
+    /// `source_user_icon` (`string`).
     #[serde(
         rename = "source_user_icon",
         default,
@@ -8877,7 +8877,7 @@ pub struct JavaScriptResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub source_user_icon: Option<String>,
-    /// `source` (string).
+    /// `source` (`string`).
     #[serde(
         rename = "source",
         default,
@@ -8885,28 +8885,28 @@ pub struct JavaScriptResourceVersion {
         with = "crate::de::opt_string"
     )]
     pub source: Option<String>,
-    /// `attributes` (list<JavaScriptResourceVersionAttribute>).
+    /// `attributes` (`list<JavaScriptResourceVersionAttribute>`).
     #[serde(
         rename = "attributes",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub attributes: Option<Vec<JavaScriptResourceVersionAttribute>>,
-    /// `linkedpages` (list<Page>).
+    /// `linkedpages` (`list<Page>`).
     #[serde(
         rename = "linkedpages",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub linkedpages: Option<Vec<Page>>,
-    /// `linkedresources` (list<JavaScriptResource>).
+    /// `linkedresources` (`list<JavaScriptResource>`).
     #[serde(
         rename = "linkedresources",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub linkedresources: Option<Vec<JavaScriptResource>>,
-    /// `source_notes` (string).
+    /// `source_notes` (`string`).
     #[serde(
         rename = "source_notes",
         default,
@@ -8923,7 +8923,7 @@ pub struct JavaScriptResourceVersion {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct JavaScriptResourceVersionAttribute {
-    /// `name` (string).
+    /// `name` (`string`).
     #[serde(
         rename = "name",
         default,
@@ -8931,7 +8931,7 @@ pub struct JavaScriptResourceVersionAttribute {
         with = "crate::de::opt_string"
     )]
     pub name: Option<String>,
-    /// `value` (string).
+    /// `value` (`string`).
     #[serde(
         rename = "value",
         default,
@@ -8948,7 +8948,7 @@ pub struct JavaScriptResourceVersionAttribute {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct KitPart {
-    /// `part_id` (int).
+    /// `part_id` (`int`).
     #[serde(
         rename = "part_id",
         default,
@@ -8956,7 +8956,7 @@ pub struct KitPart {
         with = "crate::de::opt_i64"
     )]
     pub part_id: Option<i64>,
-    /// `quantity` (int).
+    /// `quantity` (`int`).
     #[serde(
         rename = "quantity",
         default,
@@ -8973,7 +8973,7 @@ pub struct KitPart {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct MerchantVersion {
-    /// `version` (string).
+    /// `version` (`string`).
     #[serde(
         rename = "version",
         default,
@@ -8981,7 +8981,7 @@ pub struct MerchantVersion {
         with = "crate::de::opt_string"
     )]
     pub version: Option<String>,
-    /// `major` (int).
+    /// `major` (`int`).
     #[serde(
         rename = "major",
         default,
@@ -8989,7 +8989,7 @@ pub struct MerchantVersion {
         with = "crate::de::opt_i64"
     )]
     pub major: Option<i64>,
-    /// `minor` (int).
+    /// `minor` (`int`).
     #[serde(
         rename = "minor",
         default,
@@ -8997,7 +8997,7 @@ pub struct MerchantVersion {
         with = "crate::de::opt_i64"
     )]
     pub minor: Option<i64>,
-    /// `bugfix` (int).
+    /// `bugfix` (`int`).
     #[serde(
         rename = "bugfix",
         default,
@@ -9014,7 +9014,7 @@ pub struct MerchantVersion {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Module {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -9022,7 +9022,7 @@ pub struct Module {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -9030,7 +9030,7 @@ pub struct Module {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `name` (string).
+    /// `name` (`string`).
     #[serde(
         rename = "name",
         default,
@@ -9038,7 +9038,7 @@ pub struct Module {
         with = "crate::de::opt_string"
     )]
     pub name: Option<String>,
-    /// `provider` (string).
+    /// `provider` (`string`).
     #[serde(
         rename = "provider",
         default,
@@ -9046,7 +9046,7 @@ pub struct Module {
         with = "crate::de::opt_string"
     )]
     pub provider: Option<String>,
-    /// `api_ver` (string).
+    /// `api_ver` (`string`).
     #[serde(
         rename = "api_ver",
         default,
@@ -9054,7 +9054,7 @@ pub struct Module {
         with = "crate::de::opt_string"
     )]
     pub api_ver: Option<String>,
-    /// `version` (string).
+    /// `version` (`string`).
     #[serde(
         rename = "version",
         default,
@@ -9062,7 +9062,7 @@ pub struct Module {
         with = "crate::de::opt_string"
     )]
     pub version: Option<String>,
-    /// `module` (string).
+    /// `module` (`string`).
     #[serde(
         rename = "module",
         default,
@@ -9070,7 +9070,7 @@ pub struct Module {
         with = "crate::de::opt_string"
     )]
     pub module: Option<String>,
-    /// `refcount` (int).
+    /// `refcount` (`int`).
     #[serde(
         rename = "refcount",
         default,
@@ -9078,7 +9078,7 @@ pub struct Module {
         with = "crate::de::opt_i64"
     )]
     pub refcount: Option<i64>,
-    /// `active` (bool).
+    /// `active` (`bool`).
     #[serde(
         rename = "active",
         default,
@@ -9086,7 +9086,7 @@ pub struct Module {
         with = "crate::de::opt_bool"
     )]
     pub active: Option<bool>,
-    /// `priority` (int).
+    /// `priority` (`int`).
     #[serde(
         rename = "priority",
         default,
@@ -9103,7 +9103,7 @@ pub struct Module {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ModuleChange {
-    /// `Module_Code` (string).
+    /// `Module_Code` (`string`).
     #[serde(
         rename = "Module_Code",
         default,
@@ -9111,7 +9111,7 @@ pub struct ModuleChange {
         with = "crate::de::opt_string"
     )]
     pub module_code: Option<String>,
-    /// `Module_Operation` (string).
+    /// `Module_Operation` (`string`).
     #[serde(
         rename = "Module_Operation",
         default,
@@ -9119,7 +9119,7 @@ pub struct ModuleChange {
         with = "crate::de::opt_string"
     )]
     pub module_operation: Option<String>,
-    /// `Module_Data` (VariableValue).
+    /// `Module_Data` (`VariableValue`).
     #[serde(
         rename = "Module_Data",
         default,
@@ -9135,7 +9135,7 @@ pub struct ModuleChange {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Note {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -9143,7 +9143,7 @@ pub struct Note {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `cust_id` (int).
+    /// `cust_id` (`int`).
     #[serde(
         rename = "cust_id",
         default,
@@ -9151,7 +9151,7 @@ pub struct Note {
         with = "crate::de::opt_i64"
     )]
     pub cust_id: Option<i64>,
-    /// `account_id` (int).
+    /// `account_id` (`int`).
     #[serde(
         rename = "account_id",
         default,
@@ -9159,7 +9159,7 @@ pub struct Note {
         with = "crate::de::opt_i64"
     )]
     pub account_id: Option<i64>,
-    /// `order_id` (int).
+    /// `order_id` (`int`).
     #[serde(
         rename = "order_id",
         default,
@@ -9167,7 +9167,7 @@ pub struct Note {
         with = "crate::de::opt_i64"
     )]
     pub order_id: Option<i64>,
-    /// `user_id` (int).
+    /// `user_id` (`int`).
     #[serde(
         rename = "user_id",
         default,
@@ -9175,7 +9175,7 @@ pub struct Note {
         with = "crate::de::opt_i64"
     )]
     pub user_id: Option<i64>,
-    /// `notetext` (string).
+    /// `notetext` (`string`).
     #[serde(
         rename = "notetext",
         default,
@@ -9183,10 +9183,10 @@ pub struct Note {
         with = "crate::de::opt_string"
     )]
     pub notetext: Option<String>,
-    /// `dtstamp` (timestamp).
+    /// `dtstamp` (`timestamp`).
     #[serde(rename = "dtstamp", default, skip_serializing_if = "Option::is_none")]
     pub dtstamp: Option<Timestamp>,
-    /// `cust_login` (string).
+    /// `cust_login` (`string`).
     #[serde(
         rename = "cust_login",
         default,
@@ -9194,7 +9194,7 @@ pub struct Note {
         with = "crate::de::opt_string"
     )]
     pub cust_login: Option<String>,
-    /// `business_title` (string).
+    /// `business_title` (`string`).
     #[serde(
         rename = "business_title",
         default,
@@ -9202,7 +9202,7 @@ pub struct Note {
         with = "crate::de::opt_string"
     )]
     pub business_title: Option<String>,
-    /// `admin_user` (string).
+    /// `admin_user` (`string`).
     #[serde(
         rename = "admin_user",
         default,
@@ -9219,7 +9219,7 @@ pub struct Note {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Order {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -9227,7 +9227,7 @@ pub struct Order {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `pay_id` (int).
+    /// `pay_id` (`int`).
     #[serde(
         rename = "pay_id",
         default,
@@ -9235,7 +9235,7 @@ pub struct Order {
         with = "crate::de::opt_i64"
     )]
     pub pay_id: Option<i64>,
-    /// `batch_id` (int).
+    /// `batch_id` (`int`).
     #[serde(
         rename = "batch_id",
         default,
@@ -9243,7 +9243,7 @@ pub struct Order {
         with = "crate::de::opt_i64"
     )]
     pub batch_id: Option<i64>,
-    /// `status` (int).
+    /// `status` (`int`).
     #[serde(
         rename = "status",
         default,
@@ -9251,7 +9251,7 @@ pub struct Order {
         with = "crate::de::opt_i64"
     )]
     pub status: Option<i64>,
-    /// `pay_status` (int).
+    /// `pay_status` (`int`).
     #[serde(
         rename = "pay_status",
         default,
@@ -9259,7 +9259,7 @@ pub struct Order {
         with = "crate::de::opt_i64"
     )]
     pub pay_status: Option<i64>,
-    /// `stk_status` (int).
+    /// `stk_status` (`int`).
     #[serde(
         rename = "stk_status",
         default,
@@ -9267,14 +9267,14 @@ pub struct Order {
         with = "crate::de::opt_i64"
     )]
     pub stk_status: Option<i64>,
-    /// `dt_instock` (timestamp).
+    /// `dt_instock` (`timestamp`).
     #[serde(
         rename = "dt_instock",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub dt_instock: Option<Timestamp>,
-    /// `orderdate` (int).
+    /// `orderdate` (`int`).
     #[serde(
         rename = "orderdate",
         default,
@@ -9282,7 +9282,7 @@ pub struct Order {
         with = "crate::de::opt_i64"
     )]
     pub orderdate: Option<i64>,
-    /// `cust_id` (int).
+    /// `cust_id` (`int`).
     #[serde(
         rename = "cust_id",
         default,
@@ -9290,7 +9290,7 @@ pub struct Order {
         with = "crate::de::opt_i64"
     )]
     pub cust_id: Option<i64>,
-    /// `ship_res` (bool).
+    /// `ship_res` (`bool`).
     #[serde(
         rename = "ship_res",
         default,
@@ -9298,7 +9298,7 @@ pub struct Order {
         with = "crate::de::opt_bool"
     )]
     pub ship_res: Option<bool>,
-    /// `ship_fname` (string).
+    /// `ship_fname` (`string`).
     #[serde(
         rename = "ship_fname",
         default,
@@ -9306,7 +9306,7 @@ pub struct Order {
         with = "crate::de::opt_string"
     )]
     pub ship_fname: Option<String>,
-    /// `ship_lname` (string).
+    /// `ship_lname` (`string`).
     #[serde(
         rename = "ship_lname",
         default,
@@ -9314,7 +9314,7 @@ pub struct Order {
         with = "crate::de::opt_string"
     )]
     pub ship_lname: Option<String>,
-    /// `ship_email` (string).
+    /// `ship_email` (`string`).
     #[serde(
         rename = "ship_email",
         default,
@@ -9322,7 +9322,7 @@ pub struct Order {
         with = "crate::de::opt_string"
     )]
     pub ship_email: Option<String>,
-    /// `ship_comp` (string).
+    /// `ship_comp` (`string`).
     #[serde(
         rename = "ship_comp",
         default,
@@ -9330,7 +9330,7 @@ pub struct Order {
         with = "crate::de::opt_string"
     )]
     pub ship_comp: Option<String>,
-    /// `ship_phone` (string).
+    /// `ship_phone` (`string`).
     #[serde(
         rename = "ship_phone",
         default,
@@ -9338,7 +9338,7 @@ pub struct Order {
         with = "crate::de::opt_string"
     )]
     pub ship_phone: Option<String>,
-    /// `ship_fax` (string).
+    /// `ship_fax` (`string`).
     #[serde(
         rename = "ship_fax",
         default,
@@ -9346,7 +9346,7 @@ pub struct Order {
         with = "crate::de::opt_string"
     )]
     pub ship_fax: Option<String>,
-    /// `ship_addr1` (string).
+    /// `ship_addr1` (`string`).
     #[serde(
         rename = "ship_addr1",
         default,
@@ -9354,7 +9354,7 @@ pub struct Order {
         with = "crate::de::opt_string"
     )]
     pub ship_addr1: Option<String>,
-    /// `ship_addr2` (string).
+    /// `ship_addr2` (`string`).
     #[serde(
         rename = "ship_addr2",
         default,
@@ -9362,7 +9362,7 @@ pub struct Order {
         with = "crate::de::opt_string"
     )]
     pub ship_addr2: Option<String>,
-    /// `ship_city` (string).
+    /// `ship_city` (`string`).
     #[serde(
         rename = "ship_city",
         default,
@@ -9370,7 +9370,7 @@ pub struct Order {
         with = "crate::de::opt_string"
     )]
     pub ship_city: Option<String>,
-    /// `ship_state` (string).
+    /// `ship_state` (`string`).
     #[serde(
         rename = "ship_state",
         default,
@@ -9378,7 +9378,7 @@ pub struct Order {
         with = "crate::de::opt_string"
     )]
     pub ship_state: Option<String>,
-    /// `ship_zip` (string).
+    /// `ship_zip` (`string`).
     #[serde(
         rename = "ship_zip",
         default,
@@ -9386,7 +9386,7 @@ pub struct Order {
         with = "crate::de::opt_string"
     )]
     pub ship_zip: Option<String>,
-    /// `ship_cntry` (string).
+    /// `ship_cntry` (`string`).
     #[serde(
         rename = "ship_cntry",
         default,
@@ -9394,7 +9394,7 @@ pub struct Order {
         with = "crate::de::opt_string"
     )]
     pub ship_cntry: Option<String>,
-    /// `bill_fname` (string).
+    /// `bill_fname` (`string`).
     #[serde(
         rename = "bill_fname",
         default,
@@ -9402,7 +9402,7 @@ pub struct Order {
         with = "crate::de::opt_string"
     )]
     pub bill_fname: Option<String>,
-    /// `bill_lname` (string).
+    /// `bill_lname` (`string`).
     #[serde(
         rename = "bill_lname",
         default,
@@ -9410,7 +9410,7 @@ pub struct Order {
         with = "crate::de::opt_string"
     )]
     pub bill_lname: Option<String>,
-    /// `bill_email` (string).
+    /// `bill_email` (`string`).
     #[serde(
         rename = "bill_email",
         default,
@@ -9418,7 +9418,7 @@ pub struct Order {
         with = "crate::de::opt_string"
     )]
     pub bill_email: Option<String>,
-    /// `bill_comp` (string).
+    /// `bill_comp` (`string`).
     #[serde(
         rename = "bill_comp",
         default,
@@ -9426,7 +9426,7 @@ pub struct Order {
         with = "crate::de::opt_string"
     )]
     pub bill_comp: Option<String>,
-    /// `bill_phone` (string).
+    /// `bill_phone` (`string`).
     #[serde(
         rename = "bill_phone",
         default,
@@ -9434,7 +9434,7 @@ pub struct Order {
         with = "crate::de::opt_string"
     )]
     pub bill_phone: Option<String>,
-    /// `bill_fax` (string).
+    /// `bill_fax` (`string`).
     #[serde(
         rename = "bill_fax",
         default,
@@ -9442,7 +9442,7 @@ pub struct Order {
         with = "crate::de::opt_string"
     )]
     pub bill_fax: Option<String>,
-    /// `bill_addr1` (string).
+    /// `bill_addr1` (`string`).
     #[serde(
         rename = "bill_addr1",
         default,
@@ -9450,7 +9450,7 @@ pub struct Order {
         with = "crate::de::opt_string"
     )]
     pub bill_addr1: Option<String>,
-    /// `bill_addr2` (string).
+    /// `bill_addr2` (`string`).
     #[serde(
         rename = "bill_addr2",
         default,
@@ -9458,7 +9458,7 @@ pub struct Order {
         with = "crate::de::opt_string"
     )]
     pub bill_addr2: Option<String>,
-    /// `bill_city` (string).
+    /// `bill_city` (`string`).
     #[serde(
         rename = "bill_city",
         default,
@@ -9466,7 +9466,7 @@ pub struct Order {
         with = "crate::de::opt_string"
     )]
     pub bill_city: Option<String>,
-    /// `bill_state` (string).
+    /// `bill_state` (`string`).
     #[serde(
         rename = "bill_state",
         default,
@@ -9474,7 +9474,7 @@ pub struct Order {
         with = "crate::de::opt_string"
     )]
     pub bill_state: Option<String>,
-    /// `bill_zip` (string).
+    /// `bill_zip` (`string`).
     #[serde(
         rename = "bill_zip",
         default,
@@ -9482,7 +9482,7 @@ pub struct Order {
         with = "crate::de::opt_string"
     )]
     pub bill_zip: Option<String>,
-    /// `bill_cntry` (string).
+    /// `bill_cntry` (`string`).
     #[serde(
         rename = "bill_cntry",
         default,
@@ -9490,7 +9490,7 @@ pub struct Order {
         with = "crate::de::opt_string"
     )]
     pub bill_cntry: Option<String>,
-    /// `ship_id` (int).
+    /// `ship_id` (`int`).
     #[serde(
         rename = "ship_id",
         default,
@@ -9498,7 +9498,7 @@ pub struct Order {
         with = "crate::de::opt_i64"
     )]
     pub ship_id: Option<i64>,
-    /// `ship_data` (string).
+    /// `ship_data` (`string`).
     #[serde(
         rename = "ship_data",
         default,
@@ -9506,7 +9506,7 @@ pub struct Order {
         with = "crate::de::opt_string"
     )]
     pub ship_data: Option<String>,
-    /// `ship_method` (string).
+    /// `ship_method` (`string`).
     #[serde(
         rename = "ship_method",
         default,
@@ -9514,7 +9514,7 @@ pub struct Order {
         with = "crate::de::opt_string"
     )]
     pub ship_method: Option<String>,
-    /// `cust_login` (string).
+    /// `cust_login` (`string`).
     #[serde(
         rename = "cust_login",
         default,
@@ -9522,7 +9522,7 @@ pub struct Order {
         with = "crate::de::opt_string"
     )]
     pub cust_login: Option<String>,
-    /// `cust_pw_email` (string).
+    /// `cust_pw_email` (`string`).
     #[serde(
         rename = "cust_pw_email",
         default,
@@ -9530,7 +9530,7 @@ pub struct Order {
         with = "crate::de::opt_string"
     )]
     pub cust_pw_email: Option<String>,
-    /// `business_title` (string).
+    /// `business_title` (`string`).
     #[serde(
         rename = "business_title",
         default,
@@ -9538,7 +9538,7 @@ pub struct Order {
         with = "crate::de::opt_string"
     )]
     pub business_title: Option<String>,
-    /// `payment_module` (string).
+    /// `payment_module` (`string`).
     #[serde(
         rename = "payment_module",
         default,
@@ -9546,7 +9546,7 @@ pub struct Order {
         with = "crate::de::opt_string"
     )]
     pub payment_module: Option<String>,
-    /// `source` (string).
+    /// `source` (`string`).
     #[serde(
         rename = "source",
         default,
@@ -9554,7 +9554,7 @@ pub struct Order {
         with = "crate::de::opt_string"
     )]
     pub source: Option<String>,
-    /// `source_id` (int).
+    /// `source_id` (`int`).
     #[serde(
         rename = "source_id",
         default,
@@ -9562,7 +9562,7 @@ pub struct Order {
         with = "crate::de::opt_i64"
     )]
     pub source_id: Option<i64>,
-    /// `total` (decimal).
+    /// `total` (`decimal`).
     #[serde(
         rename = "total",
         default,
@@ -9570,7 +9570,7 @@ pub struct Order {
         with = "crate::de::opt_f64"
     )]
     pub total: Option<f64>,
-    /// `formatted_total` (string).
+    /// `formatted_total` (`string`).
     #[serde(
         rename = "formatted_total",
         default,
@@ -9578,7 +9578,7 @@ pub struct Order {
         with = "crate::de::opt_string"
     )]
     pub formatted_total: Option<String>,
-    /// `total_ship` (decimal).
+    /// `total_ship` (`decimal`).
     #[serde(
         rename = "total_ship",
         default,
@@ -9586,7 +9586,7 @@ pub struct Order {
         with = "crate::de::opt_f64"
     )]
     pub total_ship: Option<f64>,
-    /// `formatted_total_ship` (string).
+    /// `formatted_total_ship` (`string`).
     #[serde(
         rename = "formatted_total_ship",
         default,
@@ -9594,7 +9594,7 @@ pub struct Order {
         with = "crate::de::opt_string"
     )]
     pub formatted_total_ship: Option<String>,
-    /// `total_tax` (decimal).
+    /// `total_tax` (`decimal`).
     #[serde(
         rename = "total_tax",
         default,
@@ -9602,7 +9602,7 @@ pub struct Order {
         with = "crate::de::opt_f64"
     )]
     pub total_tax: Option<f64>,
-    /// `formatted_total_tax` (string).
+    /// `formatted_total_tax` (`string`).
     #[serde(
         rename = "formatted_total_tax",
         default,
@@ -9610,7 +9610,7 @@ pub struct Order {
         with = "crate::de::opt_string"
     )]
     pub formatted_total_tax: Option<String>,
-    /// `total_auth` (decimal).
+    /// `total_auth` (`decimal`).
     #[serde(
         rename = "total_auth",
         default,
@@ -9618,7 +9618,7 @@ pub struct Order {
         with = "crate::de::opt_f64"
     )]
     pub total_auth: Option<f64>,
-    /// `formatted_total_auth` (string).
+    /// `formatted_total_auth` (`string`).
     #[serde(
         rename = "formatted_total_auth",
         default,
@@ -9626,7 +9626,7 @@ pub struct Order {
         with = "crate::de::opt_string"
     )]
     pub formatted_total_auth: Option<String>,
-    /// `total_capt` (decimal).
+    /// `total_capt` (`decimal`).
     #[serde(
         rename = "total_capt",
         default,
@@ -9634,7 +9634,7 @@ pub struct Order {
         with = "crate::de::opt_f64"
     )]
     pub total_capt: Option<f64>,
-    /// `formatted_total_capt` (string).
+    /// `formatted_total_capt` (`string`).
     #[serde(
         rename = "formatted_total_capt",
         default,
@@ -9642,7 +9642,7 @@ pub struct Order {
         with = "crate::de::opt_string"
     )]
     pub formatted_total_capt: Option<String>,
-    /// `total_rfnd` (decimal).
+    /// `total_rfnd` (`decimal`).
     #[serde(
         rename = "total_rfnd",
         default,
@@ -9650,7 +9650,7 @@ pub struct Order {
         with = "crate::de::opt_f64"
     )]
     pub total_rfnd: Option<f64>,
-    /// `formatted_total_rfnd` (string).
+    /// `formatted_total_rfnd` (`string`).
     #[serde(
         rename = "formatted_total_rfnd",
         default,
@@ -9658,7 +9658,7 @@ pub struct Order {
         with = "crate::de::opt_string"
     )]
     pub formatted_total_rfnd: Option<String>,
-    /// `net_capt` (decimal).
+    /// `net_capt` (`decimal`).
     #[serde(
         rename = "net_capt",
         default,
@@ -9666,7 +9666,7 @@ pub struct Order {
         with = "crate::de::opt_f64"
     )]
     pub net_capt: Option<f64>,
-    /// `formatted_net_capt` (string).
+    /// `formatted_net_capt` (`string`).
     #[serde(
         rename = "formatted_net_capt",
         default,
@@ -9674,7 +9674,7 @@ pub struct Order {
         with = "crate::de::opt_string"
     )]
     pub formatted_net_capt: Option<String>,
-    /// `pend_count` (int).
+    /// `pend_count` (`int`).
     #[serde(
         rename = "pend_count",
         default,
@@ -9682,7 +9682,7 @@ pub struct Order {
         with = "crate::de::opt_i64"
     )]
     pub pend_count: Option<i64>,
-    /// `bord_count` (int).
+    /// `bord_count` (`int`).
     #[serde(
         rename = "bord_count",
         default,
@@ -9690,7 +9690,7 @@ pub struct Order {
         with = "crate::de::opt_i64"
     )]
     pub bord_count: Option<i64>,
-    /// `note_count` (int).
+    /// `note_count` (`int`).
     #[serde(
         rename = "note_count",
         default,
@@ -9698,48 +9698,48 @@ pub struct Order {
         with = "crate::de::opt_i64"
     )]
     pub note_count: Option<i64>,
-    /// `customer` (Customer).
+    /// `customer` (`Customer`).
     #[serde(rename = "customer", default, skip_serializing_if = "Option::is_none")]
     pub customer: Option<Customer>,
-    /// `items` (list<OrderItem>).
+    /// `items` (`list<OrderItem>`).
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<OrderItem>>,
-    /// `charges` (list<OrderCharge>).
+    /// `charges` (`list<OrderCharge>`).
     #[serde(rename = "charges", default, skip_serializing_if = "Option::is_none")]
     pub charges: Option<Vec<OrderCharge>>,
-    /// `coupons` (list<OrderCoupon>).
+    /// `coupons` (`list<OrderCoupon>`).
     #[serde(rename = "coupons", default, skip_serializing_if = "Option::is_none")]
     pub coupons: Option<Vec<OrderCoupon>>,
-    /// `discounts` (list<OrderDiscountTotal>).
+    /// `discounts` (`list<OrderDiscountTotal>`).
     #[serde(rename = "discounts", default, skip_serializing_if = "Option::is_none")]
     pub discounts: Option<Vec<OrderDiscountTotal>>,
-    /// `payments` (list<OrderPayment>).
+    /// `payments` (`list<OrderPayment>`).
     #[serde(rename = "payments", default, skip_serializing_if = "Option::is_none")]
     pub payments: Option<Vec<OrderPayment>>,
-    /// `notes` (list<OrderNote>).
+    /// `notes` (`list<OrderNote>`).
     #[serde(rename = "notes", default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<Vec<OrderNote>>,
-    /// `parts` (list<OrderPart>).
+    /// `parts` (`list<OrderPart>`).
     #[serde(rename = "parts", default, skip_serializing_if = "Option::is_none")]
     pub parts: Option<Vec<OrderPart>>,
-    /// `CustomField_Values` (CustomFieldValues).
+    /// `CustomField_Values` (`CustomFieldValues`).
     #[serde(
         rename = "CustomField_Values",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_field_values: Option<CustomFieldValues>,
-    /// `dt_updated` (timestamp).
+    /// `dt_updated` (`timestamp`).
     #[serde(
         rename = "dt_updated",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub dt_updated: Option<Timestamp>,
-    /// `shipments` (list<OrderShipment>).
+    /// `shipments` (`list<OrderShipment>`).
     #[serde(rename = "shipments", default, skip_serializing_if = "Option::is_none")]
     pub shipments: Option<Vec<OrderShipment>>,
-    /// `returns` (list<OrderReturn>).
+    /// `returns` (`list<OrderReturn>`).
     #[serde(rename = "returns", default, skip_serializing_if = "Option::is_none")]
     pub returns: Option<Vec<OrderReturn>>,
     /// Every other field the store sent, as sent.
@@ -9751,7 +9751,7 @@ pub struct Order {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OrderCharge {
-    /// `order_id` (int).
+    /// `order_id` (`int`).
     #[serde(
         rename = "order_id",
         default,
@@ -9759,7 +9759,7 @@ pub struct OrderCharge {
         with = "crate::de::opt_i64"
     )]
     pub order_id: Option<i64>,
-    /// `charge_id` (int).
+    /// `charge_id` (`int`).
     #[serde(
         rename = "charge_id",
         default,
@@ -9767,7 +9767,7 @@ pub struct OrderCharge {
         with = "crate::de::opt_i64"
     )]
     pub charge_id: Option<i64>,
-    /// `module_id` (int).
+    /// `module_id` (`int`).
     #[serde(
         rename = "module_id",
         default,
@@ -9775,7 +9775,7 @@ pub struct OrderCharge {
         with = "crate::de::opt_i64"
     )]
     pub module_id: Option<i64>,
-    /// `type` (string).
+    /// `type` (`string`).
     #[serde(
         rename = "type",
         default,
@@ -9783,7 +9783,7 @@ pub struct OrderCharge {
         with = "crate::de::opt_string"
     )]
     pub type_: Option<String>,
-    /// `descrip` (string).
+    /// `descrip` (`string`).
     #[serde(
         rename = "descrip",
         default,
@@ -9791,7 +9791,7 @@ pub struct OrderCharge {
         with = "crate::de::opt_string"
     )]
     pub descrip: Option<String>,
-    /// `amount` (decimal).
+    /// `amount` (`decimal`).
     #[serde(
         rename = "amount",
         default,
@@ -9799,7 +9799,7 @@ pub struct OrderCharge {
         with = "crate::de::opt_f64"
     )]
     pub amount: Option<f64>,
-    /// `formatted_amount` (string).
+    /// `formatted_amount` (`string`).
     #[serde(
         rename = "formatted_amount",
         default,
@@ -9807,7 +9807,7 @@ pub struct OrderCharge {
         with = "crate::de::opt_string"
     )]
     pub formatted_amount: Option<String>,
-    /// `disp_amt` (decimal).
+    /// `disp_amt` (`decimal`).
     #[serde(
         rename = "disp_amt",
         default,
@@ -9815,7 +9815,7 @@ pub struct OrderCharge {
         with = "crate::de::opt_f64"
     )]
     pub disp_amt: Option<f64>,
-    /// `formatted_disp_amt` (string).
+    /// `formatted_disp_amt` (`string`).
     #[serde(
         rename = "formatted_disp_amt",
         default,
@@ -9823,7 +9823,7 @@ pub struct OrderCharge {
         with = "crate::de::opt_string"
     )]
     pub formatted_disp_amt: Option<String>,
-    /// `tax_exempt` (bool).
+    /// `tax_exempt` (`bool`).
     #[serde(
         rename = "tax_exempt",
         default,
@@ -9831,7 +9831,7 @@ pub struct OrderCharge {
         with = "crate::de::opt_bool"
     )]
     pub tax_exempt: Option<bool>,
-    /// `tax` (decimal).
+    /// `tax` (`decimal`).
     #[serde(
         rename = "tax",
         default,
@@ -9839,7 +9839,7 @@ pub struct OrderCharge {
         with = "crate::de::opt_f64"
     )]
     pub tax: Option<f64>,
-    /// `formatted_tax` (string).
+    /// `formatted_tax` (`string`).
     #[serde(
         rename = "formatted_tax",
         default,
@@ -9856,7 +9856,7 @@ pub struct OrderCharge {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OrderCoupon {
-    /// `order_id` (int).
+    /// `order_id` (`int`).
     #[serde(
         rename = "order_id",
         default,
@@ -9864,7 +9864,7 @@ pub struct OrderCoupon {
         with = "crate::de::opt_i64"
     )]
     pub order_id: Option<i64>,
-    /// `coupon_id` (int).
+    /// `coupon_id` (`int`).
     #[serde(
         rename = "coupon_id",
         default,
@@ -9872,7 +9872,7 @@ pub struct OrderCoupon {
         with = "crate::de::opt_i64"
     )]
     pub coupon_id: Option<i64>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -9880,7 +9880,7 @@ pub struct OrderCoupon {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `descrip` (string).
+    /// `descrip` (`string`).
     #[serde(
         rename = "descrip",
         default,
@@ -9888,7 +9888,7 @@ pub struct OrderCoupon {
         with = "crate::de::opt_string"
     )]
     pub descrip: Option<String>,
-    /// `total` (decimal).
+    /// `total` (`decimal`).
     #[serde(
         rename = "total",
         default,
@@ -9896,7 +9896,7 @@ pub struct OrderCoupon {
         with = "crate::de::opt_f64"
     )]
     pub total: Option<f64>,
-    /// `assigned` (bool).
+    /// `assigned` (`bool`).
     #[serde(
         rename = "assigned",
         default,
@@ -9913,7 +9913,7 @@ pub struct OrderCoupon {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OrderCustomField {
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -9921,7 +9921,7 @@ pub struct OrderCustomField {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `name` (string).
+    /// `name` (`string`).
     #[serde(
         rename = "name",
         default,
@@ -9929,7 +9929,7 @@ pub struct OrderCustomField {
         with = "crate::de::opt_string"
     )]
     pub name: Option<String>,
-    /// `type` (string).
+    /// `type` (`string`).
     #[serde(
         rename = "type",
         default,
@@ -9937,7 +9937,7 @@ pub struct OrderCustomField {
         with = "crate::de::opt_string"
     )]
     pub type_: Option<String>,
-    /// `searchable` (bool).
+    /// `searchable` (`bool`).
     #[serde(
         rename = "searchable",
         default,
@@ -9945,7 +9945,7 @@ pub struct OrderCustomField {
         with = "crate::de::opt_bool"
     )]
     pub searchable: Option<bool>,
-    /// `sortable` (bool).
+    /// `sortable` (`bool`).
     #[serde(
         rename = "sortable",
         default,
@@ -9953,10 +9953,10 @@ pub struct OrderCustomField {
         with = "crate::de::opt_bool"
     )]
     pub sortable: Option<bool>,
-    /// `module` (Module).
+    /// `module` (`Module`).
     #[serde(rename = "module", default, skip_serializing_if = "Option::is_none")]
     pub module: Option<Module>,
-    /// `choices` (list<any>).
+    /// `choices` (`list<any>`).
     #[serde(rename = "choices", default, skip_serializing_if = "Option::is_none")]
     pub choices: Option<Vec<Value>>,
     /// Every other field the store sent, as sent.
@@ -9968,7 +9968,7 @@ pub struct OrderCustomField {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OrderDiscountTotal {
-    /// `order_id` (int).
+    /// `order_id` (`int`).
     #[serde(
         rename = "order_id",
         default,
@@ -9976,7 +9976,7 @@ pub struct OrderDiscountTotal {
         with = "crate::de::opt_i64"
     )]
     pub order_id: Option<i64>,
-    /// `pgrp_id` (int).
+    /// `pgrp_id` (`int`).
     #[serde(
         rename = "pgrp_id",
         default,
@@ -9984,7 +9984,7 @@ pub struct OrderDiscountTotal {
         with = "crate::de::opt_i64"
     )]
     pub pgrp_id: Option<i64>,
-    /// `name` (string).
+    /// `name` (`string`).
     #[serde(
         rename = "name",
         default,
@@ -9992,7 +9992,7 @@ pub struct OrderDiscountTotal {
         with = "crate::de::opt_string"
     )]
     pub name: Option<String>,
-    /// `descrip` (string).
+    /// `descrip` (`string`).
     #[serde(
         rename = "descrip",
         default,
@@ -10000,7 +10000,7 @@ pub struct OrderDiscountTotal {
         with = "crate::de::opt_string"
     )]
     pub descrip: Option<String>,
-    /// `total` (decimal).
+    /// `total` (`decimal`).
     #[serde(
         rename = "total",
         default,
@@ -10017,7 +10017,7 @@ pub struct OrderDiscountTotal {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OrderItem {
-    /// `order_id` (int).
+    /// `order_id` (`int`).
     #[serde(
         rename = "order_id",
         default,
@@ -10025,7 +10025,7 @@ pub struct OrderItem {
         with = "crate::de::opt_i64"
     )]
     pub order_id: Option<i64>,
-    /// `line_id` (int).
+    /// `line_id` (`int`).
     #[serde(
         rename = "line_id",
         default,
@@ -10033,7 +10033,7 @@ pub struct OrderItem {
         with = "crate::de::opt_i64"
     )]
     pub line_id: Option<i64>,
-    /// `status` (int).
+    /// `status` (`int`).
     #[serde(
         rename = "status",
         default,
@@ -10041,7 +10041,7 @@ pub struct OrderItem {
         with = "crate::de::opt_i64"
     )]
     pub status: Option<i64>,
-    /// `subscrp_id` (int).
+    /// `subscrp_id` (`int`).
     #[serde(
         rename = "subscrp_id",
         default,
@@ -10049,7 +10049,7 @@ pub struct OrderItem {
         with = "crate::de::opt_i64"
     )]
     pub subscrp_id: Option<i64>,
-    /// `subterm_id` (int).
+    /// `subterm_id` (`int`).
     #[serde(
         rename = "subterm_id",
         default,
@@ -10057,7 +10057,7 @@ pub struct OrderItem {
         with = "crate::de::opt_i64"
     )]
     pub subterm_id: Option<i64>,
-    /// `rma_id` (int).
+    /// `rma_id` (`int`).
     #[serde(
         rename = "rma_id",
         default,
@@ -10065,7 +10065,7 @@ pub struct OrderItem {
         with = "crate::de::opt_i64"
     )]
     pub rma_id: Option<i64>,
-    /// `rma_code` (string).
+    /// `rma_code` (`string`).
     #[serde(
         rename = "rma_code",
         default,
@@ -10073,28 +10073,28 @@ pub struct OrderItem {
         with = "crate::de::opt_string"
     )]
     pub rma_code: Option<String>,
-    /// `rma_dt_issued` (timestamp).
+    /// `rma_dt_issued` (`timestamp`).
     #[serde(
         rename = "rma_dt_issued",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub rma_dt_issued: Option<Timestamp>,
-    /// `rma_dt_recvd` (timestamp).
+    /// `rma_dt_recvd` (`timestamp`).
     #[serde(
         rename = "rma_dt_recvd",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub rma_dt_recvd: Option<Timestamp>,
-    /// `dt_instock` (timestamp).
+    /// `dt_instock` (`timestamp`).
     #[serde(
         rename = "dt_instock",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub dt_instock: Option<Timestamp>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -10102,7 +10102,7 @@ pub struct OrderItem {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `name` (string).
+    /// `name` (`string`).
     #[serde(
         rename = "name",
         default,
@@ -10110,7 +10110,7 @@ pub struct OrderItem {
         with = "crate::de::opt_string"
     )]
     pub name: Option<String>,
-    /// `sku` (string).
+    /// `sku` (`string`).
     #[serde(
         rename = "sku",
         default,
@@ -10118,7 +10118,7 @@ pub struct OrderItem {
         with = "crate::de::opt_string"
     )]
     pub sku: Option<String>,
-    /// `retail` (decimal).
+    /// `retail` (`decimal`).
     #[serde(
         rename = "retail",
         default,
@@ -10126,7 +10126,7 @@ pub struct OrderItem {
         with = "crate::de::opt_f64"
     )]
     pub retail: Option<f64>,
-    /// `base_price` (decimal).
+    /// `base_price` (`decimal`).
     #[serde(
         rename = "base_price",
         default,
@@ -10134,7 +10134,7 @@ pub struct OrderItem {
         with = "crate::de::opt_f64"
     )]
     pub base_price: Option<f64>,
-    /// `price` (decimal).
+    /// `price` (`decimal`).
     #[serde(
         rename = "price",
         default,
@@ -10142,7 +10142,7 @@ pub struct OrderItem {
         with = "crate::de::opt_f64"
     )]
     pub price: Option<f64>,
-    /// `total` (decimal).
+    /// `total` (`decimal`).
     #[serde(
         rename = "total",
         default,
@@ -10150,7 +10150,7 @@ pub struct OrderItem {
         with = "crate::de::opt_f64"
     )]
     pub total: Option<f64>,
-    /// `formatted_total` (string).
+    /// `formatted_total` (`string`).
     #[serde(
         rename = "formatted_total",
         default,
@@ -10158,7 +10158,7 @@ pub struct OrderItem {
         with = "crate::de::opt_string"
     )]
     pub formatted_total: Option<String>,
-    /// `tax` (decimal).
+    /// `tax` (`decimal`).
     #[serde(
         rename = "tax",
         default,
@@ -10166,7 +10166,7 @@ pub struct OrderItem {
         with = "crate::de::opt_f64"
     )]
     pub tax: Option<f64>,
-    /// `formatted_tax` (string).
+    /// `formatted_tax` (`string`).
     #[serde(
         rename = "formatted_tax",
         default,
@@ -10174,7 +10174,7 @@ pub struct OrderItem {
         with = "crate::de::opt_string"
     )]
     pub formatted_tax: Option<String>,
-    /// `weight` (decimal).
+    /// `weight` (`decimal`).
     #[serde(
         rename = "weight",
         default,
@@ -10182,7 +10182,7 @@ pub struct OrderItem {
         with = "crate::de::opt_f64"
     )]
     pub weight: Option<f64>,
-    /// `formatted_weight` (string).
+    /// `formatted_weight` (`string`).
     #[serde(
         rename = "formatted_weight",
         default,
@@ -10190,7 +10190,7 @@ pub struct OrderItem {
         with = "crate::de::opt_string"
     )]
     pub formatted_weight: Option<String>,
-    /// `taxable` (bool).
+    /// `taxable` (`bool`).
     #[serde(
         rename = "taxable",
         default,
@@ -10198,7 +10198,7 @@ pub struct OrderItem {
         with = "crate::de::opt_bool"
     )]
     pub taxable: Option<bool>,
-    /// `upsold` (bool).
+    /// `upsold` (`bool`).
     #[serde(
         rename = "upsold",
         default,
@@ -10206,7 +10206,7 @@ pub struct OrderItem {
         with = "crate::de::opt_bool"
     )]
     pub upsold: Option<bool>,
-    /// `quantity` (int).
+    /// `quantity` (`int`).
     #[serde(
         rename = "quantity",
         default,
@@ -10214,16 +10214,16 @@ pub struct OrderItem {
         with = "crate::de::opt_i64"
     )]
     pub quantity: Option<i64>,
-    /// `shipment` (OrderShipment).
+    /// `shipment` (`OrderShipment`).
     #[serde(rename = "shipment", default, skip_serializing_if = "Option::is_none")]
     pub shipment: Option<OrderShipment>,
-    /// `discounts` (list<OrderItemDiscount>).
+    /// `discounts` (`list<OrderItemDiscount>`).
     #[serde(rename = "discounts", default, skip_serializing_if = "Option::is_none")]
     pub discounts: Option<Vec<OrderItemDiscount>>,
-    /// `options` (list<OrderItemOption>).
+    /// `options` (`list<OrderItemOption>`).
     #[serde(rename = "options", default, skip_serializing_if = "Option::is_none")]
     pub options: Option<Vec<OrderItemOption>>,
-    /// `tracktype` (string).
+    /// `tracktype` (`string`).
     #[serde(
         rename = "tracktype",
         default,
@@ -10231,7 +10231,7 @@ pub struct OrderItem {
         with = "crate::de::opt_string"
     )]
     pub tracktype: Option<String>,
-    /// `tracknum` (string).
+    /// `tracknum` (`string`).
     #[serde(
         rename = "tracknum",
         default,
@@ -10239,7 +10239,7 @@ pub struct OrderItem {
         with = "crate::de::opt_string"
     )]
     pub tracknum: Option<String>,
-    /// `shpmnt_id` (int).
+    /// `shpmnt_id` (`int`).
     #[serde(
         rename = "shpmnt_id",
         default,
@@ -10247,14 +10247,14 @@ pub struct OrderItem {
         with = "crate::de::opt_i64"
     )]
     pub shpmnt_id: Option<i64>,
-    /// `subscription` (OrderItemSubscription).
+    /// `subscription` (`OrderItemSubscription`).
     #[serde(
         rename = "subscription",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub subscription: Option<OrderItemSubscription>,
-    /// `product_id` (int).
+    /// `product_id` (`int`).
     #[serde(
         rename = "product_id",
         default,
@@ -10262,7 +10262,7 @@ pub struct OrderItem {
         with = "crate::de::opt_i64"
     )]
     pub product_id: Option<i64>,
-    /// `group_id` (int).
+    /// `group_id` (`int`).
     #[serde(
         rename = "group_id",
         default,
@@ -10279,7 +10279,7 @@ pub struct OrderItem {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OrderItemDiscount {
-    /// `order_id` (int).
+    /// `order_id` (`int`).
     #[serde(
         rename = "order_id",
         default,
@@ -10287,7 +10287,7 @@ pub struct OrderItemDiscount {
         with = "crate::de::opt_i64"
     )]
     pub order_id: Option<i64>,
-    /// `line_id` (int).
+    /// `line_id` (`int`).
     #[serde(
         rename = "line_id",
         default,
@@ -10295,7 +10295,7 @@ pub struct OrderItemDiscount {
         with = "crate::de::opt_i64"
     )]
     pub line_id: Option<i64>,
-    /// `pgrp_id` (int).
+    /// `pgrp_id` (`int`).
     #[serde(
         rename = "pgrp_id",
         default,
@@ -10303,7 +10303,7 @@ pub struct OrderItemDiscount {
         with = "crate::de::opt_i64"
     )]
     pub pgrp_id: Option<i64>,
-    /// `display` (bool).
+    /// `display` (`bool`).
     #[serde(
         rename = "display",
         default,
@@ -10311,7 +10311,7 @@ pub struct OrderItemDiscount {
         with = "crate::de::opt_bool"
     )]
     pub display: Option<bool>,
-    /// `descrip` (string).
+    /// `descrip` (`string`).
     #[serde(
         rename = "descrip",
         default,
@@ -10319,7 +10319,7 @@ pub struct OrderItemDiscount {
         with = "crate::de::opt_string"
     )]
     pub descrip: Option<String>,
-    /// `discount` (decimal).
+    /// `discount` (`decimal`).
     #[serde(
         rename = "discount",
         default,
@@ -10336,7 +10336,7 @@ pub struct OrderItemDiscount {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OrderItemOption {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -10344,7 +10344,7 @@ pub struct OrderItemOption {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `order_id` (int).
+    /// `order_id` (`int`).
     #[serde(
         rename = "order_id",
         default,
@@ -10352,7 +10352,7 @@ pub struct OrderItemOption {
         with = "crate::de::opt_i64"
     )]
     pub order_id: Option<i64>,
-    /// `line_id` (int).
+    /// `line_id` (`int`).
     #[serde(
         rename = "line_id",
         default,
@@ -10360,7 +10360,7 @@ pub struct OrderItemOption {
         with = "crate::de::opt_i64"
     )]
     pub line_id: Option<i64>,
-    /// `option_id` (int).
+    /// `option_id` (`int`).
     #[serde(
         rename = "option_id",
         default,
@@ -10368,7 +10368,7 @@ pub struct OrderItemOption {
         with = "crate::de::opt_i64"
     )]
     pub option_id: Option<i64>,
-    /// `opt_code` (string).
+    /// `opt_code` (`string`).
     #[serde(
         rename = "opt_code",
         default,
@@ -10376,7 +10376,7 @@ pub struct OrderItemOption {
         with = "crate::de::opt_string"
     )]
     pub opt_code: Option<String>,
-    /// `attr_code` (string).
+    /// `attr_code` (`string`).
     #[serde(
         rename = "attr_code",
         default,
@@ -10384,7 +10384,7 @@ pub struct OrderItemOption {
         with = "crate::de::opt_string"
     )]
     pub attr_code: Option<String>,
-    /// `attr_id` (int).
+    /// `attr_id` (`int`).
     #[serde(
         rename = "attr_id",
         default,
@@ -10392,7 +10392,7 @@ pub struct OrderItemOption {
         with = "crate::de::opt_i64"
     )]
     pub attr_id: Option<i64>,
-    /// `attmpat_id` (int).
+    /// `attmpat_id` (`int`).
     #[serde(
         rename = "attmpat_id",
         default,
@@ -10400,7 +10400,7 @@ pub struct OrderItemOption {
         with = "crate::de::opt_i64"
     )]
     pub attmpat_id: Option<i64>,
-    /// `value` (string).
+    /// `value` (`string`).
     #[serde(
         rename = "value",
         default,
@@ -10408,7 +10408,7 @@ pub struct OrderItemOption {
         with = "crate::de::opt_string"
     )]
     pub value: Option<String>,
-    /// `weight` (decimal).
+    /// `weight` (`decimal`).
     #[serde(
         rename = "weight",
         default,
@@ -10416,7 +10416,7 @@ pub struct OrderItemOption {
         with = "crate::de::opt_f64"
     )]
     pub weight: Option<f64>,
-    /// `formatted_weight` (string).
+    /// `formatted_weight` (`string`).
     #[serde(
         rename = "formatted_weight",
         default,
@@ -10424,7 +10424,7 @@ pub struct OrderItemOption {
         with = "crate::de::opt_string"
     )]
     pub formatted_weight: Option<String>,
-    /// `retail` (decimal).
+    /// `retail` (`decimal`).
     #[serde(
         rename = "retail",
         default,
@@ -10432,7 +10432,7 @@ pub struct OrderItemOption {
         with = "crate::de::opt_f64"
     )]
     pub retail: Option<f64>,
-    /// `base_price` (decimal).
+    /// `base_price` (`decimal`).
     #[serde(
         rename = "base_price",
         default,
@@ -10440,7 +10440,7 @@ pub struct OrderItemOption {
         with = "crate::de::opt_f64"
     )]
     pub base_price: Option<f64>,
-    /// `price` (decimal).
+    /// `price` (`decimal`).
     #[serde(
         rename = "price",
         default,
@@ -10448,7 +10448,7 @@ pub struct OrderItemOption {
         with = "crate::de::opt_f64"
     )]
     pub price: Option<f64>,
-    /// `data` (string).
+    /// `data` (`string`).
     #[serde(
         rename = "data",
         default,
@@ -10456,7 +10456,7 @@ pub struct OrderItemOption {
         with = "crate::de::opt_string"
     )]
     pub data: Option<String>,
-    /// `data_long` (string).
+    /// `data_long` (`string`).
     #[serde(
         rename = "data_long",
         default,
@@ -10464,7 +10464,7 @@ pub struct OrderItemOption {
         with = "crate::de::opt_string"
     )]
     pub data_long: Option<String>,
-    /// `attr_prompt` (string).
+    /// `attr_prompt` (`string`).
     #[serde(
         rename = "attr_prompt",
         default,
@@ -10472,7 +10472,7 @@ pub struct OrderItemOption {
         with = "crate::de::opt_string"
     )]
     pub attr_prompt: Option<String>,
-    /// `opt_prompt` (string).
+    /// `opt_prompt` (`string`).
     #[serde(
         rename = "opt_prompt",
         default,
@@ -10480,7 +10480,7 @@ pub struct OrderItemOption {
         with = "crate::de::opt_string"
     )]
     pub opt_prompt: Option<String>,
-    /// `discounts` (list<OrderItemOptionDiscount>).
+    /// `discounts` (`list<OrderItemOptionDiscount>`).
     #[serde(rename = "discounts", default, skip_serializing_if = "Option::is_none")]
     pub discounts: Option<Vec<OrderItemOptionDiscount>>,
     /// Every other field the store sent, as sent.
@@ -10492,7 +10492,7 @@ pub struct OrderItemOption {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OrderItemOptionDiscount {
-    /// `order_id` (int).
+    /// `order_id` (`int`).
     #[serde(
         rename = "order_id",
         default,
@@ -10500,7 +10500,7 @@ pub struct OrderItemOptionDiscount {
         with = "crate::de::opt_i64"
     )]
     pub order_id: Option<i64>,
-    /// `line_id` (int).
+    /// `line_id` (`int`).
     #[serde(
         rename = "line_id",
         default,
@@ -10508,7 +10508,7 @@ pub struct OrderItemOptionDiscount {
         with = "crate::de::opt_i64"
     )]
     pub line_id: Option<i64>,
-    /// `attr_id` (int).
+    /// `attr_id` (`int`).
     #[serde(
         rename = "attr_id",
         default,
@@ -10516,7 +10516,7 @@ pub struct OrderItemOptionDiscount {
         with = "crate::de::opt_i64"
     )]
     pub attr_id: Option<i64>,
-    /// `attmpat_id` (int).
+    /// `attmpat_id` (`int`).
     #[serde(
         rename = "attmpat_id",
         default,
@@ -10524,7 +10524,7 @@ pub struct OrderItemOptionDiscount {
         with = "crate::de::opt_i64"
     )]
     pub attmpat_id: Option<i64>,
-    /// `pgrp_id` (int).
+    /// `pgrp_id` (`int`).
     #[serde(
         rename = "pgrp_id",
         default,
@@ -10532,7 +10532,7 @@ pub struct OrderItemOptionDiscount {
         with = "crate::de::opt_i64"
     )]
     pub pgrp_id: Option<i64>,
-    /// `display` (bool).
+    /// `display` (`bool`).
     #[serde(
         rename = "display",
         default,
@@ -10540,7 +10540,7 @@ pub struct OrderItemOptionDiscount {
         with = "crate::de::opt_bool"
     )]
     pub display: Option<bool>,
-    /// `descrip` (string).
+    /// `descrip` (`string`).
     #[serde(
         rename = "descrip",
         default,
@@ -10548,7 +10548,7 @@ pub struct OrderItemOptionDiscount {
         with = "crate::de::opt_string"
     )]
     pub descrip: Option<String>,
-    /// `discount` (decimal).
+    /// `discount` (`decimal`).
     #[serde(
         rename = "discount",
         default,
@@ -10565,7 +10565,7 @@ pub struct OrderItemOptionDiscount {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OrderItemSubscription {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -10573,7 +10573,7 @@ pub struct OrderItemSubscription {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `order_id` (int).
+    /// `order_id` (`int`).
     #[serde(
         rename = "order_id",
         default,
@@ -10581,7 +10581,7 @@ pub struct OrderItemSubscription {
         with = "crate::de::opt_i64"
     )]
     pub order_id: Option<i64>,
-    /// `line_id` (int).
+    /// `line_id` (`int`).
     #[serde(
         rename = "line_id",
         default,
@@ -10589,7 +10589,7 @@ pub struct OrderItemSubscription {
         with = "crate::de::opt_i64"
     )]
     pub line_id: Option<i64>,
-    /// `cust_id` (int).
+    /// `cust_id` (`int`).
     #[serde(
         rename = "cust_id",
         default,
@@ -10597,7 +10597,7 @@ pub struct OrderItemSubscription {
         with = "crate::de::opt_i64"
     )]
     pub cust_id: Option<i64>,
-    /// `custpc_id` (int).
+    /// `custpc_id` (`int`).
     #[serde(
         rename = "custpc_id",
         default,
@@ -10605,7 +10605,7 @@ pub struct OrderItemSubscription {
         with = "crate::de::opt_i64"
     )]
     pub custpc_id: Option<i64>,
-    /// `product_id` (int).
+    /// `product_id` (`int`).
     #[serde(
         rename = "product_id",
         default,
@@ -10613,7 +10613,7 @@ pub struct OrderItemSubscription {
         with = "crate::de::opt_i64"
     )]
     pub product_id: Option<i64>,
-    /// `subterm_id` (int).
+    /// `subterm_id` (`int`).
     #[serde(
         rename = "subterm_id",
         default,
@@ -10621,7 +10621,7 @@ pub struct OrderItemSubscription {
         with = "crate::de::opt_i64"
     )]
     pub subterm_id: Option<i64>,
-    /// `addr_id` (int).
+    /// `addr_id` (`int`).
     #[serde(
         rename = "addr_id",
         default,
@@ -10629,7 +10629,7 @@ pub struct OrderItemSubscription {
         with = "crate::de::opt_i64"
     )]
     pub addr_id: Option<i64>,
-    /// `ship_id` (int).
+    /// `ship_id` (`int`).
     #[serde(
         rename = "ship_id",
         default,
@@ -10637,7 +10637,7 @@ pub struct OrderItemSubscription {
         with = "crate::de::opt_i64"
     )]
     pub ship_id: Option<i64>,
-    /// `ship_data` (string).
+    /// `ship_data` (`string`).
     #[serde(
         rename = "ship_data",
         default,
@@ -10645,7 +10645,7 @@ pub struct OrderItemSubscription {
         with = "crate::de::opt_string"
     )]
     pub ship_data: Option<String>,
-    /// `quantity` (int).
+    /// `quantity` (`int`).
     #[serde(
         rename = "quantity",
         default,
@@ -10653,7 +10653,7 @@ pub struct OrderItemSubscription {
         with = "crate::de::opt_i64"
     )]
     pub quantity: Option<i64>,
-    /// `termrem` (int).
+    /// `termrem` (`int`).
     #[serde(
         rename = "termrem",
         default,
@@ -10661,7 +10661,7 @@ pub struct OrderItemSubscription {
         with = "crate::de::opt_i64"
     )]
     pub termrem: Option<i64>,
-    /// `termproc` (int).
+    /// `termproc` (`int`).
     #[serde(
         rename = "termproc",
         default,
@@ -10669,16 +10669,16 @@ pub struct OrderItemSubscription {
         with = "crate::de::opt_i64"
     )]
     pub termproc: Option<i64>,
-    /// `firstdate` (timestamp).
+    /// `firstdate` (`timestamp`).
     #[serde(rename = "firstdate", default, skip_serializing_if = "Option::is_none")]
     pub firstdate: Option<Timestamp>,
-    /// `lastdate` (timestamp).
+    /// `lastdate` (`timestamp`).
     #[serde(rename = "lastdate", default, skip_serializing_if = "Option::is_none")]
     pub lastdate: Option<Timestamp>,
-    /// `nextdate` (timestamp).
+    /// `nextdate` (`timestamp`).
     #[serde(rename = "nextdate", default, skip_serializing_if = "Option::is_none")]
     pub nextdate: Option<Timestamp>,
-    /// `status` (string).
+    /// `status` (`string`).
     #[serde(
         rename = "status",
         default,
@@ -10686,7 +10686,7 @@ pub struct OrderItemSubscription {
         with = "crate::de::opt_string"
     )]
     pub status: Option<String>,
-    /// `message` (string).
+    /// `message` (`string`).
     #[serde(
         rename = "message",
         default,
@@ -10694,10 +10694,10 @@ pub struct OrderItemSubscription {
         with = "crate::de::opt_string"
     )]
     pub message: Option<String>,
-    /// `cncldate` (timestamp).
+    /// `cncldate` (`timestamp`).
     #[serde(rename = "cncldate", default, skip_serializing_if = "Option::is_none")]
     pub cncldate: Option<Timestamp>,
-    /// `tax` (decimal).
+    /// `tax` (`decimal`).
     #[serde(
         rename = "tax",
         default,
@@ -10705,7 +10705,7 @@ pub struct OrderItemSubscription {
         with = "crate::de::opt_f64"
     )]
     pub tax: Option<f64>,
-    /// `formatted_tax` (string).
+    /// `formatted_tax` (`string`).
     #[serde(
         rename = "formatted_tax",
         default,
@@ -10713,7 +10713,7 @@ pub struct OrderItemSubscription {
         with = "crate::de::opt_string"
     )]
     pub formatted_tax: Option<String>,
-    /// `shipping` (decimal).
+    /// `shipping` (`decimal`).
     #[serde(
         rename = "shipping",
         default,
@@ -10721,7 +10721,7 @@ pub struct OrderItemSubscription {
         with = "crate::de::opt_f64"
     )]
     pub shipping: Option<f64>,
-    /// `formatted_shipping` (string).
+    /// `formatted_shipping` (`string`).
     #[serde(
         rename = "formatted_shipping",
         default,
@@ -10729,7 +10729,7 @@ pub struct OrderItemSubscription {
         with = "crate::de::opt_string"
     )]
     pub formatted_shipping: Option<String>,
-    /// `subtotal` (decimal).
+    /// `subtotal` (`decimal`).
     #[serde(
         rename = "subtotal",
         default,
@@ -10737,7 +10737,7 @@ pub struct OrderItemSubscription {
         with = "crate::de::opt_f64"
     )]
     pub subtotal: Option<f64>,
-    /// `formatted_subtotal` (string).
+    /// `formatted_subtotal` (`string`).
     #[serde(
         rename = "formatted_subtotal",
         default,
@@ -10745,7 +10745,7 @@ pub struct OrderItemSubscription {
         with = "crate::de::opt_string"
     )]
     pub formatted_subtotal: Option<String>,
-    /// `total` (decimal).
+    /// `total` (`decimal`).
     #[serde(
         rename = "total",
         default,
@@ -10753,7 +10753,7 @@ pub struct OrderItemSubscription {
         with = "crate::de::opt_f64"
     )]
     pub total: Option<f64>,
-    /// `formatted_total` (string).
+    /// `formatted_total` (`string`).
     #[serde(
         rename = "formatted_total",
         default,
@@ -10761,7 +10761,7 @@ pub struct OrderItemSubscription {
         with = "crate::de::opt_string"
     )]
     pub formatted_total: Option<String>,
-    /// `authfails` (int).
+    /// `authfails` (`int`).
     #[serde(
         rename = "authfails",
         default,
@@ -10769,10 +10769,10 @@ pub struct OrderItemSubscription {
         with = "crate::de::opt_i64"
     )]
     pub authfails: Option<i64>,
-    /// `lastafail` (timestamp).
+    /// `lastafail` (`timestamp`).
     #[serde(rename = "lastafail", default, skip_serializing_if = "Option::is_none")]
     pub lastafail: Option<Timestamp>,
-    /// `method` (string).
+    /// `method` (`string`).
     #[serde(
         rename = "method",
         default,
@@ -10780,14 +10780,14 @@ pub struct OrderItemSubscription {
         with = "crate::de::opt_string"
     )]
     pub method: Option<String>,
-    /// `productsubscriptionterm` (ProductSubscriptionTerm).
+    /// `productsubscriptionterm` (`ProductSubscriptionTerm`).
     #[serde(
         rename = "productsubscriptionterm",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub productsubscriptionterm: Option<ProductSubscriptionTerm>,
-    /// `options` (list<SubscriptionOption>).
+    /// `options` (`list<SubscriptionOption>`).
     #[serde(rename = "options", default, skip_serializing_if = "Option::is_none")]
     pub options: Option<Vec<SubscriptionOption>>,
     /// Every other field the store sent, as sent.
@@ -10799,7 +10799,7 @@ pub struct OrderItemSubscription {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OrderNote {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -10807,7 +10807,7 @@ pub struct OrderNote {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `cust_id` (int).
+    /// `cust_id` (`int`).
     #[serde(
         rename = "cust_id",
         default,
@@ -10815,7 +10815,7 @@ pub struct OrderNote {
         with = "crate::de::opt_i64"
     )]
     pub cust_id: Option<i64>,
-    /// `account_id` (int).
+    /// `account_id` (`int`).
     #[serde(
         rename = "account_id",
         default,
@@ -10823,7 +10823,7 @@ pub struct OrderNote {
         with = "crate::de::opt_i64"
     )]
     pub account_id: Option<i64>,
-    /// `order_id` (int).
+    /// `order_id` (`int`).
     #[serde(
         rename = "order_id",
         default,
@@ -10831,7 +10831,7 @@ pub struct OrderNote {
         with = "crate::de::opt_i64"
     )]
     pub order_id: Option<i64>,
-    /// `user_id` (int).
+    /// `user_id` (`int`).
     #[serde(
         rename = "user_id",
         default,
@@ -10839,7 +10839,7 @@ pub struct OrderNote {
         with = "crate::de::opt_i64"
     )]
     pub user_id: Option<i64>,
-    /// `notetext` (string).
+    /// `notetext` (`string`).
     #[serde(
         rename = "notetext",
         default,
@@ -10847,10 +10847,10 @@ pub struct OrderNote {
         with = "crate::de::opt_string"
     )]
     pub notetext: Option<String>,
-    /// `dtstamp` (timestamp).
+    /// `dtstamp` (`timestamp`).
     #[serde(rename = "dtstamp", default, skip_serializing_if = "Option::is_none")]
     pub dtstamp: Option<Timestamp>,
-    /// `cust_login` (string).
+    /// `cust_login` (`string`).
     #[serde(
         rename = "cust_login",
         default,
@@ -10858,7 +10858,7 @@ pub struct OrderNote {
         with = "crate::de::opt_string"
     )]
     pub cust_login: Option<String>,
-    /// `business_title` (string).
+    /// `business_title` (`string`).
     #[serde(
         rename = "business_title",
         default,
@@ -10866,7 +10866,7 @@ pub struct OrderNote {
         with = "crate::de::opt_string"
     )]
     pub business_title: Option<String>,
-    /// `admin_user` (string).
+    /// `admin_user` (`string`).
     #[serde(
         rename = "admin_user",
         default,
@@ -10883,7 +10883,7 @@ pub struct OrderNote {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OrderPart {
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -10891,7 +10891,7 @@ pub struct OrderPart {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `sku` (string).
+    /// `sku` (`string`).
     #[serde(
         rename = "sku",
         default,
@@ -10899,7 +10899,7 @@ pub struct OrderPart {
         with = "crate::de::opt_string"
     )]
     pub sku: Option<String>,
-    /// `name` (string).
+    /// `name` (`string`).
     #[serde(
         rename = "name",
         default,
@@ -10907,7 +10907,7 @@ pub struct OrderPart {
         with = "crate::de::opt_string"
     )]
     pub name: Option<String>,
-    /// `quantity` (int).
+    /// `quantity` (`int`).
     #[serde(
         rename = "quantity",
         default,
@@ -10915,7 +10915,7 @@ pub struct OrderPart {
         with = "crate::de::opt_i64"
     )]
     pub quantity: Option<i64>,
-    /// `total_quantity` (int).
+    /// `total_quantity` (`int`).
     #[serde(
         rename = "total_quantity",
         default,
@@ -10923,7 +10923,7 @@ pub struct OrderPart {
         with = "crate::de::opt_i64"
     )]
     pub total_quantity: Option<i64>,
-    /// `price` (decimal).
+    /// `price` (`decimal`).
     #[serde(
         rename = "price",
         default,
@@ -10940,7 +10940,7 @@ pub struct OrderPart {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OrderPayment {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -10948,7 +10948,7 @@ pub struct OrderPayment {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `order_id` (int).
+    /// `order_id` (`int`).
     #[serde(
         rename = "order_id",
         default,
@@ -10956,7 +10956,7 @@ pub struct OrderPayment {
         with = "crate::de::opt_i64"
     )]
     pub order_id: Option<i64>,
-    /// `type` (int).
+    /// `type` (`int`).
     #[serde(
         rename = "type",
         default,
@@ -10964,7 +10964,7 @@ pub struct OrderPayment {
         with = "crate::de::opt_i64"
     )]
     pub type_: Option<i64>,
-    /// `refnum` (string).
+    /// `refnum` (`string`).
     #[serde(
         rename = "refnum",
         default,
@@ -10972,7 +10972,7 @@ pub struct OrderPayment {
         with = "crate::de::opt_string"
     )]
     pub refnum: Option<String>,
-    /// `amount` (decimal).
+    /// `amount` (`decimal`).
     #[serde(
         rename = "amount",
         default,
@@ -10980,7 +10980,7 @@ pub struct OrderPayment {
         with = "crate::de::opt_f64"
     )]
     pub amount: Option<f64>,
-    /// `formatted_amount` (string).
+    /// `formatted_amount` (`string`).
     #[serde(
         rename = "formatted_amount",
         default,
@@ -10988,7 +10988,7 @@ pub struct OrderPayment {
         with = "crate::de::opt_string"
     )]
     pub formatted_amount: Option<String>,
-    /// `available` (decimal).
+    /// `available` (`decimal`).
     #[serde(
         rename = "available",
         default,
@@ -10996,7 +10996,7 @@ pub struct OrderPayment {
         with = "crate::de::opt_f64"
     )]
     pub available: Option<f64>,
-    /// `formatted_available` (string).
+    /// `formatted_available` (`string`).
     #[serde(
         rename = "formatted_available",
         default,
@@ -11004,13 +11004,13 @@ pub struct OrderPayment {
         with = "crate::de::opt_string"
     )]
     pub formatted_available: Option<String>,
-    /// `dtstamp` (timestamp).
+    /// `dtstamp` (`timestamp`).
     #[serde(rename = "dtstamp", default, skip_serializing_if = "Option::is_none")]
     pub dtstamp: Option<Timestamp>,
-    /// `expires` (timestamp).
+    /// `expires` (`timestamp`).
     #[serde(rename = "expires", default, skip_serializing_if = "Option::is_none")]
     pub expires: Option<Timestamp>,
-    /// `pay_id` (int).
+    /// `pay_id` (`int`).
     #[serde(
         rename = "pay_id",
         default,
@@ -11018,7 +11018,7 @@ pub struct OrderPayment {
         with = "crate::de::opt_i64"
     )]
     pub pay_id: Option<i64>,
-    /// `pay_secid` (int).
+    /// `pay_secid` (`int`).
     #[serde(
         rename = "pay_secid",
         default,
@@ -11026,7 +11026,7 @@ pub struct OrderPayment {
         with = "crate::de::opt_i64"
     )]
     pub pay_secid: Option<i64>,
-    /// `decrypt_status` (string).
+    /// `decrypt_status` (`string`).
     #[serde(
         rename = "decrypt_status",
         default,
@@ -11034,7 +11034,7 @@ pub struct OrderPayment {
         with = "crate::de::opt_string"
     )]
     pub decrypt_status: Option<String>,
-    /// `decrypt_error` (string).
+    /// `decrypt_error` (`string`).
     #[serde(
         rename = "decrypt_error",
         default,
@@ -11042,7 +11042,7 @@ pub struct OrderPayment {
         with = "crate::de::opt_string"
     )]
     pub decrypt_error: Option<String>,
-    /// `description` (string).
+    /// `description` (`string`).
     #[serde(
         rename = "description",
         default,
@@ -11050,10 +11050,10 @@ pub struct OrderPayment {
         with = "crate::de::opt_string"
     )]
     pub description: Option<String>,
-    /// `data` (object).
+    /// `data` (`object`).
     #[serde(rename = "data", default, skip_serializing_if = "Option::is_none")]
     pub data: Option<Map<String, Value>>,
-    /// `ip` (string).
+    /// `ip` (`string`).
     #[serde(
         rename = "ip",
         default,
@@ -11061,7 +11061,7 @@ pub struct OrderPayment {
         with = "crate::de::opt_string"
     )]
     pub ip: Option<String>,
-    /// `module` (Module).
+    /// `module` (`Module`).
     #[serde(rename = "module", default, skip_serializing_if = "Option::is_none")]
     pub module: Option<Module>,
     /// Every other field the store sent, as sent.
@@ -11073,7 +11073,7 @@ pub struct OrderPayment {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OrderPaymentAuthorize {
-    /// `valid` (bool).
+    /// `valid` (`bool`).
     #[serde(
         rename = "valid",
         default,
@@ -11081,7 +11081,7 @@ pub struct OrderPaymentAuthorize {
         with = "crate::de::opt_bool"
     )]
     pub valid: Option<bool>,
-    /// `total_auth` (decimal).
+    /// `total_auth` (`decimal`).
     #[serde(
         rename = "total_auth",
         default,
@@ -11089,7 +11089,7 @@ pub struct OrderPaymentAuthorize {
         with = "crate::de::opt_f64"
     )]
     pub total_auth: Option<f64>,
-    /// `formatted_total_auth` (string).
+    /// `formatted_total_auth` (`string`).
     #[serde(
         rename = "formatted_total_auth",
         default,
@@ -11097,7 +11097,7 @@ pub struct OrderPaymentAuthorize {
         with = "crate::de::opt_string"
     )]
     pub formatted_total_auth: Option<String>,
-    /// `total_capt` (decimal).
+    /// `total_capt` (`decimal`).
     #[serde(
         rename = "total_capt",
         default,
@@ -11105,7 +11105,7 @@ pub struct OrderPaymentAuthorize {
         with = "crate::de::opt_f64"
     )]
     pub total_capt: Option<f64>,
-    /// `formatted_total_capt` (string).
+    /// `formatted_total_capt` (`string`).
     #[serde(
         rename = "formatted_total_capt",
         default,
@@ -11113,7 +11113,7 @@ pub struct OrderPaymentAuthorize {
         with = "crate::de::opt_string"
     )]
     pub formatted_total_capt: Option<String>,
-    /// `total_rfnd` (decimal).
+    /// `total_rfnd` (`decimal`).
     #[serde(
         rename = "total_rfnd",
         default,
@@ -11121,7 +11121,7 @@ pub struct OrderPaymentAuthorize {
         with = "crate::de::opt_f64"
     )]
     pub total_rfnd: Option<f64>,
-    /// `formatted_total_rfnd` (string).
+    /// `formatted_total_rfnd` (`string`).
     #[serde(
         rename = "formatted_total_rfnd",
         default,
@@ -11129,7 +11129,7 @@ pub struct OrderPaymentAuthorize {
         with = "crate::de::opt_string"
     )]
     pub formatted_total_rfnd: Option<String>,
-    /// `net_capt` (decimal).
+    /// `net_capt` (`decimal`).
     #[serde(
         rename = "net_capt",
         default,
@@ -11137,7 +11137,7 @@ pub struct OrderPaymentAuthorize {
         with = "crate::de::opt_f64"
     )]
     pub net_capt: Option<f64>,
-    /// `formatted_net_capt` (string).
+    /// `formatted_net_capt` (`string`).
     #[serde(
         rename = "formatted_net_capt",
         default,
@@ -11154,7 +11154,7 @@ pub struct OrderPaymentAuthorize {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OrderPaymentCard {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -11162,7 +11162,7 @@ pub struct OrderPaymentCard {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `cust_id` (int).
+    /// `cust_id` (`int`).
     #[serde(
         rename = "cust_id",
         default,
@@ -11170,7 +11170,7 @@ pub struct OrderPaymentCard {
         with = "crate::de::opt_i64"
     )]
     pub cust_id: Option<i64>,
-    /// `fname` (string).
+    /// `fname` (`string`).
     #[serde(
         rename = "fname",
         default,
@@ -11178,7 +11178,7 @@ pub struct OrderPaymentCard {
         with = "crate::de::opt_string"
     )]
     pub fname: Option<String>,
-    /// `lname` (string).
+    /// `lname` (`string`).
     #[serde(
         rename = "lname",
         default,
@@ -11186,7 +11186,7 @@ pub struct OrderPaymentCard {
         with = "crate::de::opt_string"
     )]
     pub lname: Option<String>,
-    /// `exp_month` (int).
+    /// `exp_month` (`int`).
     #[serde(
         rename = "exp_month",
         default,
@@ -11194,7 +11194,7 @@ pub struct OrderPaymentCard {
         with = "crate::de::opt_i64"
     )]
     pub exp_month: Option<i64>,
-    /// `exp_year` (int).
+    /// `exp_year` (`int`).
     #[serde(
         rename = "exp_year",
         default,
@@ -11202,7 +11202,7 @@ pub struct OrderPaymentCard {
         with = "crate::de::opt_i64"
     )]
     pub exp_year: Option<i64>,
-    /// `lastfour` (string).
+    /// `lastfour` (`string`).
     #[serde(
         rename = "lastfour",
         default,
@@ -11210,7 +11210,7 @@ pub struct OrderPaymentCard {
         with = "crate::de::opt_string"
     )]
     pub lastfour: Option<String>,
-    /// `addr1` (string).
+    /// `addr1` (`string`).
     #[serde(
         rename = "addr1",
         default,
@@ -11218,7 +11218,7 @@ pub struct OrderPaymentCard {
         with = "crate::de::opt_string"
     )]
     pub addr1: Option<String>,
-    /// `addr2` (string).
+    /// `addr2` (`string`).
     #[serde(
         rename = "addr2",
         default,
@@ -11226,7 +11226,7 @@ pub struct OrderPaymentCard {
         with = "crate::de::opt_string"
     )]
     pub addr2: Option<String>,
-    /// `city` (string).
+    /// `city` (`string`).
     #[serde(
         rename = "city",
         default,
@@ -11234,7 +11234,7 @@ pub struct OrderPaymentCard {
         with = "crate::de::opt_string"
     )]
     pub city: Option<String>,
-    /// `state` (string).
+    /// `state` (`string`).
     #[serde(
         rename = "state",
         default,
@@ -11242,7 +11242,7 @@ pub struct OrderPaymentCard {
         with = "crate::de::opt_string"
     )]
     pub state: Option<String>,
-    /// `zip` (string).
+    /// `zip` (`string`).
     #[serde(
         rename = "zip",
         default,
@@ -11250,7 +11250,7 @@ pub struct OrderPaymentCard {
         with = "crate::de::opt_string"
     )]
     pub zip: Option<String>,
-    /// `cntry` (string).
+    /// `cntry` (`string`).
     #[serde(
         rename = "cntry",
         default,
@@ -11258,7 +11258,7 @@ pub struct OrderPaymentCard {
         with = "crate::de::opt_string"
     )]
     pub cntry: Option<String>,
-    /// `lastused` (int).
+    /// `lastused` (`int`).
     #[serde(
         rename = "lastused",
         default,
@@ -11266,7 +11266,7 @@ pub struct OrderPaymentCard {
         with = "crate::de::opt_i64"
     )]
     pub lastused: Option<i64>,
-    /// `token` (string).
+    /// `token` (`string`).
     #[serde(
         rename = "token",
         default,
@@ -11274,7 +11274,7 @@ pub struct OrderPaymentCard {
         with = "crate::de::opt_string"
     )]
     pub token: Option<String>,
-    /// `type_id` (int).
+    /// `type_id` (`int`).
     #[serde(
         rename = "type_id",
         default,
@@ -11282,7 +11282,7 @@ pub struct OrderPaymentCard {
         with = "crate::de::opt_i64"
     )]
     pub type_id: Option<i64>,
-    /// `refcount` (int).
+    /// `refcount` (`int`).
     #[serde(
         rename = "refcount",
         default,
@@ -11290,7 +11290,7 @@ pub struct OrderPaymentCard {
         with = "crate::de::opt_i64"
     )]
     pub refcount: Option<i64>,
-    /// `type` (string).
+    /// `type` (`string`).
     #[serde(
         rename = "type",
         default,
@@ -11298,7 +11298,7 @@ pub struct OrderPaymentCard {
         with = "crate::de::opt_string"
     )]
     pub type_: Option<String>,
-    /// `mod_code` (string).
+    /// `mod_code` (`string`).
     #[serde(
         rename = "mod_code",
         default,
@@ -11306,7 +11306,7 @@ pub struct OrderPaymentCard {
         with = "crate::de::opt_string"
     )]
     pub mod_code: Option<String>,
-    /// `meth_code` (string).
+    /// `meth_code` (`string`).
     #[serde(
         rename = "meth_code",
         default,
@@ -11323,7 +11323,7 @@ pub struct OrderPaymentCard {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OrderPaymentTotal {
-    /// `order_id` (int).
+    /// `order_id` (`int`).
     #[serde(
         rename = "order_id",
         default,
@@ -11331,7 +11331,7 @@ pub struct OrderPaymentTotal {
         with = "crate::de::opt_i64"
     )]
     pub order_id: Option<i64>,
-    /// `total_auth` (decimal).
+    /// `total_auth` (`decimal`).
     #[serde(
         rename = "total_auth",
         default,
@@ -11339,7 +11339,7 @@ pub struct OrderPaymentTotal {
         with = "crate::de::opt_f64"
     )]
     pub total_auth: Option<f64>,
-    /// `formatted_total_auth` (string).
+    /// `formatted_total_auth` (`string`).
     #[serde(
         rename = "formatted_total_auth",
         default,
@@ -11347,7 +11347,7 @@ pub struct OrderPaymentTotal {
         with = "crate::de::opt_string"
     )]
     pub formatted_total_auth: Option<String>,
-    /// `total_capt` (decimal).
+    /// `total_capt` (`decimal`).
     #[serde(
         rename = "total_capt",
         default,
@@ -11355,7 +11355,7 @@ pub struct OrderPaymentTotal {
         with = "crate::de::opt_f64"
     )]
     pub total_capt: Option<f64>,
-    /// `formatted_total_capt` (string).
+    /// `formatted_total_capt` (`string`).
     #[serde(
         rename = "formatted_total_capt",
         default,
@@ -11363,7 +11363,7 @@ pub struct OrderPaymentTotal {
         with = "crate::de::opt_string"
     )]
     pub formatted_total_capt: Option<String>,
-    /// `total_rfnd` (decimal).
+    /// `total_rfnd` (`decimal`).
     #[serde(
         rename = "total_rfnd",
         default,
@@ -11371,7 +11371,7 @@ pub struct OrderPaymentTotal {
         with = "crate::de::opt_f64"
     )]
     pub total_rfnd: Option<f64>,
-    /// `formatted_total_rfnd` (string).
+    /// `formatted_total_rfnd` (`string`).
     #[serde(
         rename = "formatted_total_rfnd",
         default,
@@ -11379,7 +11379,7 @@ pub struct OrderPaymentTotal {
         with = "crate::de::opt_string"
     )]
     pub formatted_total_rfnd: Option<String>,
-    /// `net_capt` (decimal).
+    /// `net_capt` (`decimal`).
     #[serde(
         rename = "net_capt",
         default,
@@ -11387,7 +11387,7 @@ pub struct OrderPaymentTotal {
         with = "crate::de::opt_f64"
     )]
     pub net_capt: Option<f64>,
-    /// `formatted_net_capt` (string).
+    /// `formatted_net_capt` (`string`).
     #[serde(
         rename = "formatted_net_capt",
         default,
@@ -11404,7 +11404,7 @@ pub struct OrderPaymentTotal {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OrderPriceGroup {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -11412,7 +11412,7 @@ pub struct OrderPriceGroup {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `name` (string).
+    /// `name` (`string`).
     #[serde(
         rename = "name",
         default,
@@ -11420,7 +11420,7 @@ pub struct OrderPriceGroup {
         with = "crate::de::opt_string"
     )]
     pub name: Option<String>,
-    /// `custscope` (string).
+    /// `custscope` (`string`).
     #[serde(
         rename = "custscope",
         default,
@@ -11428,7 +11428,7 @@ pub struct OrderPriceGroup {
         with = "crate::de::opt_string"
     )]
     pub custscope: Option<String>,
-    /// `rate` (string).
+    /// `rate` (`string`).
     #[serde(
         rename = "rate",
         default,
@@ -11436,7 +11436,7 @@ pub struct OrderPriceGroup {
         with = "crate::de::opt_string"
     )]
     pub rate: Option<String>,
-    /// `discount` (decimal).
+    /// `discount` (`decimal`).
     #[serde(
         rename = "discount",
         default,
@@ -11444,7 +11444,7 @@ pub struct OrderPriceGroup {
         with = "crate::de::opt_f64"
     )]
     pub discount: Option<f64>,
-    /// `markup` (decimal).
+    /// `markup` (`decimal`).
     #[serde(
         rename = "markup",
         default,
@@ -11452,13 +11452,13 @@ pub struct OrderPriceGroup {
         with = "crate::de::opt_f64"
     )]
     pub markup: Option<f64>,
-    /// `dt_start` (timestamp).
+    /// `dt_start` (`timestamp`).
     #[serde(rename = "dt_start", default, skip_serializing_if = "Option::is_none")]
     pub dt_start: Option<Timestamp>,
-    /// `dt_end` (timestamp).
+    /// `dt_end` (`timestamp`).
     #[serde(rename = "dt_end", default, skip_serializing_if = "Option::is_none")]
     pub dt_end: Option<Timestamp>,
-    /// `qmn_subtot` (decimal).
+    /// `qmn_subtot` (`decimal`).
     #[serde(
         rename = "qmn_subtot",
         default,
@@ -11466,7 +11466,7 @@ pub struct OrderPriceGroup {
         with = "crate::de::opt_f64"
     )]
     pub qmn_subtot: Option<f64>,
-    /// `qmx_subtot` (decimal).
+    /// `qmx_subtot` (`decimal`).
     #[serde(
         rename = "qmx_subtot",
         default,
@@ -11474,7 +11474,7 @@ pub struct OrderPriceGroup {
         with = "crate::de::opt_f64"
     )]
     pub qmx_subtot: Option<f64>,
-    /// `qmn_quan` (int).
+    /// `qmn_quan` (`int`).
     #[serde(
         rename = "qmn_quan",
         default,
@@ -11482,7 +11482,7 @@ pub struct OrderPriceGroup {
         with = "crate::de::opt_i64"
     )]
     pub qmn_quan: Option<i64>,
-    /// `qmx_quan` (int).
+    /// `qmx_quan` (`int`).
     #[serde(
         rename = "qmx_quan",
         default,
@@ -11490,7 +11490,7 @@ pub struct OrderPriceGroup {
         with = "crate::de::opt_i64"
     )]
     pub qmx_quan: Option<i64>,
-    /// `qmn_weight` (decimal).
+    /// `qmn_weight` (`decimal`).
     #[serde(
         rename = "qmn_weight",
         default,
@@ -11498,7 +11498,7 @@ pub struct OrderPriceGroup {
         with = "crate::de::opt_f64"
     )]
     pub qmn_weight: Option<f64>,
-    /// `qmx_weight` (decimal).
+    /// `qmx_weight` (`decimal`).
     #[serde(
         rename = "qmx_weight",
         default,
@@ -11506,7 +11506,7 @@ pub struct OrderPriceGroup {
         with = "crate::de::opt_f64"
     )]
     pub qmx_weight: Option<f64>,
-    /// `bmn_subtot` (decimal).
+    /// `bmn_subtot` (`decimal`).
     #[serde(
         rename = "bmn_subtot",
         default,
@@ -11514,7 +11514,7 @@ pub struct OrderPriceGroup {
         with = "crate::de::opt_f64"
     )]
     pub bmn_subtot: Option<f64>,
-    /// `bmx_subtot` (decimal).
+    /// `bmx_subtot` (`decimal`).
     #[serde(
         rename = "bmx_subtot",
         default,
@@ -11522,7 +11522,7 @@ pub struct OrderPriceGroup {
         with = "crate::de::opt_f64"
     )]
     pub bmx_subtot: Option<f64>,
-    /// `bmn_quan` (int).
+    /// `bmn_quan` (`int`).
     #[serde(
         rename = "bmn_quan",
         default,
@@ -11530,7 +11530,7 @@ pub struct OrderPriceGroup {
         with = "crate::de::opt_i64"
     )]
     pub bmn_quan: Option<i64>,
-    /// `bmx_quan` (int).
+    /// `bmx_quan` (`int`).
     #[serde(
         rename = "bmx_quan",
         default,
@@ -11538,7 +11538,7 @@ pub struct OrderPriceGroup {
         with = "crate::de::opt_i64"
     )]
     pub bmx_quan: Option<i64>,
-    /// `bmn_weight` (decimal).
+    /// `bmn_weight` (`decimal`).
     #[serde(
         rename = "bmn_weight",
         default,
@@ -11546,7 +11546,7 @@ pub struct OrderPriceGroup {
         with = "crate::de::opt_f64"
     )]
     pub bmn_weight: Option<f64>,
-    /// `bmx_weight` (decimal).
+    /// `bmx_weight` (`decimal`).
     #[serde(
         rename = "bmx_weight",
         default,
@@ -11554,7 +11554,7 @@ pub struct OrderPriceGroup {
         with = "crate::de::opt_f64"
     )]
     pub bmx_weight: Option<f64>,
-    /// `priority` (int).
+    /// `priority` (`int`).
     #[serde(
         rename = "priority",
         default,
@@ -11562,17 +11562,17 @@ pub struct OrderPriceGroup {
         with = "crate::de::opt_i64"
     )]
     pub priority: Option<i64>,
-    /// `module` (Module).
+    /// `module` (`Module`).
     #[serde(rename = "module", default, skip_serializing_if = "Option::is_none")]
     pub module: Option<Module>,
-    /// `capabilities` (DiscountModuleCapabilities).
+    /// `capabilities` (`DiscountModuleCapabilities`).
     #[serde(
         rename = "capabilities",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub capabilities: Option<DiscountModuleCapabilities>,
-    /// `exclusion` (bool).
+    /// `exclusion` (`bool`).
     #[serde(
         rename = "exclusion",
         default,
@@ -11580,7 +11580,7 @@ pub struct OrderPriceGroup {
         with = "crate::de::opt_bool"
     )]
     pub exclusion: Option<bool>,
-    /// `descrip` (string).
+    /// `descrip` (`string`).
     #[serde(
         rename = "descrip",
         default,
@@ -11588,7 +11588,7 @@ pub struct OrderPriceGroup {
         with = "crate::de::opt_string"
     )]
     pub descrip: Option<String>,
-    /// `display` (bool).
+    /// `display` (`bool`).
     #[serde(
         rename = "display",
         default,
@@ -11596,7 +11596,7 @@ pub struct OrderPriceGroup {
         with = "crate::de::opt_bool"
     )]
     pub display: Option<bool>,
-    /// `assigned` (bool).
+    /// `assigned` (`bool`).
     #[serde(
         rename = "assigned",
         default,
@@ -11613,7 +11613,7 @@ pub struct OrderPriceGroup {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OrderProduct {
-    /// `status` (int).
+    /// `status` (`int`).
     #[serde(
         rename = "status",
         default,
@@ -11621,7 +11621,7 @@ pub struct OrderProduct {
         with = "crate::de::opt_i64"
     )]
     pub status: Option<i64>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -11629,7 +11629,7 @@ pub struct OrderProduct {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `sku` (string).
+    /// `sku` (`string`).
     #[serde(
         rename = "sku",
         default,
@@ -11637,7 +11637,7 @@ pub struct OrderProduct {
         with = "crate::de::opt_string"
     )]
     pub sku: Option<String>,
-    /// `tracknum` (string).
+    /// `tracknum` (`string`).
     #[serde(
         rename = "tracknum",
         default,
@@ -11645,7 +11645,7 @@ pub struct OrderProduct {
         with = "crate::de::opt_string"
     )]
     pub tracknum: Option<String>,
-    /// `tracktype` (string).
+    /// `tracktype` (`string`).
     #[serde(
         rename = "tracktype",
         default,
@@ -11653,7 +11653,7 @@ pub struct OrderProduct {
         with = "crate::de::opt_string"
     )]
     pub tracktype: Option<String>,
-    /// `quantity` (int).
+    /// `quantity` (`int`).
     #[serde(
         rename = "quantity",
         default,
@@ -11661,7 +11661,7 @@ pub struct OrderProduct {
         with = "crate::de::opt_i64"
     )]
     pub quantity: Option<i64>,
-    /// `tax` (decimal).
+    /// `tax` (`decimal`).
     #[serde(
         rename = "tax",
         default,
@@ -11669,7 +11669,7 @@ pub struct OrderProduct {
         with = "crate::de::opt_f64"
     )]
     pub tax: Option<f64>,
-    /// `attributes` (list<OrderProductAttribute>).
+    /// `attributes` (`list<OrderProductAttribute>`).
     #[serde(
         rename = "attributes",
         default,
@@ -11685,7 +11685,7 @@ pub struct OrderProduct {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OrderProductAttribute {
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -11693,7 +11693,7 @@ pub struct OrderProductAttribute {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `template_code` (string).
+    /// `template_code` (`string`).
     #[serde(
         rename = "template_code",
         default,
@@ -11701,7 +11701,7 @@ pub struct OrderProductAttribute {
         with = "crate::de::opt_string"
     )]
     pub template_code: Option<String>,
-    /// `value` (string).
+    /// `value` (`string`).
     #[serde(
         rename = "value",
         default,
@@ -11718,7 +11718,7 @@ pub struct OrderProductAttribute {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OrderReturn {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -11726,7 +11726,7 @@ pub struct OrderReturn {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `order_id` (int).
+    /// `order_id` (`int`).
     #[serde(
         rename = "order_id",
         default,
@@ -11734,7 +11734,7 @@ pub struct OrderReturn {
         with = "crate::de::opt_i64"
     )]
     pub order_id: Option<i64>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -11742,7 +11742,7 @@ pub struct OrderReturn {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `status` (int).
+    /// `status` (`int`).
     #[serde(
         rename = "status",
         default,
@@ -11750,10 +11750,10 @@ pub struct OrderReturn {
         with = "crate::de::opt_i64"
     )]
     pub status: Option<i64>,
-    /// `dt_issued` (timestamp).
+    /// `dt_issued` (`timestamp`).
     #[serde(rename = "dt_issued", default, skip_serializing_if = "Option::is_none")]
     pub dt_issued: Option<Timestamp>,
-    /// `dt_recvd` (timestamp).
+    /// `dt_recvd` (`timestamp`).
     #[serde(rename = "dt_recvd", default, skip_serializing_if = "Option::is_none")]
     pub dt_recvd: Option<Timestamp>,
     /// Every other field the store sent, as sent.
@@ -11765,7 +11765,7 @@ pub struct OrderReturn {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OrderShipment {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -11773,7 +11773,7 @@ pub struct OrderShipment {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -11781,7 +11781,7 @@ pub struct OrderShipment {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `batch_id` (int).
+    /// `batch_id` (`int`).
     #[serde(
         rename = "batch_id",
         default,
@@ -11789,7 +11789,7 @@ pub struct OrderShipment {
         with = "crate::de::opt_i64"
     )]
     pub batch_id: Option<i64>,
-    /// `order_id` (int).
+    /// `order_id` (`int`).
     #[serde(
         rename = "order_id",
         default,
@@ -11797,7 +11797,7 @@ pub struct OrderShipment {
         with = "crate::de::opt_i64"
     )]
     pub order_id: Option<i64>,
-    /// `status` (int).
+    /// `status` (`int`).
     #[serde(
         rename = "status",
         default,
@@ -11805,7 +11805,7 @@ pub struct OrderShipment {
         with = "crate::de::opt_i64"
     )]
     pub status: Option<i64>,
-    /// `labelcount` (int).
+    /// `labelcount` (`int`).
     #[serde(
         rename = "labelcount",
         default,
@@ -11813,7 +11813,7 @@ pub struct OrderShipment {
         with = "crate::de::opt_i64"
     )]
     pub labelcount: Option<i64>,
-    /// `ship_date` (int).
+    /// `ship_date` (`int`).
     #[serde(
         rename = "ship_date",
         default,
@@ -11821,7 +11821,7 @@ pub struct OrderShipment {
         with = "crate::de::opt_i64"
     )]
     pub ship_date: Option<i64>,
-    /// `tracknum` (string).
+    /// `tracknum` (`string`).
     #[serde(
         rename = "tracknum",
         default,
@@ -11829,7 +11829,7 @@ pub struct OrderShipment {
         with = "crate::de::opt_string"
     )]
     pub tracknum: Option<String>,
-    /// `tracktype` (string).
+    /// `tracktype` (`string`).
     #[serde(
         rename = "tracktype",
         default,
@@ -11837,7 +11837,7 @@ pub struct OrderShipment {
         with = "crate::de::opt_string"
     )]
     pub tracktype: Option<String>,
-    /// `tracklink` (string).
+    /// `tracklink` (`string`).
     #[serde(
         rename = "tracklink",
         default,
@@ -11845,7 +11845,7 @@ pub struct OrderShipment {
         with = "crate::de::opt_string"
     )]
     pub tracklink: Option<String>,
-    /// `weight` (decimal).
+    /// `weight` (`decimal`).
     #[serde(
         rename = "weight",
         default,
@@ -11853,7 +11853,7 @@ pub struct OrderShipment {
         with = "crate::de::opt_f64"
     )]
     pub weight: Option<f64>,
-    /// `cost` (decimal).
+    /// `cost` (`decimal`).
     #[serde(
         rename = "cost",
         default,
@@ -11861,7 +11861,7 @@ pub struct OrderShipment {
         with = "crate::de::opt_f64"
     )]
     pub cost: Option<f64>,
-    /// `formatted_cost` (string).
+    /// `formatted_cost` (`string`).
     #[serde(
         rename = "formatted_cost",
         default,
@@ -11869,10 +11869,10 @@ pub struct OrderShipment {
         with = "crate::de::opt_string"
     )]
     pub formatted_cost: Option<String>,
-    /// `order` (Order).
+    /// `order` (`Order`).
     #[serde(rename = "order", default, skip_serializing_if = "Option::is_none")]
     pub order: Option<Order>,
-    /// `items` (list<OrderItem>).
+    /// `items` (`list<OrderItem>`).
     #[serde(rename = "items", default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<OrderItem>>,
     /// Every other field the store sent, as sent.
@@ -11884,7 +11884,7 @@ pub struct OrderShipment {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OrderShipmentUpdate {
-    /// `shpmnt_id` (int).
+    /// `shpmnt_id` (`int`).
     #[serde(
         rename = "shpmnt_id",
         default,
@@ -11892,7 +11892,7 @@ pub struct OrderShipmentUpdate {
         with = "crate::de::opt_i64"
     )]
     pub shpmnt_id: Option<i64>,
-    /// `mark_shipped` (bool).
+    /// `mark_shipped` (`bool`).
     #[serde(
         rename = "mark_shipped",
         default,
@@ -11900,7 +11900,7 @@ pub struct OrderShipmentUpdate {
         with = "crate::de::opt_bool"
     )]
     pub mark_shipped: Option<bool>,
-    /// `tracknum` (string).
+    /// `tracknum` (`string`).
     #[serde(
         rename = "tracknum",
         default,
@@ -11908,7 +11908,7 @@ pub struct OrderShipmentUpdate {
         with = "crate::de::opt_string"
     )]
     pub tracknum: Option<String>,
-    /// `tracktype` (string).
+    /// `tracktype` (`string`).
     #[serde(
         rename = "tracktype",
         default,
@@ -11916,7 +11916,7 @@ pub struct OrderShipmentUpdate {
         with = "crate::de::opt_string"
     )]
     pub tracktype: Option<String>,
-    /// `cost` (decimal).
+    /// `cost` (`decimal`).
     #[serde(
         rename = "cost",
         default,
@@ -11933,7 +11933,7 @@ pub struct OrderShipmentUpdate {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OrderTotal {
-    /// `total` (decimal).
+    /// `total` (`decimal`).
     #[serde(
         rename = "total",
         default,
@@ -11941,7 +11941,7 @@ pub struct OrderTotal {
         with = "crate::de::opt_f64"
     )]
     pub total: Option<f64>,
-    /// `formatted_total` (string).
+    /// `formatted_total` (`string`).
     #[serde(
         rename = "formatted_total",
         default,
@@ -11958,7 +11958,7 @@ pub struct OrderTotal {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct OrderTotalAndItem {
-    /// `total` (decimal).
+    /// `total` (`decimal`).
     #[serde(
         rename = "total",
         default,
@@ -11966,7 +11966,7 @@ pub struct OrderTotalAndItem {
         with = "crate::de::opt_f64"
     )]
     pub total: Option<f64>,
-    /// `formatted_total` (string).
+    /// `formatted_total` (`string`).
     #[serde(
         rename = "formatted_total",
         default,
@@ -11974,7 +11974,7 @@ pub struct OrderTotalAndItem {
         with = "crate::de::opt_string"
     )]
     pub formatted_total: Option<String>,
-    /// `orderitem` (OrderItem).
+    /// `orderitem` (`OrderItem`).
     #[serde(rename = "orderitem", default, skip_serializing_if = "Option::is_none")]
     pub orderitem: Option<OrderItem>,
     /// Every other field the store sent, as sent.
@@ -11986,7 +11986,7 @@ pub struct OrderTotalAndItem {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Page {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -11994,7 +11994,7 @@ pub struct Page {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `secure` (bool).
+    /// `secure` (`bool`).
     #[serde(
         rename = "secure",
         default,
@@ -12002,7 +12002,7 @@ pub struct Page {
         with = "crate::de::opt_bool"
     )]
     pub secure: Option<bool>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -12010,7 +12010,7 @@ pub struct Page {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `name` (string).
+    /// `name` (`string`).
     #[serde(
         rename = "name",
         default,
@@ -12018,7 +12018,7 @@ pub struct Page {
         with = "crate::de::opt_string"
     )]
     pub name: Option<String>,
-    /// `title` (string).
+    /// `title` (`string`).
     #[serde(
         rename = "title",
         default,
@@ -12026,7 +12026,7 @@ pub struct Page {
         with = "crate::de::opt_string"
     )]
     pub title: Option<String>,
-    /// `ui_id` (int).
+    /// `ui_id` (`int`).
     #[serde(
         rename = "ui_id",
         default,
@@ -12034,7 +12034,7 @@ pub struct Page {
         with = "crate::de::opt_i64"
     )]
     pub ui_id: Option<i64>,
-    /// `templ_id` (int).
+    /// `templ_id` (`int`).
     #[serde(
         rename = "templ_id",
         default,
@@ -12042,7 +12042,7 @@ pub struct Page {
         with = "crate::de::opt_i64"
     )]
     pub templ_id: Option<i64>,
-    /// `admin` (bool).
+    /// `admin` (`bool`).
     #[serde(
         rename = "admin",
         default,
@@ -12050,7 +12050,7 @@ pub struct Page {
         with = "crate::de::opt_bool"
     )]
     pub admin: Option<bool>,
-    /// `layout` (bool).
+    /// `layout` (`bool`).
     #[serde(
         rename = "layout",
         default,
@@ -12058,7 +12058,7 @@ pub struct Page {
         with = "crate::de::opt_bool"
     )]
     pub layout: Option<bool>,
-    /// `fragment` (bool).
+    /// `fragment` (`bool`).
     #[serde(
         rename = "fragment",
         default,
@@ -12066,7 +12066,7 @@ pub struct Page {
         with = "crate::de::opt_bool"
     )]
     pub fragment: Option<bool>,
-    /// `public` (bool).
+    /// `public` (`bool`).
     #[serde(
         rename = "public",
         default,
@@ -12074,7 +12074,7 @@ pub struct Page {
         with = "crate::de::opt_bool"
     )]
     pub public: Option<bool>,
-    /// `notes` (string).
+    /// `notes` (`string`).
     #[serde(
         rename = "notes",
         default,
@@ -12082,7 +12082,7 @@ pub struct Page {
         with = "crate::de::opt_string"
     )]
     pub notes: Option<String>,
-    /// `source` (string).
+    /// `source` (`string`).
     #[serde(
         rename = "source",
         default,
@@ -12090,10 +12090,10 @@ pub struct Page {
         with = "crate::de::opt_string"
     )]
     pub source: Option<String>,
-    /// `settings` (VersionSettings).
+    /// `settings` (`VersionSettings`).
     #[serde(rename = "settings", default, skip_serializing_if = "Option::is_none")]
     pub settings: Option<VersionSettings>,
-    /// `cache` (string).
+    /// `cache` (`string`).
     #[serde(
         rename = "cache",
         default,
@@ -12101,7 +12101,7 @@ pub struct Page {
         with = "crate::de::opt_string"
     )]
     pub cache: Option<String>,
-    /// `url` (string).
+    /// `url` (`string`).
     #[serde(
         rename = "url",
         default,
@@ -12109,17 +12109,17 @@ pub struct Page {
         with = "crate::de::opt_string"
     )]
     pub url: Option<String>,
-    /// `uris` (list<Uri>).
+    /// `uris` (`list<Uri>`).
     #[serde(rename = "uris", default, skip_serializing_if = "Option::is_none")]
     pub uris: Option<Vec<Uri>>,
-    /// `CustomField_Values` (CustomFieldValues).
+    /// `CustomField_Values` (`CustomFieldValues`).
     #[serde(
         rename = "CustomField_Values",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_field_values: Option<CustomFieldValues>,
-    /// `version_id` (int).
+    /// `version_id` (`int`).
     #[serde(
         rename = "version_id",
         default,
@@ -12136,7 +12136,7 @@ pub struct Page {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PaymentCardType {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -12144,7 +12144,7 @@ pub struct PaymentCardType {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `type` (string).
+    /// `type` (`string`).
     #[serde(
         rename = "type",
         default,
@@ -12152,7 +12152,7 @@ pub struct PaymentCardType {
         with = "crate::de::opt_string"
     )]
     pub type_: Option<String>,
-    /// `prefixes` (string).
+    /// `prefixes` (`string`).
     #[serde(
         rename = "prefixes",
         default,
@@ -12160,7 +12160,7 @@ pub struct PaymentCardType {
         with = "crate::de::opt_string"
     )]
     pub prefixes: Option<String>,
-    /// `lengths` (string).
+    /// `lengths` (`string`).
     #[serde(
         rename = "lengths",
         default,
@@ -12168,7 +12168,7 @@ pub struct PaymentCardType {
         with = "crate::de::opt_string"
     )]
     pub lengths: Option<String>,
-    /// `cvv` (bool).
+    /// `cvv` (`bool`).
     #[serde(
         rename = "cvv",
         default,
@@ -12185,7 +12185,7 @@ pub struct PaymentCardType {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PaymentMethod {
-    /// `module_id` (int).
+    /// `module_id` (`int`).
     #[serde(
         rename = "module_id",
         default,
@@ -12193,7 +12193,7 @@ pub struct PaymentMethod {
         with = "crate::de::opt_i64"
     )]
     pub module_id: Option<i64>,
-    /// `module_api` (decimal).
+    /// `module_api` (`decimal`).
     #[serde(
         rename = "module_api",
         default,
@@ -12201,7 +12201,7 @@ pub struct PaymentMethod {
         with = "crate::de::opt_f64"
     )]
     pub module_api: Option<f64>,
-    /// `method_code` (string).
+    /// `method_code` (`string`).
     #[serde(
         rename = "method_code",
         default,
@@ -12209,7 +12209,7 @@ pub struct PaymentMethod {
         with = "crate::de::opt_string"
     )]
     pub method_code: Option<String>,
-    /// `method_name` (string).
+    /// `method_name` (`string`).
     #[serde(
         rename = "method_name",
         default,
@@ -12217,7 +12217,7 @@ pub struct PaymentMethod {
         with = "crate::de::opt_string"
     )]
     pub method_name: Option<String>,
-    /// `mivapay` (bool).
+    /// `mivapay` (`bool`).
     #[serde(
         rename = "mivapay",
         default,
@@ -12225,21 +12225,21 @@ pub struct PaymentMethod {
         with = "crate::de::opt_bool"
     )]
     pub mivapay: Option<bool>,
-    /// `paymentcard` (CustomerPaymentCard).
+    /// `paymentcard` (`CustomerPaymentCard`).
     #[serde(
         rename = "paymentcard",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub paymentcard: Option<CustomerPaymentCard>,
-    /// `orderpaymentcard` (OrderPaymentCard).
+    /// `orderpaymentcard` (`OrderPaymentCard`).
     #[serde(
         rename = "orderpaymentcard",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub orderpaymentcard: Option<OrderPaymentCard>,
-    /// `paymentcardtype` (PaymentCardType).
+    /// `paymentcardtype` (`PaymentCardType`).
     #[serde(
         rename = "paymentcardtype",
         default,
@@ -12255,7 +12255,7 @@ pub struct PaymentMethod {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PriceGroup {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -12263,7 +12263,7 @@ pub struct PriceGroup {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `name` (string).
+    /// `name` (`string`).
     #[serde(
         rename = "name",
         default,
@@ -12271,7 +12271,7 @@ pub struct PriceGroup {
         with = "crate::de::opt_string"
     )]
     pub name: Option<String>,
-    /// `custscope` (string).
+    /// `custscope` (`string`).
     #[serde(
         rename = "custscope",
         default,
@@ -12279,7 +12279,7 @@ pub struct PriceGroup {
         with = "crate::de::opt_string"
     )]
     pub custscope: Option<String>,
-    /// `rate` (string).
+    /// `rate` (`string`).
     #[serde(
         rename = "rate",
         default,
@@ -12287,7 +12287,7 @@ pub struct PriceGroup {
         with = "crate::de::opt_string"
     )]
     pub rate: Option<String>,
-    /// `discount` (decimal).
+    /// `discount` (`decimal`).
     #[serde(
         rename = "discount",
         default,
@@ -12295,7 +12295,7 @@ pub struct PriceGroup {
         with = "crate::de::opt_f64"
     )]
     pub discount: Option<f64>,
-    /// `markup` (decimal).
+    /// `markup` (`decimal`).
     #[serde(
         rename = "markup",
         default,
@@ -12303,13 +12303,13 @@ pub struct PriceGroup {
         with = "crate::de::opt_f64"
     )]
     pub markup: Option<f64>,
-    /// `dt_start` (timestamp).
+    /// `dt_start` (`timestamp`).
     #[serde(rename = "dt_start", default, skip_serializing_if = "Option::is_none")]
     pub dt_start: Option<Timestamp>,
-    /// `dt_end` (timestamp).
+    /// `dt_end` (`timestamp`).
     #[serde(rename = "dt_end", default, skip_serializing_if = "Option::is_none")]
     pub dt_end: Option<Timestamp>,
-    /// `qmn_subtot` (decimal).
+    /// `qmn_subtot` (`decimal`).
     #[serde(
         rename = "qmn_subtot",
         default,
@@ -12317,7 +12317,7 @@ pub struct PriceGroup {
         with = "crate::de::opt_f64"
     )]
     pub qmn_subtot: Option<f64>,
-    /// `qmx_subtot` (decimal).
+    /// `qmx_subtot` (`decimal`).
     #[serde(
         rename = "qmx_subtot",
         default,
@@ -12325,7 +12325,7 @@ pub struct PriceGroup {
         with = "crate::de::opt_f64"
     )]
     pub qmx_subtot: Option<f64>,
-    /// `qmn_quan` (int).
+    /// `qmn_quan` (`int`).
     #[serde(
         rename = "qmn_quan",
         default,
@@ -12333,7 +12333,7 @@ pub struct PriceGroup {
         with = "crate::de::opt_i64"
     )]
     pub qmn_quan: Option<i64>,
-    /// `qmx_quan` (int).
+    /// `qmx_quan` (`int`).
     #[serde(
         rename = "qmx_quan",
         default,
@@ -12341,7 +12341,7 @@ pub struct PriceGroup {
         with = "crate::de::opt_i64"
     )]
     pub qmx_quan: Option<i64>,
-    /// `qmn_weight` (decimal).
+    /// `qmn_weight` (`decimal`).
     #[serde(
         rename = "qmn_weight",
         default,
@@ -12349,7 +12349,7 @@ pub struct PriceGroup {
         with = "crate::de::opt_f64"
     )]
     pub qmn_weight: Option<f64>,
-    /// `qmx_weight` (decimal).
+    /// `qmx_weight` (`decimal`).
     #[serde(
         rename = "qmx_weight",
         default,
@@ -12357,7 +12357,7 @@ pub struct PriceGroup {
         with = "crate::de::opt_f64"
     )]
     pub qmx_weight: Option<f64>,
-    /// `bmn_subtot` (decimal).
+    /// `bmn_subtot` (`decimal`).
     #[serde(
         rename = "bmn_subtot",
         default,
@@ -12365,7 +12365,7 @@ pub struct PriceGroup {
         with = "crate::de::opt_f64"
     )]
     pub bmn_subtot: Option<f64>,
-    /// `bmx_subtot` (decimal).
+    /// `bmx_subtot` (`decimal`).
     #[serde(
         rename = "bmx_subtot",
         default,
@@ -12373,7 +12373,7 @@ pub struct PriceGroup {
         with = "crate::de::opt_f64"
     )]
     pub bmx_subtot: Option<f64>,
-    /// `bmn_quan` (int).
+    /// `bmn_quan` (`int`).
     #[serde(
         rename = "bmn_quan",
         default,
@@ -12381,7 +12381,7 @@ pub struct PriceGroup {
         with = "crate::de::opt_i64"
     )]
     pub bmn_quan: Option<i64>,
-    /// `bmx_quan` (int).
+    /// `bmx_quan` (`int`).
     #[serde(
         rename = "bmx_quan",
         default,
@@ -12389,7 +12389,7 @@ pub struct PriceGroup {
         with = "crate::de::opt_i64"
     )]
     pub bmx_quan: Option<i64>,
-    /// `bmn_weight` (decimal).
+    /// `bmn_weight` (`decimal`).
     #[serde(
         rename = "bmn_weight",
         default,
@@ -12397,7 +12397,7 @@ pub struct PriceGroup {
         with = "crate::de::opt_f64"
     )]
     pub bmn_weight: Option<f64>,
-    /// `bmx_weight` (decimal).
+    /// `bmx_weight` (`decimal`).
     #[serde(
         rename = "bmx_weight",
         default,
@@ -12405,7 +12405,7 @@ pub struct PriceGroup {
         with = "crate::de::opt_f64"
     )]
     pub bmx_weight: Option<f64>,
-    /// `priority` (int).
+    /// `priority` (`int`).
     #[serde(
         rename = "priority",
         default,
@@ -12413,17 +12413,17 @@ pub struct PriceGroup {
         with = "crate::de::opt_i64"
     )]
     pub priority: Option<i64>,
-    /// `module` (Module).
+    /// `module` (`Module`).
     #[serde(rename = "module", default, skip_serializing_if = "Option::is_none")]
     pub module: Option<Module>,
-    /// `capabilities` (DiscountModuleCapabilities).
+    /// `capabilities` (`DiscountModuleCapabilities`).
     #[serde(
         rename = "capabilities",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub capabilities: Option<DiscountModuleCapabilities>,
-    /// `exclusion` (bool).
+    /// `exclusion` (`bool`).
     #[serde(
         rename = "exclusion",
         default,
@@ -12431,7 +12431,7 @@ pub struct PriceGroup {
         with = "crate::de::opt_bool"
     )]
     pub exclusion: Option<bool>,
-    /// `descrip` (string).
+    /// `descrip` (`string`).
     #[serde(
         rename = "descrip",
         default,
@@ -12439,7 +12439,7 @@ pub struct PriceGroup {
         with = "crate::de::opt_string"
     )]
     pub descrip: Option<String>,
-    /// `display` (bool).
+    /// `display` (`bool`).
     #[serde(
         rename = "display",
         default,
@@ -12456,7 +12456,7 @@ pub struct PriceGroup {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PriceGroupBusinessAccount {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -12464,7 +12464,7 @@ pub struct PriceGroupBusinessAccount {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `title` (string).
+    /// `title` (`string`).
     #[serde(
         rename = "title",
         default,
@@ -12472,7 +12472,7 @@ pub struct PriceGroupBusinessAccount {
         with = "crate::de::opt_string"
     )]
     pub title: Option<String>,
-    /// `tax_exempt` (bool).
+    /// `tax_exempt` (`bool`).
     #[serde(
         rename = "tax_exempt",
         default,
@@ -12480,7 +12480,7 @@ pub struct PriceGroupBusinessAccount {
         with = "crate::de::opt_bool"
     )]
     pub tax_exempt: Option<bool>,
-    /// `order_cnt` (int).
+    /// `order_cnt` (`int`).
     #[serde(
         rename = "order_cnt",
         default,
@@ -12488,7 +12488,7 @@ pub struct PriceGroupBusinessAccount {
         with = "crate::de::opt_i64"
     )]
     pub order_cnt: Option<i64>,
-    /// `order_avg` (decimal).
+    /// `order_avg` (`decimal`).
     #[serde(
         rename = "order_avg",
         default,
@@ -12496,7 +12496,7 @@ pub struct PriceGroupBusinessAccount {
         with = "crate::de::opt_f64"
     )]
     pub order_avg: Option<f64>,
-    /// `formatted_order_avg` (string).
+    /// `formatted_order_avg` (`string`).
     #[serde(
         rename = "formatted_order_avg",
         default,
@@ -12504,7 +12504,7 @@ pub struct PriceGroupBusinessAccount {
         with = "crate::de::opt_string"
     )]
     pub formatted_order_avg: Option<String>,
-    /// `order_tot` (decimal).
+    /// `order_tot` (`decimal`).
     #[serde(
         rename = "order_tot",
         default,
@@ -12512,7 +12512,7 @@ pub struct PriceGroupBusinessAccount {
         with = "crate::de::opt_f64"
     )]
     pub order_tot: Option<f64>,
-    /// `formatted_order_tot` (string).
+    /// `formatted_order_tot` (`string`).
     #[serde(
         rename = "formatted_order_tot",
         default,
@@ -12520,7 +12520,7 @@ pub struct PriceGroupBusinessAccount {
         with = "crate::de::opt_string"
     )]
     pub formatted_order_tot: Option<String>,
-    /// `note_count` (int).
+    /// `note_count` (`int`).
     #[serde(
         rename = "note_count",
         default,
@@ -12528,7 +12528,7 @@ pub struct PriceGroupBusinessAccount {
         with = "crate::de::opt_i64"
     )]
     pub note_count: Option<i64>,
-    /// `assigned` (bool).
+    /// `assigned` (`bool`).
     #[serde(
         rename = "assigned",
         default,
@@ -12545,7 +12545,7 @@ pub struct PriceGroupBusinessAccount {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PriceGroupCategory {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -12553,7 +12553,7 @@ pub struct PriceGroupCategory {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `parent_id` (int).
+    /// `parent_id` (`int`).
     #[serde(
         rename = "parent_id",
         default,
@@ -12561,7 +12561,7 @@ pub struct PriceGroupCategory {
         with = "crate::de::opt_i64"
     )]
     pub parent_id: Option<i64>,
-    /// `agrpcount` (int).
+    /// `agrpcount` (`int`).
     #[serde(
         rename = "agrpcount",
         default,
@@ -12569,7 +12569,7 @@ pub struct PriceGroupCategory {
         with = "crate::de::opt_i64"
     )]
     pub agrpcount: Option<i64>,
-    /// `depth` (int).
+    /// `depth` (`int`).
     #[serde(
         rename = "depth",
         default,
@@ -12577,7 +12577,7 @@ pub struct PriceGroupCategory {
         with = "crate::de::opt_i64"
     )]
     pub depth: Option<i64>,
-    /// `disp_order` (int).
+    /// `disp_order` (`int`).
     #[serde(
         rename = "disp_order",
         default,
@@ -12585,7 +12585,7 @@ pub struct PriceGroupCategory {
         with = "crate::de::opt_i64"
     )]
     pub disp_order: Option<i64>,
-    /// `page_id` (int).
+    /// `page_id` (`int`).
     #[serde(
         rename = "page_id",
         default,
@@ -12593,7 +12593,7 @@ pub struct PriceGroupCategory {
         with = "crate::de::opt_i64"
     )]
     pub page_id: Option<i64>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -12601,7 +12601,7 @@ pub struct PriceGroupCategory {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `name` (string).
+    /// `name` (`string`).
     #[serde(
         rename = "name",
         default,
@@ -12609,7 +12609,7 @@ pub struct PriceGroupCategory {
         with = "crate::de::opt_string"
     )]
     pub name: Option<String>,
-    /// `page_title` (string).
+    /// `page_title` (`string`).
     #[serde(
         rename = "page_title",
         default,
@@ -12617,7 +12617,7 @@ pub struct PriceGroupCategory {
         with = "crate::de::opt_string"
     )]
     pub page_title: Option<String>,
-    /// `active` (bool).
+    /// `active` (`bool`).
     #[serde(
         rename = "active",
         default,
@@ -12625,21 +12625,21 @@ pub struct PriceGroupCategory {
         with = "crate::de::opt_bool"
     )]
     pub active: Option<bool>,
-    /// `dt_created` (timestamp).
+    /// `dt_created` (`timestamp`).
     #[serde(
         rename = "dt_created",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub dt_created: Option<Timestamp>,
-    /// `dt_updated` (timestamp).
+    /// `dt_updated` (`timestamp`).
     #[serde(
         rename = "dt_updated",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub dt_updated: Option<Timestamp>,
-    /// `page_code` (string).
+    /// `page_code` (`string`).
     #[serde(
         rename = "page_code",
         default,
@@ -12647,7 +12647,7 @@ pub struct PriceGroupCategory {
         with = "crate::de::opt_string"
     )]
     pub page_code: Option<String>,
-    /// `parent_category` (string).
+    /// `parent_category` (`string`).
     #[serde(
         rename = "parent_category",
         default,
@@ -12655,10 +12655,10 @@ pub struct PriceGroupCategory {
         with = "crate::de::opt_string"
     )]
     pub parent_category: Option<String>,
-    /// `uris` (list<Uri>).
+    /// `uris` (`list<Uri>`).
     #[serde(rename = "uris", default, skip_serializing_if = "Option::is_none")]
     pub uris: Option<Vec<Uri>>,
-    /// `url` (string).
+    /// `url` (`string`).
     #[serde(
         rename = "url",
         default,
@@ -12666,14 +12666,14 @@ pub struct PriceGroupCategory {
         with = "crate::de::opt_string"
     )]
     pub url: Option<String>,
-    /// `CustomField_Values` (CustomFieldValues).
+    /// `CustomField_Values` (`CustomFieldValues`).
     #[serde(
         rename = "CustomField_Values",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_field_values: Option<CustomFieldValues>,
-    /// `assigned` (bool).
+    /// `assigned` (`bool`).
     #[serde(
         rename = "assigned",
         default,
@@ -12690,7 +12690,7 @@ pub struct PriceGroupCategory {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PriceGroupCustomer {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -12698,7 +12698,7 @@ pub struct PriceGroupCustomer {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `account_id` (int).
+    /// `account_id` (`int`).
     #[serde(
         rename = "account_id",
         default,
@@ -12706,7 +12706,7 @@ pub struct PriceGroupCustomer {
         with = "crate::de::opt_i64"
     )]
     pub account_id: Option<i64>,
-    /// `login` (string).
+    /// `login` (`string`).
     #[serde(
         rename = "login",
         default,
@@ -12714,7 +12714,7 @@ pub struct PriceGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub login: Option<String>,
-    /// `pw_email` (string).
+    /// `pw_email` (`string`).
     #[serde(
         rename = "pw_email",
         default,
@@ -12722,7 +12722,7 @@ pub struct PriceGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub pw_email: Option<String>,
-    /// `ship_id` (int).
+    /// `ship_id` (`int`).
     #[serde(
         rename = "ship_id",
         default,
@@ -12730,7 +12730,7 @@ pub struct PriceGroupCustomer {
         with = "crate::de::opt_i64"
     )]
     pub ship_id: Option<i64>,
-    /// `ship_res` (bool).
+    /// `ship_res` (`bool`).
     #[serde(
         rename = "ship_res",
         default,
@@ -12738,7 +12738,7 @@ pub struct PriceGroupCustomer {
         with = "crate::de::opt_bool"
     )]
     pub ship_res: Option<bool>,
-    /// `ship_fname` (string).
+    /// `ship_fname` (`string`).
     #[serde(
         rename = "ship_fname",
         default,
@@ -12746,7 +12746,7 @@ pub struct PriceGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_fname: Option<String>,
-    /// `ship_lname` (string).
+    /// `ship_lname` (`string`).
     #[serde(
         rename = "ship_lname",
         default,
@@ -12754,7 +12754,7 @@ pub struct PriceGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_lname: Option<String>,
-    /// `ship_email` (string).
+    /// `ship_email` (`string`).
     #[serde(
         rename = "ship_email",
         default,
@@ -12762,7 +12762,7 @@ pub struct PriceGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_email: Option<String>,
-    /// `ship_comp` (string).
+    /// `ship_comp` (`string`).
     #[serde(
         rename = "ship_comp",
         default,
@@ -12770,7 +12770,7 @@ pub struct PriceGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_comp: Option<String>,
-    /// `ship_phone` (string).
+    /// `ship_phone` (`string`).
     #[serde(
         rename = "ship_phone",
         default,
@@ -12778,7 +12778,7 @@ pub struct PriceGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_phone: Option<String>,
-    /// `ship_fax` (string).
+    /// `ship_fax` (`string`).
     #[serde(
         rename = "ship_fax",
         default,
@@ -12786,7 +12786,7 @@ pub struct PriceGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_fax: Option<String>,
-    /// `ship_addr1` (string).
+    /// `ship_addr1` (`string`).
     #[serde(
         rename = "ship_addr1",
         default,
@@ -12794,7 +12794,7 @@ pub struct PriceGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_addr1: Option<String>,
-    /// `ship_addr2` (string).
+    /// `ship_addr2` (`string`).
     #[serde(
         rename = "ship_addr2",
         default,
@@ -12802,7 +12802,7 @@ pub struct PriceGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_addr2: Option<String>,
-    /// `ship_city` (string).
+    /// `ship_city` (`string`).
     #[serde(
         rename = "ship_city",
         default,
@@ -12810,7 +12810,7 @@ pub struct PriceGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_city: Option<String>,
-    /// `ship_state` (string).
+    /// `ship_state` (`string`).
     #[serde(
         rename = "ship_state",
         default,
@@ -12818,7 +12818,7 @@ pub struct PriceGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_state: Option<String>,
-    /// `ship_zip` (string).
+    /// `ship_zip` (`string`).
     #[serde(
         rename = "ship_zip",
         default,
@@ -12826,7 +12826,7 @@ pub struct PriceGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_zip: Option<String>,
-    /// `ship_cntry` (string).
+    /// `ship_cntry` (`string`).
     #[serde(
         rename = "ship_cntry",
         default,
@@ -12834,7 +12834,7 @@ pub struct PriceGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub ship_cntry: Option<String>,
-    /// `bill_id` (int).
+    /// `bill_id` (`int`).
     #[serde(
         rename = "bill_id",
         default,
@@ -12842,7 +12842,7 @@ pub struct PriceGroupCustomer {
         with = "crate::de::opt_i64"
     )]
     pub bill_id: Option<i64>,
-    /// `bill_fname` (string).
+    /// `bill_fname` (`string`).
     #[serde(
         rename = "bill_fname",
         default,
@@ -12850,7 +12850,7 @@ pub struct PriceGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_fname: Option<String>,
-    /// `bill_lname` (string).
+    /// `bill_lname` (`string`).
     #[serde(
         rename = "bill_lname",
         default,
@@ -12858,7 +12858,7 @@ pub struct PriceGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_lname: Option<String>,
-    /// `bill_email` (string).
+    /// `bill_email` (`string`).
     #[serde(
         rename = "bill_email",
         default,
@@ -12866,7 +12866,7 @@ pub struct PriceGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_email: Option<String>,
-    /// `bill_comp` (string).
+    /// `bill_comp` (`string`).
     #[serde(
         rename = "bill_comp",
         default,
@@ -12874,7 +12874,7 @@ pub struct PriceGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_comp: Option<String>,
-    /// `bill_phone` (string).
+    /// `bill_phone` (`string`).
     #[serde(
         rename = "bill_phone",
         default,
@@ -12882,7 +12882,7 @@ pub struct PriceGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_phone: Option<String>,
-    /// `bill_fax` (string).
+    /// `bill_fax` (`string`).
     #[serde(
         rename = "bill_fax",
         default,
@@ -12890,7 +12890,7 @@ pub struct PriceGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_fax: Option<String>,
-    /// `bill_addr1` (string).
+    /// `bill_addr1` (`string`).
     #[serde(
         rename = "bill_addr1",
         default,
@@ -12898,7 +12898,7 @@ pub struct PriceGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_addr1: Option<String>,
-    /// `bill_addr2` (string).
+    /// `bill_addr2` (`string`).
     #[serde(
         rename = "bill_addr2",
         default,
@@ -12906,7 +12906,7 @@ pub struct PriceGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_addr2: Option<String>,
-    /// `bill_city` (string).
+    /// `bill_city` (`string`).
     #[serde(
         rename = "bill_city",
         default,
@@ -12914,7 +12914,7 @@ pub struct PriceGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_city: Option<String>,
-    /// `bill_state` (string).
+    /// `bill_state` (`string`).
     #[serde(
         rename = "bill_state",
         default,
@@ -12922,7 +12922,7 @@ pub struct PriceGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_state: Option<String>,
-    /// `bill_zip` (string).
+    /// `bill_zip` (`string`).
     #[serde(
         rename = "bill_zip",
         default,
@@ -12930,7 +12930,7 @@ pub struct PriceGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_zip: Option<String>,
-    /// `bill_cntry` (string).
+    /// `bill_cntry` (`string`).
     #[serde(
         rename = "bill_cntry",
         default,
@@ -12938,7 +12938,7 @@ pub struct PriceGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub bill_cntry: Option<String>,
-    /// `tax_exempt` (bool).
+    /// `tax_exempt` (`bool`).
     #[serde(
         rename = "tax_exempt",
         default,
@@ -12946,7 +12946,7 @@ pub struct PriceGroupCustomer {
         with = "crate::de::opt_bool"
     )]
     pub tax_exempt: Option<bool>,
-    /// `order_cnt` (int).
+    /// `order_cnt` (`int`).
     #[serde(
         rename = "order_cnt",
         default,
@@ -12954,7 +12954,7 @@ pub struct PriceGroupCustomer {
         with = "crate::de::opt_i64"
     )]
     pub order_cnt: Option<i64>,
-    /// `order_avg` (decimal).
+    /// `order_avg` (`decimal`).
     #[serde(
         rename = "order_avg",
         default,
@@ -12962,7 +12962,7 @@ pub struct PriceGroupCustomer {
         with = "crate::de::opt_f64"
     )]
     pub order_avg: Option<f64>,
-    /// `formatted_order_avg` (string).
+    /// `formatted_order_avg` (`string`).
     #[serde(
         rename = "formatted_order_avg",
         default,
@@ -12970,7 +12970,7 @@ pub struct PriceGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub formatted_order_avg: Option<String>,
-    /// `order_tot` (decimal).
+    /// `order_tot` (`decimal`).
     #[serde(
         rename = "order_tot",
         default,
@@ -12978,7 +12978,7 @@ pub struct PriceGroupCustomer {
         with = "crate::de::opt_f64"
     )]
     pub order_tot: Option<f64>,
-    /// `formatted_order_tot` (string).
+    /// `formatted_order_tot` (`string`).
     #[serde(
         rename = "formatted_order_tot",
         default,
@@ -12986,7 +12986,7 @@ pub struct PriceGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub formatted_order_tot: Option<String>,
-    /// `note_count` (int).
+    /// `note_count` (`int`).
     #[serde(
         rename = "note_count",
         default,
@@ -12994,20 +12994,20 @@ pub struct PriceGroupCustomer {
         with = "crate::de::opt_i64"
     )]
     pub note_count: Option<i64>,
-    /// `dt_created` (timestamp).
+    /// `dt_created` (`timestamp`).
     #[serde(
         rename = "dt_created",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub dt_created: Option<Timestamp>,
-    /// `dt_login` (timestamp).
+    /// `dt_login` (`timestamp`).
     #[serde(rename = "dt_login", default, skip_serializing_if = "Option::is_none")]
     pub dt_login: Option<Timestamp>,
-    /// `dt_pwchg` (timestamp).
+    /// `dt_pwchg` (`timestamp`).
     #[serde(rename = "dt_pwchg", default, skip_serializing_if = "Option::is_none")]
     pub dt_pwchg: Option<Timestamp>,
-    /// `credit` (decimal).
+    /// `credit` (`decimal`).
     #[serde(
         rename = "credit",
         default,
@@ -13015,7 +13015,7 @@ pub struct PriceGroupCustomer {
         with = "crate::de::opt_f64"
     )]
     pub credit: Option<f64>,
-    /// `formatted_credit` (string).
+    /// `formatted_credit` (`string`).
     #[serde(
         rename = "formatted_credit",
         default,
@@ -13023,7 +13023,7 @@ pub struct PriceGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub formatted_credit: Option<String>,
-    /// `business_title` (string).
+    /// `business_title` (`string`).
     #[serde(
         rename = "business_title",
         default,
@@ -13031,14 +13031,14 @@ pub struct PriceGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub business_title: Option<String>,
-    /// `CustomField_Values` (CustomFieldValues).
+    /// `CustomField_Values` (`CustomFieldValues`).
     #[serde(
         rename = "CustomField_Values",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_field_values: Option<CustomFieldValues>,
-    /// `assigned` (bool).
+    /// `assigned` (`bool`).
     #[serde(
         rename = "assigned",
         default,
@@ -13055,7 +13055,7 @@ pub struct PriceGroupCustomer {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PriceGroupExclusion {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -13063,7 +13063,7 @@ pub struct PriceGroupExclusion {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `scope` (string).
+    /// `scope` (`string`).
     #[serde(
         rename = "scope",
         default,
@@ -13080,7 +13080,7 @@ pub struct PriceGroupExclusion {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PriceGroupProduct {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -13088,7 +13088,7 @@ pub struct PriceGroupProduct {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -13096,7 +13096,7 @@ pub struct PriceGroupProduct {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `sku` (string).
+    /// `sku` (`string`).
     #[serde(
         rename = "sku",
         default,
@@ -13104,7 +13104,7 @@ pub struct PriceGroupProduct {
         with = "crate::de::opt_string"
     )]
     pub sku: Option<String>,
-    /// `name` (string).
+    /// `name` (`string`).
     #[serde(
         rename = "name",
         default,
@@ -13112,7 +13112,7 @@ pub struct PriceGroupProduct {
         with = "crate::de::opt_string"
     )]
     pub name: Option<String>,
-    /// `thumbnail` (string).
+    /// `thumbnail` (`string`).
     #[serde(
         rename = "thumbnail",
         default,
@@ -13120,7 +13120,7 @@ pub struct PriceGroupProduct {
         with = "crate::de::opt_string"
     )]
     pub thumbnail: Option<String>,
-    /// `image` (string).
+    /// `image` (`string`).
     #[serde(
         rename = "image",
         default,
@@ -13128,7 +13128,7 @@ pub struct PriceGroupProduct {
         with = "crate::de::opt_string"
     )]
     pub image: Option<String>,
-    /// `price` (decimal).
+    /// `price` (`decimal`).
     #[serde(
         rename = "price",
         default,
@@ -13136,7 +13136,7 @@ pub struct PriceGroupProduct {
         with = "crate::de::opt_f64"
     )]
     pub price: Option<f64>,
-    /// `formatted_price` (string).
+    /// `formatted_price` (`string`).
     #[serde(
         rename = "formatted_price",
         default,
@@ -13144,7 +13144,7 @@ pub struct PriceGroupProduct {
         with = "crate::de::opt_string"
     )]
     pub formatted_price: Option<String>,
-    /// `cost` (decimal).
+    /// `cost` (`decimal`).
     #[serde(
         rename = "cost",
         default,
@@ -13152,7 +13152,7 @@ pub struct PriceGroupProduct {
         with = "crate::de::opt_f64"
     )]
     pub cost: Option<f64>,
-    /// `formatted_cost` (string).
+    /// `formatted_cost` (`string`).
     #[serde(
         rename = "formatted_cost",
         default,
@@ -13160,7 +13160,7 @@ pub struct PriceGroupProduct {
         with = "crate::de::opt_string"
     )]
     pub formatted_cost: Option<String>,
-    /// `descrip` (string).
+    /// `descrip` (`string`).
     #[serde(
         rename = "descrip",
         default,
@@ -13168,7 +13168,7 @@ pub struct PriceGroupProduct {
         with = "crate::de::opt_string"
     )]
     pub descrip: Option<String>,
-    /// `catcount` (int).
+    /// `catcount` (`int`).
     #[serde(
         rename = "catcount",
         default,
@@ -13176,7 +13176,7 @@ pub struct PriceGroupProduct {
         with = "crate::de::opt_i64"
     )]
     pub catcount: Option<i64>,
-    /// `weight` (decimal).
+    /// `weight` (`decimal`).
     #[serde(
         rename = "weight",
         default,
@@ -13184,7 +13184,7 @@ pub struct PriceGroupProduct {
         with = "crate::de::opt_f64"
     )]
     pub weight: Option<f64>,
-    /// `formatted_weight` (string).
+    /// `formatted_weight` (`string`).
     #[serde(
         rename = "formatted_weight",
         default,
@@ -13192,7 +13192,7 @@ pub struct PriceGroupProduct {
         with = "crate::de::opt_string"
     )]
     pub formatted_weight: Option<String>,
-    /// `active` (bool).
+    /// `active` (`bool`).
     #[serde(
         rename = "active",
         default,
@@ -13200,7 +13200,7 @@ pub struct PriceGroupProduct {
         with = "crate::de::opt_bool"
     )]
     pub active: Option<bool>,
-    /// `page_title` (string).
+    /// `page_title` (`string`).
     #[serde(
         rename = "page_title",
         default,
@@ -13208,7 +13208,7 @@ pub struct PriceGroupProduct {
         with = "crate::de::opt_string"
     )]
     pub page_title: Option<String>,
-    /// `taxable` (bool).
+    /// `taxable` (`bool`).
     #[serde(
         rename = "taxable",
         default,
@@ -13216,28 +13216,28 @@ pub struct PriceGroupProduct {
         with = "crate::de::opt_bool"
     )]
     pub taxable: Option<bool>,
-    /// `dt_created` (timestamp).
+    /// `dt_created` (`timestamp`).
     #[serde(
         rename = "dt_created",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub dt_created: Option<Timestamp>,
-    /// `dt_updated` (timestamp).
+    /// `dt_updated` (`timestamp`).
     #[serde(
         rename = "dt_updated",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub dt_updated: Option<Timestamp>,
-    /// `productinventorysettings` (ProductInventorySettings).
+    /// `productinventorysettings` (`ProductInventorySettings`).
     #[serde(
         rename = "productinventorysettings",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub productinventorysettings: Option<ProductInventorySettings>,
-    /// `product_inventory_active` (bool).
+    /// `product_inventory_active` (`bool`).
     #[serde(
         rename = "product_inventory_active",
         default,
@@ -13245,7 +13245,7 @@ pub struct PriceGroupProduct {
         with = "crate::de::opt_bool"
     )]
     pub product_inventory_active: Option<bool>,
-    /// `product_inventory` (int).
+    /// `product_inventory` (`int`).
     #[serde(
         rename = "product_inventory",
         default,
@@ -13253,7 +13253,7 @@ pub struct PriceGroupProduct {
         with = "crate::de::opt_i64"
     )]
     pub product_inventory: Option<i64>,
-    /// `cancat_code` (string).
+    /// `cancat_code` (`string`).
     #[serde(
         rename = "cancat_code",
         default,
@@ -13261,7 +13261,7 @@ pub struct PriceGroupProduct {
         with = "crate::de::opt_string"
     )]
     pub cancat_code: Option<String>,
-    /// `page_id` (int).
+    /// `page_id` (`int`).
     #[serde(
         rename = "page_id",
         default,
@@ -13269,7 +13269,7 @@ pub struct PriceGroupProduct {
         with = "crate::de::opt_i64"
     )]
     pub page_id: Option<i64>,
-    /// `page_code` (string).
+    /// `page_code` (`string`).
     #[serde(
         rename = "page_code",
         default,
@@ -13277,52 +13277,52 @@ pub struct PriceGroupProduct {
         with = "crate::de::opt_string"
     )]
     pub page_code: Option<String>,
-    /// `CustomField_Values` (CustomFieldValues).
+    /// `CustomField_Values` (`CustomFieldValues`).
     #[serde(
         rename = "CustomField_Values",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_field_values: Option<CustomFieldValues>,
-    /// `uris` (list<Uri>).
+    /// `uris` (`list<Uri>`).
     #[serde(rename = "uris", default, skip_serializing_if = "Option::is_none")]
     pub uris: Option<Vec<Uri>>,
-    /// `relatedproducts` (list<RelatedProduct>).
+    /// `relatedproducts` (`list<RelatedProduct>`).
     #[serde(
         rename = "relatedproducts",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub relatedproducts: Option<Vec<RelatedProduct>>,
-    /// `categories` (list<Category>).
+    /// `categories` (`list<Category>`).
     #[serde(
         rename = "categories",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub categories: Option<Vec<Category>>,
-    /// `productshippingrules` (ProductShippingRules).
+    /// `productshippingrules` (`ProductShippingRules`).
     #[serde(
         rename = "productshippingrules",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub productshippingrules: Option<ProductShippingRules>,
-    /// `productimagedata` (list<ProductImageData>).
+    /// `productimagedata` (`list<ProductImageData>`).
     #[serde(
         rename = "productimagedata",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub productimagedata: Option<Vec<ProductImageData>>,
-    /// `attributes` (list<ProductAttribute>).
+    /// `attributes` (`list<ProductAttribute>`).
     #[serde(
         rename = "attributes",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub attributes: Option<Vec<ProductAttribute>>,
-    /// `url` (string).
+    /// `url` (`string`).
     #[serde(
         rename = "url",
         default,
@@ -13330,14 +13330,14 @@ pub struct PriceGroupProduct {
         with = "crate::de::opt_string"
     )]
     pub url: Option<String>,
-    /// `image_types` (object).
+    /// `image_types` (`object`).
     #[serde(
         rename = "image_types",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub image_types: Option<Map<String, Value>>,
-    /// `disp_order` (int).
+    /// `disp_order` (`int`).
     #[serde(
         rename = "disp_order",
         default,
@@ -13345,21 +13345,21 @@ pub struct PriceGroupProduct {
         with = "crate::de::opt_i64"
     )]
     pub disp_order: Option<i64>,
-    /// `subscriptionsettings` (ProductSubscriptionSettings).
+    /// `subscriptionsettings` (`ProductSubscriptionSettings`).
     #[serde(
         rename = "subscriptionsettings",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub subscriptionsettings: Option<ProductSubscriptionSettings>,
-    /// `subscriptionterms` (list<ProductSubscriptionTerm>).
+    /// `subscriptionterms` (`list<ProductSubscriptionTerm>`).
     #[serde(
         rename = "subscriptionterms",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub subscriptionterms: Option<Vec<ProductSubscriptionTerm>>,
-    /// `assigned` (bool).
+    /// `assigned` (`bool`).
     #[serde(
         rename = "assigned",
         default,
@@ -13376,7 +13376,7 @@ pub struct PriceGroupProduct {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PrintQueue {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -13384,7 +13384,7 @@ pub struct PrintQueue {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `descrip` (string).
+    /// `descrip` (`string`).
     #[serde(
         rename = "descrip",
         default,
@@ -13401,7 +13401,7 @@ pub struct PrintQueue {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PrintQueueJob {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -13409,7 +13409,7 @@ pub struct PrintQueueJob {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `queue_id` (int).
+    /// `queue_id` (`int`).
     #[serde(
         rename = "queue_id",
         default,
@@ -13417,7 +13417,7 @@ pub struct PrintQueueJob {
         with = "crate::de::opt_i64"
     )]
     pub queue_id: Option<i64>,
-    /// `store_id` (int).
+    /// `store_id` (`int`).
     #[serde(
         rename = "store_id",
         default,
@@ -13425,7 +13425,7 @@ pub struct PrintQueueJob {
         with = "crate::de::opt_i64"
     )]
     pub store_id: Option<i64>,
-    /// `user_id` (int).
+    /// `user_id` (`int`).
     #[serde(
         rename = "user_id",
         default,
@@ -13433,7 +13433,7 @@ pub struct PrintQueueJob {
         with = "crate::de::opt_i64"
     )]
     pub user_id: Option<i64>,
-    /// `descrip` (string).
+    /// `descrip` (`string`).
     #[serde(
         rename = "descrip",
         default,
@@ -13441,7 +13441,7 @@ pub struct PrintQueueJob {
         with = "crate::de::opt_string"
     )]
     pub descrip: Option<String>,
-    /// `job_fmt` (string).
+    /// `job_fmt` (`string`).
     #[serde(
         rename = "job_fmt",
         default,
@@ -13449,7 +13449,7 @@ pub struct PrintQueueJob {
         with = "crate::de::opt_string"
     )]
     pub job_fmt: Option<String>,
-    /// `job_data` (string).
+    /// `job_data` (`string`).
     #[serde(
         rename = "job_data",
         default,
@@ -13457,14 +13457,14 @@ pub struct PrintQueueJob {
         with = "crate::de::opt_string"
     )]
     pub job_data: Option<String>,
-    /// `dt_created` (timestamp).
+    /// `dt_created` (`timestamp`).
     #[serde(
         rename = "dt_created",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub dt_created: Option<Timestamp>,
-    /// `user_name` (string).
+    /// `user_name` (`string`).
     #[serde(
         rename = "user_name",
         default,
@@ -13472,7 +13472,7 @@ pub struct PrintQueueJob {
         with = "crate::de::opt_string"
     )]
     pub user_name: Option<String>,
-    /// `store_code` (string).
+    /// `store_code` (`string`).
     #[serde(
         rename = "store_code",
         default,
@@ -13480,7 +13480,7 @@ pub struct PrintQueueJob {
         with = "crate::de::opt_string"
     )]
     pub store_code: Option<String>,
-    /// `store_name` (string).
+    /// `store_name` (`string`).
     #[serde(
         rename = "store_name",
         default,
@@ -13497,7 +13497,7 @@ pub struct PrintQueueJob {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Product {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -13505,7 +13505,7 @@ pub struct Product {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -13513,7 +13513,7 @@ pub struct Product {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `sku` (string).
+    /// `sku` (`string`).
     #[serde(
         rename = "sku",
         default,
@@ -13521,7 +13521,7 @@ pub struct Product {
         with = "crate::de::opt_string"
     )]
     pub sku: Option<String>,
-    /// `name` (string).
+    /// `name` (`string`).
     #[serde(
         rename = "name",
         default,
@@ -13529,7 +13529,7 @@ pub struct Product {
         with = "crate::de::opt_string"
     )]
     pub name: Option<String>,
-    /// `thumbnail` (string).
+    /// `thumbnail` (`string`).
     #[serde(
         rename = "thumbnail",
         default,
@@ -13537,7 +13537,7 @@ pub struct Product {
         with = "crate::de::opt_string"
     )]
     pub thumbnail: Option<String>,
-    /// `image` (string).
+    /// `image` (`string`).
     #[serde(
         rename = "image",
         default,
@@ -13545,7 +13545,7 @@ pub struct Product {
         with = "crate::de::opt_string"
     )]
     pub image: Option<String>,
-    /// `price` (decimal).
+    /// `price` (`decimal`).
     #[serde(
         rename = "price",
         default,
@@ -13553,7 +13553,7 @@ pub struct Product {
         with = "crate::de::opt_f64"
     )]
     pub price: Option<f64>,
-    /// `formatted_price` (string).
+    /// `formatted_price` (`string`).
     #[serde(
         rename = "formatted_price",
         default,
@@ -13561,7 +13561,7 @@ pub struct Product {
         with = "crate::de::opt_string"
     )]
     pub formatted_price: Option<String>,
-    /// `cost` (decimal).
+    /// `cost` (`decimal`).
     #[serde(
         rename = "cost",
         default,
@@ -13569,7 +13569,7 @@ pub struct Product {
         with = "crate::de::opt_f64"
     )]
     pub cost: Option<f64>,
-    /// `formatted_cost` (string).
+    /// `formatted_cost` (`string`).
     #[serde(
         rename = "formatted_cost",
         default,
@@ -13577,7 +13577,7 @@ pub struct Product {
         with = "crate::de::opt_string"
     )]
     pub formatted_cost: Option<String>,
-    /// `descrip` (string).
+    /// `descrip` (`string`).
     #[serde(
         rename = "descrip",
         default,
@@ -13585,7 +13585,7 @@ pub struct Product {
         with = "crate::de::opt_string"
     )]
     pub descrip: Option<String>,
-    /// `catcount` (int).
+    /// `catcount` (`int`).
     #[serde(
         rename = "catcount",
         default,
@@ -13593,7 +13593,7 @@ pub struct Product {
         with = "crate::de::opt_i64"
     )]
     pub catcount: Option<i64>,
-    /// `weight` (decimal).
+    /// `weight` (`decimal`).
     #[serde(
         rename = "weight",
         default,
@@ -13601,7 +13601,7 @@ pub struct Product {
         with = "crate::de::opt_f64"
     )]
     pub weight: Option<f64>,
-    /// `formatted_weight` (string).
+    /// `formatted_weight` (`string`).
     #[serde(
         rename = "formatted_weight",
         default,
@@ -13609,7 +13609,7 @@ pub struct Product {
         with = "crate::de::opt_string"
     )]
     pub formatted_weight: Option<String>,
-    /// `active` (bool).
+    /// `active` (`bool`).
     #[serde(
         rename = "active",
         default,
@@ -13617,7 +13617,7 @@ pub struct Product {
         with = "crate::de::opt_bool"
     )]
     pub active: Option<bool>,
-    /// `page_title` (string).
+    /// `page_title` (`string`).
     #[serde(
         rename = "page_title",
         default,
@@ -13625,7 +13625,7 @@ pub struct Product {
         with = "crate::de::opt_string"
     )]
     pub page_title: Option<String>,
-    /// `taxable` (bool).
+    /// `taxable` (`bool`).
     #[serde(
         rename = "taxable",
         default,
@@ -13633,28 +13633,28 @@ pub struct Product {
         with = "crate::de::opt_bool"
     )]
     pub taxable: Option<bool>,
-    /// `dt_created` (timestamp).
+    /// `dt_created` (`timestamp`).
     #[serde(
         rename = "dt_created",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub dt_created: Option<Timestamp>,
-    /// `dt_updated` (timestamp).
+    /// `dt_updated` (`timestamp`).
     #[serde(
         rename = "dt_updated",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub dt_updated: Option<Timestamp>,
-    /// `productinventorysettings` (ProductInventorySettings).
+    /// `productinventorysettings` (`ProductInventorySettings`).
     #[serde(
         rename = "productinventorysettings",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub productinventorysettings: Option<ProductInventorySettings>,
-    /// `product_inventory_active` (bool).
+    /// `product_inventory_active` (`bool`).
     #[serde(
         rename = "product_inventory_active",
         default,
@@ -13662,7 +13662,7 @@ pub struct Product {
         with = "crate::de::opt_bool"
     )]
     pub product_inventory_active: Option<bool>,
-    /// `product_inventory` (int).
+    /// `product_inventory` (`int`).
     #[serde(
         rename = "product_inventory",
         default,
@@ -13670,7 +13670,7 @@ pub struct Product {
         with = "crate::de::opt_i64"
     )]
     pub product_inventory: Option<i64>,
-    /// `cancat_code` (string).
+    /// `cancat_code` (`string`).
     #[serde(
         rename = "cancat_code",
         default,
@@ -13678,7 +13678,7 @@ pub struct Product {
         with = "crate::de::opt_string"
     )]
     pub cancat_code: Option<String>,
-    /// `page_id` (int).
+    /// `page_id` (`int`).
     #[serde(
         rename = "page_id",
         default,
@@ -13686,7 +13686,7 @@ pub struct Product {
         with = "crate::de::opt_i64"
     )]
     pub page_id: Option<i64>,
-    /// `page_code` (string).
+    /// `page_code` (`string`).
     #[serde(
         rename = "page_code",
         default,
@@ -13694,52 +13694,52 @@ pub struct Product {
         with = "crate::de::opt_string"
     )]
     pub page_code: Option<String>,
-    /// `CustomField_Values` (CustomFieldValues).
+    /// `CustomField_Values` (`CustomFieldValues`).
     #[serde(
         rename = "CustomField_Values",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_field_values: Option<CustomFieldValues>,
-    /// `uris` (list<Uri>).
+    /// `uris` (`list<Uri>`).
     #[serde(rename = "uris", default, skip_serializing_if = "Option::is_none")]
     pub uris: Option<Vec<Uri>>,
-    /// `relatedproducts` (list<RelatedProduct>).
+    /// `relatedproducts` (`list<RelatedProduct>`).
     #[serde(
         rename = "relatedproducts",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub relatedproducts: Option<Vec<RelatedProduct>>,
-    /// `categories` (list<Category>).
+    /// `categories` (`list<Category>`).
     #[serde(
         rename = "categories",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub categories: Option<Vec<Category>>,
-    /// `productshippingrules` (ProductShippingRules).
+    /// `productshippingrules` (`ProductShippingRules`).
     #[serde(
         rename = "productshippingrules",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub productshippingrules: Option<ProductShippingRules>,
-    /// `productimagedata` (list<ProductImageData>).
+    /// `productimagedata` (`list<ProductImageData>`).
     #[serde(
         rename = "productimagedata",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub productimagedata: Option<Vec<ProductImageData>>,
-    /// `attributes` (list<ProductAttribute>).
+    /// `attributes` (`list<ProductAttribute>`).
     #[serde(
         rename = "attributes",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub attributes: Option<Vec<ProductAttribute>>,
-    /// `url` (string).
+    /// `url` (`string`).
     #[serde(
         rename = "url",
         default,
@@ -13747,14 +13747,14 @@ pub struct Product {
         with = "crate::de::opt_string"
     )]
     pub url: Option<String>,
-    /// `image_types` (object).
+    /// `image_types` (`object`).
     #[serde(
         rename = "image_types",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub image_types: Option<Map<String, Value>>,
-    /// `disp_order` (int).
+    /// `disp_order` (`int`).
     #[serde(
         rename = "disp_order",
         default,
@@ -13762,14 +13762,14 @@ pub struct Product {
         with = "crate::de::opt_i64"
     )]
     pub disp_order: Option<i64>,
-    /// `subscriptionsettings` (ProductSubscriptionSettings).
+    /// `subscriptionsettings` (`ProductSubscriptionSettings`).
     #[serde(
         rename = "subscriptionsettings",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub subscriptionsettings: Option<ProductSubscriptionSettings>,
-    /// `subscriptionterms` (list<ProductSubscriptionTerm>).
+    /// `subscriptionterms` (`list<ProductSubscriptionTerm>`).
     #[serde(
         rename = "subscriptionterms",
         default,
@@ -13785,7 +13785,7 @@ pub struct Product {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ProductAndSubscriptionTerm {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -13793,7 +13793,7 @@ pub struct ProductAndSubscriptionTerm {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -13801,7 +13801,7 @@ pub struct ProductAndSubscriptionTerm {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `sku` (string).
+    /// `sku` (`string`).
     #[serde(
         rename = "sku",
         default,
@@ -13809,7 +13809,7 @@ pub struct ProductAndSubscriptionTerm {
         with = "crate::de::opt_string"
     )]
     pub sku: Option<String>,
-    /// `name` (string).
+    /// `name` (`string`).
     #[serde(
         rename = "name",
         default,
@@ -13817,7 +13817,7 @@ pub struct ProductAndSubscriptionTerm {
         with = "crate::de::opt_string"
     )]
     pub name: Option<String>,
-    /// `thumbnail` (string).
+    /// `thumbnail` (`string`).
     #[serde(
         rename = "thumbnail",
         default,
@@ -13825,7 +13825,7 @@ pub struct ProductAndSubscriptionTerm {
         with = "crate::de::opt_string"
     )]
     pub thumbnail: Option<String>,
-    /// `image` (string).
+    /// `image` (`string`).
     #[serde(
         rename = "image",
         default,
@@ -13833,7 +13833,7 @@ pub struct ProductAndSubscriptionTerm {
         with = "crate::de::opt_string"
     )]
     pub image: Option<String>,
-    /// `price` (decimal).
+    /// `price` (`decimal`).
     #[serde(
         rename = "price",
         default,
@@ -13841,7 +13841,7 @@ pub struct ProductAndSubscriptionTerm {
         with = "crate::de::opt_f64"
     )]
     pub price: Option<f64>,
-    /// `formatted_price` (string).
+    /// `formatted_price` (`string`).
     #[serde(
         rename = "formatted_price",
         default,
@@ -13849,7 +13849,7 @@ pub struct ProductAndSubscriptionTerm {
         with = "crate::de::opt_string"
     )]
     pub formatted_price: Option<String>,
-    /// `cost` (decimal).
+    /// `cost` (`decimal`).
     #[serde(
         rename = "cost",
         default,
@@ -13857,7 +13857,7 @@ pub struct ProductAndSubscriptionTerm {
         with = "crate::de::opt_f64"
     )]
     pub cost: Option<f64>,
-    /// `formatted_cost` (string).
+    /// `formatted_cost` (`string`).
     #[serde(
         rename = "formatted_cost",
         default,
@@ -13865,7 +13865,7 @@ pub struct ProductAndSubscriptionTerm {
         with = "crate::de::opt_string"
     )]
     pub formatted_cost: Option<String>,
-    /// `descrip` (string).
+    /// `descrip` (`string`).
     #[serde(
         rename = "descrip",
         default,
@@ -13873,7 +13873,7 @@ pub struct ProductAndSubscriptionTerm {
         with = "crate::de::opt_string"
     )]
     pub descrip: Option<String>,
-    /// `catcount` (int).
+    /// `catcount` (`int`).
     #[serde(
         rename = "catcount",
         default,
@@ -13881,7 +13881,7 @@ pub struct ProductAndSubscriptionTerm {
         with = "crate::de::opt_i64"
     )]
     pub catcount: Option<i64>,
-    /// `weight` (decimal).
+    /// `weight` (`decimal`).
     #[serde(
         rename = "weight",
         default,
@@ -13889,7 +13889,7 @@ pub struct ProductAndSubscriptionTerm {
         with = "crate::de::opt_f64"
     )]
     pub weight: Option<f64>,
-    /// `formatted_weight` (string).
+    /// `formatted_weight` (`string`).
     #[serde(
         rename = "formatted_weight",
         default,
@@ -13897,7 +13897,7 @@ pub struct ProductAndSubscriptionTerm {
         with = "crate::de::opt_string"
     )]
     pub formatted_weight: Option<String>,
-    /// `active` (bool).
+    /// `active` (`bool`).
     #[serde(
         rename = "active",
         default,
@@ -13905,7 +13905,7 @@ pub struct ProductAndSubscriptionTerm {
         with = "crate::de::opt_bool"
     )]
     pub active: Option<bool>,
-    /// `page_title` (string).
+    /// `page_title` (`string`).
     #[serde(
         rename = "page_title",
         default,
@@ -13913,7 +13913,7 @@ pub struct ProductAndSubscriptionTerm {
         with = "crate::de::opt_string"
     )]
     pub page_title: Option<String>,
-    /// `taxable` (bool).
+    /// `taxable` (`bool`).
     #[serde(
         rename = "taxable",
         default,
@@ -13921,28 +13921,28 @@ pub struct ProductAndSubscriptionTerm {
         with = "crate::de::opt_bool"
     )]
     pub taxable: Option<bool>,
-    /// `dt_created` (timestamp).
+    /// `dt_created` (`timestamp`).
     #[serde(
         rename = "dt_created",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub dt_created: Option<Timestamp>,
-    /// `dt_updated` (timestamp).
+    /// `dt_updated` (`timestamp`).
     #[serde(
         rename = "dt_updated",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub dt_updated: Option<Timestamp>,
-    /// `productinventorysettings` (ProductInventorySettings).
+    /// `productinventorysettings` (`ProductInventorySettings`).
     #[serde(
         rename = "productinventorysettings",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub productinventorysettings: Option<ProductInventorySettings>,
-    /// `product_inventory_active` (bool).
+    /// `product_inventory_active` (`bool`).
     #[serde(
         rename = "product_inventory_active",
         default,
@@ -13950,7 +13950,7 @@ pub struct ProductAndSubscriptionTerm {
         with = "crate::de::opt_bool"
     )]
     pub product_inventory_active: Option<bool>,
-    /// `product_inventory` (int).
+    /// `product_inventory` (`int`).
     #[serde(
         rename = "product_inventory",
         default,
@@ -13958,7 +13958,7 @@ pub struct ProductAndSubscriptionTerm {
         with = "crate::de::opt_i64"
     )]
     pub product_inventory: Option<i64>,
-    /// `cancat_code` (string).
+    /// `cancat_code` (`string`).
     #[serde(
         rename = "cancat_code",
         default,
@@ -13966,7 +13966,7 @@ pub struct ProductAndSubscriptionTerm {
         with = "crate::de::opt_string"
     )]
     pub cancat_code: Option<String>,
-    /// `page_id` (int).
+    /// `page_id` (`int`).
     #[serde(
         rename = "page_id",
         default,
@@ -13974,7 +13974,7 @@ pub struct ProductAndSubscriptionTerm {
         with = "crate::de::opt_i64"
     )]
     pub page_id: Option<i64>,
-    /// `page_code` (string).
+    /// `page_code` (`string`).
     #[serde(
         rename = "page_code",
         default,
@@ -13982,52 +13982,52 @@ pub struct ProductAndSubscriptionTerm {
         with = "crate::de::opt_string"
     )]
     pub page_code: Option<String>,
-    /// `CustomField_Values` (CustomFieldValues).
+    /// `CustomField_Values` (`CustomFieldValues`).
     #[serde(
         rename = "CustomField_Values",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub custom_field_values: Option<CustomFieldValues>,
-    /// `uris` (list<Uri>).
+    /// `uris` (`list<Uri>`).
     #[serde(rename = "uris", default, skip_serializing_if = "Option::is_none")]
     pub uris: Option<Vec<Uri>>,
-    /// `relatedproducts` (list<RelatedProduct>).
+    /// `relatedproducts` (`list<RelatedProduct>`).
     #[serde(
         rename = "relatedproducts",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub relatedproducts: Option<Vec<RelatedProduct>>,
-    /// `categories` (list<Category>).
+    /// `categories` (`list<Category>`).
     #[serde(
         rename = "categories",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub categories: Option<Vec<Category>>,
-    /// `productshippingrules` (ProductShippingRules).
+    /// `productshippingrules` (`ProductShippingRules`).
     #[serde(
         rename = "productshippingrules",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub productshippingrules: Option<ProductShippingRules>,
-    /// `productimagedata` (list<ProductImageData>).
+    /// `productimagedata` (`list<ProductImageData>`).
     #[serde(
         rename = "productimagedata",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub productimagedata: Option<Vec<ProductImageData>>,
-    /// `attributes` (list<ProductAttribute>).
+    /// `attributes` (`list<ProductAttribute>`).
     #[serde(
         rename = "attributes",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub attributes: Option<Vec<ProductAttribute>>,
-    /// `url` (string).
+    /// `url` (`string`).
     #[serde(
         rename = "url",
         default,
@@ -14035,14 +14035,14 @@ pub struct ProductAndSubscriptionTerm {
         with = "crate::de::opt_string"
     )]
     pub url: Option<String>,
-    /// `image_types` (object).
+    /// `image_types` (`object`).
     #[serde(
         rename = "image_types",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub image_types: Option<Map<String, Value>>,
-    /// `disp_order` (int).
+    /// `disp_order` (`int`).
     #[serde(
         rename = "disp_order",
         default,
@@ -14050,21 +14050,21 @@ pub struct ProductAndSubscriptionTerm {
         with = "crate::de::opt_i64"
     )]
     pub disp_order: Option<i64>,
-    /// `subscriptionsettings` (ProductSubscriptionSettings).
+    /// `subscriptionsettings` (`ProductSubscriptionSettings`).
     #[serde(
         rename = "subscriptionsettings",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub subscriptionsettings: Option<ProductSubscriptionSettings>,
-    /// `subscriptionterms` (list<ProductSubscriptionTerm>).
+    /// `subscriptionterms` (`list<ProductSubscriptionTerm>`).
     #[serde(
         rename = "subscriptionterms",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub subscriptionterms: Option<Vec<ProductSubscriptionTerm>>,
-    /// `term_id` (int).
+    /// `term_id` (`int`).
     #[serde(
         rename = "term_id",
         default,
@@ -14072,7 +14072,7 @@ pub struct ProductAndSubscriptionTerm {
         with = "crate::de::opt_i64"
     )]
     pub term_id: Option<i64>,
-    /// `term_frequency` (string).
+    /// `term_frequency` (`string`).
     #[serde(
         rename = "term_frequency",
         default,
@@ -14080,7 +14080,7 @@ pub struct ProductAndSubscriptionTerm {
         with = "crate::de::opt_string"
     )]
     pub term_frequency: Option<String>,
-    /// `term_term` (int).
+    /// `term_term` (`int`).
     #[serde(
         rename = "term_term",
         default,
@@ -14088,7 +14088,7 @@ pub struct ProductAndSubscriptionTerm {
         with = "crate::de::opt_i64"
     )]
     pub term_term: Option<i64>,
-    /// `term_descrip` (string).
+    /// `term_descrip` (`string`).
     #[serde(
         rename = "term_descrip",
         default,
@@ -14096,7 +14096,7 @@ pub struct ProductAndSubscriptionTerm {
         with = "crate::de::opt_string"
     )]
     pub term_descrip: Option<String>,
-    /// `term_n` (int).
+    /// `term_n` (`int`).
     #[serde(
         rename = "term_n",
         default,
@@ -14104,7 +14104,7 @@ pub struct ProductAndSubscriptionTerm {
         with = "crate::de::opt_i64"
     )]
     pub term_n: Option<i64>,
-    /// `term_fixed_dow` (int).
+    /// `term_fixed_dow` (`int`).
     #[serde(
         rename = "term_fixed_dow",
         default,
@@ -14112,7 +14112,7 @@ pub struct ProductAndSubscriptionTerm {
         with = "crate::de::opt_i64"
     )]
     pub term_fixed_dow: Option<i64>,
-    /// `term_fixed_dom` (int).
+    /// `term_fixed_dom` (`int`).
     #[serde(
         rename = "term_fixed_dom",
         default,
@@ -14120,7 +14120,7 @@ pub struct ProductAndSubscriptionTerm {
         with = "crate::de::opt_i64"
     )]
     pub term_fixed_dom: Option<i64>,
-    /// `term_sub_count` (int).
+    /// `term_sub_count` (`int`).
     #[serde(
         rename = "term_sub_count",
         default,
@@ -14137,7 +14137,7 @@ pub struct ProductAndSubscriptionTerm {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ProductAttribute {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -14145,7 +14145,7 @@ pub struct ProductAttribute {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `product_id` (int).
+    /// `product_id` (`int`).
     #[serde(
         rename = "product_id",
         default,
@@ -14153,7 +14153,7 @@ pub struct ProductAttribute {
         with = "crate::de::opt_i64"
     )]
     pub product_id: Option<i64>,
-    /// `default_id` (int).
+    /// `default_id` (`int`).
     #[serde(
         rename = "default_id",
         default,
@@ -14161,7 +14161,7 @@ pub struct ProductAttribute {
         with = "crate::de::opt_i64"
     )]
     pub default_id: Option<i64>,
-    /// `disp_order` (int).
+    /// `disp_order` (`int`).
     #[serde(
         rename = "disp_order",
         default,
@@ -14169,7 +14169,7 @@ pub struct ProductAttribute {
         with = "crate::de::opt_i64"
     )]
     pub disp_order: Option<i64>,
-    /// `attemp_id` (int).
+    /// `attemp_id` (`int`).
     #[serde(
         rename = "attemp_id",
         default,
@@ -14177,7 +14177,7 @@ pub struct ProductAttribute {
         with = "crate::de::opt_i64"
     )]
     pub attemp_id: Option<i64>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -14185,7 +14185,7 @@ pub struct ProductAttribute {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `type` (string).
+    /// `type` (`string`).
     #[serde(
         rename = "type",
         default,
@@ -14193,7 +14193,7 @@ pub struct ProductAttribute {
         with = "crate::de::opt_string"
     )]
     pub type_: Option<String>,
-    /// `prompt` (string).
+    /// `prompt` (`string`).
     #[serde(
         rename = "prompt",
         default,
@@ -14201,7 +14201,7 @@ pub struct ProductAttribute {
         with = "crate::de::opt_string"
     )]
     pub prompt: Option<String>,
-    /// `price` (decimal).
+    /// `price` (`decimal`).
     #[serde(
         rename = "price",
         default,
@@ -14209,7 +14209,7 @@ pub struct ProductAttribute {
         with = "crate::de::opt_f64"
     )]
     pub price: Option<f64>,
-    /// `formatted_price` (string).
+    /// `formatted_price` (`string`).
     #[serde(
         rename = "formatted_price",
         default,
@@ -14217,7 +14217,7 @@ pub struct ProductAttribute {
         with = "crate::de::opt_string"
     )]
     pub formatted_price: Option<String>,
-    /// `cost` (decimal).
+    /// `cost` (`decimal`).
     #[serde(
         rename = "cost",
         default,
@@ -14225,7 +14225,7 @@ pub struct ProductAttribute {
         with = "crate::de::opt_f64"
     )]
     pub cost: Option<f64>,
-    /// `formatted_cost` (string).
+    /// `formatted_cost` (`string`).
     #[serde(
         rename = "formatted_cost",
         default,
@@ -14233,7 +14233,7 @@ pub struct ProductAttribute {
         with = "crate::de::opt_string"
     )]
     pub formatted_cost: Option<String>,
-    /// `weight` (decimal).
+    /// `weight` (`decimal`).
     #[serde(
         rename = "weight",
         default,
@@ -14241,7 +14241,7 @@ pub struct ProductAttribute {
         with = "crate::de::opt_f64"
     )]
     pub weight: Option<f64>,
-    /// `formatted_weight` (string).
+    /// `formatted_weight` (`string`).
     #[serde(
         rename = "formatted_weight",
         default,
@@ -14249,7 +14249,7 @@ pub struct ProductAttribute {
         with = "crate::de::opt_string"
     )]
     pub formatted_weight: Option<String>,
-    /// `required` (bool).
+    /// `required` (`bool`).
     #[serde(
         rename = "required",
         default,
@@ -14257,7 +14257,7 @@ pub struct ProductAttribute {
         with = "crate::de::opt_bool"
     )]
     pub required: Option<bool>,
-    /// `inventory` (bool).
+    /// `inventory` (`bool`).
     #[serde(
         rename = "inventory",
         default,
@@ -14265,7 +14265,7 @@ pub struct ProductAttribute {
         with = "crate::de::opt_bool"
     )]
     pub inventory: Option<bool>,
-    /// `image` (string).
+    /// `image` (`string`).
     #[serde(
         rename = "image",
         default,
@@ -14273,14 +14273,14 @@ pub struct ProductAttribute {
         with = "crate::de::opt_string"
     )]
     pub image: Option<String>,
-    /// `attributes` (list<ProductAttribute>).
+    /// `attributes` (`list<ProductAttribute>`).
     #[serde(
         rename = "attributes",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub attributes: Option<Vec<ProductAttribute>>,
-    /// `options` (list<ProductOption>).
+    /// `options` (`list<ProductOption>`).
     #[serde(rename = "options", default, skip_serializing_if = "Option::is_none")]
     pub options: Option<Vec<ProductOption>>,
     /// Every other field the store sent, as sent.
@@ -14292,7 +14292,7 @@ pub struct ProductAttribute {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ProductAttributeListAttribute {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -14300,7 +14300,7 @@ pub struct ProductAttributeListAttribute {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `product_id` (int).
+    /// `product_id` (`int`).
     #[serde(
         rename = "product_id",
         default,
@@ -14308,7 +14308,7 @@ pub struct ProductAttributeListAttribute {
         with = "crate::de::opt_i64"
     )]
     pub product_id: Option<i64>,
-    /// `default_id` (int).
+    /// `default_id` (`int`).
     #[serde(
         rename = "default_id",
         default,
@@ -14316,7 +14316,7 @@ pub struct ProductAttributeListAttribute {
         with = "crate::de::opt_i64"
     )]
     pub default_id: Option<i64>,
-    /// `disp_order` (int).
+    /// `disp_order` (`int`).
     #[serde(
         rename = "disp_order",
         default,
@@ -14324,7 +14324,7 @@ pub struct ProductAttributeListAttribute {
         with = "crate::de::opt_i64"
     )]
     pub disp_order: Option<i64>,
-    /// `attemp_id` (int).
+    /// `attemp_id` (`int`).
     #[serde(
         rename = "attemp_id",
         default,
@@ -14332,7 +14332,7 @@ pub struct ProductAttributeListAttribute {
         with = "crate::de::opt_i64"
     )]
     pub attemp_id: Option<i64>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -14340,7 +14340,7 @@ pub struct ProductAttributeListAttribute {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `type` (string).
+    /// `type` (`string`).
     #[serde(
         rename = "type",
         default,
@@ -14348,7 +14348,7 @@ pub struct ProductAttributeListAttribute {
         with = "crate::de::opt_string"
     )]
     pub type_: Option<String>,
-    /// `prompt` (string).
+    /// `prompt` (`string`).
     #[serde(
         rename = "prompt",
         default,
@@ -14356,7 +14356,7 @@ pub struct ProductAttributeListAttribute {
         with = "crate::de::opt_string"
     )]
     pub prompt: Option<String>,
-    /// `price` (decimal).
+    /// `price` (`decimal`).
     #[serde(
         rename = "price",
         default,
@@ -14364,7 +14364,7 @@ pub struct ProductAttributeListAttribute {
         with = "crate::de::opt_f64"
     )]
     pub price: Option<f64>,
-    /// `formatted_price` (string).
+    /// `formatted_price` (`string`).
     #[serde(
         rename = "formatted_price",
         default,
@@ -14372,7 +14372,7 @@ pub struct ProductAttributeListAttribute {
         with = "crate::de::opt_string"
     )]
     pub formatted_price: Option<String>,
-    /// `cost` (decimal).
+    /// `cost` (`decimal`).
     #[serde(
         rename = "cost",
         default,
@@ -14380,7 +14380,7 @@ pub struct ProductAttributeListAttribute {
         with = "crate::de::opt_f64"
     )]
     pub cost: Option<f64>,
-    /// `formatted_cost` (string).
+    /// `formatted_cost` (`string`).
     #[serde(
         rename = "formatted_cost",
         default,
@@ -14388,7 +14388,7 @@ pub struct ProductAttributeListAttribute {
         with = "crate::de::opt_string"
     )]
     pub formatted_cost: Option<String>,
-    /// `weight` (decimal).
+    /// `weight` (`decimal`).
     #[serde(
         rename = "weight",
         default,
@@ -14396,7 +14396,7 @@ pub struct ProductAttributeListAttribute {
         with = "crate::de::opt_f64"
     )]
     pub weight: Option<f64>,
-    /// `formatted_weight` (string).
+    /// `formatted_weight` (`string`).
     #[serde(
         rename = "formatted_weight",
         default,
@@ -14404,7 +14404,7 @@ pub struct ProductAttributeListAttribute {
         with = "crate::de::opt_string"
     )]
     pub formatted_weight: Option<String>,
-    /// `required` (bool).
+    /// `required` (`bool`).
     #[serde(
         rename = "required",
         default,
@@ -14412,7 +14412,7 @@ pub struct ProductAttributeListAttribute {
         with = "crate::de::opt_bool"
     )]
     pub required: Option<bool>,
-    /// `inventory` (bool).
+    /// `inventory` (`bool`).
     #[serde(
         rename = "inventory",
         default,
@@ -14420,7 +14420,7 @@ pub struct ProductAttributeListAttribute {
         with = "crate::de::opt_bool"
     )]
     pub inventory: Option<bool>,
-    /// `image` (string).
+    /// `image` (`string`).
     #[serde(
         rename = "image",
         default,
@@ -14428,17 +14428,17 @@ pub struct ProductAttributeListAttribute {
         with = "crate::de::opt_string"
     )]
     pub image: Option<String>,
-    /// `attributes` (list<ProductAttributeListAttribute>).
+    /// `attributes` (`list<ProductAttributeListAttribute>`).
     #[serde(
         rename = "attributes",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub attributes: Option<Vec<ProductAttributeListAttribute>>,
-    /// `options` (list<ProductOption>).
+    /// `options` (`list<ProductOption>`).
     #[serde(rename = "options", default, skip_serializing_if = "Option::is_none")]
     pub options: Option<Vec<ProductOption>>,
-    /// `has_variant_parts` (bool).
+    /// `has_variant_parts` (`bool`).
     #[serde(
         rename = "has_variant_parts",
         default,
@@ -14446,7 +14446,7 @@ pub struct ProductAttributeListAttribute {
         with = "crate::de::opt_bool"
     )]
     pub has_variant_parts: Option<bool>,
-    /// `template` (ProductAttributeListTemplate).
+    /// `template` (`ProductAttributeListTemplate`).
     #[serde(rename = "template", default, skip_serializing_if = "Option::is_none")]
     pub template: Option<ProductAttributeListTemplate>,
     /// Every other field the store sent, as sent.
@@ -14458,7 +14458,7 @@ pub struct ProductAttributeListAttribute {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ProductAttributeListOption {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -14466,7 +14466,7 @@ pub struct ProductAttributeListOption {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `product_id` (int).
+    /// `product_id` (`int`).
     #[serde(
         rename = "product_id",
         default,
@@ -14474,7 +14474,7 @@ pub struct ProductAttributeListOption {
         with = "crate::de::opt_i64"
     )]
     pub product_id: Option<i64>,
-    /// `attr_id` (int).
+    /// `attr_id` (`int`).
     #[serde(
         rename = "attr_id",
         default,
@@ -14482,7 +14482,7 @@ pub struct ProductAttributeListOption {
         with = "crate::de::opt_i64"
     )]
     pub attr_id: Option<i64>,
-    /// `attemp_id` (int).
+    /// `attemp_id` (`int`).
     #[serde(
         rename = "attemp_id",
         default,
@@ -14490,7 +14490,7 @@ pub struct ProductAttributeListOption {
         with = "crate::de::opt_i64"
     )]
     pub attemp_id: Option<i64>,
-    /// `attmpat_id` (int).
+    /// `attmpat_id` (`int`).
     #[serde(
         rename = "attmpat_id",
         default,
@@ -14498,7 +14498,7 @@ pub struct ProductAttributeListOption {
         with = "crate::de::opt_i64"
     )]
     pub attmpat_id: Option<i64>,
-    /// `disp_order` (int).
+    /// `disp_order` (`int`).
     #[serde(
         rename = "disp_order",
         default,
@@ -14506,7 +14506,7 @@ pub struct ProductAttributeListOption {
         with = "crate::de::opt_i64"
     )]
     pub disp_order: Option<i64>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -14514,7 +14514,7 @@ pub struct ProductAttributeListOption {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `prompt` (string).
+    /// `prompt` (`string`).
     #[serde(
         rename = "prompt",
         default,
@@ -14522,7 +14522,7 @@ pub struct ProductAttributeListOption {
         with = "crate::de::opt_string"
     )]
     pub prompt: Option<String>,
-    /// `price` (decimal).
+    /// `price` (`decimal`).
     #[serde(
         rename = "price",
         default,
@@ -14530,7 +14530,7 @@ pub struct ProductAttributeListOption {
         with = "crate::de::opt_f64"
     )]
     pub price: Option<f64>,
-    /// `cost` (decimal).
+    /// `cost` (`decimal`).
     #[serde(
         rename = "cost",
         default,
@@ -14538,7 +14538,7 @@ pub struct ProductAttributeListOption {
         with = "crate::de::opt_f64"
     )]
     pub cost: Option<f64>,
-    /// `weight` (decimal).
+    /// `weight` (`decimal`).
     #[serde(
         rename = "weight",
         default,
@@ -14546,7 +14546,7 @@ pub struct ProductAttributeListOption {
         with = "crate::de::opt_f64"
     )]
     pub weight: Option<f64>,
-    /// `image` (string).
+    /// `image` (`string`).
     #[serde(
         rename = "image",
         default,
@@ -14554,7 +14554,7 @@ pub struct ProductAttributeListOption {
         with = "crate::de::opt_string"
     )]
     pub image: Option<String>,
-    /// `default_opt` (bool).
+    /// `default_opt` (`bool`).
     #[serde(
         rename = "default_opt",
         default,
@@ -14562,7 +14562,7 @@ pub struct ProductAttributeListOption {
         with = "crate::de::opt_bool"
     )]
     pub default_opt: Option<bool>,
-    /// `has_variant_parts` (bool).
+    /// `has_variant_parts` (`bool`).
     #[serde(
         rename = "has_variant_parts",
         default,
@@ -14579,7 +14579,7 @@ pub struct ProductAttributeListOption {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ProductAttributeListTemplate {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -14587,7 +14587,7 @@ pub struct ProductAttributeListTemplate {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -14595,7 +14595,7 @@ pub struct ProductAttributeListTemplate {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `prompt` (string).
+    /// `prompt` (`string`).
     #[serde(
         rename = "prompt",
         default,
@@ -14603,7 +14603,7 @@ pub struct ProductAttributeListTemplate {
         with = "crate::de::opt_string"
     )]
     pub prompt: Option<String>,
-    /// `refcount` (int).
+    /// `refcount` (`int`).
     #[serde(
         rename = "refcount",
         default,
@@ -14620,7 +14620,7 @@ pub struct ProductAttributeListTemplate {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ProductImageData {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -14628,7 +14628,7 @@ pub struct ProductImageData {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `product_id` (int).
+    /// `product_id` (`int`).
     #[serde(
         rename = "product_id",
         default,
@@ -14636,7 +14636,7 @@ pub struct ProductImageData {
         with = "crate::de::opt_i64"
     )]
     pub product_id: Option<i64>,
-    /// `image_id` (int).
+    /// `image_id` (`int`).
     #[serde(
         rename = "image_id",
         default,
@@ -14644,7 +14644,7 @@ pub struct ProductImageData {
         with = "crate::de::opt_i64"
     )]
     pub image_id: Option<i64>,
-    /// `type_id` (int).
+    /// `type_id` (`int`).
     #[serde(
         rename = "type_id",
         default,
@@ -14652,7 +14652,7 @@ pub struct ProductImageData {
         with = "crate::de::opt_i64"
     )]
     pub type_id: Option<i64>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -14660,7 +14660,7 @@ pub struct ProductImageData {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `type_desc` (string).
+    /// `type_desc` (`string`).
     #[serde(
         rename = "type_desc",
         default,
@@ -14668,7 +14668,7 @@ pub struct ProductImageData {
         with = "crate::de::opt_string"
     )]
     pub type_desc: Option<String>,
-    /// `image` (string).
+    /// `image` (`string`).
     #[serde(
         rename = "image",
         default,
@@ -14676,7 +14676,7 @@ pub struct ProductImageData {
         with = "crate::de::opt_string"
     )]
     pub image: Option<String>,
-    /// `width` (int).
+    /// `width` (`int`).
     #[serde(
         rename = "width",
         default,
@@ -14684,7 +14684,7 @@ pub struct ProductImageData {
         with = "crate::de::opt_i64"
     )]
     pub width: Option<i64>,
-    /// `height` (int).
+    /// `height` (`int`).
     #[serde(
         rename = "height",
         default,
@@ -14692,7 +14692,7 @@ pub struct ProductImageData {
         with = "crate::de::opt_i64"
     )]
     pub height: Option<i64>,
-    /// `disp_order` (int).
+    /// `disp_order` (`int`).
     #[serde(
         rename = "disp_order",
         default,
@@ -14709,7 +14709,7 @@ pub struct ProductImageData {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ProductInventoryAdjustment {
-    /// `product_id` (int).
+    /// `product_id` (`int`).
     #[serde(
         rename = "product_id",
         default,
@@ -14717,7 +14717,7 @@ pub struct ProductInventoryAdjustment {
         with = "crate::de::opt_i64"
     )]
     pub product_id: Option<i64>,
-    /// `product_code` (string).
+    /// `product_code` (`string`).
     #[serde(
         rename = "product_code",
         default,
@@ -14725,7 +14725,7 @@ pub struct ProductInventoryAdjustment {
         with = "crate::de::opt_string"
     )]
     pub product_code: Option<String>,
-    /// `product_sku` (string).
+    /// `product_sku` (`string`).
     #[serde(
         rename = "product_sku",
         default,
@@ -14733,7 +14733,7 @@ pub struct ProductInventoryAdjustment {
         with = "crate::de::opt_string"
     )]
     pub product_sku: Option<String>,
-    /// `adjustment` (int).
+    /// `adjustment` (`int`).
     #[serde(
         rename = "adjustment",
         default,
@@ -14750,7 +14750,7 @@ pub struct ProductInventoryAdjustment {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ProductInventorySettings {
-    /// `active` (bool).
+    /// `active` (`bool`).
     #[serde(
         rename = "active",
         default,
@@ -14758,7 +14758,7 @@ pub struct ProductInventorySettings {
         with = "crate::de::opt_bool"
     )]
     pub active: Option<bool>,
-    /// `in_short` (string).
+    /// `in_short` (`string`).
     #[serde(
         rename = "in_short",
         default,
@@ -14766,7 +14766,7 @@ pub struct ProductInventorySettings {
         with = "crate::de::opt_string"
     )]
     pub in_short: Option<String>,
-    /// `in_long` (string).
+    /// `in_long` (`string`).
     #[serde(
         rename = "in_long",
         default,
@@ -14774,7 +14774,7 @@ pub struct ProductInventorySettings {
         with = "crate::de::opt_string"
     )]
     pub in_long: Option<String>,
-    /// `low_track` (string).
+    /// `low_track` (`string`).
     #[serde(
         rename = "low_track",
         default,
@@ -14782,7 +14782,7 @@ pub struct ProductInventorySettings {
         with = "crate::de::opt_string"
     )]
     pub low_track: Option<String>,
-    /// `low_level` (int).
+    /// `low_level` (`int`).
     #[serde(
         rename = "low_level",
         default,
@@ -14790,7 +14790,7 @@ pub struct ProductInventorySettings {
         with = "crate::de::opt_i64"
     )]
     pub low_level: Option<i64>,
-    /// `low_lvl_d` (bool).
+    /// `low_lvl_d` (`bool`).
     #[serde(
         rename = "low_lvl_d",
         default,
@@ -14798,7 +14798,7 @@ pub struct ProductInventorySettings {
         with = "crate::de::opt_bool"
     )]
     pub low_lvl_d: Option<bool>,
-    /// `low_short` (string).
+    /// `low_short` (`string`).
     #[serde(
         rename = "low_short",
         default,
@@ -14806,7 +14806,7 @@ pub struct ProductInventorySettings {
         with = "crate::de::opt_string"
     )]
     pub low_short: Option<String>,
-    /// `low_long` (string).
+    /// `low_long` (`string`).
     #[serde(
         rename = "low_long",
         default,
@@ -14814,7 +14814,7 @@ pub struct ProductInventorySettings {
         with = "crate::de::opt_string"
     )]
     pub low_long: Option<String>,
-    /// `out_track` (string).
+    /// `out_track` (`string`).
     #[serde(
         rename = "out_track",
         default,
@@ -14822,7 +14822,7 @@ pub struct ProductInventorySettings {
         with = "crate::de::opt_string"
     )]
     pub out_track: Option<String>,
-    /// `out_hide` (string).
+    /// `out_hide` (`string`).
     #[serde(
         rename = "out_hide",
         default,
@@ -14830,7 +14830,7 @@ pub struct ProductInventorySettings {
         with = "crate::de::opt_string"
     )]
     pub out_hide: Option<String>,
-    /// `out_level` (int).
+    /// `out_level` (`int`).
     #[serde(
         rename = "out_level",
         default,
@@ -14838,7 +14838,7 @@ pub struct ProductInventorySettings {
         with = "crate::de::opt_i64"
     )]
     pub out_level: Option<i64>,
-    /// `out_lvl_d` (bool).
+    /// `out_lvl_d` (`bool`).
     #[serde(
         rename = "out_lvl_d",
         default,
@@ -14846,7 +14846,7 @@ pub struct ProductInventorySettings {
         with = "crate::de::opt_bool"
     )]
     pub out_lvl_d: Option<bool>,
-    /// `out_short` (string).
+    /// `out_short` (`string`).
     #[serde(
         rename = "out_short",
         default,
@@ -14854,7 +14854,7 @@ pub struct ProductInventorySettings {
         with = "crate::de::opt_string"
     )]
     pub out_short: Option<String>,
-    /// `out_long` (string).
+    /// `out_long` (`string`).
     #[serde(
         rename = "out_long",
         default,
@@ -14862,7 +14862,7 @@ pub struct ProductInventorySettings {
         with = "crate::de::opt_string"
     )]
     pub out_long: Option<String>,
-    /// `ltd_long` (string).
+    /// `ltd_long` (`string`).
     #[serde(
         rename = "ltd_long",
         default,
@@ -14879,7 +14879,7 @@ pub struct ProductInventorySettings {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ProductKit {
-    /// `attr_id` (int).
+    /// `attr_id` (`int`).
     #[serde(
         rename = "attr_id",
         default,
@@ -14887,7 +14887,7 @@ pub struct ProductKit {
         with = "crate::de::opt_i64"
     )]
     pub attr_id: Option<i64>,
-    /// `attr_type` (string).
+    /// `attr_type` (`string`).
     #[serde(
         rename = "attr_type",
         default,
@@ -14895,7 +14895,7 @@ pub struct ProductKit {
         with = "crate::de::opt_string"
     )]
     pub attr_type: Option<String>,
-    /// `attr_code` (string).
+    /// `attr_code` (`string`).
     #[serde(
         rename = "attr_code",
         default,
@@ -14903,7 +14903,7 @@ pub struct ProductKit {
         with = "crate::de::opt_string"
     )]
     pub attr_code: Option<String>,
-    /// `attr_prompt` (string).
+    /// `attr_prompt` (`string`).
     #[serde(
         rename = "attr_prompt",
         default,
@@ -14911,7 +14911,7 @@ pub struct ProductKit {
         with = "crate::de::opt_string"
     )]
     pub attr_prompt: Option<String>,
-    /// `attmpat_id` (int).
+    /// `attmpat_id` (`int`).
     #[serde(
         rename = "attmpat_id",
         default,
@@ -14919,7 +14919,7 @@ pub struct ProductKit {
         with = "crate::de::opt_i64"
     )]
     pub attmpat_id: Option<i64>,
-    /// `option_id` (int).
+    /// `option_id` (`int`).
     #[serde(
         rename = "option_id",
         default,
@@ -14927,7 +14927,7 @@ pub struct ProductKit {
         with = "crate::de::opt_i64"
     )]
     pub option_id: Option<i64>,
-    /// `option_code` (string).
+    /// `option_code` (`string`).
     #[serde(
         rename = "option_code",
         default,
@@ -14935,7 +14935,7 @@ pub struct ProductKit {
         with = "crate::de::opt_string"
     )]
     pub option_code: Option<String>,
-    /// `option_prompt` (string).
+    /// `option_prompt` (`string`).
     #[serde(
         rename = "option_prompt",
         default,
@@ -14943,7 +14943,7 @@ pub struct ProductKit {
         with = "crate::de::opt_string"
     )]
     pub option_prompt: Option<String>,
-    /// `option_disp_order` (int).
+    /// `option_disp_order` (`int`).
     #[serde(
         rename = "option_disp_order",
         default,
@@ -14951,7 +14951,7 @@ pub struct ProductKit {
         with = "crate::de::opt_i64"
     )]
     pub option_disp_order: Option<i64>,
-    /// `parts` (list<ProductKitPart>).
+    /// `parts` (`list<ProductKitPart>`).
     #[serde(rename = "parts", default, skip_serializing_if = "Option::is_none")]
     pub parts: Option<Vec<ProductKitPart>>,
     /// Every other field the store sent, as sent.
@@ -14963,7 +14963,7 @@ pub struct ProductKit {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ProductKitPart {
-    /// `product_id` (int).
+    /// `product_id` (`int`).
     #[serde(
         rename = "product_id",
         default,
@@ -14971,7 +14971,7 @@ pub struct ProductKitPart {
         with = "crate::de::opt_i64"
     )]
     pub product_id: Option<i64>,
-    /// `product_code` (string).
+    /// `product_code` (`string`).
     #[serde(
         rename = "product_code",
         default,
@@ -14979,7 +14979,7 @@ pub struct ProductKitPart {
         with = "crate::de::opt_string"
     )]
     pub product_code: Option<String>,
-    /// `product_name` (string).
+    /// `product_name` (`string`).
     #[serde(
         rename = "product_name",
         default,
@@ -14987,7 +14987,7 @@ pub struct ProductKitPart {
         with = "crate::de::opt_string"
     )]
     pub product_name: Option<String>,
-    /// `quantity` (int).
+    /// `quantity` (`int`).
     #[serde(
         rename = "quantity",
         default,
@@ -15004,7 +15004,7 @@ pub struct ProductKitPart {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ProductOption {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -15012,7 +15012,7 @@ pub struct ProductOption {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `product_id` (int).
+    /// `product_id` (`int`).
     #[serde(
         rename = "product_id",
         default,
@@ -15020,7 +15020,7 @@ pub struct ProductOption {
         with = "crate::de::opt_i64"
     )]
     pub product_id: Option<i64>,
-    /// `attr_id` (int).
+    /// `attr_id` (`int`).
     #[serde(
         rename = "attr_id",
         default,
@@ -15028,7 +15028,7 @@ pub struct ProductOption {
         with = "crate::de::opt_i64"
     )]
     pub attr_id: Option<i64>,
-    /// `attemp_id` (int).
+    /// `attemp_id` (`int`).
     #[serde(
         rename = "attemp_id",
         default,
@@ -15036,7 +15036,7 @@ pub struct ProductOption {
         with = "crate::de::opt_i64"
     )]
     pub attemp_id: Option<i64>,
-    /// `attmpat_id` (int).
+    /// `attmpat_id` (`int`).
     #[serde(
         rename = "attmpat_id",
         default,
@@ -15044,7 +15044,7 @@ pub struct ProductOption {
         with = "crate::de::opt_i64"
     )]
     pub attmpat_id: Option<i64>,
-    /// `disp_order` (int).
+    /// `disp_order` (`int`).
     #[serde(
         rename = "disp_order",
         default,
@@ -15052,7 +15052,7 @@ pub struct ProductOption {
         with = "crate::de::opt_i64"
     )]
     pub disp_order: Option<i64>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -15060,7 +15060,7 @@ pub struct ProductOption {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `prompt` (string).
+    /// `prompt` (`string`).
     #[serde(
         rename = "prompt",
         default,
@@ -15068,7 +15068,7 @@ pub struct ProductOption {
         with = "crate::de::opt_string"
     )]
     pub prompt: Option<String>,
-    /// `price` (decimal).
+    /// `price` (`decimal`).
     #[serde(
         rename = "price",
         default,
@@ -15076,7 +15076,7 @@ pub struct ProductOption {
         with = "crate::de::opt_f64"
     )]
     pub price: Option<f64>,
-    /// `cost` (decimal).
+    /// `cost` (`decimal`).
     #[serde(
         rename = "cost",
         default,
@@ -15084,7 +15084,7 @@ pub struct ProductOption {
         with = "crate::de::opt_f64"
     )]
     pub cost: Option<f64>,
-    /// `weight` (decimal).
+    /// `weight` (`decimal`).
     #[serde(
         rename = "weight",
         default,
@@ -15092,7 +15092,7 @@ pub struct ProductOption {
         with = "crate::de::opt_f64"
     )]
     pub weight: Option<f64>,
-    /// `image` (string).
+    /// `image` (`string`).
     #[serde(
         rename = "image",
         default,
@@ -15100,7 +15100,7 @@ pub struct ProductOption {
         with = "crate::de::opt_string"
     )]
     pub image: Option<String>,
-    /// `formatted_price` (string).
+    /// `formatted_price` (`string`).
     #[serde(
         rename = "formatted_price",
         default,
@@ -15108,7 +15108,7 @@ pub struct ProductOption {
         with = "crate::de::opt_string"
     )]
     pub formatted_price: Option<String>,
-    /// `formatted_cost` (string).
+    /// `formatted_cost` (`string`).
     #[serde(
         rename = "formatted_cost",
         default,
@@ -15116,7 +15116,7 @@ pub struct ProductOption {
         with = "crate::de::opt_string"
     )]
     pub formatted_cost: Option<String>,
-    /// `formatted_weight` (string).
+    /// `formatted_weight` (`string`).
     #[serde(
         rename = "formatted_weight",
         default,
@@ -15133,7 +15133,7 @@ pub struct ProductOption {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ProductShippingMethod {
-    /// `mod_code` (string).
+    /// `mod_code` (`string`).
     #[serde(
         rename = "mod_code",
         default,
@@ -15141,7 +15141,7 @@ pub struct ProductShippingMethod {
         with = "crate::de::opt_string"
     )]
     pub mod_code: Option<String>,
-    /// `meth_code` (string).
+    /// `meth_code` (`string`).
     #[serde(
         rename = "meth_code",
         default,
@@ -15158,7 +15158,7 @@ pub struct ProductShippingMethod {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ProductShippingRules {
-    /// `product_id` (int).
+    /// `product_id` (`int`).
     #[serde(
         rename = "product_id",
         default,
@@ -15166,7 +15166,7 @@ pub struct ProductShippingRules {
         with = "crate::de::opt_i64"
     )]
     pub product_id: Option<i64>,
-    /// `ownpackage` (bool).
+    /// `ownpackage` (`bool`).
     #[serde(
         rename = "ownpackage",
         default,
@@ -15174,7 +15174,7 @@ pub struct ProductShippingRules {
         with = "crate::de::opt_bool"
     )]
     pub ownpackage: Option<bool>,
-    /// `width` (decimal).
+    /// `width` (`decimal`).
     #[serde(
         rename = "width",
         default,
@@ -15182,7 +15182,7 @@ pub struct ProductShippingRules {
         with = "crate::de::opt_f64"
     )]
     pub width: Option<f64>,
-    /// `length` (decimal).
+    /// `length` (`decimal`).
     #[serde(
         rename = "length",
         default,
@@ -15190,7 +15190,7 @@ pub struct ProductShippingRules {
         with = "crate::de::opt_f64"
     )]
     pub length: Option<f64>,
-    /// `height` (decimal).
+    /// `height` (`decimal`).
     #[serde(
         rename = "height",
         default,
@@ -15198,7 +15198,7 @@ pub struct ProductShippingRules {
         with = "crate::de::opt_f64"
     )]
     pub height: Option<f64>,
-    /// `limitmeths` (bool).
+    /// `limitmeths` (`bool`).
     #[serde(
         rename = "limitmeths",
         default,
@@ -15206,7 +15206,7 @@ pub struct ProductShippingRules {
         with = "crate::de::opt_bool"
     )]
     pub limitmeths: Option<bool>,
-    /// `methods` (list<ProductShippingMethod>).
+    /// `methods` (`list<ProductShippingMethod>`).
     #[serde(rename = "methods", default, skip_serializing_if = "Option::is_none")]
     pub methods: Option<Vec<ProductShippingMethod>>,
     /// Every other field the store sent, as sent.
@@ -15218,7 +15218,7 @@ pub struct ProductShippingRules {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ProductSubscriptionSettings {
-    /// `product_id` (int).
+    /// `product_id` (`int`).
     #[serde(
         rename = "product_id",
         default,
@@ -15226,7 +15226,7 @@ pub struct ProductSubscriptionSettings {
         with = "crate::de::opt_i64"
     )]
     pub product_id: Option<i64>,
-    /// `enabled` (bool).
+    /// `enabled` (`bool`).
     #[serde(
         rename = "enabled",
         default,
@@ -15234,7 +15234,7 @@ pub struct ProductSubscriptionSettings {
         with = "crate::de::opt_bool"
     )]
     pub enabled: Option<bool>,
-    /// `mandatory` (bool).
+    /// `mandatory` (`bool`).
     #[serde(
         rename = "mandatory",
         default,
@@ -15242,7 +15242,7 @@ pub struct ProductSubscriptionSettings {
         with = "crate::de::opt_bool"
     )]
     pub mandatory: Option<bool>,
-    /// `can_cancel` (bool).
+    /// `can_cancel` (`bool`).
     #[serde(
         rename = "can_cancel",
         default,
@@ -15250,7 +15250,7 @@ pub struct ProductSubscriptionSettings {
         with = "crate::de::opt_bool"
     )]
     pub can_cancel: Option<bool>,
-    /// `cncl_min` (int).
+    /// `cncl_min` (`int`).
     #[serde(
         rename = "cncl_min",
         default,
@@ -15258,7 +15258,7 @@ pub struct ProductSubscriptionSettings {
         with = "crate::de::opt_i64"
     )]
     pub cncl_min: Option<i64>,
-    /// `can_qty` (bool).
+    /// `can_qty` (`bool`).
     #[serde(
         rename = "can_qty",
         default,
@@ -15266,7 +15266,7 @@ pub struct ProductSubscriptionSettings {
         with = "crate::de::opt_bool"
     )]
     pub can_qty: Option<bool>,
-    /// `qty_min` (int).
+    /// `qty_min` (`int`).
     #[serde(
         rename = "qty_min",
         default,
@@ -15274,7 +15274,7 @@ pub struct ProductSubscriptionSettings {
         with = "crate::de::opt_i64"
     )]
     pub qty_min: Option<i64>,
-    /// `can_term` (bool).
+    /// `can_term` (`bool`).
     #[serde(
         rename = "can_term",
         default,
@@ -15282,7 +15282,7 @@ pub struct ProductSubscriptionSettings {
         with = "crate::de::opt_bool"
     )]
     pub can_term: Option<bool>,
-    /// `term_min` (int).
+    /// `term_min` (`int`).
     #[serde(
         rename = "term_min",
         default,
@@ -15290,7 +15290,7 @@ pub struct ProductSubscriptionSettings {
         with = "crate::de::opt_i64"
     )]
     pub term_min: Option<i64>,
-    /// `can_date` (bool).
+    /// `can_date` (`bool`).
     #[serde(
         rename = "can_date",
         default,
@@ -15298,7 +15298,7 @@ pub struct ProductSubscriptionSettings {
         with = "crate::de::opt_bool"
     )]
     pub can_date: Option<bool>,
-    /// `date_min` (int).
+    /// `date_min` (`int`).
     #[serde(
         rename = "date_min",
         default,
@@ -15315,7 +15315,7 @@ pub struct ProductSubscriptionSettings {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ProductSubscriptionTerm {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -15323,7 +15323,7 @@ pub struct ProductSubscriptionTerm {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `product_id` (int).
+    /// `product_id` (`int`).
     #[serde(
         rename = "product_id",
         default,
@@ -15331,7 +15331,7 @@ pub struct ProductSubscriptionTerm {
         with = "crate::de::opt_i64"
     )]
     pub product_id: Option<i64>,
-    /// `frequency` (string).
+    /// `frequency` (`string`).
     #[serde(
         rename = "frequency",
         default,
@@ -15339,7 +15339,7 @@ pub struct ProductSubscriptionTerm {
         with = "crate::de::opt_string"
     )]
     pub frequency: Option<String>,
-    /// `term` (int).
+    /// `term` (`int`).
     #[serde(
         rename = "term",
         default,
@@ -15347,7 +15347,7 @@ pub struct ProductSubscriptionTerm {
         with = "crate::de::opt_i64"
     )]
     pub term: Option<i64>,
-    /// `descrip` (string).
+    /// `descrip` (`string`).
     #[serde(
         rename = "descrip",
         default,
@@ -15355,7 +15355,7 @@ pub struct ProductSubscriptionTerm {
         with = "crate::de::opt_string"
     )]
     pub descrip: Option<String>,
-    /// `n` (int).
+    /// `n` (`int`).
     #[serde(
         rename = "n",
         default,
@@ -15363,7 +15363,7 @@ pub struct ProductSubscriptionTerm {
         with = "crate::de::opt_i64"
     )]
     pub n: Option<i64>,
-    /// `fixed_dow` (int).
+    /// `fixed_dow` (`int`).
     #[serde(
         rename = "fixed_dow",
         default,
@@ -15371,7 +15371,7 @@ pub struct ProductSubscriptionTerm {
         with = "crate::de::opt_i64"
     )]
     pub fixed_dow: Option<i64>,
-    /// `fixed_dom` (int).
+    /// `fixed_dom` (`int`).
     #[serde(
         rename = "fixed_dom",
         default,
@@ -15379,7 +15379,7 @@ pub struct ProductSubscriptionTerm {
         with = "crate::de::opt_i64"
     )]
     pub fixed_dom: Option<i64>,
-    /// `sub_count` (int).
+    /// `sub_count` (`int`).
     #[serde(
         rename = "sub_count",
         default,
@@ -15387,10 +15387,10 @@ pub struct ProductSubscriptionTerm {
         with = "crate::de::opt_i64"
     )]
     pub sub_count: Option<i64>,
-    /// `dates` (list<ProductSubscriptionTermDate>).
+    /// `dates` (`list<ProductSubscriptionTermDate>`).
     #[serde(rename = "dates", default, skip_serializing_if = "Option::is_none")]
     pub dates: Option<Vec<ProductSubscriptionTermDate>>,
-    /// `disp_order` (int).
+    /// `disp_order` (`int`).
     #[serde(
         rename = "disp_order",
         default,
@@ -15407,7 +15407,7 @@ pub struct ProductSubscriptionTerm {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ProductSubscriptionTermDate {
-    /// `subterm_id` (int).
+    /// `subterm_id` (`int`).
     #[serde(
         rename = "subterm_id",
         default,
@@ -15415,7 +15415,7 @@ pub struct ProductSubscriptionTermDate {
         with = "crate::de::opt_i64"
     )]
     pub subterm_id: Option<i64>,
-    /// `term_dom` (int).
+    /// `term_dom` (`int`).
     #[serde(
         rename = "term_dom",
         default,
@@ -15423,7 +15423,7 @@ pub struct ProductSubscriptionTermDate {
         with = "crate::de::opt_i64"
     )]
     pub term_dom: Option<i64>,
-    /// `term_mon` (int).
+    /// `term_mon` (`int`).
     #[serde(
         rename = "term_mon",
         default,
@@ -15440,7 +15440,7 @@ pub struct ProductSubscriptionTermDate {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ProductVariant {
-    /// `product_id` (int).
+    /// `product_id` (`int`).
     #[serde(
         rename = "product_id",
         default,
@@ -15448,7 +15448,7 @@ pub struct ProductVariant {
         with = "crate::de::opt_i64"
     )]
     pub product_id: Option<i64>,
-    /// `variant_id` (int).
+    /// `variant_id` (`int`).
     #[serde(
         rename = "variant_id",
         default,
@@ -15456,17 +15456,17 @@ pub struct ProductVariant {
         with = "crate::de::opt_i64"
     )]
     pub variant_id: Option<i64>,
-    /// `parts` (list<ProductVariantPart>).
+    /// `parts` (`list<ProductVariantPart>`).
     #[serde(rename = "parts", default, skip_serializing_if = "Option::is_none")]
     pub parts: Option<Vec<ProductVariantPart>>,
-    /// `dimensions` (list<ProductVariantDimension>).
+    /// `dimensions` (`list<ProductVariantDimension>`).
     #[serde(
         rename = "dimensions",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub dimensions: Option<Vec<ProductVariantDimension>>,
-    /// `attributes` (list<ProductVariantAttribute>).
+    /// `attributes` (`list<ProductVariantAttribute>`).
     #[serde(
         rename = "attributes",
         default,
@@ -15482,7 +15482,7 @@ pub struct ProductVariant {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ProductVariantAttribute {
-    /// `attr_id` (int).
+    /// `attr_id` (`int`).
     #[serde(
         rename = "attr_id",
         default,
@@ -15490,7 +15490,7 @@ pub struct ProductVariantAttribute {
         with = "crate::de::opt_i64"
     )]
     pub attr_id: Option<i64>,
-    /// `attr_code` (string).
+    /// `attr_code` (`string`).
     #[serde(
         rename = "attr_code",
         default,
@@ -15498,7 +15498,7 @@ pub struct ProductVariantAttribute {
         with = "crate::de::opt_string"
     )]
     pub attr_code: Option<String>,
-    /// `attmpat_id` (int).
+    /// `attmpat_id` (`int`).
     #[serde(
         rename = "attmpat_id",
         default,
@@ -15506,7 +15506,7 @@ pub struct ProductVariantAttribute {
         with = "crate::de::opt_i64"
     )]
     pub attmpat_id: Option<i64>,
-    /// `option_id` (int).
+    /// `option_id` (`int`).
     #[serde(
         rename = "option_id",
         default,
@@ -15514,7 +15514,7 @@ pub struct ProductVariantAttribute {
         with = "crate::de::opt_i64"
     )]
     pub option_id: Option<i64>,
-    /// `option_code` (string).
+    /// `option_code` (`string`).
     #[serde(
         rename = "option_code",
         default,
@@ -15531,7 +15531,7 @@ pub struct ProductVariantAttribute {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ProductVariantDimension {
-    /// `attr_id` (int).
+    /// `attr_id` (`int`).
     #[serde(
         rename = "attr_id",
         default,
@@ -15539,7 +15539,7 @@ pub struct ProductVariantDimension {
         with = "crate::de::opt_i64"
     )]
     pub attr_id: Option<i64>,
-    /// `attmpat_id` (int).
+    /// `attmpat_id` (`int`).
     #[serde(
         rename = "attmpat_id",
         default,
@@ -15547,7 +15547,7 @@ pub struct ProductVariantDimension {
         with = "crate::de::opt_i64"
     )]
     pub attmpat_id: Option<i64>,
-    /// `option_id` (int).
+    /// `option_id` (`int`).
     #[serde(
         rename = "option_id",
         default,
@@ -15555,7 +15555,7 @@ pub struct ProductVariantDimension {
         with = "crate::de::opt_i64"
     )]
     pub option_id: Option<i64>,
-    /// `option_code` (string).
+    /// `option_code` (`string`).
     #[serde(
         rename = "option_code",
         default,
@@ -15572,7 +15572,7 @@ pub struct ProductVariantDimension {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ProductVariantExclusion {
-    /// `attr_id` (int).
+    /// `attr_id` (`int`).
     #[serde(
         rename = "attr_id",
         default,
@@ -15580,7 +15580,7 @@ pub struct ProductVariantExclusion {
         with = "crate::de::opt_i64"
     )]
     pub attr_id: Option<i64>,
-    /// `attmpat_id` (int).
+    /// `attmpat_id` (`int`).
     #[serde(
         rename = "attmpat_id",
         default,
@@ -15588,7 +15588,7 @@ pub struct ProductVariantExclusion {
         with = "crate::de::opt_i64"
     )]
     pub attmpat_id: Option<i64>,
-    /// `option_id` (int).
+    /// `option_id` (`int`).
     #[serde(
         rename = "option_id",
         default,
@@ -15596,7 +15596,7 @@ pub struct ProductVariantExclusion {
         with = "crate::de::opt_i64"
     )]
     pub option_id: Option<i64>,
-    /// `attr_code` (string).
+    /// `attr_code` (`string`).
     #[serde(
         rename = "attr_code",
         default,
@@ -15604,7 +15604,7 @@ pub struct ProductVariantExclusion {
         with = "crate::de::opt_string"
     )]
     pub attr_code: Option<String>,
-    /// `attmpat_code` (string).
+    /// `attmpat_code` (`string`).
     #[serde(
         rename = "attmpat_code",
         default,
@@ -15612,7 +15612,7 @@ pub struct ProductVariantExclusion {
         with = "crate::de::opt_string"
     )]
     pub attmpat_code: Option<String>,
-    /// `option_code` (string).
+    /// `option_code` (`string`).
     #[serde(
         rename = "option_code",
         default,
@@ -15629,7 +15629,7 @@ pub struct ProductVariantExclusion {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ProductVariantLimit {
-    /// `attr_id` (int).
+    /// `attr_id` (`int`).
     #[serde(
         rename = "attr_id",
         default,
@@ -15637,7 +15637,7 @@ pub struct ProductVariantLimit {
         with = "crate::de::opt_i64"
     )]
     pub attr_id: Option<i64>,
-    /// `attmpat_id` (int).
+    /// `attmpat_id` (`int`).
     #[serde(
         rename = "attmpat_id",
         default,
@@ -15645,7 +15645,7 @@ pub struct ProductVariantLimit {
         with = "crate::de::opt_i64"
     )]
     pub attmpat_id: Option<i64>,
-    /// `option_id` (int).
+    /// `option_id` (`int`).
     #[serde(
         rename = "option_id",
         default,
@@ -15653,7 +15653,7 @@ pub struct ProductVariantLimit {
         with = "crate::de::opt_i64"
     )]
     pub option_id: Option<i64>,
-    /// `attr_code` (string).
+    /// `attr_code` (`string`).
     #[serde(
         rename = "attr_code",
         default,
@@ -15661,7 +15661,7 @@ pub struct ProductVariantLimit {
         with = "crate::de::opt_string"
     )]
     pub attr_code: Option<String>,
-    /// `attmpat_code` (string).
+    /// `attmpat_code` (`string`).
     #[serde(
         rename = "attmpat_code",
         default,
@@ -15669,7 +15669,7 @@ pub struct ProductVariantLimit {
         with = "crate::de::opt_string"
     )]
     pub attmpat_code: Option<String>,
-    /// `option_code` (string).
+    /// `option_code` (`string`).
     #[serde(
         rename = "option_code",
         default,
@@ -15686,7 +15686,7 @@ pub struct ProductVariantLimit {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ProductVariantPart {
-    /// `product_id` (int).
+    /// `product_id` (`int`).
     #[serde(
         rename = "product_id",
         default,
@@ -15694,7 +15694,7 @@ pub struct ProductVariantPart {
         with = "crate::de::opt_i64"
     )]
     pub product_id: Option<i64>,
-    /// `product_code` (string).
+    /// `product_code` (`string`).
     #[serde(
         rename = "product_code",
         default,
@@ -15702,7 +15702,7 @@ pub struct ProductVariantPart {
         with = "crate::de::opt_string"
     )]
     pub product_code: Option<String>,
-    /// `product_name` (string).
+    /// `product_name` (`string`).
     #[serde(
         rename = "product_name",
         default,
@@ -15710,7 +15710,7 @@ pub struct ProductVariantPart {
         with = "crate::de::opt_string"
     )]
     pub product_name: Option<String>,
-    /// `product_sku` (string).
+    /// `product_sku` (`string`).
     #[serde(
         rename = "product_sku",
         default,
@@ -15718,7 +15718,7 @@ pub struct ProductVariantPart {
         with = "crate::de::opt_string"
     )]
     pub product_sku: Option<String>,
-    /// `quantity` (int).
+    /// `quantity` (`int`).
     #[serde(
         rename = "quantity",
         default,
@@ -15726,7 +15726,7 @@ pub struct ProductVariantPart {
         with = "crate::de::opt_i64"
     )]
     pub quantity: Option<i64>,
-    /// `offset` (int).
+    /// `offset` (`int`).
     #[serde(
         rename = "offset",
         default,
@@ -15743,7 +15743,7 @@ pub struct ProductVariantPart {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PropertyChange {
-    /// `Property_ID` (int).
+    /// `Property_ID` (`int`).
     #[serde(
         rename = "Property_ID",
         default,
@@ -15751,7 +15751,7 @@ pub struct PropertyChange {
         with = "crate::de::opt_i64"
     )]
     pub property_id: Option<i64>,
-    /// `Property_Type` (string).
+    /// `Property_Type` (`string`).
     #[serde(
         rename = "Property_Type",
         default,
@@ -15759,7 +15759,7 @@ pub struct PropertyChange {
         with = "crate::de::opt_string"
     )]
     pub property_type: Option<String>,
-    /// `Property_Code` (string).
+    /// `Property_Code` (`string`).
     #[serde(
         rename = "Property_Code",
         default,
@@ -15767,7 +15767,7 @@ pub struct PropertyChange {
         with = "crate::de::opt_string"
     )]
     pub property_code: Option<String>,
-    /// `Product_ID` (int).
+    /// `Product_ID` (`int`).
     #[serde(
         rename = "Product_ID",
         default,
@@ -15775,7 +15775,7 @@ pub struct PropertyChange {
         with = "crate::de::opt_i64"
     )]
     pub product_id: Option<i64>,
-    /// `Product_Code` (string).
+    /// `Product_Code` (`string`).
     #[serde(
         rename = "Product_Code",
         default,
@@ -15783,7 +15783,7 @@ pub struct PropertyChange {
         with = "crate::de::opt_string"
     )]
     pub product_code: Option<String>,
-    /// `Edit_Product` (string).
+    /// `Edit_Product` (`string`).
     #[serde(
         rename = "Edit_Product",
         default,
@@ -15791,7 +15791,7 @@ pub struct PropertyChange {
         with = "crate::de::opt_string"
     )]
     pub edit_product: Option<String>,
-    /// `Category_ID` (int).
+    /// `Category_ID` (`int`).
     #[serde(
         rename = "Category_ID",
         default,
@@ -15799,7 +15799,7 @@ pub struct PropertyChange {
         with = "crate::de::opt_i64"
     )]
     pub category_id: Option<i64>,
-    /// `Category_Code` (string).
+    /// `Category_Code` (`string`).
     #[serde(
         rename = "Category_Code",
         default,
@@ -15807,7 +15807,7 @@ pub struct PropertyChange {
         with = "crate::de::opt_string"
     )]
     pub category_code: Option<String>,
-    /// `Edit_Category` (string).
+    /// `Edit_Category` (`string`).
     #[serde(
         rename = "Edit_Category",
         default,
@@ -15815,7 +15815,7 @@ pub struct PropertyChange {
         with = "crate::de::opt_string"
     )]
     pub edit_category: Option<String>,
-    /// `Source` (string).
+    /// `Source` (`string`).
     #[serde(
         rename = "Source",
         default,
@@ -15823,10 +15823,10 @@ pub struct PropertyChange {
         with = "crate::de::opt_string"
     )]
     pub source: Option<String>,
-    /// `Settings` (VersionSettings).
+    /// `Settings` (`VersionSettings`).
     #[serde(rename = "Settings", default, skip_serializing_if = "Option::is_none")]
     pub settings: Option<VersionSettings>,
-    /// `Image` (string).
+    /// `Image` (`string`).
     #[serde(
         rename = "Image",
         default,
@@ -15834,7 +15834,7 @@ pub struct PropertyChange {
         with = "crate::de::opt_string"
     )]
     pub image: Option<String>,
-    /// `Image_ID` (int).
+    /// `Image_ID` (`int`).
     #[serde(
         rename = "Image_ID",
         default,
@@ -15842,7 +15842,7 @@ pub struct PropertyChange {
         with = "crate::de::opt_i64"
     )]
     pub image_id: Option<i64>,
-    /// `Notes` (string).
+    /// `Notes` (`string`).
     #[serde(
         rename = "Notes",
         default,
@@ -15859,7 +15859,7 @@ pub struct PropertyChange {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PropertyVersion {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -15867,7 +15867,7 @@ pub struct PropertyVersion {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `prop_id` (int).
+    /// `prop_id` (`int`).
     #[serde(
         rename = "prop_id",
         default,
@@ -15875,7 +15875,7 @@ pub struct PropertyVersion {
         with = "crate::de::opt_i64"
     )]
     pub prop_id: Option<i64>,
-    /// `version_id` (int).
+    /// `version_id` (`int`).
     #[serde(
         rename = "version_id",
         default,
@@ -15883,7 +15883,7 @@ pub struct PropertyVersion {
         with = "crate::de::opt_i64"
     )]
     pub version_id: Option<i64>,
-    /// `type` (string).
+    /// `type` (`string`).
     #[serde(
         rename = "type",
         default,
@@ -15891,7 +15891,7 @@ pub struct PropertyVersion {
         with = "crate::de::opt_string"
     )]
     pub type_: Option<String>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -15899,7 +15899,7 @@ pub struct PropertyVersion {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `product_id` (int).
+    /// `product_id` (`int`).
     #[serde(
         rename = "product_id",
         default,
@@ -15907,7 +15907,7 @@ pub struct PropertyVersion {
         with = "crate::de::opt_i64"
     )]
     pub product_id: Option<i64>,
-    /// `cat_id` (int).
+    /// `cat_id` (`int`).
     #[serde(
         rename = "cat_id",
         default,
@@ -15915,7 +15915,7 @@ pub struct PropertyVersion {
         with = "crate::de::opt_i64"
     )]
     pub cat_id: Option<i64>,
-    /// `version_user_id` (int).
+    /// `version_user_id` (`int`).
     #[serde(
         rename = "version_user_id",
         default,
@@ -15923,7 +15923,7 @@ pub struct PropertyVersion {
         with = "crate::de::opt_i64"
     )]
     pub version_user_id: Option<i64>,
-    /// `version_user_name` (string).
+    /// `version_user_name` (`string`).
     #[serde(
         rename = "version_user_name",
         default,
@@ -15931,7 +15931,7 @@ pub struct PropertyVersion {
         with = "crate::de::opt_string"
     )]
     pub version_user_name: Option<String>,
-    /// `version_user_icon` (string).
+    /// `version_user_icon` (`string`).
     #[serde(
         rename = "version_user_icon",
         default,
@@ -15939,7 +15939,7 @@ pub struct PropertyVersion {
         with = "crate::de::opt_string"
     )]
     pub version_user_icon: Option<String>,
-    /// `source_user_id` (int).
+    /// `source_user_id` (`int`).
     #[serde(
         rename = "source_user_id",
         default,
@@ -15947,7 +15947,7 @@ pub struct PropertyVersion {
         with = "crate::de::opt_i64"
     )]
     pub source_user_id: Option<i64>,
-    /// `source_user_name` (string).
+    /// `source_user_name` (`string`).
     #[serde(
         rename = "source_user_name",
         default,
@@ -15955,7 +15955,7 @@ pub struct PropertyVersion {
         with = "crate::de::opt_string"
     )]
     pub source_user_name: Option<String>,
-    /// `source_user_icon` (string).
+    /// `source_user_icon` (`string`).
     #[serde(
         rename = "source_user_icon",
         default,
@@ -15963,7 +15963,7 @@ pub struct PropertyVersion {
         with = "crate::de::opt_string"
     )]
     pub source_user_icon: Option<String>,
-    /// `templ_id` (int).
+    /// `templ_id` (`int`).
     #[serde(
         rename = "templ_id",
         default,
@@ -15971,16 +15971,16 @@ pub struct PropertyVersion {
         with = "crate::de::opt_i64"
     )]
     pub templ_id: Option<i64>,
-    /// `settings` (VersionSettings).
+    /// `settings` (`VersionSettings`).
     #[serde(rename = "settings", default, skip_serializing_if = "Option::is_none")]
     pub settings: Option<VersionSettings>,
-    /// `product` (Product).
+    /// `product` (`Product`).
     #[serde(rename = "product", default, skip_serializing_if = "Option::is_none")]
     pub product: Option<Product>,
-    /// `category` (Category).
+    /// `category` (`Category`).
     #[serde(rename = "category", default, skip_serializing_if = "Option::is_none")]
     pub category: Option<Category>,
-    /// `source` (string).
+    /// `source` (`string`).
     #[serde(
         rename = "source",
         default,
@@ -15988,7 +15988,7 @@ pub struct PropertyVersion {
         with = "crate::de::opt_string"
     )]
     pub source: Option<String>,
-    /// `sync` (bool).
+    /// `sync` (`bool`).
     #[serde(
         rename = "sync",
         default,
@@ -15996,7 +15996,7 @@ pub struct PropertyVersion {
         with = "crate::de::opt_bool"
     )]
     pub sync: Option<bool>,
-    /// `source_notes` (string).
+    /// `source_notes` (`string`).
     #[serde(
         rename = "source_notes",
         default,
@@ -16004,7 +16004,7 @@ pub struct PropertyVersion {
         with = "crate::de::opt_string"
     )]
     pub source_notes: Option<String>,
-    /// `image_id` (int).
+    /// `image_id` (`int`).
     #[serde(
         rename = "image_id",
         default,
@@ -16012,7 +16012,7 @@ pub struct PropertyVersion {
         with = "crate::de::opt_i64"
     )]
     pub image_id: Option<i64>,
-    /// `image` (string).
+    /// `image` (`string`).
     #[serde(
         rename = "image",
         default,
@@ -16020,7 +16020,7 @@ pub struct PropertyVersion {
         with = "crate::de::opt_string"
     )]
     pub image: Option<String>,
-    /// `image_refcount` (int).
+    /// `image_refcount` (`int`).
     #[serde(
         rename = "image_refcount",
         default,
@@ -16028,7 +16028,7 @@ pub struct PropertyVersion {
         with = "crate::de::opt_i64"
     )]
     pub image_refcount: Option<i64>,
-    /// `image_head_count` (int).
+    /// `image_head_count` (`int`).
     #[serde(
         rename = "image_head_count",
         default,
@@ -16045,7 +16045,7 @@ pub struct PropertyVersion {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ProvisionMessage {
-    /// `dtstamp` (string).
+    /// `dtstamp` (`string`).
     #[serde(
         rename = "dtstamp",
         default,
@@ -16053,7 +16053,7 @@ pub struct ProvisionMessage {
         with = "crate::de::opt_string"
     )]
     pub dtstamp: Option<String>,
-    /// `lineno` (int).
+    /// `lineno` (`int`).
     #[serde(
         rename = "lineno",
         default,
@@ -16061,7 +16061,7 @@ pub struct ProvisionMessage {
         with = "crate::de::opt_i64"
     )]
     pub lineno: Option<i64>,
-    /// `tag` (string).
+    /// `tag` (`string`).
     #[serde(
         rename = "tag",
         default,
@@ -16069,7 +16069,7 @@ pub struct ProvisionMessage {
         with = "crate::de::opt_string"
     )]
     pub tag: Option<String>,
-    /// `message` (string).
+    /// `message` (`string`).
     #[serde(
         rename = "message",
         default,
@@ -16086,7 +16086,7 @@ pub struct ProvisionMessage {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ReceivedReturn {
-    /// `return_id` (int).
+    /// `return_id` (`int`).
     #[serde(
         rename = "return_id",
         default,
@@ -16094,7 +16094,7 @@ pub struct ReceivedReturn {
         with = "crate::de::opt_i64"
     )]
     pub return_id: Option<i64>,
-    /// `adjust_inventory` (int).
+    /// `adjust_inventory` (`int`).
     #[serde(
         rename = "adjust_inventory",
         default,
@@ -16111,7 +16111,7 @@ pub struct ReceivedReturn {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct RelatedProduct {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -16119,7 +16119,7 @@ pub struct RelatedProduct {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -16127,7 +16127,7 @@ pub struct RelatedProduct {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `sku` (string).
+    /// `sku` (`string`).
     #[serde(
         rename = "sku",
         default,
@@ -16135,7 +16135,7 @@ pub struct RelatedProduct {
         with = "crate::de::opt_string"
     )]
     pub sku: Option<String>,
-    /// `name` (string).
+    /// `name` (`string`).
     #[serde(
         rename = "name",
         default,
@@ -16143,7 +16143,7 @@ pub struct RelatedProduct {
         with = "crate::de::opt_string"
     )]
     pub name: Option<String>,
-    /// `thumbnail` (string).
+    /// `thumbnail` (`string`).
     #[serde(
         rename = "thumbnail",
         default,
@@ -16151,7 +16151,7 @@ pub struct RelatedProduct {
         with = "crate::de::opt_string"
     )]
     pub thumbnail: Option<String>,
-    /// `image` (string).
+    /// `image` (`string`).
     #[serde(
         rename = "image",
         default,
@@ -16159,7 +16159,7 @@ pub struct RelatedProduct {
         with = "crate::de::opt_string"
     )]
     pub image: Option<String>,
-    /// `price` (decimal).
+    /// `price` (`decimal`).
     #[serde(
         rename = "price",
         default,
@@ -16167,7 +16167,7 @@ pub struct RelatedProduct {
         with = "crate::de::opt_f64"
     )]
     pub price: Option<f64>,
-    /// `formatted_price` (string).
+    /// `formatted_price` (`string`).
     #[serde(
         rename = "formatted_price",
         default,
@@ -16175,7 +16175,7 @@ pub struct RelatedProduct {
         with = "crate::de::opt_string"
     )]
     pub formatted_price: Option<String>,
-    /// `cost` (decimal).
+    /// `cost` (`decimal`).
     #[serde(
         rename = "cost",
         default,
@@ -16183,7 +16183,7 @@ pub struct RelatedProduct {
         with = "crate::de::opt_f64"
     )]
     pub cost: Option<f64>,
-    /// `formatted_cost` (string).
+    /// `formatted_cost` (`string`).
     #[serde(
         rename = "formatted_cost",
         default,
@@ -16191,7 +16191,7 @@ pub struct RelatedProduct {
         with = "crate::de::opt_string"
     )]
     pub formatted_cost: Option<String>,
-    /// `weight` (decimal).
+    /// `weight` (`decimal`).
     #[serde(
         rename = "weight",
         default,
@@ -16199,7 +16199,7 @@ pub struct RelatedProduct {
         with = "crate::de::opt_f64"
     )]
     pub weight: Option<f64>,
-    /// `active` (bool).
+    /// `active` (`bool`).
     #[serde(
         rename = "active",
         default,
@@ -16207,7 +16207,7 @@ pub struct RelatedProduct {
         with = "crate::de::opt_bool"
     )]
     pub active: Option<bool>,
-    /// `page_title` (string).
+    /// `page_title` (`string`).
     #[serde(
         rename = "page_title",
         default,
@@ -16215,7 +16215,7 @@ pub struct RelatedProduct {
         with = "crate::de::opt_string"
     )]
     pub page_title: Option<String>,
-    /// `taxable` (bool).
+    /// `taxable` (`bool`).
     #[serde(
         rename = "taxable",
         default,
@@ -16223,21 +16223,21 @@ pub struct RelatedProduct {
         with = "crate::de::opt_bool"
     )]
     pub taxable: Option<bool>,
-    /// `dt_created` (timestamp).
+    /// `dt_created` (`timestamp`).
     #[serde(
         rename = "dt_created",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub dt_created: Option<Timestamp>,
-    /// `dt_updated` (timestamp).
+    /// `dt_updated` (`timestamp`).
     #[serde(
         rename = "dt_updated",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub dt_updated: Option<Timestamp>,
-    /// `assigned` (bool).
+    /// `assigned` (`bool`).
     #[serde(
         rename = "assigned",
         default,
@@ -16245,7 +16245,7 @@ pub struct RelatedProduct {
         with = "crate::de::opt_bool"
     )]
     pub assigned: Option<bool>,
-    /// `disp_order` (int).
+    /// `disp_order` (`int`).
     #[serde(
         rename = "disp_order",
         default,
@@ -16262,7 +16262,7 @@ pub struct RelatedProduct {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ResourceAttribute {
-    /// `name` (string).
+    /// `name` (`string`).
     #[serde(
         rename = "name",
         default,
@@ -16270,7 +16270,7 @@ pub struct ResourceAttribute {
         with = "crate::de::opt_string"
     )]
     pub name: Option<String>,
-    /// `value` (string).
+    /// `value` (`string`).
     #[serde(
         rename = "value",
         default,
@@ -16287,7 +16287,7 @@ pub struct ResourceAttribute {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ResourceGroup {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -16295,7 +16295,7 @@ pub struct ResourceGroup {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -16303,14 +16303,14 @@ pub struct ResourceGroup {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `linkedcssresources` (list<CSSResource>).
+    /// `linkedcssresources` (`list<CSSResource>`).
     #[serde(
         rename = "linkedcssresources",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub linkedcssresources: Option<Vec<CSSResource>>,
-    /// `linkedjavascriptresources` (list<JavaScriptResource>).
+    /// `linkedjavascriptresources` (`list<JavaScriptResource>`).
     #[serde(
         rename = "linkedjavascriptresources",
         default,
@@ -16326,7 +16326,7 @@ pub struct ResourceGroup {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ResourceGroupChange {
-    /// `ResourceGroup_ID` (int).
+    /// `ResourceGroup_ID` (`int`).
     #[serde(
         rename = "ResourceGroup_ID",
         default,
@@ -16334,7 +16334,7 @@ pub struct ResourceGroupChange {
         with = "crate::de::opt_i64"
     )]
     pub resource_group_id: Option<i64>,
-    /// `ResourceGroup_Code` (string).
+    /// `ResourceGroup_Code` (`string`).
     #[serde(
         rename = "ResourceGroup_Code",
         default,
@@ -16342,14 +16342,14 @@ pub struct ResourceGroupChange {
         with = "crate::de::opt_string"
     )]
     pub resource_group_code: Option<String>,
-    /// `LinkedCSSResources` (list<any>).
+    /// `LinkedCSSResources` (`list<any>`).
     #[serde(
         rename = "LinkedCSSResources",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub linked_css_resources: Option<Vec<Value>>,
-    /// `LinkedJavaScriptResources` (list<any>).
+    /// `LinkedJavaScriptResources` (`list<any>`).
     #[serde(
         rename = "LinkedJavaScriptResources",
         default,
@@ -16365,7 +16365,7 @@ pub struct ResourceGroupChange {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ShippingRuleMethod {
-    /// `module_code` (string).
+    /// `module_code` (`string`).
     #[serde(
         rename = "module_code",
         default,
@@ -16373,7 +16373,7 @@ pub struct ShippingRuleMethod {
         with = "crate::de::opt_string"
     )]
     pub module_code: Option<String>,
-    /// `method_code` (string).
+    /// `method_code` (`string`).
     #[serde(
         rename = "method_code",
         default,
@@ -16390,14 +16390,14 @@ pub struct ShippingRuleMethod {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SplitOrderItem {
-    /// `original_orderitem` (OrderItem).
+    /// `original_orderitem` (`OrderItem`).
     #[serde(
         rename = "original_orderitem",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub original_orderitem: Option<OrderItem>,
-    /// `split_orderitem` (OrderItem).
+    /// `split_orderitem` (`OrderItem`).
     #[serde(
         rename = "split_orderitem",
         default,
@@ -16413,7 +16413,7 @@ pub struct SplitOrderItem {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Store {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -16421,7 +16421,7 @@ pub struct Store {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `manager_id` (int).
+    /// `manager_id` (`int`).
     #[serde(
         rename = "manager_id",
         default,
@@ -16429,7 +16429,7 @@ pub struct Store {
         with = "crate::de::opt_i64"
     )]
     pub manager_id: Option<i64>,
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -16437,7 +16437,7 @@ pub struct Store {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `license` (string).
+    /// `license` (`string`).
     #[serde(
         rename = "license",
         default,
@@ -16445,7 +16445,7 @@ pub struct Store {
         with = "crate::de::opt_string"
     )]
     pub license: Option<String>,
-    /// `name` (string).
+    /// `name` (`string`).
     #[serde(
         rename = "name",
         default,
@@ -16453,7 +16453,7 @@ pub struct Store {
         with = "crate::de::opt_string"
     )]
     pub name: Option<String>,
-    /// `icon` (string).
+    /// `icon` (`string`).
     #[serde(
         rename = "icon",
         default,
@@ -16461,7 +16461,7 @@ pub struct Store {
         with = "crate::de::opt_string"
     )]
     pub icon: Option<String>,
-    /// `owner` (string).
+    /// `owner` (`string`).
     #[serde(
         rename = "owner",
         default,
@@ -16469,7 +16469,7 @@ pub struct Store {
         with = "crate::de::opt_string"
     )]
     pub owner: Option<String>,
-    /// `email` (string).
+    /// `email` (`string`).
     #[serde(
         rename = "email",
         default,
@@ -16477,7 +16477,7 @@ pub struct Store {
         with = "crate::de::opt_string"
     )]
     pub email: Option<String>,
-    /// `company` (string).
+    /// `company` (`string`).
     #[serde(
         rename = "company",
         default,
@@ -16485,7 +16485,7 @@ pub struct Store {
         with = "crate::de::opt_string"
     )]
     pub company: Option<String>,
-    /// `address` (string).
+    /// `address` (`string`).
     #[serde(
         rename = "address",
         default,
@@ -16493,7 +16493,7 @@ pub struct Store {
         with = "crate::de::opt_string"
     )]
     pub address: Option<String>,
-    /// `city` (string).
+    /// `city` (`string`).
     #[serde(
         rename = "city",
         default,
@@ -16501,7 +16501,7 @@ pub struct Store {
         with = "crate::de::opt_string"
     )]
     pub city: Option<String>,
-    /// `state` (string).
+    /// `state` (`string`).
     #[serde(
         rename = "state",
         default,
@@ -16509,7 +16509,7 @@ pub struct Store {
         with = "crate::de::opt_string"
     )]
     pub state: Option<String>,
-    /// `zip` (string).
+    /// `zip` (`string`).
     #[serde(
         rename = "zip",
         default,
@@ -16517,7 +16517,7 @@ pub struct Store {
         with = "crate::de::opt_string"
     )]
     pub zip: Option<String>,
-    /// `phone` (string).
+    /// `phone` (`string`).
     #[serde(
         rename = "phone",
         default,
@@ -16525,7 +16525,7 @@ pub struct Store {
         with = "crate::de::opt_string"
     )]
     pub phone: Option<String>,
-    /// `fax` (string).
+    /// `fax` (`string`).
     #[serde(
         rename = "fax",
         default,
@@ -16533,7 +16533,7 @@ pub struct Store {
         with = "crate::de::opt_string"
     )]
     pub fax: Option<String>,
-    /// `country` (string).
+    /// `country` (`string`).
     #[serde(
         rename = "country",
         default,
@@ -16541,7 +16541,7 @@ pub struct Store {
         with = "crate::de::opt_string"
     )]
     pub country: Option<String>,
-    /// `wtunits` (string).
+    /// `wtunits` (`string`).
     #[serde(
         rename = "wtunits",
         default,
@@ -16549,7 +16549,7 @@ pub struct Store {
         with = "crate::de::opt_string"
     )]
     pub wtunits: Option<String>,
-    /// `wtunitcode` (string).
+    /// `wtunitcode` (`string`).
     #[serde(
         rename = "wtunitcode",
         default,
@@ -16557,7 +16557,7 @@ pub struct Store {
         with = "crate::de::opt_string"
     )]
     pub wtunitcode: Option<String>,
-    /// `wtdispmix` (bool).
+    /// `wtdispmix` (`bool`).
     #[serde(
         rename = "wtdispmix",
         default,
@@ -16565,7 +16565,7 @@ pub struct Store {
         with = "crate::de::opt_bool"
     )]
     pub wtdispmix: Option<bool>,
-    /// `wtdisplow` (bool).
+    /// `wtdisplow` (`bool`).
     #[serde(
         rename = "wtdisplow",
         default,
@@ -16573,7 +16573,7 @@ pub struct Store {
         with = "crate::de::opt_bool"
     )]
     pub wtdisplow: Option<bool>,
-    /// `wtdispdig` (int).
+    /// `wtdispdig` (`int`).
     #[serde(
         rename = "wtdispdig",
         default,
@@ -16581,7 +16581,7 @@ pub struct Store {
         with = "crate::de::opt_i64"
     )]
     pub wtdispdig: Option<i64>,
-    /// `dmunitcode` (string).
+    /// `dmunitcode` (`string`).
     #[serde(
         rename = "dmunitcode",
         default,
@@ -16589,7 +16589,7 @@ pub struct Store {
         with = "crate::de::opt_string"
     )]
     pub dmunitcode: Option<String>,
-    /// `baskexp` (int).
+    /// `baskexp` (`int`).
     #[serde(
         rename = "baskexp",
         default,
@@ -16597,7 +16597,7 @@ pub struct Store {
         with = "crate::de::opt_i64"
     )]
     pub baskexp: Option<i64>,
-    /// `pgrp_ovlp` (string).
+    /// `pgrp_ovlp` (`string`).
     #[serde(
         rename = "pgrp_ovlp",
         default,
@@ -16605,7 +16605,7 @@ pub struct Store {
         with = "crate::de::opt_string"
     )]
     pub pgrp_ovlp: Option<String>,
-    /// `ui_id` (int).
+    /// `ui_id` (`int`).
     #[serde(
         rename = "ui_id",
         default,
@@ -16613,7 +16613,7 @@ pub struct Store {
         with = "crate::de::opt_i64"
     )]
     pub ui_id: Option<i64>,
-    /// `tax_id` (int).
+    /// `tax_id` (`int`).
     #[serde(
         rename = "tax_id",
         default,
@@ -16621,7 +16621,7 @@ pub struct Store {
         with = "crate::de::opt_i64"
     )]
     pub tax_id: Option<i64>,
-    /// `currncy_id` (int).
+    /// `currncy_id` (`int`).
     #[serde(
         rename = "currncy_id",
         default,
@@ -16629,7 +16629,7 @@ pub struct Store {
         with = "crate::de::opt_i64"
     )]
     pub currncy_id: Option<i64>,
-    /// `mnt_warn` (string).
+    /// `mnt_warn` (`string`).
     #[serde(
         rename = "mnt_warn",
         default,
@@ -16637,7 +16637,7 @@ pub struct Store {
         with = "crate::de::opt_string"
     )]
     pub mnt_warn: Option<String>,
-    /// `mnt_close` (string).
+    /// `mnt_close` (`string`).
     #[serde(
         rename = "mnt_close",
         default,
@@ -16645,7 +16645,7 @@ pub struct Store {
         with = "crate::de::opt_string"
     )]
     pub mnt_close: Option<String>,
-    /// `mnt_time` (int).
+    /// `mnt_time` (`int`).
     #[serde(
         rename = "mnt_time",
         default,
@@ -16653,7 +16653,7 @@ pub struct Store {
         with = "crate::de::opt_i64"
     )]
     pub mnt_time: Option<i64>,
-    /// `mnt_no_new` (int).
+    /// `mnt_no_new` (`int`).
     #[serde(
         rename = "mnt_no_new",
         default,
@@ -16661,7 +16661,7 @@ pub struct Store {
         with = "crate::de::opt_i64"
     )]
     pub mnt_no_new: Option<i64>,
-    /// `omin_quant` (int).
+    /// `omin_quant` (`int`).
     #[serde(
         rename = "omin_quant",
         default,
@@ -16669,7 +16669,7 @@ pub struct Store {
         with = "crate::de::opt_i64"
     )]
     pub omin_quant: Option<i64>,
-    /// `omin_price` (decimal).
+    /// `omin_price` (`decimal`).
     #[serde(
         rename = "omin_price",
         default,
@@ -16677,7 +16677,7 @@ pub struct Store {
         with = "crate::de::opt_f64"
     )]
     pub omin_price: Option<f64>,
-    /// `omin_all` (bool).
+    /// `omin_all` (`bool`).
     #[serde(
         rename = "omin_all",
         default,
@@ -16685,7 +16685,7 @@ pub struct Store {
         with = "crate::de::opt_bool"
     )]
     pub omin_all: Option<bool>,
-    /// `omin_msg` (string).
+    /// `omin_msg` (`string`).
     #[serde(
         rename = "omin_msg",
         default,
@@ -16693,7 +16693,7 @@ pub struct Store {
         with = "crate::de::opt_string"
     )]
     pub omin_msg: Option<String>,
-    /// `crypt_id` (int).
+    /// `crypt_id` (`int`).
     #[serde(
         rename = "crypt_id",
         default,
@@ -16701,7 +16701,7 @@ pub struct Store {
         with = "crate::de::opt_i64"
     )]
     pub crypt_id: Option<i64>,
-    /// `req_ship` (bool).
+    /// `req_ship` (`bool`).
     #[serde(
         rename = "req_ship",
         default,
@@ -16709,7 +16709,7 @@ pub struct Store {
         with = "crate::de::opt_bool"
     )]
     pub req_ship: Option<bool>,
-    /// `req_tax` (bool).
+    /// `req_tax` (`bool`).
     #[serde(
         rename = "req_tax",
         default,
@@ -16717,7 +16717,7 @@ pub struct Store {
         with = "crate::de::opt_bool"
     )]
     pub req_tax: Option<bool>,
-    /// `req_frship` (bool).
+    /// `req_frship` (`bool`).
     #[serde(
         rename = "req_frship",
         default,
@@ -16725,7 +16725,7 @@ pub struct Store {
         with = "crate::de::opt_bool"
     )]
     pub req_frship: Option<bool>,
-    /// `item_adel` (bool).
+    /// `item_adel` (`bool`).
     #[serde(
         rename = "item_adel",
         default,
@@ -16733,7 +16733,7 @@ pub struct Store {
         with = "crate::de::opt_bool"
     )]
     pub item_adel: Option<bool>,
-    /// `cache_type` (string).
+    /// `cache_type` (`string`).
     #[serde(
         rename = "cache_type",
         default,
@@ -16741,7 +16741,7 @@ pub struct Store {
         with = "crate::de::opt_string"
     )]
     pub cache_type: Option<String>,
-    /// `cache_exp` (int).
+    /// `cache_exp` (`int`).
     #[serde(
         rename = "cache_exp",
         default,
@@ -16749,7 +16749,7 @@ pub struct Store {
         with = "crate::de::opt_i64"
     )]
     pub cache_exp: Option<i64>,
-    /// `cache_ver` (int).
+    /// `cache_ver` (`int`).
     #[serde(
         rename = "cache_ver",
         default,
@@ -16757,7 +16757,7 @@ pub struct Store {
         with = "crate::de::opt_i64"
     )]
     pub cache_ver: Option<i64>,
-    /// `cache_comp` (bool).
+    /// `cache_comp` (`bool`).
     #[serde(
         rename = "cache_comp",
         default,
@@ -16765,7 +16765,7 @@ pub struct Store {
         with = "crate::de::opt_bool"
     )]
     pub cache_comp: Option<bool>,
-    /// `cacheset` (int).
+    /// `cacheset` (`int`).
     #[serde(
         rename = "cacheset",
         default,
@@ -16773,7 +16773,7 @@ pub struct Store {
         with = "crate::de::opt_i64"
     )]
     pub cacheset: Option<i64>,
-    /// `redishost` (string).
+    /// `redishost` (`string`).
     #[serde(
         rename = "redishost",
         default,
@@ -16781,7 +16781,7 @@ pub struct Store {
         with = "crate::de::opt_string"
     )]
     pub redishost: Option<String>,
-    /// `redisport` (int).
+    /// `redisport` (`int`).
     #[serde(
         rename = "redisport",
         default,
@@ -16789,7 +16789,7 @@ pub struct Store {
         with = "crate::de::opt_i64"
     )]
     pub redisport: Option<i64>,
-    /// `redisto` (int).
+    /// `redisto` (`int`).
     #[serde(
         rename = "redisto",
         default,
@@ -16797,7 +16797,7 @@ pub struct Store {
         with = "crate::de::opt_i64"
     )]
     pub redisto: Option<i64>,
-    /// `redisex` (int).
+    /// `redisex` (`int`).
     #[serde(
         rename = "redisex",
         default,
@@ -16805,7 +16805,7 @@ pub struct Store {
         with = "crate::de::opt_i64"
     )]
     pub redisex: Option<i64>,
-    /// `boxpack_id` (int).
+    /// `boxpack_id` (`int`).
     #[serde(
         rename = "boxpack_id",
         default,
@@ -16813,7 +16813,7 @@ pub struct Store {
         with = "crate::de::opt_i64"
     )]
     pub boxpack_id: Option<i64>,
-    /// `addrval_id` (int).
+    /// `addrval_id` (`int`).
     #[serde(
         rename = "addrval_id",
         default,
@@ -16821,7 +16821,7 @@ pub struct Store {
         with = "crate::de::opt_i64"
     )]
     pub addrval_id: Option<i64>,
-    /// `deferbask` (bool).
+    /// `deferbask` (`bool`).
     #[serde(
         rename = "deferbask",
         default,
@@ -16829,7 +16829,7 @@ pub struct Store {
         with = "crate::de::opt_bool"
     )]
     pub deferbask: Option<bool>,
-    /// `trackhits` (bool).
+    /// `trackhits` (`bool`).
     #[serde(
         rename = "trackhits",
         default,
@@ -16837,7 +16837,7 @@ pub struct Store {
         with = "crate::de::opt_bool"
     )]
     pub trackhits: Option<bool>,
-    /// `mnt_ips` (string).
+    /// `mnt_ips` (`string`).
     #[serde(
         rename = "mnt_ips",
         default,
@@ -16845,7 +16845,7 @@ pub struct Store {
         with = "crate::de::opt_string"
     )]
     pub mnt_ips: Option<String>,
-    /// `branch_id` (int).
+    /// `branch_id` (`int`).
     #[serde(
         rename = "branch_id",
         default,
@@ -16853,7 +16853,7 @@ pub struct Store {
         with = "crate::de::opt_i64"
     )]
     pub branch_id: Option<i64>,
-    /// `charset` (string).
+    /// `charset` (`string`).
     #[serde(
         rename = "charset",
         default,
@@ -16861,7 +16861,7 @@ pub struct Store {
         with = "crate::de::opt_string"
     )]
     pub charset: Option<String>,
-    /// `schtsk_adv` (int).
+    /// `schtsk_adv` (`int`).
     #[serde(
         rename = "schtsk_adv",
         default,
@@ -16869,7 +16869,7 @@ pub struct Store {
         with = "crate::de::opt_i64"
     )]
     pub schtsk_adv: Option<i64>,
-    /// `schtsk_min` (int).
+    /// `schtsk_min` (`int`).
     #[serde(
         rename = "schtsk_min",
         default,
@@ -16886,7 +16886,7 @@ pub struct Store {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Subscription {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -16894,7 +16894,7 @@ pub struct Subscription {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `order_id` (int).
+    /// `order_id` (`int`).
     #[serde(
         rename = "order_id",
         default,
@@ -16902,7 +16902,7 @@ pub struct Subscription {
         with = "crate::de::opt_i64"
     )]
     pub order_id: Option<i64>,
-    /// `line_id` (int).
+    /// `line_id` (`int`).
     #[serde(
         rename = "line_id",
         default,
@@ -16910,7 +16910,7 @@ pub struct Subscription {
         with = "crate::de::opt_i64"
     )]
     pub line_id: Option<i64>,
-    /// `cust_id` (int).
+    /// `cust_id` (`int`).
     #[serde(
         rename = "cust_id",
         default,
@@ -16918,7 +16918,7 @@ pub struct Subscription {
         with = "crate::de::opt_i64"
     )]
     pub cust_id: Option<i64>,
-    /// `custpc_id` (int).
+    /// `custpc_id` (`int`).
     #[serde(
         rename = "custpc_id",
         default,
@@ -16926,7 +16926,7 @@ pub struct Subscription {
         with = "crate::de::opt_i64"
     )]
     pub custpc_id: Option<i64>,
-    /// `product_id` (int).
+    /// `product_id` (`int`).
     #[serde(
         rename = "product_id",
         default,
@@ -16934,7 +16934,7 @@ pub struct Subscription {
         with = "crate::de::opt_i64"
     )]
     pub product_id: Option<i64>,
-    /// `subterm_id` (int).
+    /// `subterm_id` (`int`).
     #[serde(
         rename = "subterm_id",
         default,
@@ -16942,7 +16942,7 @@ pub struct Subscription {
         with = "crate::de::opt_i64"
     )]
     pub subterm_id: Option<i64>,
-    /// `addr_id` (int).
+    /// `addr_id` (`int`).
     #[serde(
         rename = "addr_id",
         default,
@@ -16950,7 +16950,7 @@ pub struct Subscription {
         with = "crate::de::opt_i64"
     )]
     pub addr_id: Option<i64>,
-    /// `ship_id` (int).
+    /// `ship_id` (`int`).
     #[serde(
         rename = "ship_id",
         default,
@@ -16958,7 +16958,7 @@ pub struct Subscription {
         with = "crate::de::opt_i64"
     )]
     pub ship_id: Option<i64>,
-    /// `ship_data` (string).
+    /// `ship_data` (`string`).
     #[serde(
         rename = "ship_data",
         default,
@@ -16966,7 +16966,7 @@ pub struct Subscription {
         with = "crate::de::opt_string"
     )]
     pub ship_data: Option<String>,
-    /// `quantity` (int).
+    /// `quantity` (`int`).
     #[serde(
         rename = "quantity",
         default,
@@ -16974,7 +16974,7 @@ pub struct Subscription {
         with = "crate::de::opt_i64"
     )]
     pub quantity: Option<i64>,
-    /// `termrem` (int).
+    /// `termrem` (`int`).
     #[serde(
         rename = "termrem",
         default,
@@ -16982,7 +16982,7 @@ pub struct Subscription {
         with = "crate::de::opt_i64"
     )]
     pub termrem: Option<i64>,
-    /// `termproc` (int).
+    /// `termproc` (`int`).
     #[serde(
         rename = "termproc",
         default,
@@ -16990,16 +16990,16 @@ pub struct Subscription {
         with = "crate::de::opt_i64"
     )]
     pub termproc: Option<i64>,
-    /// `firstdate` (timestamp).
+    /// `firstdate` (`timestamp`).
     #[serde(rename = "firstdate", default, skip_serializing_if = "Option::is_none")]
     pub firstdate: Option<Timestamp>,
-    /// `lastdate` (timestamp).
+    /// `lastdate` (`timestamp`).
     #[serde(rename = "lastdate", default, skip_serializing_if = "Option::is_none")]
     pub lastdate: Option<Timestamp>,
-    /// `nextdate` (timestamp).
+    /// `nextdate` (`timestamp`).
     #[serde(rename = "nextdate", default, skip_serializing_if = "Option::is_none")]
     pub nextdate: Option<Timestamp>,
-    /// `status` (string).
+    /// `status` (`string`).
     #[serde(
         rename = "status",
         default,
@@ -17007,7 +17007,7 @@ pub struct Subscription {
         with = "crate::de::opt_string"
     )]
     pub status: Option<String>,
-    /// `message` (string).
+    /// `message` (`string`).
     #[serde(
         rename = "message",
         default,
@@ -17015,10 +17015,10 @@ pub struct Subscription {
         with = "crate::de::opt_string"
     )]
     pub message: Option<String>,
-    /// `cncldate` (timestamp).
+    /// `cncldate` (`timestamp`).
     #[serde(rename = "cncldate", default, skip_serializing_if = "Option::is_none")]
     pub cncldate: Option<Timestamp>,
-    /// `tax` (decimal).
+    /// `tax` (`decimal`).
     #[serde(
         rename = "tax",
         default,
@@ -17026,7 +17026,7 @@ pub struct Subscription {
         with = "crate::de::opt_f64"
     )]
     pub tax: Option<f64>,
-    /// `formatted_tax` (string).
+    /// `formatted_tax` (`string`).
     #[serde(
         rename = "formatted_tax",
         default,
@@ -17034,7 +17034,7 @@ pub struct Subscription {
         with = "crate::de::opt_string"
     )]
     pub formatted_tax: Option<String>,
-    /// `shipping` (decimal).
+    /// `shipping` (`decimal`).
     #[serde(
         rename = "shipping",
         default,
@@ -17042,7 +17042,7 @@ pub struct Subscription {
         with = "crate::de::opt_f64"
     )]
     pub shipping: Option<f64>,
-    /// `formatted_shipping` (string).
+    /// `formatted_shipping` (`string`).
     #[serde(
         rename = "formatted_shipping",
         default,
@@ -17050,7 +17050,7 @@ pub struct Subscription {
         with = "crate::de::opt_string"
     )]
     pub formatted_shipping: Option<String>,
-    /// `subtotal` (decimal).
+    /// `subtotal` (`decimal`).
     #[serde(
         rename = "subtotal",
         default,
@@ -17058,7 +17058,7 @@ pub struct Subscription {
         with = "crate::de::opt_f64"
     )]
     pub subtotal: Option<f64>,
-    /// `formatted_subtotal` (string).
+    /// `formatted_subtotal` (`string`).
     #[serde(
         rename = "formatted_subtotal",
         default,
@@ -17066,7 +17066,7 @@ pub struct Subscription {
         with = "crate::de::opt_string"
     )]
     pub formatted_subtotal: Option<String>,
-    /// `total` (decimal).
+    /// `total` (`decimal`).
     #[serde(
         rename = "total",
         default,
@@ -17074,7 +17074,7 @@ pub struct Subscription {
         with = "crate::de::opt_f64"
     )]
     pub total: Option<f64>,
-    /// `formatted_total` (string).
+    /// `formatted_total` (`string`).
     #[serde(
         rename = "formatted_total",
         default,
@@ -17082,7 +17082,7 @@ pub struct Subscription {
         with = "crate::de::opt_string"
     )]
     pub formatted_total: Option<String>,
-    /// `authfails` (int).
+    /// `authfails` (`int`).
     #[serde(
         rename = "authfails",
         default,
@@ -17090,10 +17090,10 @@ pub struct Subscription {
         with = "crate::de::opt_i64"
     )]
     pub authfails: Option<i64>,
-    /// `lastafail` (timestamp).
+    /// `lastafail` (`timestamp`).
     #[serde(rename = "lastafail", default, skip_serializing_if = "Option::is_none")]
     pub lastafail: Option<Timestamp>,
-    /// `frequency` (string).
+    /// `frequency` (`string`).
     #[serde(
         rename = "frequency",
         default,
@@ -17101,7 +17101,7 @@ pub struct Subscription {
         with = "crate::de::opt_string"
     )]
     pub frequency: Option<String>,
-    /// `term` (int).
+    /// `term` (`int`).
     #[serde(
         rename = "term",
         default,
@@ -17109,7 +17109,7 @@ pub struct Subscription {
         with = "crate::de::opt_i64"
     )]
     pub term: Option<i64>,
-    /// `descrip` (string).
+    /// `descrip` (`string`).
     #[serde(
         rename = "descrip",
         default,
@@ -17117,7 +17117,7 @@ pub struct Subscription {
         with = "crate::de::opt_string"
     )]
     pub descrip: Option<String>,
-    /// `n` (int).
+    /// `n` (`int`).
     #[serde(
         rename = "n",
         default,
@@ -17125,7 +17125,7 @@ pub struct Subscription {
         with = "crate::de::opt_i64"
     )]
     pub n: Option<i64>,
-    /// `fixed_dow` (int).
+    /// `fixed_dow` (`int`).
     #[serde(
         rename = "fixed_dow",
         default,
@@ -17133,7 +17133,7 @@ pub struct Subscription {
         with = "crate::de::opt_i64"
     )]
     pub fixed_dow: Option<i64>,
-    /// `fixed_dom` (int).
+    /// `fixed_dom` (`int`).
     #[serde(
         rename = "fixed_dom",
         default,
@@ -17141,7 +17141,7 @@ pub struct Subscription {
         with = "crate::de::opt_i64"
     )]
     pub fixed_dom: Option<i64>,
-    /// `sub_count` (int).
+    /// `sub_count` (`int`).
     #[serde(
         rename = "sub_count",
         default,
@@ -17149,7 +17149,7 @@ pub struct Subscription {
         with = "crate::de::opt_i64"
     )]
     pub sub_count: Option<i64>,
-    /// `method` (string).
+    /// `method` (`string`).
     #[serde(
         rename = "method",
         default,
@@ -17157,7 +17157,7 @@ pub struct Subscription {
         with = "crate::de::opt_string"
     )]
     pub method: Option<String>,
-    /// `product_code` (string).
+    /// `product_code` (`string`).
     #[serde(
         rename = "product_code",
         default,
@@ -17165,7 +17165,7 @@ pub struct Subscription {
         with = "crate::de::opt_string"
     )]
     pub product_code: Option<String>,
-    /// `product_name` (string).
+    /// `product_name` (`string`).
     #[serde(
         rename = "product_name",
         default,
@@ -17173,7 +17173,7 @@ pub struct Subscription {
         with = "crate::de::opt_string"
     )]
     pub product_name: Option<String>,
-    /// `product_sku` (string).
+    /// `product_sku` (`string`).
     #[serde(
         rename = "product_sku",
         default,
@@ -17181,7 +17181,7 @@ pub struct Subscription {
         with = "crate::de::opt_string"
     )]
     pub product_sku: Option<String>,
-    /// `product_price` (decimal).
+    /// `product_price` (`decimal`).
     #[serde(
         rename = "product_price",
         default,
@@ -17189,7 +17189,7 @@ pub struct Subscription {
         with = "crate::de::opt_f64"
     )]
     pub product_price: Option<f64>,
-    /// `product_formatted_price` (string).
+    /// `product_formatted_price` (`string`).
     #[serde(
         rename = "product_formatted_price",
         default,
@@ -17197,7 +17197,7 @@ pub struct Subscription {
         with = "crate::de::opt_string"
     )]
     pub product_formatted_price: Option<String>,
-    /// `product_cost` (decimal).
+    /// `product_cost` (`decimal`).
     #[serde(
         rename = "product_cost",
         default,
@@ -17205,7 +17205,7 @@ pub struct Subscription {
         with = "crate::de::opt_f64"
     )]
     pub product_cost: Option<f64>,
-    /// `product_formatted_cost` (string).
+    /// `product_formatted_cost` (`string`).
     #[serde(
         rename = "product_formatted_cost",
         default,
@@ -17213,7 +17213,7 @@ pub struct Subscription {
         with = "crate::de::opt_string"
     )]
     pub product_formatted_cost: Option<String>,
-    /// `product_weight` (decimal).
+    /// `product_weight` (`decimal`).
     #[serde(
         rename = "product_weight",
         default,
@@ -17221,7 +17221,7 @@ pub struct Subscription {
         with = "crate::de::opt_f64"
     )]
     pub product_weight: Option<f64>,
-    /// `product_formatted_weight` (string).
+    /// `product_formatted_weight` (`string`).
     #[serde(
         rename = "product_formatted_weight",
         default,
@@ -17229,7 +17229,7 @@ pub struct Subscription {
         with = "crate::de::opt_string"
     )]
     pub product_formatted_weight: Option<String>,
-    /// `product_descrip` (string).
+    /// `product_descrip` (`string`).
     #[serde(
         rename = "product_descrip",
         default,
@@ -17237,7 +17237,7 @@ pub struct Subscription {
         with = "crate::de::opt_string"
     )]
     pub product_descrip: Option<String>,
-    /// `product_taxable` (bool).
+    /// `product_taxable` (`bool`).
     #[serde(
         rename = "product_taxable",
         default,
@@ -17245,7 +17245,7 @@ pub struct Subscription {
         with = "crate::de::opt_bool"
     )]
     pub product_taxable: Option<bool>,
-    /// `product_thumbnail` (string).
+    /// `product_thumbnail` (`string`).
     #[serde(
         rename = "product_thumbnail",
         default,
@@ -17253,7 +17253,7 @@ pub struct Subscription {
         with = "crate::de::opt_string"
     )]
     pub product_thumbnail: Option<String>,
-    /// `product_image` (string).
+    /// `product_image` (`string`).
     #[serde(
         rename = "product_image",
         default,
@@ -17261,7 +17261,7 @@ pub struct Subscription {
         with = "crate::de::opt_string"
     )]
     pub product_image: Option<String>,
-    /// `product_active` (bool).
+    /// `product_active` (`bool`).
     #[serde(
         rename = "product_active",
         default,
@@ -17269,21 +17269,21 @@ pub struct Subscription {
         with = "crate::de::opt_bool"
     )]
     pub product_active: Option<bool>,
-    /// `product_dt_created` (timestamp).
+    /// `product_dt_created` (`timestamp`).
     #[serde(
         rename = "product_dt_created",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub product_dt_created: Option<Timestamp>,
-    /// `product_dt_updated` (timestamp).
+    /// `product_dt_updated` (`timestamp`).
     #[serde(
         rename = "product_dt_updated",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub product_dt_updated: Option<Timestamp>,
-    /// `product_page_title` (string).
+    /// `product_page_title` (`string`).
     #[serde(
         rename = "product_page_title",
         default,
@@ -17291,7 +17291,7 @@ pub struct Subscription {
         with = "crate::de::opt_string"
     )]
     pub product_page_title: Option<String>,
-    /// `product_page_id` (int).
+    /// `product_page_id` (`int`).
     #[serde(
         rename = "product_page_id",
         default,
@@ -17299,7 +17299,7 @@ pub struct Subscription {
         with = "crate::de::opt_i64"
     )]
     pub product_page_id: Option<i64>,
-    /// `product_page_code` (string).
+    /// `product_page_code` (`string`).
     #[serde(
         rename = "product_page_code",
         default,
@@ -17307,7 +17307,7 @@ pub struct Subscription {
         with = "crate::de::opt_string"
     )]
     pub product_page_code: Option<String>,
-    /// `product_cancat_id` (int).
+    /// `product_cancat_id` (`int`).
     #[serde(
         rename = "product_cancat_id",
         default,
@@ -17315,7 +17315,7 @@ pub struct Subscription {
         with = "crate::de::opt_i64"
     )]
     pub product_cancat_id: Option<i64>,
-    /// `product_cancat_code` (string).
+    /// `product_cancat_code` (`string`).
     #[serde(
         rename = "product_cancat_code",
         default,
@@ -17323,7 +17323,7 @@ pub struct Subscription {
         with = "crate::de::opt_string"
     )]
     pub product_cancat_code: Option<String>,
-    /// `product_inventory_active` (bool).
+    /// `product_inventory_active` (`bool`).
     #[serde(
         rename = "product_inventory_active",
         default,
@@ -17331,7 +17331,7 @@ pub struct Subscription {
         with = "crate::de::opt_bool"
     )]
     pub product_inventory_active: Option<bool>,
-    /// `product_inventory` (int).
+    /// `product_inventory` (`int`).
     #[serde(
         rename = "product_inventory",
         default,
@@ -17339,14 +17339,14 @@ pub struct Subscription {
         with = "crate::de::opt_i64"
     )]
     pub product_inventory: Option<i64>,
-    /// `image_types` (object).
+    /// `image_types` (`object`).
     #[serde(
         rename = "image_types",
         default,
         skip_serializing_if = "Option::is_none"
     )]
     pub image_types: Option<Map<String, Value>>,
-    /// `paymentcard_lastfour` (string).
+    /// `paymentcard_lastfour` (`string`).
     #[serde(
         rename = "paymentcard_lastfour",
         default,
@@ -17354,7 +17354,7 @@ pub struct Subscription {
         with = "crate::de::opt_string"
     )]
     pub paymentcard_lastfour: Option<String>,
-    /// `paymentcard_type` (string).
+    /// `paymentcard_type` (`string`).
     #[serde(
         rename = "paymentcard_type",
         default,
@@ -17362,7 +17362,7 @@ pub struct Subscription {
         with = "crate::de::opt_string"
     )]
     pub paymentcard_type: Option<String>,
-    /// `address_descrip` (string).
+    /// `address_descrip` (`string`).
     #[serde(
         rename = "address_descrip",
         default,
@@ -17370,7 +17370,7 @@ pub struct Subscription {
         with = "crate::de::opt_string"
     )]
     pub address_descrip: Option<String>,
-    /// `address_fname` (string).
+    /// `address_fname` (`string`).
     #[serde(
         rename = "address_fname",
         default,
@@ -17378,7 +17378,7 @@ pub struct Subscription {
         with = "crate::de::opt_string"
     )]
     pub address_fname: Option<String>,
-    /// `address_lname` (string).
+    /// `address_lname` (`string`).
     #[serde(
         rename = "address_lname",
         default,
@@ -17386,7 +17386,7 @@ pub struct Subscription {
         with = "crate::de::opt_string"
     )]
     pub address_lname: Option<String>,
-    /// `address_email` (string).
+    /// `address_email` (`string`).
     #[serde(
         rename = "address_email",
         default,
@@ -17394,7 +17394,7 @@ pub struct Subscription {
         with = "crate::de::opt_string"
     )]
     pub address_email: Option<String>,
-    /// `address_comp` (string).
+    /// `address_comp` (`string`).
     #[serde(
         rename = "address_comp",
         default,
@@ -17402,7 +17402,7 @@ pub struct Subscription {
         with = "crate::de::opt_string"
     )]
     pub address_comp: Option<String>,
-    /// `address_phone` (string).
+    /// `address_phone` (`string`).
     #[serde(
         rename = "address_phone",
         default,
@@ -17410,7 +17410,7 @@ pub struct Subscription {
         with = "crate::de::opt_string"
     )]
     pub address_phone: Option<String>,
-    /// `address_fax` (string).
+    /// `address_fax` (`string`).
     #[serde(
         rename = "address_fax",
         default,
@@ -17418,7 +17418,7 @@ pub struct Subscription {
         with = "crate::de::opt_string"
     )]
     pub address_fax: Option<String>,
-    /// `address_addr` (string).
+    /// `address_addr` (`string`).
     #[serde(
         rename = "address_addr",
         default,
@@ -17426,7 +17426,7 @@ pub struct Subscription {
         with = "crate::de::opt_string"
     )]
     pub address_addr: Option<String>,
-    /// `address_addr1` (string).
+    /// `address_addr1` (`string`).
     #[serde(
         rename = "address_addr1",
         default,
@@ -17434,7 +17434,7 @@ pub struct Subscription {
         with = "crate::de::opt_string"
     )]
     pub address_addr1: Option<String>,
-    /// `address_addr2` (string).
+    /// `address_addr2` (`string`).
     #[serde(
         rename = "address_addr2",
         default,
@@ -17442,7 +17442,7 @@ pub struct Subscription {
         with = "crate::de::opt_string"
     )]
     pub address_addr2: Option<String>,
-    /// `address_city` (string).
+    /// `address_city` (`string`).
     #[serde(
         rename = "address_city",
         default,
@@ -17450,7 +17450,7 @@ pub struct Subscription {
         with = "crate::de::opt_string"
     )]
     pub address_city: Option<String>,
-    /// `address_state` (string).
+    /// `address_state` (`string`).
     #[serde(
         rename = "address_state",
         default,
@@ -17458,7 +17458,7 @@ pub struct Subscription {
         with = "crate::de::opt_string"
     )]
     pub address_state: Option<String>,
-    /// `address_zip` (string).
+    /// `address_zip` (`string`).
     #[serde(
         rename = "address_zip",
         default,
@@ -17466,7 +17466,7 @@ pub struct Subscription {
         with = "crate::de::opt_string"
     )]
     pub address_zip: Option<String>,
-    /// `address_cntry` (string).
+    /// `address_cntry` (`string`).
     #[serde(
         rename = "address_cntry",
         default,
@@ -17474,7 +17474,7 @@ pub struct Subscription {
         with = "crate::de::opt_string"
     )]
     pub address_cntry: Option<String>,
-    /// `address_resdntl` (bool).
+    /// `address_resdntl` (`bool`).
     #[serde(
         rename = "address_resdntl",
         default,
@@ -17482,7 +17482,7 @@ pub struct Subscription {
         with = "crate::de::opt_bool"
     )]
     pub address_resdntl: Option<bool>,
-    /// `customer_login` (string).
+    /// `customer_login` (`string`).
     #[serde(
         rename = "customer_login",
         default,
@@ -17490,7 +17490,7 @@ pub struct Subscription {
         with = "crate::de::opt_string"
     )]
     pub customer_login: Option<String>,
-    /// `customer_pw_email` (string).
+    /// `customer_pw_email` (`string`).
     #[serde(
         rename = "customer_pw_email",
         default,
@@ -17498,7 +17498,7 @@ pub struct Subscription {
         with = "crate::de::opt_string"
     )]
     pub customer_pw_email: Option<String>,
-    /// `customer_business_title` (string).
+    /// `customer_business_title` (`string`).
     #[serde(
         rename = "customer_business_title",
         default,
@@ -17506,7 +17506,7 @@ pub struct Subscription {
         with = "crate::de::opt_string"
     )]
     pub customer_business_title: Option<String>,
-    /// `options` (list<SubscriptionOption>).
+    /// `options` (`list<SubscriptionOption>`).
     #[serde(rename = "options", default, skip_serializing_if = "Option::is_none")]
     pub options: Option<Vec<SubscriptionOption>>,
     /// Every other field the store sent, as sent.
@@ -17518,7 +17518,7 @@ pub struct Subscription {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SubscriptionAttribute {
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -17526,7 +17526,7 @@ pub struct SubscriptionAttribute {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `template_code` (string).
+    /// `template_code` (`string`).
     #[serde(
         rename = "template_code",
         default,
@@ -17534,7 +17534,7 @@ pub struct SubscriptionAttribute {
         with = "crate::de::opt_string"
     )]
     pub template_code: Option<String>,
-    /// `value` (string).
+    /// `value` (`string`).
     #[serde(
         rename = "value",
         default,
@@ -17551,7 +17551,7 @@ pub struct SubscriptionAttribute {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SubscriptionOption {
-    /// `subscrp_id` (int).
+    /// `subscrp_id` (`int`).
     #[serde(
         rename = "subscrp_id",
         default,
@@ -17559,7 +17559,7 @@ pub struct SubscriptionOption {
         with = "crate::de::opt_i64"
     )]
     pub subscrp_id: Option<i64>,
-    /// `templ_code` (string).
+    /// `templ_code` (`string`).
     #[serde(
         rename = "templ_code",
         default,
@@ -17567,7 +17567,7 @@ pub struct SubscriptionOption {
         with = "crate::de::opt_string"
     )]
     pub templ_code: Option<String>,
-    /// `attr_code` (string).
+    /// `attr_code` (`string`).
     #[serde(
         rename = "attr_code",
         default,
@@ -17575,7 +17575,7 @@ pub struct SubscriptionOption {
         with = "crate::de::opt_string"
     )]
     pub attr_code: Option<String>,
-    /// `value` (string).
+    /// `value` (`string`).
     #[serde(
         rename = "value",
         default,
@@ -17592,10 +17592,10 @@ pub struct SubscriptionOption {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct SubscriptionShippingMethod {
-    /// `module` (Module).
+    /// `module` (`Module`).
     #[serde(rename = "module", default, skip_serializing_if = "Option::is_none")]
     pub module: Option<Module>,
-    /// `method_code` (string).
+    /// `method_code` (`string`).
     #[serde(
         rename = "method_code",
         default,
@@ -17603,7 +17603,7 @@ pub struct SubscriptionShippingMethod {
         with = "crate::de::opt_string"
     )]
     pub method_code: Option<String>,
-    /// `method_name` (string).
+    /// `method_name` (`string`).
     #[serde(
         rename = "method_name",
         default,
@@ -17611,7 +17611,7 @@ pub struct SubscriptionShippingMethod {
         with = "crate::de::opt_string"
     )]
     pub method_name: Option<String>,
-    /// `price` (decimal).
+    /// `price` (`decimal`).
     #[serde(
         rename = "price",
         default,
@@ -17619,7 +17619,7 @@ pub struct SubscriptionShippingMethod {
         with = "crate::de::opt_f64"
     )]
     pub price: Option<f64>,
-    /// `formatted_price` (string).
+    /// `formatted_price` (`string`).
     #[serde(
         rename = "formatted_price",
         default,
@@ -17636,7 +17636,7 @@ pub struct SubscriptionShippingMethod {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct TemplateChange {
-    /// `Template_ID` (int).
+    /// `Template_ID` (`int`).
     #[serde(
         rename = "Template_ID",
         default,
@@ -17644,7 +17644,7 @@ pub struct TemplateChange {
         with = "crate::de::opt_i64"
     )]
     pub template_id: Option<i64>,
-    /// `Template_Filename` (string).
+    /// `Template_Filename` (`string`).
     #[serde(
         rename = "Template_Filename",
         default,
@@ -17652,7 +17652,7 @@ pub struct TemplateChange {
         with = "crate::de::opt_string"
     )]
     pub template_filename: Option<String>,
-    /// `Source` (string).
+    /// `Source` (`string`).
     #[serde(
         rename = "Source",
         default,
@@ -17660,10 +17660,10 @@ pub struct TemplateChange {
         with = "crate::de::opt_string"
     )]
     pub source: Option<String>,
-    /// `Settings` (VersionSettings).
+    /// `Settings` (`VersionSettings`).
     #[serde(rename = "Settings", default, skip_serializing_if = "Option::is_none")]
     pub settings: Option<VersionSettings>,
-    /// `Notes` (string).
+    /// `Notes` (`string`).
     #[serde(
         rename = "Notes",
         default,
@@ -17680,7 +17680,7 @@ pub struct TemplateChange {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Uri {
-    /// `id` (int).
+    /// `id` (`int`).
     #[serde(
         rename = "id",
         default,
@@ -17688,7 +17688,7 @@ pub struct Uri {
         with = "crate::de::opt_i64"
     )]
     pub id: Option<i64>,
-    /// `uri` (string).
+    /// `uri` (`string`).
     #[serde(
         rename = "uri",
         default,
@@ -17696,7 +17696,7 @@ pub struct Uri {
         with = "crate::de::opt_string"
     )]
     pub uri: Option<String>,
-    /// `store_id` (int).
+    /// `store_id` (`int`).
     #[serde(
         rename = "store_id",
         default,
@@ -17704,7 +17704,7 @@ pub struct Uri {
         with = "crate::de::opt_i64"
     )]
     pub store_id: Option<i64>,
-    /// `screen` (string).
+    /// `screen` (`string`).
     #[serde(
         rename = "screen",
         default,
@@ -17712,7 +17712,7 @@ pub struct Uri {
         with = "crate::de::opt_string"
     )]
     pub screen: Option<String>,
-    /// `page_id` (int).
+    /// `page_id` (`int`).
     #[serde(
         rename = "page_id",
         default,
@@ -17720,7 +17720,7 @@ pub struct Uri {
         with = "crate::de::opt_i64"
     )]
     pub page_id: Option<i64>,
-    /// `page_code` (string).
+    /// `page_code` (`string`).
     #[serde(
         rename = "page_code",
         default,
@@ -17728,7 +17728,7 @@ pub struct Uri {
         with = "crate::de::opt_string"
     )]
     pub page_code: Option<String>,
-    /// `cat_id` (int).
+    /// `cat_id` (`int`).
     #[serde(
         rename = "cat_id",
         default,
@@ -17736,7 +17736,7 @@ pub struct Uri {
         with = "crate::de::opt_i64"
     )]
     pub cat_id: Option<i64>,
-    /// `product_id` (int).
+    /// `product_id` (`int`).
     #[serde(
         rename = "product_id",
         default,
@@ -17744,7 +17744,7 @@ pub struct Uri {
         with = "crate::de::opt_i64"
     )]
     pub product_id: Option<i64>,
-    /// `feed_id` (int).
+    /// `feed_id` (`int`).
     #[serde(
         rename = "feed_id",
         default,
@@ -17752,7 +17752,7 @@ pub struct Uri {
         with = "crate::de::opt_i64"
     )]
     pub feed_id: Option<i64>,
-    /// `canonical` (bool).
+    /// `canonical` (`bool`).
     #[serde(
         rename = "canonical",
         default,
@@ -17760,7 +17760,7 @@ pub struct Uri {
         with = "crate::de::opt_bool"
     )]
     pub canonical: Option<bool>,
-    /// `status` (int).
+    /// `status` (`int`).
     #[serde(
         rename = "status",
         default,
@@ -17768,19 +17768,19 @@ pub struct Uri {
         with = "crate::de::opt_i64"
     )]
     pub status: Option<i64>,
-    /// `store` (UriDetail).
+    /// `store` (`UriDetail`).
     #[serde(rename = "store", default, skip_serializing_if = "Option::is_none")]
     pub store: Option<UriDetail>,
-    /// `product` (UriDetail).
+    /// `product` (`UriDetail`).
     #[serde(rename = "product", default, skip_serializing_if = "Option::is_none")]
     pub product: Option<UriDetail>,
-    /// `category` (UriDetail).
+    /// `category` (`UriDetail`).
     #[serde(rename = "category", default, skip_serializing_if = "Option::is_none")]
     pub category: Option<UriDetail>,
-    /// `page` (UriDetail).
+    /// `page` (`UriDetail`).
     #[serde(rename = "page", default, skip_serializing_if = "Option::is_none")]
     pub page: Option<UriDetail>,
-    /// `feed` (UriDetail).
+    /// `feed` (`UriDetail`).
     #[serde(rename = "feed", default, skip_serializing_if = "Option::is_none")]
     pub feed: Option<UriDetail>,
     /// Every other field the store sent, as sent.
@@ -17792,7 +17792,7 @@ pub struct Uri {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct UriDetail {
-    /// `code` (string).
+    /// `code` (`string`).
     #[serde(
         rename = "code",
         default,
@@ -17800,7 +17800,7 @@ pub struct UriDetail {
         with = "crate::de::opt_string"
     )]
     pub code: Option<String>,
-    /// `name` (string).
+    /// `name` (`string`).
     #[serde(
         rename = "name",
         default,
@@ -17808,7 +17808,7 @@ pub struct UriDetail {
         with = "crate::de::opt_string"
     )]
     pub name: Option<String>,
-    /// `sku` (string).
+    /// `sku` (`string`).
     #[serde(
         rename = "sku",
         default,
@@ -17834,7 +17834,7 @@ pub struct VariableValue {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct VariantAttribute {
-    /// `attr_id` (int).
+    /// `attr_id` (`int`).
     #[serde(
         rename = "attr_id",
         default,
@@ -17842,7 +17842,7 @@ pub struct VariantAttribute {
         with = "crate::de::opt_i64"
     )]
     pub attr_id: Option<i64>,
-    /// `attmpat_id` (int).
+    /// `attmpat_id` (`int`).
     #[serde(
         rename = "attmpat_id",
         default,
@@ -17850,7 +17850,7 @@ pub struct VariantAttribute {
         with = "crate::de::opt_i64"
     )]
     pub attmpat_id: Option<i64>,
-    /// `option_id` (int).
+    /// `option_id` (`int`).
     #[serde(
         rename = "option_id",
         default,
@@ -17858,7 +17858,7 @@ pub struct VariantAttribute {
         with = "crate::de::opt_i64"
     )]
     pub option_id: Option<i64>,
-    /// `attr_code` (string).
+    /// `attr_code` (`string`).
     #[serde(
         rename = "attr_code",
         default,
@@ -17866,7 +17866,7 @@ pub struct VariantAttribute {
         with = "crate::de::opt_string"
     )]
     pub attr_code: Option<String>,
-    /// `attmpat_code` (string).
+    /// `attmpat_code` (`string`).
     #[serde(
         rename = "attmpat_code",
         default,
@@ -17874,7 +17874,7 @@ pub struct VariantAttribute {
         with = "crate::de::opt_string"
     )]
     pub attmpat_code: Option<String>,
-    /// `option_code` (string).
+    /// `option_code` (`string`).
     #[serde(
         rename = "option_code",
         default,
@@ -17891,7 +17891,7 @@ pub struct VariantAttribute {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct VariantPart {
-    /// `part_id` (int).
+    /// `part_id` (`int`).
     #[serde(
         rename = "part_id",
         default,
@@ -17899,7 +17899,7 @@ pub struct VariantPart {
         with = "crate::de::opt_i64"
     )]
     pub part_id: Option<i64>,
-    /// `part_code` (string).
+    /// `part_code` (`string`).
     #[serde(
         rename = "part_code",
         default,
@@ -17907,7 +17907,7 @@ pub struct VariantPart {
         with = "crate::de::opt_string"
     )]
     pub part_code: Option<String>,
-    /// `quantity` (int).
+    /// `quantity` (`int`).
     #[serde(
         rename = "quantity",
         default,
