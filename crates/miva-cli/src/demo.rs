@@ -7,8 +7,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use clap::Args;
 use miva_envelope::{
-    ListQuery, MivaRequest, Operation, OperationResult, ProductListLoadQuery, ProductUpdate,
-    Response, Search, Sort,
+    ListQuery, Operation, OperationResult, ProductListLoadQuery, ProductUpdate, Response, Search,
+    Sort,
 };
 use miva_http::Error;
 use miva_http::miva::MivaClient;
@@ -137,7 +137,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<ExitCode, CliError> {
         let update = ProductUpdate::new()
             .edit_product(code.as_str())
             .product_price(100.0 + i as f64);
-        operations.push(Operation::new(update.function(), &update)?);
+        operations.push(Operation::request(&update)?);
     }
     let results = client.multicall(&operations)?;
     let ok = results

@@ -211,6 +211,67 @@ pub(crate) mod opt_string {
     }
 }
 
+/// `Option<Timestamp>` that also reads an empty string as absent (for
+/// `#[serde(with)]`).
+pub(crate) mod opt_timestamp {
+    use super::*;
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Timestamp>, D::Error> {
+        match Option::<serde_json::Value>::deserialize(d)? {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(serde_json::Value::String(s)) if s.trim().is_empty() => Ok(None),
+            Some(v) => Timestamp::deserialize(v)
+                .map(Some)
+                .map_err(de::Error::custom),
+        }
+    }
+
+    pub(crate) fn serialize<S: Serializer>(v: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+        v.serialize(s)
+    }
+}
+
+/// `Option<Map>` for a JSON object that may also arrive empty as `[]` or
+/// `""` (read as an empty object and as absent), for `#[serde(with)]`.
+pub(crate) mod opt_map {
+    use super::*;
+    use serde_json::{Map, Value};
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Map<String, Value>>, D::Error> {
+        match Option::<Value>::deserialize(d)? {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Object(map)) => Ok(Some(map)),
+            Some(Value::Array(items)) if items.is_empty() => Ok(Some(Map::new())),
+            Some(Value::String(s)) if s.is_empty() => Ok(None),
+            Some(other) => Err(de::Error::invalid_type(
+                unexpected(&other),
+                &"an object (or [] or \"\" when empty)",
+            )),
+        }
+    }
+
+    fn unexpected(v: &Value) -> de::Unexpected<'_> {
+        match v {
+            Value::Bool(b) => de::Unexpected::Bool(*b),
+            Value::Number(_) => de::Unexpected::Other("a number"),
+            Value::String(s) => de::Unexpected::Str(s),
+            Value::Array(_) => de::Unexpected::Seq,
+            _ => de::Unexpected::Other("a value"),
+        }
+    }
+
+    pub(crate) fn serialize<S: Serializer>(
+        v: &Option<Map<String, Value>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        v.serialize(s)
+    }
+}
+
 /// A non-negative count sent as a number or a digit string.
 pub(crate) struct FlexU64(pub(crate) u64);
 
@@ -349,6 +410,26 @@ mod tests {
             assert!(serde_json::from_str::<Timestamp>(bad).is_err(), "{bad}");
         }
         assert_eq!(serde_json::to_string(&Timestamp(-3)).unwrap(), "-3");
+    }
+
+    #[derive(Deserialize, PartialEq, Debug, Default)]
+    struct LooseDates {
+        #[serde(default, with = "opt_timestamp")]
+        t: Option<Timestamp>,
+        #[serde(default, with = "opt_map")]
+        m: Option<serde_json::Map<String, serde_json::Value>>,
+    }
+
+    #[test]
+    fn empty_dates_and_objects() {
+        let empty: LooseDates = serde_json::from_str(r#"{"t":"","m":""}"#).unwrap();
+        assert_eq!(empty, LooseDates::default());
+        let filled: LooseDates = serde_json::from_str(r#"{"t":{"time_t":5},"m":[]}"#).unwrap();
+        assert_eq!(filled.t, Some(Timestamp(5)));
+        assert_eq!(filled.m, Some(serde_json::Map::new()));
+        for bad in [r#"{"t":"soon"}"#, r#"{"m":[1]}"#, r#"{"m":3}"#] {
+            assert!(serde_json::from_str::<LooseDates>(bad).is_err(), "{bad}");
+        }
     }
 
     #[derive(Deserialize, PartialEq, Debug)]

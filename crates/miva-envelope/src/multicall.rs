@@ -69,6 +69,17 @@ impl Operation {
         })
     }
 
+    /// An operation for a typed request: its function, its parameters, and
+    /// the request's own checks ([`MivaRequest::validate`], e.g. a list
+    /// query's columns) run first.
+    ///
+    /// # Errors
+    /// When the request does not validate or is not a JSON object.
+    pub fn request<R: crate::MivaRequest>(request: &R) -> Result<Self, Error> {
+        request.validate()?;
+        Self::new(request.function(), request)
+    }
+
     /// A module function call.
     ///
     /// # Errors

@@ -458,7 +458,7 @@ impl ListQuery {
         self.search.fields(&mut searched);
         let mut ondemand: Vec<String> = self.ondemand.clone();
         for (name, value) in &self.filters {
-            match name.as_str() {
+            match name.to_ascii_lowercase().as_str() {
                 "search" => raw_search_fields(value, &mut searched),
                 "ondemandcolumns" => ondemand.extend(
                     value
@@ -515,10 +515,13 @@ impl ListQuery {
                             format!("Sort must be a column name (\"-name\" for descending), found {value}"),
                         )
                     })?;
-                    query.sort = Some(match s.strip_prefix('-') {
-                        Some(field) => Sort::desc(field),
-                        None => Sort::asc(s),
-                    });
+                    // "" (what the official SDKs send by default) and "-"
+                    // mean no sort.
+                    query.sort = match s.strip_prefix('-').unwrap_or(s) {
+                        "" => None,
+                        field if s.starts_with('-') => Some(Sort::desc(field)),
+                        field => Some(Sort::asc(field)),
+                    };
                 }
                 "Filter" => match value {
                     Value::Array(items) => {
@@ -582,12 +585,12 @@ fn check_name(
     name: &str,
     valid: &[&str],
 ) -> Result<(), crate::Error> {
-    if valid.is_empty() || name.contains(':') || valid.contains(&name) {
+    if valid.is_empty() || name.is_empty() || name.contains(':') || valid.contains(&name) {
         return Ok(());
     }
     let close = crate::api::closest(name, valid.iter().copied());
     let hint = match close.as_slice() {
-        [] => String::new(),
+        [] => ".".to_owned(),
         [one] => format!(": did you mean `{one}`?"),
         many => format!(": did you mean one of `{}`?", many.join("`, `")),
     };
@@ -609,13 +612,16 @@ fn check_custom_filter(
     if columns.custom_filters.is_empty() {
         return Ok(());
     }
-    let Some((_, allowed)) = columns.custom_filters.iter().find(|(n, _)| *n == name) else {
+    let Some((_, allowed)) = columns
+        .custom_filters
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+    else {
         let names: Vec<&str> = columns.custom_filters.iter().map(|(n, _)| *n).collect();
         let close = crate::api::closest(name, names.iter().copied());
         let hint = close
             .first()
-            .map(|c| format!(": did you mean `{c}`?"))
-            .unwrap_or_default();
+            .map_or_else(|| ".".to_owned(), |c| format!(": did you mean `{c}`?"));
         return Err(crate::Error::new(
             crate::ErrorKind::UnknownColumn,
             format!(
@@ -625,18 +631,30 @@ fn check_custom_filter(
             ),
         ));
     };
-    if let Some(v) = value.as_str()
-        && !allowed.is_empty()
-        && !allowed.iter().any(|a| a.eq_ignore_ascii_case(v))
-    {
-        return Err(crate::Error::new(
-            crate::ErrorKind::UnknownColumn,
-            format!(
-                "{}: filter `{name}` takes one of {}, not `{v}`",
-                columns.function,
-                allowed.join(", ")
-            ),
-        ));
+    if allowed.is_empty() {
+        return Ok(());
+    }
+    // A value, or each value of a list, must be one of the allowed ones.
+    let values: Vec<&Value> = match value {
+        Value::Array(items) => items.iter().collect(),
+        Value::Null => Vec::new(),
+        other => vec![other],
+    };
+    for v in values {
+        let text = match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        if !allowed.iter().any(|a| a.eq_ignore_ascii_case(&text)) {
+            return Err(crate::Error::new(
+                crate::ErrorKind::UnknownColumn,
+                format!(
+                    "{}: filter `{name}` takes one of {}, not `{text}`",
+                    columns.function,
+                    allowed.join(", ")
+                ),
+            ));
+        }
     }
     Ok(())
 }
@@ -690,6 +708,102 @@ impl Serialize for Filters<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn products(query: &ListQuery) -> Result<(), String> {
+        query
+            .check_columns(&crate::api::functions::ProductListLoadQuery::COLUMNS)
+            .map_err(|e| e.to_string())
+    }
+
+    fn raw(json: serde_json::Value) -> ListQuery {
+        ListQuery::from_json(json.as_object().unwrap().clone()).unwrap()
+    }
+
+    #[test]
+    fn columns_are_checked_everywhere_a_query_names_them() {
+        // Accepted: spec columns, nested groups, custom fields, empty sorts.
+        let ok = ListQuery::new()
+            .sort(Sort::desc("price"))
+            .search(
+                Search::new().eq("code", "A").and(
+                    Search::new()
+                        .gt("price", 1)
+                        .or(Search::new().is_true("active")),
+                ),
+            )
+            .ondemand(["descrip", "CustomField_Values:customfields:color"])
+            .filter("Product_Show", "Active");
+        assert_eq!(products(&ok), Ok(()));
+        for empty in ["", "-"] {
+            let q = raw(serde_json::json!({"Sort": empty}));
+            assert_eq!(q.sort, None);
+            assert_eq!(products(&q), Ok(()));
+        }
+        assert_eq!(
+            products(&ListQuery::new().filter("product_show", "active")),
+            Ok(())
+        );
+        assert_eq!(
+            products(
+                &ListQuery::new().filter("Product_Show", serde_json::json!(["All", "Active"]))
+            ),
+            Ok(())
+        );
+        // Refused: a typo in a nested group, in raw Filter JSON, in a sort,
+        // an on-demand column, a filter name, a filter value of any type.
+        let nested = ListQuery::new().search(
+            Search::new()
+                .eq("code", "A")
+                .or(Search::new().gt("prcie", 1)),
+        );
+        assert!(
+            products(&nested)
+                .unwrap_err()
+                .contains("cannot search on `prcie`: did you mean `price`?")
+        );
+        let raw_nested = raw(serde_json::json!({"Filter": [{"name": "search", "value": [
+            {"field": "search_OR", "operator": "SUBWHERE", "value": [{"field": "nmae", "operator": "EQ", "value": "x"}]}
+        ]}]}));
+        assert!(
+            products(&raw_nested)
+                .unwrap_err()
+                .contains("`nmae`: did you mean `name`?")
+        );
+        assert!(
+            products(&raw(serde_json::json!({"Sort": "-cots"})))
+                .unwrap_err()
+                .contains("sort by `cots`")
+        );
+        assert!(
+            products(&raw(
+                serde_json::json!({"Filter": [{"name": "OnDemandColumns", "value": ["descirp"]}]})
+            ))
+            .unwrap_err()
+            .contains("on-demand column `descirp`")
+        );
+        assert!(
+            products(&ListQuery::new().filter("Product_Shwo", "All"))
+                .unwrap_err()
+                .contains("did you mean `Product_Show`?")
+        );
+        assert!(
+            products(&ListQuery::new().filter("Product_Show", serde_json::json!(["Bogus"])))
+                .unwrap_err()
+                .contains("not `Bogus`")
+        );
+        assert!(
+            products(&ListQuery::new().filter("Product_Show", 3))
+                .unwrap_err()
+                .contains("not `3`")
+        );
+        // No close name: the sentence still ends.
+        let far = products(&ListQuery::new().sort(Sort::asc("zzzzzzzzzzzz"))).unwrap_err();
+        assert!(
+            far.contains("`zzzzzzzzzzzz`. It can sort by: id, code"),
+            "{far}"
+        );
+    }
+
     use serde_json::json;
 
     #[test]

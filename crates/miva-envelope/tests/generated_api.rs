@@ -9,8 +9,12 @@
 
 use miva_envelope::api::functions::*;
 use miva_envelope::{ListQuery, MivaRequest, Response, Scope, decode_response};
+use serde_json::Value;
 
-fn check<R: MivaRequest>(request: R, name: &str, scope: Scope, data: &str) {
+fn check<R: MivaRequest>(request: R, name: &str, scope: Scope, data: &str)
+where
+    R::Response: serde::Serialize,
+{
     assert_eq!(request.function(), name);
     assert_eq!(request.scope(), scope, "{name}");
     assert!(
@@ -20,7 +24,17 @@ fn check<R: MivaRequest>(request: R, name: &str, scope: Scope, data: &str) {
     request.validate().unwrap();
     let body = format!(r#"{{"success":1{data}}}"#);
     let decoded: Response<R::Response> = decode_response(body.as_bytes()).unwrap();
-    assert!(decoded.into_result().is_ok(), "{name}");
+    let data = serde_json::to_value(decoded.into_result().unwrap()).unwrap();
+    // What was sent comes back: the id, and a field no model names.
+    let record = match (&data["data"], &data) {
+        (Value::Array(page), _) => page[0].clone(),
+        (_, Value::Array(list)) => list[0].clone(),
+        (_, other) => other.clone(),
+    };
+    if !data.is_null() {
+        assert!(record["id"] == 1 || record["id"] == "1", "{name}");
+        assert_eq!(record["unknown_field"], "kept", "{name}");
+    }
 }
 
 #[test]
@@ -29,19 +43,19 @@ fn every_function_has_a_typed_request_and_response() {
         AllOrderPaymentListLoadQuery::new(ListQuery::new().count(1)),
         "AllOrderPaymentList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         AttributeAndOptionListLoadProduct::new(),
         "AttributeAndOptionList_Load_Product",
         Scope::Store,
-        ",\"data\":[{\"id\":1}]",
+        ",\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]",
     );
     check(
         AttributeTemplateAttributeListLoadQuery::new(ListQuery::new().count(1)),
         "AttributeTemplateAttributeList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         AttributeTemplateAttributeDelete::new(),
@@ -65,13 +79,13 @@ fn every_function_has_a_typed_request_and_response() {
         AttributeTemplateListLoadQuery::new(ListQuery::new().count(1)),
         "AttributeTemplateList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         AttributeTemplateOptionListLoadAttribute::new(ListQuery::new().count(1)),
         "AttributeTemplateOptionList_Load_Attribute",
         Scope::Store,
-        ",\"data\":[{\"id\":1}]",
+        ",\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]",
     );
     check(
         AttributeTemplateOptionDelete::new(),
@@ -101,7 +115,7 @@ fn every_function_has_a_typed_request_and_response() {
         AttributeTemplateProductListLoadQuery::new(ListQuery::new().count(1)),
         "AttributeTemplateProductList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         AttributeTemplateProductUpdateAssigned::new(),
@@ -157,7 +171,7 @@ fn every_function_has_a_typed_request_and_response() {
         AvailabilityGroupBusinessAccountListLoadQuery::new(ListQuery::new().count(1)),
         "AvailabilityGroupBusinessAccountList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         AvailabilityGroupBusinessAccountUpdateAssigned::new(),
@@ -169,7 +183,7 @@ fn every_function_has_a_typed_request_and_response() {
         AvailabilityGroupCategoryListLoadQuery::new(ListQuery::new().count(1)),
         "AvailabilityGroupCategoryList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         AvailabilityGroupCategoryUpdateAssigned::new(),
@@ -181,7 +195,7 @@ fn every_function_has_a_typed_request_and_response() {
         AvailabilityGroupCustomerListLoadQuery::new(ListQuery::new().count(1)),
         "AvailabilityGroupCustomerList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         AvailabilityGroupCustomerUpdateAssigned::new(),
@@ -193,7 +207,7 @@ fn every_function_has_a_typed_request_and_response() {
         AvailabilityGroupListLoadQuery::new(ListQuery::new().count(1)),
         "AvailabilityGroupList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         AvailabilityGroupPaymentMethodUpdateAssigned::new(),
@@ -205,7 +219,7 @@ fn every_function_has_a_typed_request_and_response() {
         AvailabilityGroupProductListLoadQuery::new(ListQuery::new().count(1)),
         "AvailabilityGroupProductList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         AvailabilityGroupProductUpdateAssigned::new(),
@@ -217,7 +231,7 @@ fn every_function_has_a_typed_request_and_response() {
         AvailabilityGroupShippingMethodListLoadQuery::new(ListQuery::new().count(1)),
         "AvailabilityGroupShippingMethodList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         AvailabilityGroupShippingMethodUpdateAssigned::new(),
@@ -247,19 +261,19 @@ fn every_function_has_a_typed_request_and_response() {
         BranchCSSResourceVersionListLoadQuery::new(ListQuery::new().count(1)),
         "BranchCSSResourceVersionList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         BranchItemVersionListLoadQuery::new(ListQuery::new().count(1)),
         "BranchItemVersionList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         BranchJavaScriptResourceVersionListLoadQuery::new(ListQuery::new().count(1)),
         "BranchJavaScriptResourceVersionList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         BranchListDelete::new(),
@@ -271,25 +285,25 @@ fn every_function_has_a_typed_request_and_response() {
         BranchListLoadQuery::new(ListQuery::new().count(1)),
         "BranchList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         BranchPageVersionListLoadQuery::new(ListQuery::new().count(1)),
         "BranchPageVersionList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         BranchPropertyVersionListLoadQuery::new(ListQuery::new().count(1)),
         "BranchPropertyVersionList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         BranchTemplateVersionListLoadQuery::new(ListQuery::new().count(1)),
         "BranchTemplateVersionList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         BranchCopy::new(),
@@ -315,7 +329,7 @@ fn every_function_has_a_typed_request_and_response() {
         BusinessAccountCustomerListLoadQuery::new(ListQuery::new().count(1)),
         "BusinessAccountCustomerList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         BusinessAccountCustomerUpdateAssigned::new(),
@@ -333,7 +347,7 @@ fn every_function_has_a_typed_request_and_response() {
         BusinessAccountListLoadQuery::new(ListQuery::new().count(1)),
         "BusinessAccountList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         BusinessAccountInsert::new(),
@@ -351,7 +365,7 @@ fn every_function_has_a_typed_request_and_response() {
         CSSResourceListLoadQuery::new(ListQuery::new().count(1)),
         "CSSResourceList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         CSSResourceDelete::new(),
@@ -375,19 +389,19 @@ fn every_function_has_a_typed_request_and_response() {
         CategoryListLoadParent::new(),
         "CategoryList_Load_Parent",
         Scope::Store,
-        ",\"data\":[{\"id\":1}]",
+        ",\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]",
     );
     check(
         CategoryListLoadQuery::new(ListQuery::new().count(1)),
         "CategoryList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         CategoryProductListLoadQuery::new(ListQuery::new().count(1)),
         "CategoryProductList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         CategoryProductUpdateAssigned::new(),
@@ -399,13 +413,13 @@ fn every_function_has_a_typed_request_and_response() {
         CategoryURIListDelete::new(),
         "CategoryURIList_Delete",
         Scope::Store,
-        ",\"data\":[{\"id\":1}]",
+        ",\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]",
     );
     check(
         CategoryURIListLoadQuery::new(ListQuery::new().count(1)),
         "CategoryURIList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         CategoryURIInsert::new(),
@@ -417,7 +431,7 @@ fn every_function_has_a_typed_request_and_response() {
         CategoryURIRedirect::new(ListQuery::new().count(1)),
         "CategoryURI_Redirect",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         CategoryURIUpdate::new(),
@@ -437,31 +451,31 @@ fn every_function_has_a_typed_request_and_response() {
         ChangesetCSSResourceVersionListLoadQuery::new(ListQuery::new().count(1)),
         "ChangesetCSSResourceVersionList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         ChangesetChangeListLoadQuery::new(ListQuery::new().count(1)),
         "ChangesetChangeList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         ChangesetItemVersionListLoadQuery::new(ListQuery::new().count(1)),
         "ChangesetItemVersionList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         ChangesetJavaScriptResourceVersionListLoadQuery::new(ListQuery::new().count(1)),
         "ChangesetJavaScriptResourceVersionList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         ChangesetListLoadQuery::new(ListQuery::new().count(1)),
         "ChangesetList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         ChangesetListMerge::new(),
@@ -473,13 +487,13 @@ fn every_function_has_a_typed_request_and_response() {
         ChangesetPropertyVersionListLoadQuery::new(ListQuery::new().count(1)),
         "ChangesetPropertyVersionList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         ChangesetTemplateVersionListLoadQuery::new(ListQuery::new().count(1)),
         "ChangesetTemplateVersionList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         ChangesetCreate::new(),
@@ -491,7 +505,7 @@ fn every_function_has_a_typed_request_and_response() {
         ChildCategoryListLoadQuery::new(ListQuery::new().count(1)),
         "ChildCategoryList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         CopyPageRulesListDelete::new(),
@@ -503,13 +517,13 @@ fn every_function_has_a_typed_request_and_response() {
         CopyPageRulesListLoadQuery::new(ListQuery::new().count(1)),
         "CopyPageRulesList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         CopyPageRulesSettingsListLoadQuery::new(ListQuery::new().count(1)),
         "CopyPageRulesSettingsList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         CopyPageRulesSettingsUpdateAssigned::new(),
@@ -533,7 +547,7 @@ fn every_function_has_a_typed_request_and_response() {
         CopyProductRulesCustomFieldListLoadQuery::new(ListQuery::new().count(1)),
         "CopyProductRulesCustomFieldList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         CopyProductRulesCustomFieldUpdateAssigned::new(),
@@ -551,13 +565,13 @@ fn every_function_has_a_typed_request_and_response() {
         CopyProductRulesListLoadQuery::new(ListQuery::new().count(1)),
         "CopyProductRulesList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         CopyProductRulesModuleListLoadQuery::new(ListQuery::new().count(1)),
         "CopyProductRulesModuleList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         CopyProductRulesModuleUpdateAssigned::new(),
@@ -581,7 +595,7 @@ fn every_function_has_a_typed_request_and_response() {
         CouponBusinessAccountListLoadQuery::new(ListQuery::new().count(1)),
         "CouponBusinessAccountList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         CouponBusinessAccountUpdateAssigned::new(),
@@ -593,7 +607,7 @@ fn every_function_has_a_typed_request_and_response() {
         CouponCustomerListLoadQuery::new(ListQuery::new().count(1)),
         "CouponCustomerList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         CouponCustomerUpdateAssigned::new(),
@@ -611,13 +625,13 @@ fn every_function_has_a_typed_request_and_response() {
         CouponListLoadQuery::new(ListQuery::new().count(1)),
         "CouponList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         CouponPriceGroupListLoadQuery::new(ListQuery::new().count(1)),
         "CouponPriceGroupList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         CouponPriceGroupUpdateAssigned::new(),
@@ -642,7 +656,7 @@ fn every_function_has_a_typed_request_and_response() {
         CustomerAddressListLoadQuery::new(ListQuery::new().count(1)),
         "CustomerAddressList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         CustomerAddressDelete::new(),
@@ -672,7 +686,7 @@ fn every_function_has_a_typed_request_and_response() {
         CustomerCreditHistoryListLoadQuery::new(ListQuery::new().count(1)),
         "CustomerCreditHistoryList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         CustomerCreditHistoryDelete::new(),
@@ -690,13 +704,13 @@ fn every_function_has_a_typed_request_and_response() {
         CustomerListLoadQuery::new(ListQuery::new().count(1)),
         "CustomerList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         CustomerPaymentCardListLoadQuery::new(ListQuery::new().count(1)),
         "CustomerPaymentCardList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         CustomerPaymentCardRegister::new(),
@@ -708,13 +722,13 @@ fn every_function_has_a_typed_request_and_response() {
         CustomerPriceGroupListLoadQuery::new(ListQuery::new().count(1)),
         "CustomerPriceGroupList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         CustomerSubscriptionListLoadQuery::new(ListQuery::new().count(1)),
         "CustomerSubscriptionList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(CustomerDelete::new(), "Customer_Delete", Scope::Store, "");
     check(
@@ -728,13 +742,13 @@ fn every_function_has_a_typed_request_and_response() {
         FeedURIListDelete::new(),
         "FeedURIList_Delete",
         Scope::Store,
-        ",\"data\":[{\"id\":1}]",
+        ",\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]",
     );
     check(
         FeedURIListLoadQuery::new(ListQuery::new().count(1)),
         "FeedURIList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         FeedURIInsert::new(),
@@ -747,7 +761,7 @@ fn every_function_has_a_typed_request_and_response() {
         ImageTypeListLoadQuery::new(ListQuery::new().count(1)),
         "ImageTypeList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         InventoryProductSettingsUpdate::new(),
@@ -759,7 +773,7 @@ fn every_function_has_a_typed_request_and_response() {
         JavaScriptResourceListLoadQuery::new(ListQuery::new().count(1)),
         "JavaScriptResourceList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         JavaScriptResourceDelete::new(),
@@ -790,7 +804,7 @@ fn every_function_has_a_typed_request_and_response() {
         NoteListLoadQuery::new(ListQuery::new().count(1)),
         "NoteList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(NoteDelete::new(), "Note_Delete", Scope::Store, "");
     check(
@@ -804,7 +818,7 @@ fn every_function_has_a_typed_request_and_response() {
         OptionListLoadAttribute::new(),
         "OptionList_Load_Attribute",
         Scope::Store,
-        ",\"data\":[{\"id\":1}]",
+        ",\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]",
     );
     check(OptionDelete::new(), "Option_Delete", Scope::Store, "");
     check(
@@ -830,7 +844,7 @@ fn every_function_has_a_typed_request_and_response() {
         OrderCouponListLoadQuery::new(ListQuery::new().count(1)),
         "OrderCouponList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         OrderCouponUpdateAssigned::new(),
@@ -842,7 +856,7 @@ fn every_function_has_a_typed_request_and_response() {
         OrderCustomFieldListLoad::new(),
         "OrderCustomFieldList_Load",
         Scope::Store,
-        ",\"data\":[{\"id\":1}]",
+        ",\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]",
     );
     check(
         OrderCustomFieldsUpdate::new(),
@@ -914,7 +928,7 @@ fn every_function_has_a_typed_request_and_response() {
         OrderListLoadQuery::new(ListQuery::new().count(1)),
         "OrderList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         OrderPaymentCapture::new(),
@@ -938,7 +952,7 @@ fn every_function_has_a_typed_request_and_response() {
         OrderPriceGroupListLoadQuery::new(ListQuery::new().count(1)),
         "OrderPriceGroupList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         OrderPriceGroupUpdateAssigned::new(),
@@ -956,7 +970,7 @@ fn every_function_has_a_typed_request_and_response() {
         OrderShipmentListLoadQuery::new(ListQuery::new().count(1)),
         "OrderShipmentList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         OrderShipmentListUpdate::new(),
@@ -993,19 +1007,19 @@ fn every_function_has_a_typed_request_and_response() {
         PageListLoadQuery::new(ListQuery::new().count(1)),
         "PageList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         PageURIListDelete::new(),
         "PageURIList_Delete",
         Scope::Store,
-        ",\"data\":[{\"id\":1}]",
+        ",\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]",
     );
     check(
         PageURIListLoadQuery::new(ListQuery::new().count(1)),
         "PageURIList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         PageURIInsert::new(),
@@ -1017,7 +1031,7 @@ fn every_function_has_a_typed_request_and_response() {
         PageURIRedirect::new(ListQuery::new().count(1)),
         "PageURI_Redirect",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(PageURIUpdate::new(), "PageURI_Update", Scope::Store, "");
     check(
@@ -1044,13 +1058,13 @@ fn every_function_has_a_typed_request_and_response() {
         PaymentMethodListLoad::new(),
         "PaymentMethodList_Load",
         Scope::Store,
-        ",\"data\":[{\"id\":1}]",
+        ",\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]",
     );
     check(
         PriceGroupBusinessAccountListLoadQuery::new(ListQuery::new().count(1)),
         "PriceGroupBusinessAccountList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         PriceGroupBusinessAccountUpdateAssigned::new(),
@@ -1062,7 +1076,7 @@ fn every_function_has_a_typed_request_and_response() {
         PriceGroupCategoryListLoadQuery::new(ListQuery::new().count(1)),
         "PriceGroupCategoryList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         PriceGroupCategoryUpdateAssigned::new(),
@@ -1074,7 +1088,7 @@ fn every_function_has_a_typed_request_and_response() {
         PriceGroupCustomerListLoadQuery::new(ListQuery::new().count(1)),
         "PriceGroupCustomerList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         PriceGroupCustomerUpdateAssigned::new(),
@@ -1086,7 +1100,7 @@ fn every_function_has_a_typed_request_and_response() {
         PriceGroupExcludedCategoryListLoadQuery::new(ListQuery::new().count(1)),
         "PriceGroupExcludedCategoryList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         PriceGroupExcludedCategoryUpdateAssigned::new(),
@@ -1098,25 +1112,25 @@ fn every_function_has_a_typed_request_and_response() {
         PriceGroupExcludedProductListLoadQuery::new(ListQuery::new().count(1)),
         "PriceGroupExcludedProductList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         PriceGroupExcludedProductUpdateAssigned::new(),
         "PriceGroupExcludedProduct_Update_Assigned",
         Scope::Store,
-        ",\"data\":[{\"id\":1}]",
+        ",\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]",
     );
     check(
         PriceGroupListLoadQuery::new(ListQuery::new().count(1)),
         "PriceGroupList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         PriceGroupProductListLoadQuery::new(ListQuery::new().count(1)),
         "PriceGroupProductList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         PriceGroupProductUpdateAssigned::new(),
@@ -1128,7 +1142,7 @@ fn every_function_has_a_typed_request_and_response() {
         PriceGroupQualifyingProductListLoadQuery::new(ListQuery::new().count(1)),
         "PriceGroupQualifyingProductList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         PriceGroupQualifyingProductUpdateAssigned::new(),
@@ -1158,7 +1172,7 @@ fn every_function_has_a_typed_request_and_response() {
         PrintQueueJobListLoadQuery::new(ListQuery::new().count(1)),
         "PrintQueueJobList_Load_Query",
         Scope::Domain,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         PrintQueueJobDelete::new(),
@@ -1182,19 +1196,19 @@ fn every_function_has_a_typed_request_and_response() {
         PrintQueueListLoadQuery::new(ListQuery::new().count(1)),
         "PrintQueueList_Load_Query",
         Scope::Domain,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         ProductAndSubscriptionTermListLoadQuery::new(ListQuery::new().count(1)),
         "ProductAndSubscriptionTermList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         ProductAttributeAndOptionListLoadQuery::new(ListQuery::new().count(1)),
         "ProductAttributeAndOptionList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         ProductImageAdd::new(),
@@ -1218,7 +1232,7 @@ fn every_function_has_a_typed_request_and_response() {
         ProductKitListLoadQuery::new(ListQuery::new().count(1)),
         "ProductKitList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         ProductKitGenerateVariants::new(),
@@ -1248,7 +1262,7 @@ fn every_function_has_a_typed_request_and_response() {
         ProductListLoadQuery::new(ListQuery::new().count(1)),
         "ProductList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         ProductShippingRulesUpdate::new(),
@@ -1260,19 +1274,19 @@ fn every_function_has_a_typed_request_and_response() {
         ProductSubscriptionTermListLoadQuery::new(ListQuery::new().count(1)),
         "ProductSubscriptionTermList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         ProductURIListDelete::new(),
         "ProductURIList_Delete",
         Scope::Store,
-        ",\"data\":[{\"id\":1}]",
+        ",\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]",
     );
     check(
         ProductURIListLoadQuery::new(ListQuery::new().count(1)),
         "ProductURIList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         ProductURIInsert::new(),
@@ -1284,7 +1298,7 @@ fn every_function_has_a_typed_request_and_response() {
         ProductURIRedirect::new(ListQuery::new().count(1)),
         "ProductURI_Redirect",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         ProductURIUpdate::new(),
@@ -1302,13 +1316,13 @@ fn every_function_has_a_typed_request_and_response() {
         ProductVariantListLoadProduct::new(),
         "ProductVariantList_Load_Product",
         Scope::Store,
-        ",\"data\":[{\"id\":1}]",
+        ",\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]",
     );
     check(
         ProductVariantListLoadQuery::new(ListQuery::new().count(1)),
         "ProductVariantList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         ProductVariantPricingUpdate::new(),
@@ -1353,37 +1367,37 @@ fn every_function_has_a_typed_request_and_response() {
         ProvisionDomain::new(),
         "Provision_Domain",
         Scope::Domain,
-        ",\"data\":[{\"id\":1}]",
+        ",\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]",
     );
     check(
         ProvisionStore::new(),
         "Provision_Store",
         Scope::Store,
-        ",\"data\":[{\"id\":1}]",
+        ",\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]",
     );
     check(
         RelatedProductListLoadQuery::new(ListQuery::new().count(1)),
         "RelatedProductList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         RelatedProductUpdateAssigned::new(),
         "RelatedProduct_Update_Assigned",
         Scope::Store,
-        ",\"data\":[{\"id\":1}]",
+        ",\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]",
     );
     check(
         ResourceGroupListLoadQuery::new(ListQuery::new().count(1)),
         "ResourceGroupList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         StoreListLoadQuery::new(ListQuery::new().count(1)),
         "StoreList_Load_Query",
         Scope::Domain,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         StoreLoad::new(),
@@ -1413,13 +1427,13 @@ fn every_function_has_a_typed_request_and_response() {
         SubscriptionListLoadQuery::new(ListQuery::new().count(1)),
         "SubscriptionList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         SubscriptionShippingMethodListLoadQuery::new(ListQuery::new().count(1)),
         "SubscriptionShippingMethodList_Load_Query",
         Scope::Store,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(
         SubscriptionInsert::new(),
@@ -1437,13 +1451,13 @@ fn every_function_has_a_typed_request_and_response() {
         URIListDelete::new(),
         "URIList_Delete",
         Scope::Domain,
-        ",\"data\":[{\"id\":1}]",
+        ",\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]",
     );
     check(
         URIListLoadQuery::new(ListQuery::new().count(1)),
         "URIList_Load_Query",
         Scope::Domain,
-        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1}]}",
+        ",\"data\":{\"total_count\":1,\"start_offset\":0,\"data\":[{\"id\":1,\"unknown_field\":\"kept\"}]}",
     );
     check(URIDelete::new(), "URI_Delete", Scope::Domain, "");
     check(

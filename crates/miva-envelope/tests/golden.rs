@@ -4,7 +4,8 @@
 //! source in `tests/fixtures/SOURCES.md`) decode into the generated response
 //! type of their function, with the values they show, and re-encode to the
 //! same JSON: no field is lost, known or not. (Numbers compare as numbers:
-//! a store's `"price":5` re-encodes as `5.0`.)
+//! a store's `"price":5` re-encodes as `5.0`. None of these bodies uses a
+//! lenient form such as `"42"` for a number, which would re-encode as `42`.)
 
 use std::path::Path;
 

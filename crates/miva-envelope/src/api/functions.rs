@@ -5039,7 +5039,7 @@ impl ListRequest for BranchJavaScriptResourceVersionListLoadQuery {
 pub struct BranchListDelete {
     /// `Branch_IDs` (`any`); the official SDK always sends it.
     #[serde(rename = "Branch_IDs", skip_serializing_if = "Option::is_none")]
-    pub branch_i_ds: Option<Value>,
+    pub branch_ids: Option<Value>,
     /// Any other parameter, sent as is.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -5052,8 +5052,8 @@ impl BranchListDelete {
     }
 
     /// Sets `Branch_IDs`.
-    pub fn branch_i_ds(mut self, value: impl Into<Value>) -> Self {
-        self.branch_i_ds = Some(value.into());
+    pub fn branch_ids(mut self, value: impl Into<Value>) -> Self {
+        self.branch_ids = Some(value.into());
         self
     }
 
@@ -6216,7 +6216,7 @@ pub struct BusinessAccountListDelete {
         rename = "BusinessAccount_IDs",
         skip_serializing_if = "Option::is_none"
     )]
-    pub business_account_i_ds: Option<Value>,
+    pub business_account_ids: Option<Value>,
     /// Any other parameter, sent as is.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -6229,8 +6229,8 @@ impl BusinessAccountListDelete {
     }
 
     /// Sets `BusinessAccount_IDs`.
-    pub fn business_account_i_ds(mut self, value: impl Into<Value>) -> Self {
-        self.business_account_i_ds = Some(value.into());
+    pub fn business_account_ids(mut self, value: impl Into<Value>) -> Self {
+        self.business_account_ids = Some(value.into());
         self
     }
 
@@ -7297,7 +7297,7 @@ impl MivaRequest for CategoryProductUpdateAssigned {
 pub struct CategoryURIListDelete {
     /// `URI_IDs` (`any`); the official SDK always sends it.
     #[serde(rename = "URI_IDs", skip_serializing_if = "Option::is_none")]
-    pub uri_i_ds: Option<Value>,
+    pub uri_ids: Option<Value>,
     /// Any other parameter, sent as is.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -7310,8 +7310,8 @@ impl CategoryURIListDelete {
     }
 
     /// Sets `URI_IDs`.
-    pub fn uri_i_ds(mut self, value: impl Into<Value>) -> Self {
-        self.uri_i_ds = Some(value.into());
+    pub fn uri_ids(mut self, value: impl Into<Value>) -> Self {
+        self.uri_ids = Some(value.into());
         self
     }
 
@@ -7548,7 +7548,7 @@ pub struct CategoryURIRedirect {
     pub status: Option<i64>,
     /// `URI_IDs` (`any`); the official SDK always sends it.
     #[serde(rename = "URI_IDs", skip_serializing_if = "Option::is_none")]
-    pub uri_i_ds: Option<Value>,
+    pub uri_ids: Option<Value>,
     /// Any other parameter, sent as is.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -7597,8 +7597,8 @@ impl CategoryURIRedirect {
     }
 
     /// Sets `URI_IDs`.
-    pub fn uri_i_ds(mut self, value: impl Into<Value>) -> Self {
-        self.uri_i_ds = Some(value.into());
+    pub fn uri_ids(mut self, value: impl Into<Value>) -> Self {
+        self.uri_ids = Some(value.into());
         self
     }
 
@@ -7806,9 +7806,9 @@ pub struct CategoryInsert {
         skip_serializing_if = "Option::is_none"
     )]
     pub category_alternate_display_page: Option<String>,
-    /// `CustomField_Values` (`CustomFieldValues`).
+    /// `CustomField_Values` (`any`).
     #[serde(rename = "CustomField_Values", skip_serializing_if = "Option::is_none")]
-    pub custom_field_values: Option<models::CustomFieldValues>,
+    pub custom_field_values: Option<Value>,
     /// Any other parameter, sent as is.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -7857,7 +7857,7 @@ impl CategoryInsert {
     }
 
     /// Sets `CustomField_Values`.
-    pub fn custom_field_values(mut self, value: impl Into<models::CustomFieldValues>) -> Self {
+    pub fn custom_field_values(mut self, value: impl Into<Value>) -> Self {
         self.custom_field_values = Some(value.into());
         self
     }
@@ -7921,9 +7921,9 @@ pub struct CategoryUpdate {
         skip_serializing_if = "Option::is_none"
     )]
     pub category_alternate_display_page: Option<String>,
-    /// `CustomField_Values` (`CustomFieldValues`).
+    /// `CustomField_Values` (`any`).
     #[serde(rename = "CustomField_Values", skip_serializing_if = "Option::is_none")]
-    pub custom_field_values: Option<models::CustomFieldValues>,
+    pub custom_field_values: Option<Value>,
     /// Any other parameter, sent as is.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -7984,7 +7984,7 @@ impl CategoryUpdate {
     }
 
     /// Sets `CustomField_Values`.
-    pub fn custom_field_values(mut self, value: impl Into<models::CustomFieldValues>) -> Self {
+    pub fn custom_field_values(mut self, value: impl Into<Value>) -> Self {
         self.custom_field_values = Some(value.into());
         self
     }
@@ -8529,7 +8529,7 @@ pub struct ChangesetListMerge {
         rename = "Source_Changeset_IDs",
         skip_serializing_if = "Option::is_none"
     )]
-    pub source_changeset_i_ds: Option<Value>,
+    pub source_changeset_ids: Option<Value>,
     /// `ChangesetList_Merge_Session_ID` (`string`).
     #[serde(
         rename = "ChangesetList_Merge_Session_ID",
@@ -8560,8 +8560,8 @@ impl ChangesetListMerge {
     }
 
     /// Sets `Source_Changeset_IDs`.
-    pub fn source_changeset_i_ds(mut self, value: impl Into<Value>) -> Self {
-        self.source_changeset_i_ds = Some(value.into());
+    pub fn source_changeset_ids(mut self, value: impl Into<Value>) -> Self {
+        self.source_changeset_ids = Some(value.into());
         self
     }
 
@@ -9106,7 +9106,7 @@ impl ListRequest for ChildCategoryListLoadQuery {
 pub struct CopyPageRulesListDelete {
     /// `CopyPageRules_IDs` (`any`); the official SDK always sends it.
     #[serde(rename = "CopyPageRules_IDs", skip_serializing_if = "Option::is_none")]
-    pub copy_page_rules_i_ds: Option<Value>,
+    pub copy_page_rules_ids: Option<Value>,
     /// Any other parameter, sent as is.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -9119,8 +9119,8 @@ impl CopyPageRulesListDelete {
     }
 
     /// Sets `CopyPageRules_IDs`.
-    pub fn copy_page_rules_i_ds(mut self, value: impl Into<Value>) -> Self {
-        self.copy_page_rules_i_ds = Some(value.into());
+    pub fn copy_page_rules_ids(mut self, value: impl Into<Value>) -> Self {
+        self.copy_page_rules_ids = Some(value.into());
         self
     }
 
@@ -9888,7 +9888,7 @@ pub struct CopyProductRulesListDelete {
         rename = "CopyProductRules_IDs",
         skip_serializing_if = "Option::is_none"
     )]
-    pub copy_product_rules_i_ds: Option<Value>,
+    pub copy_product_rules_ids: Option<Value>,
     /// Any other parameter, sent as is.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -9901,8 +9901,8 @@ impl CopyProductRulesListDelete {
     }
 
     /// Sets `CopyProductRules_IDs`.
-    pub fn copy_product_rules_i_ds(mut self, value: impl Into<Value>) -> Self {
-        self.copy_product_rules_i_ds = Some(value.into());
+    pub fn copy_product_rules_ids(mut self, value: impl Into<Value>) -> Self {
+        self.copy_product_rules_ids = Some(value.into());
         self
     }
 
@@ -11167,7 +11167,7 @@ impl MivaRequest for CouponCustomerUpdateAssigned {
 pub struct CouponListDelete {
     /// `Coupon_IDs` (`any`); the official SDK always sends it.
     #[serde(rename = "Coupon_IDs", skip_serializing_if = "Option::is_none")]
-    pub coupon_i_ds: Option<Value>,
+    pub coupon_ids: Option<Value>,
     /// Any other parameter, sent as is.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -11180,8 +11180,8 @@ impl CouponListDelete {
     }
 
     /// Sets `Coupon_IDs`.
-    pub fn coupon_i_ds(mut self, value: impl Into<Value>) -> Self {
-        self.coupon_i_ds = Some(value.into());
+    pub fn coupon_ids(mut self, value: impl Into<Value>) -> Self {
+        self.coupon_ids = Some(value.into());
         self
     }
 
@@ -11828,7 +11828,7 @@ pub struct CustomerAddressListDelete {
         rename = "CustomerAddress_IDs",
         skip_serializing_if = "Option::is_none"
     )]
-    pub customer_address_i_ds: Option<Value>,
+    pub customer_address_ids: Option<Value>,
     /// Any other parameter, sent as is.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -11859,8 +11859,8 @@ impl CustomerAddressListDelete {
     }
 
     /// Sets `CustomerAddress_IDs`.
-    pub fn customer_address_i_ds(mut self, value: impl Into<Value>) -> Self {
-        self.customer_address_i_ds = Some(value.into());
+    pub fn customer_address_ids(mut self, value: impl Into<Value>) -> Self {
+        self.customer_address_ids = Some(value.into());
         self
     }
 
@@ -13384,9 +13384,9 @@ pub struct CustomerSubscriptionListLoadQuery {
     /// `Customer_Login` (`string`).
     #[serde(rename = "Customer_Login", skip_serializing_if = "Option::is_none")]
     pub customer_login: Option<String>,
-    /// `CustomField_Values` (`CustomFieldValues`).
+    /// `CustomField_Values` (`any`).
     #[serde(rename = "CustomField_Values", skip_serializing_if = "Option::is_none")]
-    pub custom_field_values: Option<models::CustomFieldValues>,
+    pub custom_field_values: Option<Value>,
     /// Any other parameter, sent as is.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -13542,7 +13542,7 @@ impl CustomerSubscriptionListLoadQuery {
     }
 
     /// Sets `CustomField_Values`.
-    pub fn custom_field_values(mut self, value: impl Into<models::CustomFieldValues>) -> Self {
+    pub fn custom_field_values(mut self, value: impl Into<Value>) -> Self {
         self.custom_field_values = Some(value.into());
         self
     }
@@ -13790,9 +13790,9 @@ pub struct CustomerInsert {
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_business_account: Option<String>,
-    /// `CustomField_Values` (`CustomFieldValues`).
+    /// `CustomField_Values` (`any`).
     #[serde(rename = "CustomField_Values", skip_serializing_if = "Option::is_none")]
-    pub custom_field_values: Option<models::CustomFieldValues>,
+    pub custom_field_values: Option<Value>,
     /// Any other parameter, sent as is.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -13985,7 +13985,7 @@ impl CustomerInsert {
     }
 
     /// Sets `CustomField_Values`.
-    pub fn custom_field_values(mut self, value: impl Into<models::CustomFieldValues>) -> Self {
+    pub fn custom_field_values(mut self, value: impl Into<Value>) -> Self {
         self.custom_field_values = Some(value.into());
         self
     }
@@ -14160,9 +14160,9 @@ pub struct CustomerUpdate {
         skip_serializing_if = "Option::is_none"
     )]
     pub customer_business_account: Option<String>,
-    /// `CustomField_Values` (`CustomFieldValues`).
+    /// `CustomField_Values` (`any`).
     #[serde(rename = "CustomField_Values", skip_serializing_if = "Option::is_none")]
-    pub custom_field_values: Option<models::CustomFieldValues>,
+    pub custom_field_values: Option<Value>,
     /// Any other parameter, sent as is.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -14367,7 +14367,7 @@ impl CustomerUpdate {
     }
 
     /// Sets `CustomField_Values`.
-    pub fn custom_field_values(mut self, value: impl Into<models::CustomFieldValues>) -> Self {
+    pub fn custom_field_values(mut self, value: impl Into<Value>) -> Self {
         self.custom_field_values = Some(value.into());
         self
     }
@@ -14399,7 +14399,7 @@ impl MivaRequest for CustomerUpdate {
 pub struct FeedURIListDelete {
     /// `URI_IDs` (`any`); the official SDK always sends it.
     #[serde(rename = "URI_IDs", skip_serializing_if = "Option::is_none")]
-    pub uri_i_ds: Option<Value>,
+    pub uri_ids: Option<Value>,
     /// Any other parameter, sent as is.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -14412,8 +14412,8 @@ impl FeedURIListDelete {
     }
 
     /// Sets `URI_IDs`.
-    pub fn uri_i_ds(mut self, value: impl Into<Value>) -> Self {
-        self.uri_i_ds = Some(value.into());
+    pub fn uri_ids(mut self, value: impl Into<Value>) -> Self {
+        self.uri_ids = Some(value.into());
         self
     }
 
@@ -16685,9 +16685,9 @@ pub struct OrderCustomFieldsUpdate {
     /// `Order_ID` (`int`).
     #[serde(rename = "Order_ID", skip_serializing_if = "Option::is_none")]
     pub order_id: Option<i64>,
-    /// `CustomField_Values` (`CustomFieldValues`).
+    /// `CustomField_Values` (`any`).
     #[serde(rename = "CustomField_Values", skip_serializing_if = "Option::is_none")]
-    pub custom_field_values: Option<models::CustomFieldValues>,
+    pub custom_field_values: Option<Value>,
     /// Any other parameter, sent as is.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -16706,7 +16706,7 @@ impl OrderCustomFieldsUpdate {
     }
 
     /// Sets `CustomField_Values`.
-    pub fn custom_field_values(mut self, value: impl Into<models::CustomFieldValues>) -> Self {
+    pub fn custom_field_values(mut self, value: impl Into<Value>) -> Self {
         self.custom_field_values = Some(value.into());
         self
     }
@@ -16741,7 +16741,7 @@ pub struct OrderItemListBackOrder {
     pub order_id: Option<i64>,
     /// `Line_IDs` (`any`); the official SDK always sends it.
     #[serde(rename = "Line_IDs", skip_serializing_if = "Option::is_none")]
-    pub line_i_ds: Option<Value>,
+    pub line_ids: Option<Value>,
     /// `Date_InStock` (`int`).
     #[serde(rename = "Date_InStock", skip_serializing_if = "Option::is_none")]
     pub date_in_stock: Option<i64>,
@@ -16763,8 +16763,8 @@ impl OrderItemListBackOrder {
     }
 
     /// Sets `Line_IDs`.
-    pub fn line_i_ds(mut self, value: impl Into<Value>) -> Self {
-        self.line_i_ds = Some(value.into());
+    pub fn line_ids(mut self, value: impl Into<Value>) -> Self {
+        self.line_ids = Some(value.into());
         self
     }
 
@@ -16804,7 +16804,7 @@ pub struct OrderItemListCancel {
     pub order_id: Option<Value>,
     /// `Line_IDs` (`any`); the official SDK always sends it.
     #[serde(rename = "Line_IDs", skip_serializing_if = "Option::is_none")]
-    pub line_i_ds: Option<Value>,
+    pub line_ids: Option<Value>,
     /// `Reason` (`string`).
     #[serde(rename = "Reason", skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -16826,8 +16826,8 @@ impl OrderItemListCancel {
     }
 
     /// Sets `Line_IDs`.
-    pub fn line_i_ds(mut self, value: impl Into<Value>) -> Self {
-        self.line_i_ds = Some(value.into());
+    pub fn line_ids(mut self, value: impl Into<Value>) -> Self {
+        self.line_ids = Some(value.into());
         self
     }
 
@@ -16867,7 +16867,7 @@ pub struct OrderItemListCreateReturn {
     pub order_id: Option<i64>,
     /// `Line_IDs` (`any`); the official SDK always sends it.
     #[serde(rename = "Line_IDs", skip_serializing_if = "Option::is_none")]
-    pub line_i_ds: Option<Value>,
+    pub line_ids: Option<Value>,
     /// Any other parameter, sent as is.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -16886,8 +16886,8 @@ impl OrderItemListCreateReturn {
     }
 
     /// Sets `Line_IDs`.
-    pub fn line_i_ds(mut self, value: impl Into<Value>) -> Self {
-        self.line_i_ds = Some(value.into());
+    pub fn line_ids(mut self, value: impl Into<Value>) -> Self {
+        self.line_ids = Some(value.into());
         self
     }
 
@@ -16921,7 +16921,7 @@ pub struct OrderItemListCreateShipment {
     pub order_id: Option<Value>,
     /// `Line_IDs` (`any`); the official SDK always sends it.
     #[serde(rename = "Line_IDs", skip_serializing_if = "Option::is_none")]
-    pub line_i_ds: Option<Value>,
+    pub line_ids: Option<Value>,
     /// Any other parameter, sent as is.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -16940,8 +16940,8 @@ impl OrderItemListCreateShipment {
     }
 
     /// Sets `Line_IDs`.
-    pub fn line_i_ds(mut self, value: impl Into<Value>) -> Self {
-        self.line_i_ds = Some(value.into());
+    pub fn line_ids(mut self, value: impl Into<Value>) -> Self {
+        self.line_ids = Some(value.into());
         self
     }
 
@@ -16975,7 +16975,7 @@ pub struct OrderItemListDelete {
     pub order_id: Option<i64>,
     /// `Line_IDs` (`any`); the official SDK always sends it.
     #[serde(rename = "Line_IDs", skip_serializing_if = "Option::is_none")]
-    pub line_i_ds: Option<Value>,
+    pub line_ids: Option<Value>,
     /// Any other parameter, sent as is.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -16994,8 +16994,8 @@ impl OrderItemListDelete {
     }
 
     /// Sets `Line_IDs`.
-    pub fn line_i_ds(mut self, value: impl Into<Value>) -> Self {
-        self.line_i_ds = Some(value.into());
+    pub fn line_ids(mut self, value: impl Into<Value>) -> Self {
+        self.line_ids = Some(value.into());
         self
     }
 
@@ -17029,7 +17029,7 @@ pub struct OrderItemListRemoveFromShipment {
     pub order_id: Option<i64>,
     /// `Line_IDs` (`any`); the official SDK always sends it.
     #[serde(rename = "Line_IDs", skip_serializing_if = "Option::is_none")]
-    pub line_i_ds: Option<Value>,
+    pub line_ids: Option<Value>,
     /// Any other parameter, sent as is.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -17048,8 +17048,8 @@ impl OrderItemListRemoveFromShipment {
     }
 
     /// Sets `Line_IDs`.
-    pub fn line_i_ds(mut self, value: impl Into<Value>) -> Self {
-        self.line_i_ds = Some(value.into());
+    pub fn line_ids(mut self, value: impl Into<Value>) -> Self {
+        self.line_ids = Some(value.into());
         self
     }
 
@@ -17398,7 +17398,7 @@ pub struct OrderListArchive {
     pub delete_shipping_labels: Option<bool>,
     /// `Order_IDs` (`any`); the official SDK always sends it.
     #[serde(rename = "Order_IDs", skip_serializing_if = "Option::is_none")]
-    pub order_i_ds: Option<Value>,
+    pub order_ids: Option<Value>,
     /// Any other parameter, sent as is.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -17423,8 +17423,8 @@ impl OrderListArchive {
     }
 
     /// Sets `Order_IDs`.
-    pub fn order_i_ds(mut self, value: impl Into<Value>) -> Self {
-        self.order_i_ds = Some(value.into());
+    pub fn order_ids(mut self, value: impl Into<Value>) -> Self {
+        self.order_ids = Some(value.into());
         self
     }
 
@@ -18480,9 +18480,9 @@ pub struct OrderCreate {
     /// `Charges` (`any`).
     #[serde(rename = "Charges", skip_serializing_if = "Option::is_none")]
     pub charges: Option<Value>,
-    /// `CustomField_Values` (`CustomFieldValues`).
+    /// `CustomField_Values` (`any`).
     #[serde(rename = "CustomField_Values", skip_serializing_if = "Option::is_none")]
-    pub custom_field_values: Option<models::CustomFieldValues>,
+    pub custom_field_values: Option<Value>,
     /// `Shipping_Module_Code` (`string`).
     #[serde(
         rename = "Shipping_Module_Code",
@@ -18696,7 +18696,7 @@ impl OrderCreate {
     }
 
     /// Sets `CustomField_Values`.
-    pub fn custom_field_values(mut self, value: impl Into<models::CustomFieldValues>) -> Self {
+    pub fn custom_field_values(mut self, value: impl Into<Value>) -> Self {
         self.custom_field_values = Some(value.into());
         self
     }
@@ -19221,7 +19221,7 @@ impl ListRequest for PageListLoadQuery {
 pub struct PageURIListDelete {
     /// `URI_IDs` (`any`); the official SDK always sends it.
     #[serde(rename = "URI_IDs", skip_serializing_if = "Option::is_none")]
-    pub uri_i_ds: Option<Value>,
+    pub uri_ids: Option<Value>,
     /// Any other parameter, sent as is.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -19234,8 +19234,8 @@ impl PageURIListDelete {
     }
 
     /// Sets `URI_IDs`.
-    pub fn uri_i_ds(mut self, value: impl Into<Value>) -> Self {
-        self.uri_i_ds = Some(value.into());
+    pub fn uri_ids(mut self, value: impl Into<Value>) -> Self {
+        self.uri_ids = Some(value.into());
         self
     }
 
@@ -19472,7 +19472,7 @@ pub struct PageURIRedirect {
     pub status: Option<i64>,
     /// `URI_IDs` (`any`); the official SDK always sends it.
     #[serde(rename = "URI_IDs", skip_serializing_if = "Option::is_none")]
-    pub uri_i_ds: Option<Value>,
+    pub uri_ids: Option<Value>,
     /// Any other parameter, sent as is.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -19521,8 +19521,8 @@ impl PageURIRedirect {
     }
 
     /// Sets `URI_IDs`.
-    pub fn uri_i_ds(mut self, value: impl Into<Value>) -> Self {
-        self.uri_i_ds = Some(value.into());
+    pub fn uri_ids(mut self, value: impl Into<Value>) -> Self {
+        self.uri_ids = Some(value.into());
         self
     }
 
@@ -20050,9 +20050,9 @@ pub struct PageInsert {
     /// `Page_URI` (`string`).
     #[serde(rename = "Page_URI", skip_serializing_if = "Option::is_none")]
     pub page_uri: Option<String>,
-    /// `CustomField_Values` (`CustomFieldValues`).
+    /// `CustomField_Values` (`any`).
     #[serde(rename = "CustomField_Values", skip_serializing_if = "Option::is_none")]
-    pub custom_field_values: Option<models::CustomFieldValues>,
+    pub custom_field_values: Option<Value>,
     /// Any other parameter, sent as is.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -20149,7 +20149,7 @@ impl PageInsert {
     }
 
     /// Sets `CustomField_Values`.
-    pub fn custom_field_values(mut self, value: impl Into<models::CustomFieldValues>) -> Self {
+    pub fn custom_field_values(mut self, value: impl Into<Value>) -> Self {
         self.custom_field_values = Some(value.into());
         self
     }
@@ -20220,9 +20220,9 @@ pub struct PageUpdate {
     /// `Page_URI` (`string`).
     #[serde(rename = "Page_URI", skip_serializing_if = "Option::is_none")]
     pub page_uri: Option<String>,
-    /// `CustomField_Values` (`CustomFieldValues`).
+    /// `CustomField_Values` (`any`).
     #[serde(rename = "CustomField_Values", skip_serializing_if = "Option::is_none")]
-    pub custom_field_values: Option<models::CustomFieldValues>,
+    pub custom_field_values: Option<Value>,
     /// Any other parameter, sent as is.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -20313,7 +20313,7 @@ impl PageUpdate {
     }
 
     /// Sets `CustomField_Values`.
-    pub fn custom_field_values(mut self, value: impl Into<models::CustomFieldValues>) -> Self {
+    pub fn custom_field_values(mut self, value: impl Into<Value>) -> Self {
         self.custom_field_values = Some(value.into());
         self
     }
@@ -24575,7 +24575,7 @@ impl ListRequest for ProductSubscriptionTermListLoadQuery {
 pub struct ProductURIListDelete {
     /// `URI_IDs` (`any`); the official SDK always sends it.
     #[serde(rename = "URI_IDs", skip_serializing_if = "Option::is_none")]
-    pub uri_i_ds: Option<Value>,
+    pub uri_ids: Option<Value>,
     /// Any other parameter, sent as is.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -24588,8 +24588,8 @@ impl ProductURIListDelete {
     }
 
     /// Sets `URI_IDs`.
-    pub fn uri_i_ds(mut self, value: impl Into<Value>) -> Self {
-        self.uri_i_ds = Some(value.into());
+    pub fn uri_ids(mut self, value: impl Into<Value>) -> Self {
+        self.uri_ids = Some(value.into());
         self
     }
 
@@ -24826,7 +24826,7 @@ pub struct ProductURIRedirect {
     pub status: Option<i64>,
     /// `URI_IDs` (`any`); the official SDK always sends it.
     #[serde(rename = "URI_IDs", skip_serializing_if = "Option::is_none")]
-    pub uri_i_ds: Option<Value>,
+    pub uri_ids: Option<Value>,
     /// Any other parameter, sent as is.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -24875,8 +24875,8 @@ impl ProductURIRedirect {
     }
 
     /// Sets `URI_IDs`.
-    pub fn uri_i_ds(mut self, value: impl Into<Value>) -> Self {
-        self.uri_i_ds = Some(value.into());
+    pub fn uri_ids(mut self, value: impl Into<Value>) -> Self {
+        self.uri_ids = Some(value.into());
         self
     }
 
@@ -25005,7 +25005,7 @@ pub struct ProductVariantListDelete {
     pub edit_product: Option<String>,
     /// `ProductVariant_IDs` (`any`); the official SDK always sends it.
     #[serde(rename = "ProductVariant_IDs", skip_serializing_if = "Option::is_none")]
-    pub product_variant_i_ds: Option<Value>,
+    pub product_variant_ids: Option<Value>,
     /// Any other parameter, sent as is.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -25036,8 +25036,8 @@ impl ProductVariantListDelete {
     }
 
     /// Sets `ProductVariant_IDs`.
-    pub fn product_variant_i_ds(mut self, value: impl Into<Value>) -> Self {
-        self.product_variant_i_ds = Some(value.into());
+    pub fn product_variant_ids(mut self, value: impl Into<Value>) -> Self {
+        self.product_variant_ids = Some(value.into());
         self
     }
 
@@ -25966,9 +25966,9 @@ pub struct ProductInsert {
     /// `Product_Active` (`bool`).
     #[serde(rename = "Product_Active", skip_serializing_if = "Option::is_none")]
     pub product_active: Option<bool>,
-    /// `CustomField_Values` (`CustomFieldValues`).
+    /// `CustomField_Values` (`any`).
     #[serde(rename = "CustomField_Values", skip_serializing_if = "Option::is_none")]
-    pub custom_field_values: Option<models::CustomFieldValues>,
+    pub custom_field_values: Option<Value>,
     /// Any other parameter, sent as is.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -26071,7 +26071,7 @@ impl ProductInsert {
     }
 
     /// Sets `CustomField_Values`.
-    pub fn custom_field_values(mut self, value: impl Into<models::CustomFieldValues>) -> Self {
+    pub fn custom_field_values(mut self, value: impl Into<Value>) -> Self {
         self.custom_field_values = Some(value.into());
         self
     }
@@ -26162,9 +26162,9 @@ pub struct ProductUpdate {
     /// `Product_Active` (`bool`).
     #[serde(rename = "Product_Active", skip_serializing_if = "Option::is_none")]
     pub product_active: Option<bool>,
-    /// `CustomField_Values` (`CustomFieldValues`).
+    /// `CustomField_Values` (`any`).
     #[serde(rename = "CustomField_Values", skip_serializing_if = "Option::is_none")]
-    pub custom_field_values: Option<models::CustomFieldValues>,
+    pub custom_field_values: Option<Value>,
     /// Any other parameter, sent as is.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -26279,7 +26279,7 @@ impl ProductUpdate {
     }
 
     /// Sets `CustomField_Values`.
-    pub fn custom_field_values(mut self, value: impl Into<models::CustomFieldValues>) -> Self {
+    pub fn custom_field_values(mut self, value: impl Into<Value>) -> Self {
         self.custom_field_values = Some(value.into());
         self
     }
@@ -27307,7 +27307,7 @@ impl MivaRequest for SubscriptionAndOrderItemUpdate {
 pub struct SubscriptionListDelete {
     /// `Subscription_IDs` (`any`); the official SDK always sends it.
     #[serde(rename = "Subscription_IDs", skip_serializing_if = "Option::is_none")]
-    pub subscription_i_ds: Option<Value>,
+    pub subscription_ids: Option<Value>,
     /// Any other parameter, sent as is.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -27320,8 +27320,8 @@ impl SubscriptionListDelete {
     }
 
     /// Sets `Subscription_IDs`.
-    pub fn subscription_i_ds(mut self, value: impl Into<Value>) -> Self {
-        self.subscription_i_ds = Some(value.into());
+    pub fn subscription_ids(mut self, value: impl Into<Value>) -> Self {
+        self.subscription_ids = Some(value.into());
         self
     }
 
@@ -28130,7 +28130,7 @@ impl MivaRequest for SubscriptionUpdate {
 pub struct URIListDelete {
     /// `URI_IDs` (`any`); the official SDK always sends it.
     #[serde(rename = "URI_IDs", skip_serializing_if = "Option::is_none")]
-    pub uri_i_ds: Option<Value>,
+    pub uri_ids: Option<Value>,
     /// Any other parameter, sent as is.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -28143,8 +28143,8 @@ impl URIListDelete {
     }
 
     /// Sets `URI_IDs`.
-    pub fn uri_i_ds(mut self, value: impl Into<Value>) -> Self {
-        self.uri_i_ds = Some(value.into());
+    pub fn uri_ids(mut self, value: impl Into<Value>) -> Self {
+        self.uri_ids = Some(value.into());
         self
     }
 

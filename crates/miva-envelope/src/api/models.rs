@@ -4,8 +4,12 @@
 //! Every model of the API spec. Every field is optional (a store leaves
 //! out what a query did not ask for); integers, decimals and booleans
 //! are read leniently (`1`, `"1"`, `true`), dates as `n` or
-//! `{"time_t": n}`; every field a model does not name is kept in
-//! `extra`, so decoding and re-encoding loses nothing.
+//! `{"time_t": n}`, and an empty string as absent; every field a
+//! model does not name is kept in `extra`. Re-encoding gives every
+//! field back, known ones in their plain form (`"42"` as `42`).
+//! Models the spec gives no fields (`CustomFieldValues`,
+//! `VariableValue`, `VersionSettings`) carry any JSON and are
+//! `serde_json::Value` here.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -68,7 +72,8 @@ pub struct AllOrderPayment {
     #[serde(
         rename = "dt_instock",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
     )]
     pub dt_instock: Option<Timestamp>,
     /// `orderdate` (`int`).
@@ -519,18 +524,19 @@ pub struct AllOrderPayment {
     /// `parts` (`list<OrderPart>`).
     #[serde(rename = "parts", default, skip_serializing_if = "Option::is_none")]
     pub parts: Option<Vec<OrderPart>>,
-    /// `CustomField_Values` (`CustomFieldValues`).
+    /// `CustomField_Values` (`any`).
     #[serde(
         rename = "CustomField_Values",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub custom_field_values: Option<CustomFieldValues>,
+    pub custom_field_values: Option<Value>,
     /// `dt_updated` (`timestamp`).
     #[serde(
         rename = "dt_updated",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
     )]
     pub dt_updated: Option<Timestamp>,
     /// `shipments` (`list<OrderShipment>`).
@@ -997,14 +1003,16 @@ pub struct AttributeTemplateProduct {
     #[serde(
         rename = "dt_created",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
     )]
     pub dt_created: Option<Timestamp>,
     /// `dt_updated` (`timestamp`).
     #[serde(
         rename = "dt_updated",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
     )]
     pub dt_updated: Option<Timestamp>,
     /// `productinventorysettings` (`ProductInventorySettings`).
@@ -1054,13 +1062,13 @@ pub struct AttributeTemplateProduct {
         with = "crate::de::opt_string"
     )]
     pub page_code: Option<String>,
-    /// `CustomField_Values` (`CustomFieldValues`).
+    /// `CustomField_Values` (`any`).
     #[serde(
         rename = "CustomField_Values",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub custom_field_values: Option<CustomFieldValues>,
+    pub custom_field_values: Option<Value>,
     /// `uris` (`list<Uri>`).
     #[serde(rename = "uris", default, skip_serializing_if = "Option::is_none")]
     pub uris: Option<Vec<Uri>>,
@@ -1111,7 +1119,8 @@ pub struct AttributeTemplateProduct {
     #[serde(
         rename = "image_types",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_map"
     )]
     pub image_types: Option<Map<String, Value>>,
     /// `disp_order` (`int`).
@@ -1359,14 +1368,16 @@ pub struct AvailabilityGroupCategory {
     #[serde(
         rename = "dt_created",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
     )]
     pub dt_created: Option<Timestamp>,
     /// `dt_updated` (`timestamp`).
     #[serde(
         rename = "dt_updated",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
     )]
     pub dt_updated: Option<Timestamp>,
     /// `page_code` (`string`).
@@ -1396,13 +1407,13 @@ pub struct AvailabilityGroupCategory {
         with = "crate::de::opt_string"
     )]
     pub url: Option<String>,
-    /// `CustomField_Values` (`CustomFieldValues`).
+    /// `CustomField_Values` (`any`).
     #[serde(
         rename = "CustomField_Values",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub custom_field_values: Option<CustomFieldValues>,
+    pub custom_field_values: Option<Value>,
     /// `assigned` (`bool`).
     #[serde(
         rename = "assigned",
@@ -1728,14 +1739,25 @@ pub struct AvailabilityGroupCustomer {
     #[serde(
         rename = "dt_created",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
     )]
     pub dt_created: Option<Timestamp>,
     /// `dt_login` (`timestamp`).
-    #[serde(rename = "dt_login", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "dt_login",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub dt_login: Option<Timestamp>,
     /// `dt_pwchg` (`timestamp`).
-    #[serde(rename = "dt_pwchg", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "dt_pwchg",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub dt_pwchg: Option<Timestamp>,
     /// `credit` (`decimal`).
     #[serde(
@@ -1761,13 +1783,13 @@ pub struct AvailabilityGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub business_title: Option<String>,
-    /// `CustomField_Values` (`CustomFieldValues`).
+    /// `CustomField_Values` (`any`).
     #[serde(
         rename = "CustomField_Values",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub custom_field_values: Option<CustomFieldValues>,
+    pub custom_field_values: Option<Value>,
     /// `assigned` (`bool`).
     #[serde(
         rename = "assigned",
@@ -1925,14 +1947,16 @@ pub struct AvailabilityGroupProduct {
     #[serde(
         rename = "dt_created",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
     )]
     pub dt_created: Option<Timestamp>,
     /// `dt_updated` (`timestamp`).
     #[serde(
         rename = "dt_updated",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
     )]
     pub dt_updated: Option<Timestamp>,
     /// `productinventorysettings` (`ProductInventorySettings`).
@@ -1982,13 +2006,13 @@ pub struct AvailabilityGroupProduct {
         with = "crate::de::opt_string"
     )]
     pub page_code: Option<String>,
-    /// `CustomField_Values` (`CustomFieldValues`).
+    /// `CustomField_Values` (`any`).
     #[serde(
         rename = "CustomField_Values",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub custom_field_values: Option<CustomFieldValues>,
+    pub custom_field_values: Option<Value>,
     /// `uris` (`list<Uri>`).
     #[serde(rename = "uris", default, skip_serializing_if = "Option::is_none")]
     pub uris: Option<Vec<Uri>>,
@@ -2039,7 +2063,8 @@ pub struct AvailabilityGroupProduct {
     #[serde(
         rename = "image_types",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_map"
     )]
     pub image_types: Option<Map<String, Value>>,
     /// `disp_order` (`int`).
@@ -2227,13 +2252,28 @@ pub struct BaseSubscription {
     )]
     pub termproc: Option<i64>,
     /// `firstdate` (`timestamp`).
-    #[serde(rename = "firstdate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "firstdate",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub firstdate: Option<Timestamp>,
     /// `lastdate` (`timestamp`).
-    #[serde(rename = "lastdate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "lastdate",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub lastdate: Option<Timestamp>,
     /// `nextdate` (`timestamp`).
-    #[serde(rename = "nextdate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "nextdate",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub nextdate: Option<Timestamp>,
     /// `status` (`string`).
     #[serde(
@@ -2252,7 +2292,12 @@ pub struct BaseSubscription {
     )]
     pub message: Option<String>,
     /// `cncldate` (`timestamp`).
-    #[serde(rename = "cncldate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "cncldate",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub cncldate: Option<Timestamp>,
     /// `tax` (`decimal`).
     #[serde(
@@ -2327,7 +2372,12 @@ pub struct BaseSubscription {
     )]
     pub authfails: Option<i64>,
     /// `lastafail` (`timestamp`).
-    #[serde(rename = "lastafail", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "lastafail",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub lastafail: Option<Timestamp>,
     /// Every other field the store sent, as sent.
     #[serde(flatten)]
@@ -3059,9 +3109,9 @@ pub struct BranchPageVersion {
         with = "crate::de::opt_string"
     )]
     pub source_user_icon: Option<String>,
-    /// `settings` (`VersionSettings`).
+    /// `settings` (`any`).
     #[serde(rename = "settings", default, skip_serializing_if = "Option::is_none")]
-    pub settings: Option<VersionSettings>,
+    pub settings: Option<Value>,
     /// Every other field the store sent, as sent.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -3183,9 +3233,9 @@ pub struct BranchPropertyVersion {
         with = "crate::de::opt_i64"
     )]
     pub templ_id: Option<i64>,
-    /// `settings` (`VersionSettings`).
+    /// `settings` (`any`).
     #[serde(rename = "settings", default, skip_serializing_if = "Option::is_none")]
-    pub settings: Option<VersionSettings>,
+    pub settings: Option<Value>,
     /// `product` (`Product`).
     #[serde(rename = "product", default, skip_serializing_if = "Option::is_none")]
     pub product: Option<Product>,
@@ -3338,7 +3388,12 @@ pub struct BranchTemplateVersion {
     )]
     pub filename: Option<String>,
     /// `dtstamp` (`timestamp`).
-    #[serde(rename = "dtstamp", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "dtstamp",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub dtstamp: Option<Timestamp>,
     /// `notes` (`string`).
     #[serde(
@@ -3356,9 +3411,9 @@ pub struct BranchTemplateVersion {
         with = "crate::de::opt_string"
     )]
     pub source: Option<String>,
-    /// `settings` (`VersionSettings`).
+    /// `settings` (`any`).
     #[serde(rename = "settings", default, skip_serializing_if = "Option::is_none")]
-    pub settings: Option<VersionSettings>,
+    pub settings: Option<Value>,
     /// Every other field the store sent, as sent.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -3757,14 +3812,25 @@ pub struct BusinessAccountCustomer {
     #[serde(
         rename = "dt_created",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
     )]
     pub dt_created: Option<Timestamp>,
     /// `dt_login` (`timestamp`).
-    #[serde(rename = "dt_login", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "dt_login",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub dt_login: Option<Timestamp>,
     /// `dt_pwchg` (`timestamp`).
-    #[serde(rename = "dt_pwchg", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "dt_pwchg",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub dt_pwchg: Option<Timestamp>,
     /// `credit` (`decimal`).
     #[serde(
@@ -3790,13 +3856,13 @@ pub struct BusinessAccountCustomer {
         with = "crate::de::opt_string"
     )]
     pub business_title: Option<String>,
-    /// `CustomField_Values` (`CustomFieldValues`).
+    /// `CustomField_Values` (`any`).
     #[serde(
         rename = "CustomField_Values",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub custom_field_values: Option<CustomFieldValues>,
+    pub custom_field_values: Option<Value>,
     /// `assigned` (`bool`).
     #[serde(
         rename = "assigned",
@@ -4304,14 +4370,16 @@ pub struct Category {
     #[serde(
         rename = "dt_created",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
     )]
     pub dt_created: Option<Timestamp>,
     /// `dt_updated` (`timestamp`).
     #[serde(
         rename = "dt_updated",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
     )]
     pub dt_updated: Option<Timestamp>,
     /// `page_code` (`string`).
@@ -4341,13 +4409,13 @@ pub struct Category {
         with = "crate::de::opt_string"
     )]
     pub url: Option<String>,
-    /// `CustomField_Values` (`CustomFieldValues`).
+    /// `CustomField_Values` (`any`).
     #[serde(
         rename = "CustomField_Values",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub custom_field_values: Option<CustomFieldValues>,
+    pub custom_field_values: Option<Value>,
     /// Every other field the store sent, as sent.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -4497,14 +4565,16 @@ pub struct CategoryProduct {
     #[serde(
         rename = "dt_created",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
     )]
     pub dt_created: Option<Timestamp>,
     /// `dt_updated` (`timestamp`).
     #[serde(
         rename = "dt_updated",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
     )]
     pub dt_updated: Option<Timestamp>,
     /// `productinventorysettings` (`ProductInventorySettings`).
@@ -4554,13 +4624,13 @@ pub struct CategoryProduct {
         with = "crate::de::opt_string"
     )]
     pub page_code: Option<String>,
-    /// `CustomField_Values` (`CustomFieldValues`).
+    /// `CustomField_Values` (`any`).
     #[serde(
         rename = "CustomField_Values",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub custom_field_values: Option<CustomFieldValues>,
+    pub custom_field_values: Option<Value>,
     /// `uris` (`list<Uri>`).
     #[serde(rename = "uris", default, skip_serializing_if = "Option::is_none")]
     pub uris: Option<Vec<Uri>>,
@@ -4611,7 +4681,8 @@ pub struct CategoryProduct {
     #[serde(
         rename = "image_types",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_map"
     )]
     pub image_types: Option<Map<String, Value>>,
     /// `disp_order` (`int`).
@@ -4678,7 +4749,12 @@ pub struct Changeset {
     )]
     pub user_id: Option<i64>,
     /// `dtstamp` (`timestamp`).
-    #[serde(rename = "dtstamp", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "dtstamp",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub dtstamp: Option<Timestamp>,
     /// `notes` (`string`).
     #[serde(
@@ -5397,9 +5473,9 @@ pub struct ChangesetPropertyVersion {
         with = "crate::de::opt_i64"
     )]
     pub templ_id: Option<i64>,
-    /// `settings` (`VersionSettings`).
+    /// `settings` (`any`).
     #[serde(rename = "settings", default, skip_serializing_if = "Option::is_none")]
-    pub settings: Option<VersionSettings>,
+    pub settings: Option<Value>,
     /// `product` (`Product`).
     #[serde(rename = "product", default, skip_serializing_if = "Option::is_none")]
     pub product: Option<Product>,
@@ -5552,7 +5628,12 @@ pub struct ChangesetTemplateVersion {
     )]
     pub filename: Option<String>,
     /// `dtstamp` (`timestamp`).
-    #[serde(rename = "dtstamp", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "dtstamp",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub dtstamp: Option<Timestamp>,
     /// `notes` (`string`).
     #[serde(
@@ -5570,9 +5651,9 @@ pub struct ChangesetTemplateVersion {
         with = "crate::de::opt_string"
     )]
     pub source: Option<String>,
-    /// `settings` (`VersionSettings`).
+    /// `settings` (`any`).
     #[serde(rename = "settings", default, skip_serializing_if = "Option::is_none")]
-    pub settings: Option<VersionSettings>,
+    pub settings: Option<Value>,
     /// Every other field the store sent, as sent.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -5666,14 +5747,16 @@ pub struct ChildCategory {
     #[serde(
         rename = "dt_created",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
     )]
     pub dt_created: Option<Timestamp>,
     /// `dt_updated` (`timestamp`).
     #[serde(
         rename = "dt_updated",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
     )]
     pub dt_updated: Option<Timestamp>,
     /// `page_code` (`string`).
@@ -5703,13 +5786,13 @@ pub struct ChildCategory {
         with = "crate::de::opt_string"
     )]
     pub url: Option<String>,
-    /// `CustomField_Values` (`CustomFieldValues`).
+    /// `CustomField_Values` (`any`).
     #[serde(
         rename = "CustomField_Values",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub custom_field_values: Option<CustomFieldValues>,
+    pub custom_field_values: Option<Value>,
     /// `assigned` (`bool`).
     #[serde(
         rename = "assigned",
@@ -6126,10 +6209,20 @@ pub struct Coupon {
     )]
     pub custscope: Option<String>,
     /// `dt_start` (`timestamp`).
-    #[serde(rename = "dt_start", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "dt_start",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub dt_start: Option<Timestamp>,
     /// `dt_end` (`timestamp`).
-    #[serde(rename = "dt_end", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "dt_end",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub dt_end: Option<Timestamp>,
     /// `max_use` (`int`).
     #[serde(
@@ -6569,14 +6662,25 @@ pub struct CouponCustomer {
     #[serde(
         rename = "dt_created",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
     )]
     pub dt_created: Option<Timestamp>,
     /// `dt_login` (`timestamp`).
-    #[serde(rename = "dt_login", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "dt_login",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub dt_login: Option<Timestamp>,
     /// `dt_pwchg` (`timestamp`).
-    #[serde(rename = "dt_pwchg", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "dt_pwchg",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub dt_pwchg: Option<Timestamp>,
     /// `credit` (`decimal`).
     #[serde(
@@ -6602,13 +6706,13 @@ pub struct CouponCustomer {
         with = "crate::de::opt_string"
     )]
     pub business_title: Option<String>,
-    /// `CustomField_Values` (`CustomFieldValues`).
+    /// `CustomField_Values` (`any`).
     #[serde(
         rename = "CustomField_Values",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub custom_field_values: Option<CustomFieldValues>,
+    pub custom_field_values: Option<Value>,
     /// `assigned` (`bool`).
     #[serde(
         rename = "assigned",
@@ -6675,10 +6779,20 @@ pub struct CouponPriceGroup {
     )]
     pub markup: Option<f64>,
     /// `dt_start` (`timestamp`).
-    #[serde(rename = "dt_start", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "dt_start",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub dt_start: Option<Timestamp>,
     /// `dt_end` (`timestamp`).
-    #[serde(rename = "dt_end", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "dt_end",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub dt_end: Option<Timestamp>,
     /// `qmn_subtot` (`decimal`).
     #[serde(
@@ -6826,15 +6940,6 @@ pub struct CouponPriceGroup {
         with = "crate::de::opt_bool"
     )]
     pub assigned: Option<bool>,
-    /// Every other field the store sent, as sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-/// The `CustomFieldValues` model.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct CustomFieldValues {
     /// Every other field the store sent, as sent.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -7152,14 +7257,25 @@ pub struct Customer {
     #[serde(
         rename = "dt_created",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
     )]
     pub dt_created: Option<Timestamp>,
     /// `dt_login` (`timestamp`).
-    #[serde(rename = "dt_login", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "dt_login",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub dt_login: Option<Timestamp>,
     /// `dt_pwchg` (`timestamp`).
-    #[serde(rename = "dt_pwchg", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "dt_pwchg",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub dt_pwchg: Option<Timestamp>,
     /// `credit` (`decimal`).
     #[serde(
@@ -7185,13 +7301,13 @@ pub struct Customer {
         with = "crate::de::opt_string"
     )]
     pub business_title: Option<String>,
-    /// `CustomField_Values` (`CustomFieldValues`).
+    /// `CustomField_Values` (`any`).
     #[serde(
         rename = "CustomField_Values",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub custom_field_values: Option<CustomFieldValues>,
+    pub custom_field_values: Option<Value>,
     /// Every other field the store sent, as sent.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -7423,7 +7539,12 @@ pub struct CustomerCreditHistory {
     )]
     pub amount: Option<f64>,
     /// `dtstamp` (`timestamp`).
-    #[serde(rename = "dtstamp", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "dtstamp",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub dtstamp: Option<Timestamp>,
     /// `user_name` (`string`).
     #[serde(
@@ -7660,10 +7781,20 @@ pub struct CustomerPriceGroup {
     )]
     pub markup: Option<f64>,
     /// `dt_start` (`timestamp`).
-    #[serde(rename = "dt_start", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "dt_start",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub dt_start: Option<Timestamp>,
     /// `dt_end` (`timestamp`).
-    #[serde(rename = "dt_end", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "dt_end",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub dt_end: Option<Timestamp>,
     /// `qmn_subtot` (`decimal`).
     #[serde(
@@ -7925,13 +8056,28 @@ pub struct CustomerSubscription {
     )]
     pub termproc: Option<i64>,
     /// `firstdate` (`timestamp`).
-    #[serde(rename = "firstdate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "firstdate",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub firstdate: Option<Timestamp>,
     /// `lastdate` (`timestamp`).
-    #[serde(rename = "lastdate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "lastdate",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub lastdate: Option<Timestamp>,
     /// `nextdate` (`timestamp`).
-    #[serde(rename = "nextdate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "nextdate",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub nextdate: Option<Timestamp>,
     /// `status` (`string`).
     #[serde(
@@ -7950,7 +8096,12 @@ pub struct CustomerSubscription {
     )]
     pub message: Option<String>,
     /// `cncldate` (`timestamp`).
-    #[serde(rename = "cncldate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "cncldate",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub cncldate: Option<Timestamp>,
     /// `tax` (`decimal`).
     #[serde(
@@ -8025,7 +8176,12 @@ pub struct CustomerSubscription {
     )]
     pub authfails: Option<i64>,
     /// `lastafail` (`timestamp`).
-    #[serde(rename = "lastafail", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "lastafail",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub lastafail: Option<Timestamp>,
     /// `frequency` (`string`).
     #[serde(
@@ -8207,14 +8363,16 @@ pub struct CustomerSubscription {
     #[serde(
         rename = "product_dt_created",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
     )]
     pub product_dt_created: Option<Timestamp>,
     /// `product_dt_updated` (`timestamp`).
     #[serde(
         rename = "product_dt_updated",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
     )]
     pub product_dt_updated: Option<Timestamp>,
     /// `product_page_title` (`string`).
@@ -8277,7 +8435,8 @@ pub struct CustomerSubscription {
     #[serde(
         rename = "image_types",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_map"
     )]
     pub image_types: Option<Map<String, Value>>,
     /// `paymentcard_lastfour` (`string`).
@@ -9119,13 +9278,13 @@ pub struct ModuleChange {
         with = "crate::de::opt_string"
     )]
     pub module_operation: Option<String>,
-    /// `Module_Data` (`VariableValue`).
+    /// `Module_Data` (`any`).
     #[serde(
         rename = "Module_Data",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub module_data: Option<VariableValue>,
+    pub module_data: Option<Value>,
     /// Every other field the store sent, as sent.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -9184,7 +9343,12 @@ pub struct Note {
     )]
     pub notetext: Option<String>,
     /// `dtstamp` (`timestamp`).
-    #[serde(rename = "dtstamp", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "dtstamp",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub dtstamp: Option<Timestamp>,
     /// `cust_login` (`string`).
     #[serde(
@@ -9271,7 +9435,8 @@ pub struct Order {
     #[serde(
         rename = "dt_instock",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
     )]
     pub dt_instock: Option<Timestamp>,
     /// `orderdate` (`int`).
@@ -9722,18 +9887,19 @@ pub struct Order {
     /// `parts` (`list<OrderPart>`).
     #[serde(rename = "parts", default, skip_serializing_if = "Option::is_none")]
     pub parts: Option<Vec<OrderPart>>,
-    /// `CustomField_Values` (`CustomFieldValues`).
+    /// `CustomField_Values` (`any`).
     #[serde(
         rename = "CustomField_Values",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub custom_field_values: Option<CustomFieldValues>,
+    pub custom_field_values: Option<Value>,
     /// `dt_updated` (`timestamp`).
     #[serde(
         rename = "dt_updated",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
     )]
     pub dt_updated: Option<Timestamp>,
     /// `shipments` (`list<OrderShipment>`).
@@ -10077,21 +10243,24 @@ pub struct OrderItem {
     #[serde(
         rename = "rma_dt_issued",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
     )]
     pub rma_dt_issued: Option<Timestamp>,
     /// `rma_dt_recvd` (`timestamp`).
     #[serde(
         rename = "rma_dt_recvd",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
     )]
     pub rma_dt_recvd: Option<Timestamp>,
     /// `dt_instock` (`timestamp`).
     #[serde(
         rename = "dt_instock",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
     )]
     pub dt_instock: Option<Timestamp>,
     /// `code` (`string`).
@@ -10670,13 +10839,28 @@ pub struct OrderItemSubscription {
     )]
     pub termproc: Option<i64>,
     /// `firstdate` (`timestamp`).
-    #[serde(rename = "firstdate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "firstdate",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub firstdate: Option<Timestamp>,
     /// `lastdate` (`timestamp`).
-    #[serde(rename = "lastdate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "lastdate",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub lastdate: Option<Timestamp>,
     /// `nextdate` (`timestamp`).
-    #[serde(rename = "nextdate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "nextdate",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub nextdate: Option<Timestamp>,
     /// `status` (`string`).
     #[serde(
@@ -10695,7 +10879,12 @@ pub struct OrderItemSubscription {
     )]
     pub message: Option<String>,
     /// `cncldate` (`timestamp`).
-    #[serde(rename = "cncldate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "cncldate",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub cncldate: Option<Timestamp>,
     /// `tax` (`decimal`).
     #[serde(
@@ -10770,7 +10959,12 @@ pub struct OrderItemSubscription {
     )]
     pub authfails: Option<i64>,
     /// `lastafail` (`timestamp`).
-    #[serde(rename = "lastafail", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "lastafail",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub lastafail: Option<Timestamp>,
     /// `method` (`string`).
     #[serde(
@@ -10848,7 +11042,12 @@ pub struct OrderNote {
     )]
     pub notetext: Option<String>,
     /// `dtstamp` (`timestamp`).
-    #[serde(rename = "dtstamp", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "dtstamp",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub dtstamp: Option<Timestamp>,
     /// `cust_login` (`string`).
     #[serde(
@@ -11005,10 +11204,20 @@ pub struct OrderPayment {
     )]
     pub formatted_available: Option<String>,
     /// `dtstamp` (`timestamp`).
-    #[serde(rename = "dtstamp", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "dtstamp",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub dtstamp: Option<Timestamp>,
     /// `expires` (`timestamp`).
-    #[serde(rename = "expires", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "expires",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub expires: Option<Timestamp>,
     /// `pay_id` (`int`).
     #[serde(
@@ -11051,7 +11260,12 @@ pub struct OrderPayment {
     )]
     pub description: Option<String>,
     /// `data` (`object`).
-    #[serde(rename = "data", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "data",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_map"
+    )]
     pub data: Option<Map<String, Value>>,
     /// `ip` (`string`).
     #[serde(
@@ -11453,10 +11667,20 @@ pub struct OrderPriceGroup {
     )]
     pub markup: Option<f64>,
     /// `dt_start` (`timestamp`).
-    #[serde(rename = "dt_start", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "dt_start",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub dt_start: Option<Timestamp>,
     /// `dt_end` (`timestamp`).
-    #[serde(rename = "dt_end", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "dt_end",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub dt_end: Option<Timestamp>,
     /// `qmn_subtot` (`decimal`).
     #[serde(
@@ -11751,10 +11975,20 @@ pub struct OrderReturn {
     )]
     pub status: Option<i64>,
     /// `dt_issued` (`timestamp`).
-    #[serde(rename = "dt_issued", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "dt_issued",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub dt_issued: Option<Timestamp>,
     /// `dt_recvd` (`timestamp`).
-    #[serde(rename = "dt_recvd", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "dt_recvd",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub dt_recvd: Option<Timestamp>,
     /// Every other field the store sent, as sent.
     #[serde(flatten)]
@@ -12090,9 +12324,9 @@ pub struct Page {
         with = "crate::de::opt_string"
     )]
     pub source: Option<String>,
-    /// `settings` (`VersionSettings`).
+    /// `settings` (`any`).
     #[serde(rename = "settings", default, skip_serializing_if = "Option::is_none")]
-    pub settings: Option<VersionSettings>,
+    pub settings: Option<Value>,
     /// `cache` (`string`).
     #[serde(
         rename = "cache",
@@ -12112,13 +12346,13 @@ pub struct Page {
     /// `uris` (`list<Uri>`).
     #[serde(rename = "uris", default, skip_serializing_if = "Option::is_none")]
     pub uris: Option<Vec<Uri>>,
-    /// `CustomField_Values` (`CustomFieldValues`).
+    /// `CustomField_Values` (`any`).
     #[serde(
         rename = "CustomField_Values",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub custom_field_values: Option<CustomFieldValues>,
+    pub custom_field_values: Option<Value>,
     /// `version_id` (`int`).
     #[serde(
         rename = "version_id",
@@ -12304,10 +12538,20 @@ pub struct PriceGroup {
     )]
     pub markup: Option<f64>,
     /// `dt_start` (`timestamp`).
-    #[serde(rename = "dt_start", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "dt_start",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub dt_start: Option<Timestamp>,
     /// `dt_end` (`timestamp`).
-    #[serde(rename = "dt_end", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "dt_end",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub dt_end: Option<Timestamp>,
     /// `qmn_subtot` (`decimal`).
     #[serde(
@@ -12629,14 +12873,16 @@ pub struct PriceGroupCategory {
     #[serde(
         rename = "dt_created",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
     )]
     pub dt_created: Option<Timestamp>,
     /// `dt_updated` (`timestamp`).
     #[serde(
         rename = "dt_updated",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
     )]
     pub dt_updated: Option<Timestamp>,
     /// `page_code` (`string`).
@@ -12666,13 +12912,13 @@ pub struct PriceGroupCategory {
         with = "crate::de::opt_string"
     )]
     pub url: Option<String>,
-    /// `CustomField_Values` (`CustomFieldValues`).
+    /// `CustomField_Values` (`any`).
     #[serde(
         rename = "CustomField_Values",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub custom_field_values: Option<CustomFieldValues>,
+    pub custom_field_values: Option<Value>,
     /// `assigned` (`bool`).
     #[serde(
         rename = "assigned",
@@ -12998,14 +13244,25 @@ pub struct PriceGroupCustomer {
     #[serde(
         rename = "dt_created",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
     )]
     pub dt_created: Option<Timestamp>,
     /// `dt_login` (`timestamp`).
-    #[serde(rename = "dt_login", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "dt_login",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub dt_login: Option<Timestamp>,
     /// `dt_pwchg` (`timestamp`).
-    #[serde(rename = "dt_pwchg", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "dt_pwchg",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub dt_pwchg: Option<Timestamp>,
     /// `credit` (`decimal`).
     #[serde(
@@ -13031,13 +13288,13 @@ pub struct PriceGroupCustomer {
         with = "crate::de::opt_string"
     )]
     pub business_title: Option<String>,
-    /// `CustomField_Values` (`CustomFieldValues`).
+    /// `CustomField_Values` (`any`).
     #[serde(
         rename = "CustomField_Values",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub custom_field_values: Option<CustomFieldValues>,
+    pub custom_field_values: Option<Value>,
     /// `assigned` (`bool`).
     #[serde(
         rename = "assigned",
@@ -13220,14 +13477,16 @@ pub struct PriceGroupProduct {
     #[serde(
         rename = "dt_created",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
     )]
     pub dt_created: Option<Timestamp>,
     /// `dt_updated` (`timestamp`).
     #[serde(
         rename = "dt_updated",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
     )]
     pub dt_updated: Option<Timestamp>,
     /// `productinventorysettings` (`ProductInventorySettings`).
@@ -13277,13 +13536,13 @@ pub struct PriceGroupProduct {
         with = "crate::de::opt_string"
     )]
     pub page_code: Option<String>,
-    /// `CustomField_Values` (`CustomFieldValues`).
+    /// `CustomField_Values` (`any`).
     #[serde(
         rename = "CustomField_Values",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub custom_field_values: Option<CustomFieldValues>,
+    pub custom_field_values: Option<Value>,
     /// `uris` (`list<Uri>`).
     #[serde(rename = "uris", default, skip_serializing_if = "Option::is_none")]
     pub uris: Option<Vec<Uri>>,
@@ -13334,7 +13593,8 @@ pub struct PriceGroupProduct {
     #[serde(
         rename = "image_types",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_map"
     )]
     pub image_types: Option<Map<String, Value>>,
     /// `disp_order` (`int`).
@@ -13461,7 +13721,8 @@ pub struct PrintQueueJob {
     #[serde(
         rename = "dt_created",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
     )]
     pub dt_created: Option<Timestamp>,
     /// `user_name` (`string`).
@@ -13637,14 +13898,16 @@ pub struct Product {
     #[serde(
         rename = "dt_created",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
     )]
     pub dt_created: Option<Timestamp>,
     /// `dt_updated` (`timestamp`).
     #[serde(
         rename = "dt_updated",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
     )]
     pub dt_updated: Option<Timestamp>,
     /// `productinventorysettings` (`ProductInventorySettings`).
@@ -13694,13 +13957,13 @@ pub struct Product {
         with = "crate::de::opt_string"
     )]
     pub page_code: Option<String>,
-    /// `CustomField_Values` (`CustomFieldValues`).
+    /// `CustomField_Values` (`any`).
     #[serde(
         rename = "CustomField_Values",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub custom_field_values: Option<CustomFieldValues>,
+    pub custom_field_values: Option<Value>,
     /// `uris` (`list<Uri>`).
     #[serde(rename = "uris", default, skip_serializing_if = "Option::is_none")]
     pub uris: Option<Vec<Uri>>,
@@ -13751,7 +14014,8 @@ pub struct Product {
     #[serde(
         rename = "image_types",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_map"
     )]
     pub image_types: Option<Map<String, Value>>,
     /// `disp_order` (`int`).
@@ -13925,14 +14189,16 @@ pub struct ProductAndSubscriptionTerm {
     #[serde(
         rename = "dt_created",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
     )]
     pub dt_created: Option<Timestamp>,
     /// `dt_updated` (`timestamp`).
     #[serde(
         rename = "dt_updated",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
     )]
     pub dt_updated: Option<Timestamp>,
     /// `productinventorysettings` (`ProductInventorySettings`).
@@ -13982,13 +14248,13 @@ pub struct ProductAndSubscriptionTerm {
         with = "crate::de::opt_string"
     )]
     pub page_code: Option<String>,
-    /// `CustomField_Values` (`CustomFieldValues`).
+    /// `CustomField_Values` (`any`).
     #[serde(
         rename = "CustomField_Values",
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub custom_field_values: Option<CustomFieldValues>,
+    pub custom_field_values: Option<Value>,
     /// `uris` (`list<Uri>`).
     #[serde(rename = "uris", default, skip_serializing_if = "Option::is_none")]
     pub uris: Option<Vec<Uri>>,
@@ -14039,7 +14305,8 @@ pub struct ProductAndSubscriptionTerm {
     #[serde(
         rename = "image_types",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_map"
     )]
     pub image_types: Option<Map<String, Value>>,
     /// `disp_order` (`int`).
@@ -15823,9 +16090,9 @@ pub struct PropertyChange {
         with = "crate::de::opt_string"
     )]
     pub source: Option<String>,
-    /// `Settings` (`VersionSettings`).
+    /// `Settings` (`any`).
     #[serde(rename = "Settings", default, skip_serializing_if = "Option::is_none")]
-    pub settings: Option<VersionSettings>,
+    pub settings: Option<Value>,
     /// `Image` (`string`).
     #[serde(
         rename = "Image",
@@ -15971,9 +16238,9 @@ pub struct PropertyVersion {
         with = "crate::de::opt_i64"
     )]
     pub templ_id: Option<i64>,
-    /// `settings` (`VersionSettings`).
+    /// `settings` (`any`).
     #[serde(rename = "settings", default, skip_serializing_if = "Option::is_none")]
-    pub settings: Option<VersionSettings>,
+    pub settings: Option<Value>,
     /// `product` (`Product`).
     #[serde(rename = "product", default, skip_serializing_if = "Option::is_none")]
     pub product: Option<Product>,
@@ -16227,14 +16494,16 @@ pub struct RelatedProduct {
     #[serde(
         rename = "dt_created",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
     )]
     pub dt_created: Option<Timestamp>,
     /// `dt_updated` (`timestamp`).
     #[serde(
         rename = "dt_updated",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
     )]
     pub dt_updated: Option<Timestamp>,
     /// `assigned` (`bool`).
@@ -16991,13 +17260,28 @@ pub struct Subscription {
     )]
     pub termproc: Option<i64>,
     /// `firstdate` (`timestamp`).
-    #[serde(rename = "firstdate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "firstdate",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub firstdate: Option<Timestamp>,
     /// `lastdate` (`timestamp`).
-    #[serde(rename = "lastdate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "lastdate",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub lastdate: Option<Timestamp>,
     /// `nextdate` (`timestamp`).
-    #[serde(rename = "nextdate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "nextdate",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub nextdate: Option<Timestamp>,
     /// `status` (`string`).
     #[serde(
@@ -17016,7 +17300,12 @@ pub struct Subscription {
     )]
     pub message: Option<String>,
     /// `cncldate` (`timestamp`).
-    #[serde(rename = "cncldate", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "cncldate",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub cncldate: Option<Timestamp>,
     /// `tax` (`decimal`).
     #[serde(
@@ -17091,7 +17380,12 @@ pub struct Subscription {
     )]
     pub authfails: Option<i64>,
     /// `lastafail` (`timestamp`).
-    #[serde(rename = "lastafail", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "lastafail",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
+    )]
     pub lastafail: Option<Timestamp>,
     /// `frequency` (`string`).
     #[serde(
@@ -17273,14 +17567,16 @@ pub struct Subscription {
     #[serde(
         rename = "product_dt_created",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
     )]
     pub product_dt_created: Option<Timestamp>,
     /// `product_dt_updated` (`timestamp`).
     #[serde(
         rename = "product_dt_updated",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_timestamp"
     )]
     pub product_dt_updated: Option<Timestamp>,
     /// `product_page_title` (`string`).
@@ -17343,7 +17639,8 @@ pub struct Subscription {
     #[serde(
         rename = "image_types",
         default,
-        skip_serializing_if = "Option::is_none"
+        skip_serializing_if = "Option::is_none",
+        with = "crate::de::opt_map"
     )]
     pub image_types: Option<Map<String, Value>>,
     /// `paymentcard_lastfour` (`string`).
@@ -17660,9 +17957,9 @@ pub struct TemplateChange {
         with = "crate::de::opt_string"
     )]
     pub source: Option<String>,
-    /// `Settings` (`VersionSettings`).
+    /// `Settings` (`any`).
     #[serde(rename = "Settings", default, skip_serializing_if = "Option::is_none")]
-    pub settings: Option<VersionSettings>,
+    pub settings: Option<Value>,
     /// `Notes` (`string`).
     #[serde(
         rename = "Notes",
@@ -17821,15 +18118,6 @@ pub struct UriDetail {
     pub extra: Map<String, Value>,
 }
 
-/// The `VariableValue` model.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct VariableValue {
-    /// Every other field the store sent, as sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
 /// The `VariantAttribute` model.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
@@ -17915,15 +18203,6 @@ pub struct VariantPart {
         with = "crate::de::opt_i64"
     )]
     pub quantity: Option<i64>,
-    /// Every other field the store sent, as sent.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-/// The `VersionSettings` model: every field of [`VariableValue`] and its own.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct VersionSettings {
     /// Every other field the store sent, as sent.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
