@@ -99,3 +99,36 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn values_the_spec_leaves_open_take_any_json() {
+    use miva_envelope::api::models::{Product as GenProduct, PropertyVersion};
+    // merchantapi's VariableValue (VersionSettings extends it) holds a
+    // scalar, a list or an object.
+    for settings in [json!("x"), json!([1, 2]), json!({"a": {"b": 1}}), json!(5)] {
+        let v: PropertyVersion =
+            serde_json::from_value(json!({"id": 1, "settings": settings})).unwrap();
+        assert_eq!(v.settings, Some(settings));
+    }
+    let p: GenProduct =
+        serde_json::from_value(json!({"CustomField_Values": {"customfields": {"color": "red"}}}))
+            .unwrap();
+    assert_eq!(
+        p.custom_field_values.unwrap()["customfields"]["color"],
+        "red"
+    );
+}
+
+#[test]
+fn a_typed_operation_is_checked_before_it_joins_a_multicall() {
+    use miva_envelope::{Operation, Sort};
+    let bad = miva_envelope::ProductListLoadQuery::new(
+        miva_envelope::ListQuery::new().sort(Sort::asc("prce")),
+    );
+    let err = Operation::request(&bad).unwrap_err();
+    assert_eq!(err.kind(), miva_envelope::ErrorKind::UnknownColumn);
+    let good = miva_envelope::ProductUpdate::new()
+        .edit_product("P1")
+        .product_price(2.5);
+    assert!(Operation::request(&good).is_ok());
+}
