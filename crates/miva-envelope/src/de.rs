@@ -54,6 +54,22 @@ pub(crate) mod opt_bool {
     }
 }
 
+/// The methods every lenient `Option` visitor shares: `null` and a missing
+/// value are `None`; anything else goes to the visitor's own methods.
+macro_rules! absent_or_any {
+    () => {
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
+            d.deserialize_any(self)
+        }
+    };
+}
+
 /// `Option<i64>` read from an integer, an integral float or a digit string
 /// (for `#[serde(with)]`); an empty string reads as absent.
 pub(crate) mod opt_i64 {
@@ -66,15 +82,7 @@ pub(crate) mod opt_i64 {
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("an integer or a digit string")
             }
-            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-            fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
-                d.deserialize_any(self)
-            }
+            absent_or_any!();
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
                 Ok(Some(v))
             }
@@ -124,15 +132,7 @@ pub(crate) mod opt_f64 {
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a number or a numeric string")
             }
-            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-            fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
-                d.deserialize_any(self)
-            }
+            absent_or_any!();
             #[allow(clippy::cast_precision_loss)]
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
                 Ok(Some(v as f64))
@@ -175,15 +175,7 @@ pub(crate) mod opt_string {
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a string")
             }
-            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-            fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Self::Value, D2::Error> {
-                d.deserialize_any(self)
-            }
+            absent_or_any!();
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
                 Ok(Some(v.to_owned()))
             }
