@@ -69,9 +69,10 @@ impl Operation {
         })
     }
 
-    /// An operation for a typed request: its function, its parameters, and
-    /// the request's own checks ([`MivaRequest::validate`], e.g. a list
-    /// query's columns) run first.
+    /// An operation for a typed request: its function and parameters, after
+    /// the request's own checks
+    /// ([`MivaRequest::validate`](crate::MivaRequest::validate), e.g. a list
+    /// query's columns).
     ///
     /// # Errors
     /// When the request does not validate or is not a JSON object.
