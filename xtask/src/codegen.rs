@@ -58,7 +58,10 @@ pub(crate) fn codegen(root: &std::path::Path, check: bool) -> Result<(), String>
 
     let outputs = [
         (MODELS_RS, rustfmt(root, &models_rs(&models, &boxed)?)?),
-        (FUNCTIONS_RS, rustfmt(root, &functions_rs(&functions)?)?),
+        (
+            FUNCTIONS_RS,
+            rustfmt(root, &functions_rs(&functions, &models)?)?,
+        ),
         (TEST_RS, rustfmt(root, &test_rs(&functions))?),
     ];
     let mut stale = Vec::new();
@@ -447,6 +450,50 @@ fn type_name(function: &str) -> String {
     function.chars().filter(|c| *c != '_').collect()
 }
 
+/// The Rust type of a spec type that is neither a list nor a model, if it
+/// is one; `timestamp` is a `Timestamp` in responses, Unix seconds (`i64`)
+/// in requests.
+fn primitive(kind: &str, request: bool) -> Option<&'static str> {
+    Some(match kind {
+        "int" => "i64",
+        "timestamp" if request => "i64",
+        "timestamp" => "Timestamp",
+        "decimal" => "f64",
+        "string" => "String",
+        "bool" => "bool",
+        "object" => "Map<String, Value>",
+        "any" => "Value",
+        _ => return None,
+    })
+}
+
+/// The Rust type of a spec type: a primitive, `list<T>`, or a model (named
+/// with `model_path`, boxed when `boxed`).
+fn rust_type(
+    kind: &str,
+    known: &BTreeSet<&str>,
+    request: bool,
+    model_path: &str,
+    boxed: bool,
+) -> Result<String, String> {
+    if let Some(ty) = primitive(kind, request) {
+        return Ok(ty.to_owned());
+    }
+    if let Some(inner) = kind.strip_prefix("list<").and_then(|k| k.strip_suffix('>')) {
+        let element = rust_type(inner, known, request, model_path, false)
+            .map_err(|_| format!("unknown list element type {inner:?}"))?;
+        return Ok(format!("Vec<{element}>"));
+    }
+    if known.contains(kind) {
+        return Ok(if boxed {
+            format!("Box<{model_path}{kind}>")
+        } else {
+            format!("{model_path}{kind}")
+        });
+    }
+    Err(format!("unknown type {kind:?}"))
+}
+
 /// The Rust type of a response (model) field, and the lenient reader it
 /// uses, if any.
 fn model_field_type(
@@ -454,72 +501,21 @@ fn model_field_type(
     known: &BTreeSet<&str>,
     boxed: bool,
 ) -> Result<(String, Option<&'static str>), String> {
-    Ok(match kind {
-        "int" => ("i64".into(), Some("crate::de::opt_i64")),
-        "decimal" => ("f64".into(), Some("crate::de::opt_f64")),
-        "string" => ("String".into(), Some("crate::de::opt_string")),
-        "bool" => ("bool".into(), Some("crate::de::opt_bool")),
-        "timestamp" => ("Timestamp".into(), Some("crate::de::opt_timestamp")),
-        "object" => ("Map<String, Value>".into(), Some("crate::de::opt_map")),
-        "any" => ("Value".into(), None),
-        _ => {
-            if let Some(inner) = kind.strip_prefix("list<").and_then(|k| k.strip_suffix('>')) {
-                (format!("Vec<{}>", element_type(inner, known)?), None)
-            } else if known.contains(kind) {
-                if boxed {
-                    (format!("Box<{kind}>"), None)
-                } else {
-                    (kind.to_owned(), None)
-                }
-            } else {
-                return Err(format!("unknown type {kind:?}"));
-            }
-        }
-    })
-}
-
-fn element_type(kind: &str, known: &BTreeSet<&str>) -> Result<String, String> {
-    Ok(match kind {
-        "int" => "i64".into(),
-        "decimal" => "f64".into(),
-        "string" => "String".into(),
-        "bool" => "bool".into(),
-        "timestamp" => "Timestamp".into(),
-        "object" => "Map<String, Value>".into(),
-        "any" => "Value".into(),
-        _ if known.contains(kind) => kind.to_owned(),
-        _ => return Err(format!("unknown list element type {kind:?}")),
-    })
+    let reader = match kind {
+        "int" => Some("crate::de::opt_i64"),
+        "decimal" => Some("crate::de::opt_f64"),
+        "string" => Some("crate::de::opt_string"),
+        "bool" => Some("crate::de::opt_bool"),
+        "timestamp" => Some("crate::de::opt_timestamp"),
+        "object" => Some("crate::de::opt_map"),
+        _ => None,
+    };
+    Ok((rust_type(kind, known, false, "", boxed)?, reader))
 }
 
 /// The Rust type of a request parameter.
 fn param_type(kind: &str, known: &BTreeSet<&str>) -> Result<String, String> {
-    Ok(match kind {
-        "int" | "timestamp" => "i64".into(),
-        "decimal" => "f64".into(),
-        "string" => "String".into(),
-        "bool" => "bool".into(),
-        "object" => "Map<String, Value>".into(),
-        "any" => "Value".into(),
-        _ => {
-            if let Some(inner) = kind.strip_prefix("list<").and_then(|k| k.strip_suffix('>')) {
-                let element = match inner {
-                    "timestamp" => "i64".to_owned(),
-                    other => element_type(other, known)?,
-                };
-                let element = if known.contains(inner) {
-                    format!("models::{element}")
-                } else {
-                    element
-                };
-                format!("Vec<{element}>")
-            } else if known.contains(kind) {
-                format!("models::{kind}")
-            } else {
-                return Err(format!("unknown parameter type {kind:?}"));
-            }
-        }
-    })
+    rust_type(kind, known, true, "models::", false)
 }
 
 fn models_rs(models: &[Model], boxed: &BTreeSet<(String, String)>) -> Result<String, String> {
@@ -584,7 +580,8 @@ fn str_list(items: &[String]) -> String {
     s
 }
 
-fn functions_rs(functions: &[Function]) -> Result<String, String> {
+fn functions_rs(functions: &[Function], models: &[Model]) -> Result<String, String> {
+    let known: BTreeSet<&str> = models.iter().map(|m| m.name.as_str()).collect();
     let mut s = String::from(HEADER);
     s.push_str(
         "\n//! One request type per API function: its parameters as optional fields\n\
@@ -599,7 +596,7 @@ fn functions_rs(functions: &[Function]) -> Result<String, String> {
          use crate::response::ListPage;\n",
     );
     for f in functions {
-        s.push_str(&function_rs(f)?);
+        s.push_str(&function_rs(f, &known)?);
     }
     // The table.
     s.push_str("\n/// Every function of the spec, sorted by name.\npub static FUNCTIONS: &[FunctionInfo] = &[\n");
@@ -636,7 +633,7 @@ fn functions_rs(functions: &[Function]) -> Result<String, String> {
     Ok(s)
 }
 
-fn function_rs(f: &Function) -> Result<String, String> {
+fn function_rs(f: &Function, known: &BTreeSet<&str>) -> Result<String, String> {
     let mut s = String::new();
     let ty = type_name(&f.name);
     let scope = if f.domain { "Domain" } else { "Store" };
@@ -654,14 +651,6 @@ fn function_rs(f: &Function) -> Result<String, String> {
         "new", "param", "extra", "query", "function", "scope", "validate", "default", "clone",
     ];
     let names = idents(f.fields.iter().map(|x| x.name.as_str()), reserved);
-    // Model names: `parse` checked the response models; a parameter type
-    // that starts with a capital is a model.
-    let known: BTreeSet<&str> = f
-        .fields
-        .iter()
-        .map(|x| x.kind.trim_start_matches("list<").trim_end_matches('>'))
-        .filter(|k| k.starts_with(|c: char| c.is_ascii_uppercase()))
-        .collect();
 
     // Doc.
     let _ = writeln!(s, "\n/// `{}` ({} scope).", f.name, scope.to_lowercase());
@@ -697,7 +686,7 @@ fn function_rs(f: &Function) -> Result<String, String> {
     }
     let mut types = Vec::new();
     for (p, ident) in f.fields.iter().zip(&names) {
-        let pty = param_type(&p.kind, &known).map_err(|e| format!("{} {}: {e}", f.name, p.name))?;
+        let pty = param_type(&p.kind, known).map_err(|e| format!("{} {}: {e}", f.name, p.name))?;
         let _ = write!(s, "    /// `{}` (`{}`)", p.name, p.kind);
         if p.always_sent {
             s.push_str("; the official SDK always sends it");

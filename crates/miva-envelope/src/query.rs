@@ -579,6 +579,16 @@ impl Serialize for ListQuery {
     }
 }
 
+/// `: did you mean `x`?` for the names closest to `name`, or `.` when none
+/// is close: the end of the sentence naming what was refused.
+fn did_you_mean(name: &str, candidates: &[&str]) -> String {
+    match crate::api::closest(name, candidates.iter().copied()).as_slice() {
+        [] => ".".to_owned(),
+        [one] => format!(": did you mean `{one}`?"),
+        many => format!(": did you mean one of `{}`?", many.join("`, `")),
+    }
+}
+
 fn check_name(
     columns: &crate::api::ListColumns,
     what: &str,
@@ -588,12 +598,7 @@ fn check_name(
     if valid.is_empty() || name.is_empty() || name.contains(':') || valid.contains(&name) {
         return Ok(());
     }
-    let close = crate::api::closest(name, valid.iter().copied());
-    let hint = match close.as_slice() {
-        [] => ".".to_owned(),
-        [one] => format!(": did you mean `{one}`?"),
-        many => format!(": did you mean one of `{}`?", many.join("`, `")),
-    };
+    let hint = did_you_mean(name, valid);
     Err(crate::Error::new(
         crate::ErrorKind::UnknownColumn,
         format!(
@@ -618,10 +623,7 @@ fn check_custom_filter(
         .find(|(n, _)| n.eq_ignore_ascii_case(name))
     else {
         let names: Vec<&str> = columns.custom_filters.iter().map(|(n, _)| *n).collect();
-        let close = crate::api::closest(name, names.iter().copied());
-        let hint = close
-            .first()
-            .map_or_else(|| ".".to_owned(), |c| format!(": did you mean `{c}`?"));
+        let hint = did_you_mean(name, &names);
         return Err(crate::Error::new(
             crate::ErrorKind::UnknownColumn,
             format!(

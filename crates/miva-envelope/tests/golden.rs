@@ -20,10 +20,7 @@ where
     R::Response: serde::Serialize,
 {
     let function = request.function();
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(format!("{function}.json"));
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let bytes = fixture(&format!("{function}.json"));
     let decoded: Response<R::Response> =
         decode_response(&bytes).unwrap_or_else(|e| panic!("{function}: {e}"));
     let data = decoded
