@@ -7,6 +7,7 @@ use std::fmt;
 pub struct Error {
     kind: ErrorKind,
     message: String,
+    path: Option<String>,
 }
 
 /// What kind of problem an [`Error`] is.
@@ -21,6 +22,9 @@ pub enum ErrorKind {
     ContentRange,
     /// A list query names a column or filter its function does not have.
     UnknownColumn,
+    /// A response holds an integer outside the 64-bit range, which would
+    /// be read as a rounded float; [`Error::path`] names where.
+    InexactInteger,
 }
 
 impl Error {
@@ -28,7 +32,19 @@ impl Error {
         Self {
             kind,
             message: message.into(),
+            path: None,
         }
+    }
+
+    pub(crate) fn with_path(mut self, path: String) -> Self {
+        self.path = Some(path);
+        self
+    }
+
+    /// The JSON path of the value the error is about (`data.data[3].id`),
+    /// when it is about one.
+    pub fn path(&self) -> Option<&str> {
+        self.path.as_deref()
     }
 
     pub(crate) fn decode(e: impl fmt::Display) -> Self {

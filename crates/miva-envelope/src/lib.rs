@@ -50,6 +50,7 @@ mod multicall;
 mod query;
 mod requests;
 mod response;
+mod scan;
 #[cfg(feature = "spec")]
 pub mod spec;
 
@@ -67,4 +68,7 @@ pub use multicall::{
 };
 pub use query::{Connector, ListQuery, Operator, Search, Sort};
 pub use requests::{ListRequest, MivaRequest, RawListQuery, Scope};
-pub use response::{AccessDenied, ApiError, FieldError, ListPage, Response, decode_response};
+pub use response::{
+    AccessDenied, ApiError, FieldError, ListPage, ListProcessed, Response, decode_response,
+};
+pub use scan::{MAX_DEPTH, ResponseScan, scan_response};

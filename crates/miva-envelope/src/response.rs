@@ -89,6 +89,25 @@ pub struct ApiError {
     /// `errors`, as sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub errors: Option<Value>,
+    /// `processed`: how many records a list function that writes (a
+    /// `*List_Delete`, say) handled before or despite the errors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processed: Option<u64>,
+    /// `warnings`, as sent (a list function's per-record warnings, each
+    /// `{"identifier", "code", "message"}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warnings: Option<Value>,
+    /// `data_error`: the error carries `data` (what the store could say
+    /// about the records it refused).
+    #[serde(
+        default,
+        with = "crate::de::opt_bool",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub data_error: Option<bool>,
+    /// `data` of an error answer, as sent (with `data_error: true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
 }
 
 impl ApiError {
@@ -159,7 +178,8 @@ pub struct FieldError {
     pub message: String,
 }
 
-/// The access-denied cases of the API, from the store's message.
+/// The access-denied cases of the API, from the store's message (the
+/// messages are those of Miva's own server code, `mmlsk-json.mv`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum AccessDenied {
@@ -169,6 +189,15 @@ pub enum AccessDenied {
     /// `Invalid request signature`: the signing key or digest is wrong, or
     /// the body was changed after signing.
     InvalidSignature,
+    /// `Timestamp requires request signature` (sic): the token requires a
+    /// signed request, and the header was token-only (`MIVA <token>`).
+    SignatureRequired,
+    /// `Token is disabled`: the token exists but is switched off in the
+    /// admin.
+    TokenDisabled,
+    /// `Unrecognized authorization type`: the header's scheme is not one the
+    /// store knows.
+    UnrecognizedAuthorization,
     /// `Missing required timestamp`: the token requires
     /// `Miva_Request_Timestamp`.
     MissingTimestamp,
@@ -186,8 +215,16 @@ impl AccessDenied {
     /// Classifies an `access_denied` message.
     pub fn classify(message: &str) -> Self {
         let m = message.trim().trim_end_matches('.').to_ascii_lowercase();
-        if m.contains("signature") {
+        // Before "signature": the store's text for a token-only header on a
+        // token that must sign is "Timestamp requires request signature".
+        if m.contains("requires") && m.contains("signature") {
+            Self::SignatureRequired
+        } else if m.contains("signature") {
             Self::InvalidSignature
+        } else if m.contains("disabled") {
+            Self::TokenDisabled
+        } else if m.contains("authorization type") {
+            Self::UnrecognizedAuthorization
         } else if m.contains("missing") && m.contains("timestamp") {
             Self::MissingTimestamp
         } else if m.contains("timestamp") {
@@ -214,6 +251,19 @@ impl AccessDenied {
                 "the signature did not match: check the signing key and the digest (SHA-256 vs \
                  SHA-1) against the token in the admin"
             }
+            Self::SignatureRequired => {
+                "the token requires signed requests and this one was sent with the token only \
+                 (digest none): set the token's signing key (MIVA_SIGNING_KEY) and a digest \
+                 (sha256)"
+            }
+            Self::TokenDisabled => {
+                "the token is disabled: enable it under Users > API Tokens in the admin, or use \
+                 another token"
+            }
+            Self::UnrecognizedAuthorization => {
+                "the store does not know the X-Miva-API-Authorization scheme: use MIVA, \
+                 MIVA-HMAC-SHA256, MIVA-HMAC-SHA1 or SSH-RSA-SHA2-256/512"
+            }
             Self::MissingTimestamp => {
                 "the token requires Miva_Request_Timestamp: turn timestamps on"
             }
@@ -225,6 +275,23 @@ impl AccessDenied {
             Self::Other => "see the store's message",
         }
     }
+}
+
+/// The answer of a list function that writes (`*List_Delete`, ...): the
+/// store puts `processed` and `warnings` at the top level, beside
+/// `success`, not under `data`. A success without `data` but with these
+/// decodes as the object `{"processed": n, "warnings": [...]}` (for
+/// `Option<Value>`, `Value` or this type), so nothing is dropped.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ListProcessed {
+    /// How many records were handled.
+    #[serde(default)]
+    pub processed: u64,
+    /// Per-record warnings, as sent (each `{"identifier", "code",
+    /// "message"}`); empty when there were none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Value>,
 }
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Response<T> {
@@ -254,6 +321,12 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for ResponseVisitor<T> {
                 "success" => success = Some(map.next_value::<FlexBool>()?.0),
                 "data" if success == Some(true) => data = Some(map.next_value()?),
                 "data" if success.is_none() => early = Some(map.next_value()?),
+                "data" => error.data = Some(map.next_value()?),
+                "processed" => error.processed = map.next_value::<Option<FlexU64>>()?.map(|n| n.0),
+                "warnings" => error.warnings = Some(map.next_value()?),
+                "data_error" => {
+                    error.data_error = map.next_value::<Option<FlexBool>>()?.map(|b| b.0);
+                }
                 "error_code" => {
                     error.code = map
                         .next_value::<Option<StringOrNumber>>()?
@@ -287,14 +360,33 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for ResponseVisitor<T> {
                 }
             }
         }
-        if success == Some(true)
-            && let Some(value) = early
-        {
-            data = Some(T::deserialize(value).map_err(de::Error::custom)?);
+        if let Some(value) = early {
+            if success == Some(true) {
+                data = Some(T::deserialize(value).map_err(de::Error::custom)?);
+            } else {
+                error.data = Some(value);
+            }
         }
         match success {
             Some(true) => match data {
                 Some(data) => Ok(Response::Success(data)),
+                // A list function that writes: `processed` and `warnings`
+                // stand in for `data` when `T` can hold them.
+                None if error.processed.is_some() || error.warnings.is_some() => {
+                    let mut object = serde_json::Map::new();
+                    if let Some(n) = error.processed {
+                        object.insert("processed".into(), Value::from(n));
+                    }
+                    if let Some(w) = error.warnings.take() {
+                        object.insert("warnings".into(), w);
+                    }
+                    T::deserialize(Value::Object(object))
+                        .or_else(|_| T::deserialize(de::value::UnitDeserializer::<A::Error>::new()))
+                        .map(Response::Success)
+                        .map_err(|_| {
+                            de::Error::custom("the response says success but carries no \"data\"")
+                        })
+                }
                 None => T::deserialize(de::value::UnitDeserializer::<A::Error>::new())
                     .map(Response::Success)
                     .map_err(|_| {
@@ -404,7 +496,7 @@ mod tests {
             "error_fields": [{"error_field": "Product_Code", "error_message": "Duplicate"}],
             "list_error": {"field": "x"},
             "errors": ["e"],
-            "data": {"ignored": "because success is 0"},
+            "data": {"kept": "as the error's data"},
         });
         let r: Response<u8> = decode_response(body.to_string().as_bytes()).unwrap();
         let Response::Failure(e) = r else {
@@ -443,11 +535,91 @@ mod tests {
                 AccessDenied::InvalidContentType,
             ),
             ("Invalid request method", AccessDenied::InvalidMethod),
+            // mmlsk-json.mv 1579 (sic), 1549 and 1595 (wire-facts.md,
+            // "Authentication header").
+            (
+                "Timestamp requires request signature",
+                AccessDenied::SignatureRequired,
+            ),
+            ("Token is disabled", AccessDenied::TokenDisabled),
+            (
+                "Unrecognized authorization type",
+                AccessDenied::UnrecognizedAuthorization,
+            ),
             ("Something new", AccessDenied::Other),
         ] {
             let e = ApiError::new("access_denied", message);
             assert_eq!(e.access_denied(), Some(kind), "{message}");
             assert!(!kind.hint().is_empty());
+        }
+    }
+
+    #[test]
+    fn distinct_advice_for_signature_required_and_disabled_tokens() {
+        let required = AccessDenied::SignatureRequired.hint();
+        assert!(required.contains("signing key"), "{required}");
+        assert!(!required.contains("did not match"), "{required}");
+        assert!(AccessDenied::TokenDisabled.hint().contains("enable"));
+        assert_ne!(
+            AccessDenied::TokenDisabled.hint(),
+            AccessDenied::Other.hint()
+        );
+    }
+
+    #[test]
+    fn list_writes_keep_processed_and_warnings() {
+        // JSON_Response_ListProcessed_Success and JSON_Response_ListProcessed
+        // (mmlsk-json.mv 2304-2356; wire-facts.md, "List Load Query").
+        let r: Response<Option<Value>> =
+            decode_response(br#"{"success":1,"processed":3}"#).unwrap();
+        assert_eq!(r, Response::Success(Some(json!({"processed": 3}))));
+        let body = br#"{"success":1,"warnings":[{"identifier":"P1","code":"W1","message":"kept"}],"processed":2}"#;
+        let r: Response<ListProcessed> = decode_response(body).unwrap();
+        let Response::Success(done) = r else {
+            panic!("expected success")
+        };
+        assert_eq!(done.processed, 2);
+        assert_eq!(done.warnings[0]["identifier"], "P1");
+        let r: Response<Value> = decode_response(body).unwrap();
+        assert_eq!(
+            r,
+            Response::Success(
+                json!({"processed": 2, "warnings": [{"identifier":"P1","code":"W1","message":"kept"}]})
+            )
+        );
+        // A type that cannot hold them still decodes as before.
+        let r: Response<()> = decode_response(br#"{"success":1,"processed":3}"#).unwrap();
+        assert_eq!(r, Response::Success(()));
+
+        let failed = json!({
+            "success": 0, "error_code": "MER-JSN-00045", "error_message": "Multiple errors found.",
+            "list_error": true,
+            "errors": [{"identifier": "P2", "error_code": "E", "error_message": "in use"}],
+            "warnings": [{"identifier": "P1", "code": "W", "message": "m"}],
+            "processed": 1
+        });
+        let r: Response<Option<Value>> = decode_response(failed.to_string().as_bytes()).unwrap();
+        let Response::Failure(e) = r else {
+            panic!("expected failure")
+        };
+        assert_eq!(e.processed, Some(1));
+        assert_eq!(e.warnings, Some(failed["warnings"].clone()));
+        assert_eq!(e.errors, Some(failed["errors"].clone()));
+    }
+
+    #[test]
+    fn data_errors_keep_their_data() {
+        // JSON_Response_Error_WithData_Start (mmlsk-json.mv 2218-2226).
+        for body in [
+            r#"{"success":0,"error_code":"X","error_message":"m","data_error":true,"data":{"id":7}}"#,
+            r#"{"data":{"id":7},"data_error":1,"success":0,"error_code":"X","error_message":"m"}"#,
+        ] {
+            let r: Response<u8> = decode_response(body.as_bytes()).unwrap();
+            let Response::Failure(e) = r else {
+                panic!("expected failure: {body}")
+            };
+            assert_eq!(e.data_error, Some(true), "{body}");
+            assert_eq!(e.data, Some(json!({"id": 7})), "{body}");
         }
     }
 
