@@ -40,6 +40,7 @@ struct ListColumns {
     sort: Vec<String>,
     on_demand: Vec<String>,
     custom_filters: BTreeMap<String, Vec<String>>,
+    search_operators: BTreeMap<String, Vec<String>>,
 }
 
 struct Model {
@@ -198,6 +199,15 @@ fn parse(spec: &Value) -> Result<Parsed, String> {
             on_demand: strings(q.get("on_demand")),
             custom_filters: q
                 .get("custom_filters")
+                .and_then(Value::as_object)
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| (k.clone(), strings(Some(v))))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            search_operators: q
+                .get("search_operators")
                 .and_then(Value::as_object)
                 .map(|m| {
                     m.iter()
@@ -713,14 +723,23 @@ fn function_rs(f: &Function, known: &BTreeSet<&str>) -> Result<String, String> {
             let _ = write!(filters, "({name:?}, {})", str_list(values));
         }
         filters.push(']');
+        let mut operators = String::from("&[");
+        for (i, (name, values)) in cols.search_operators.iter().enumerate() {
+            if i > 0 {
+                operators.push_str(", ");
+            }
+            let _ = write!(operators, "({name:?}, {})", str_list(values));
+        }
+        operators.push(']');
         let _ = writeln!(
             s,
-            "    /// The columns and filters this function accepts (from the spec).\n    pub const COLUMNS: ListColumns = ListColumns {{\n        function: {:?},\n        search: {},\n        sort: {},\n        on_demand: {},\n        custom_filters: {},\n    }};\n",
+            "    /// The columns and filters this function accepts (from the spec).\n    pub const COLUMNS: ListColumns = ListColumns {{\n        function: {:?},\n        search: {},\n        sort: {},\n        on_demand: {},\n        custom_filters: {},\n        search_operators: {},\n    }};\n",
             f.name,
             str_list(&cols.search),
             str_list(&cols.sort),
             str_list(&cols.on_demand),
-            filters
+            filters,
+            operators
         );
     } else {
         s.push_str("    /// No parameters set.\n    pub fn new() -> Self {\n        Self::default()\n    }\n\n");

@@ -319,6 +319,23 @@ def model_spec(path):
     return out
 
 
+# Facts the SDK does not carry, read from Miva's own server code (the LSK,
+# GitHub mivaecommerce/miva-merchant-lsk at commit 943bd05): per-field
+# operator limits of a search. Every product list runs its search through
+# JSON_ProductList_Load_Query_Search_Filter (json/products.mv:2061-2064),
+# where `category` with any operator but IN / NOT_IN is consumed without a
+# condition, so the store returns every product. The product lists are the
+# list queries that search `category` and take `Product_Show`.
+CATEGORY_OPERATORS = ["IN", "NOT_IN"]
+
+
+def add_store_facts(functions):
+    for f in functions:
+        q = f.get("list_query")
+        if q and "category" in q["search"] and "Product_Show" in q["custom_filters"]:
+            q["search_operators"] = {"category": list(CATEGORY_OPERATORS)}
+
+
 def extract():
     import merchantapi
     root = os.path.dirname(merchantapi.__file__)
@@ -362,6 +379,7 @@ def extract():
 
     for f in functions:
         resolve(f)
+    add_store_facts(functions)
     for f in functions:
         f.pop("_class", None)
         f.pop("_base", None)

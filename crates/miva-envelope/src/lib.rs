@@ -66,7 +66,7 @@ pub use multicall::{
     ContentRange, Operation, OperationResult, decode_multicall, encode_multicall,
     encode_multicall_into,
 };
-pub use query::{Connector, ListQuery, Operator, Search, Sort};
+pub use query::{CategoryShow, Connector, ListQuery, Operator, ProductShow, Search, Sort};
 pub use requests::{ListRequest, MivaRequest, RawListQuery, Scope};
 pub use response::{
     AccessDenied, ApiError, FieldError, ListPage, ListProcessed, Response, decode_response,

@@ -104,6 +104,15 @@ pub enum Connector {
     Or,
 }
 
+impl Connector {
+    fn subwhere_field(self) -> &'static str {
+        match self {
+            Self::And => "search_AND",
+            Self::Or => "search_OR",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 enum Entry {
     Condition {
@@ -114,8 +123,21 @@ enum Entry {
     Group(Connector, Search),
 }
 
-/// A search: conditions joined by AND, plus nested groups joined by AND or
-/// OR through `SUBWHERE`.
+/// A search, read in the order it is built: each condition is ANDed with
+/// everything before it, `.and(group)` ANDs a bracketed group and
+/// `.or(group)` ORs one, so `a.or(b).and(c)` is `(a OR b) AND c`. An empty
+/// group adds nothing, and an empty search matches every record.
+///
+/// A store reads a search differently from how it looks: plain conditions
+/// side by side are ORed, and it flattens groups into one SQL `WHERE`
+/// where AND binds tighter than OR (Miva's server code, `mmlsk-json.mv`
+/// 4155-4156, 4336-4346, 4543-4547; the facts page, "How a store combines
+/// conditions"). So every connector after the first goes on the wire as a
+/// one-element `search_AND` / `search_OR` `SUBWHERE`, as the official SDKs
+/// send it, and what came before is bracketed when an AND follows an OR.
+/// The store's reading of the JSON is the builder's meaning (a property
+/// test in `miva-mock/tests/filter_semantics.rs` checks it for random
+/// trees against an evaluator of the store's rules).
 ///
 /// ```
 /// use miva_envelope::Search;
@@ -128,11 +150,25 @@ enum Entry {
 ///     serde_json::to_string(&search)?,
 ///     r#"[{"field":"active","operator":"TRUE"},{"field":"search_AND","operator":"SUBWHERE","value":[{"field":"price","operator":"GT","value":10},{"field":"search_OR","operator":"SUBWHERE","value":[{"field":"code","operator":"LIKE","value":"P00%"}]}]}]"#
 /// );
+///
+/// // Two conditions: active AND price > 10 (sent side by side, a store
+/// // would read active OR price > 10).
+/// assert_eq!(
+///     serde_json::to_string(&Search::new().is_true("active").gt("price", 10))?,
+///     r#"[{"field":"active","operator":"TRUE"},{"field":"search_AND","operator":"SUBWHERE","value":[{"field":"price","operator":"GT","value":10}]}]"#
+/// );
 /// # Ok::<(), serde_json::Error>(())
 /// ```
+///
+/// A set a store would not read as written (`is_in(f, [])`, which a store
+/// treats as no condition and so matches every record, or a member with a
+/// comma, which it splits) is refused: [`ListQuery::validate`] names the
+/// field, and serializing fails rather than send it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Search {
     entries: Vec<Entry>,
+    /// The first condition that cannot be sent as written.
+    problem: Option<String>,
 }
 
 macro_rules! binary_ops {
@@ -147,11 +183,13 @@ macro_rules! binary_ops {
 }
 
 impl Search {
-    fn fields(&self, out: &mut Vec<String>) {
+    fn leaves(&self, out: &mut Vec<(String, String)>) {
         for entry in &self.entries {
             match entry {
-                Entry::Condition { field, .. } => out.push(field.clone()),
-                Entry::Group(_, inner) => inner.fields(out),
+                Entry::Condition {
+                    field, operator, ..
+                } => out.push((field.clone(), operator.as_str().to_owned())),
+                Entry::Group(_, inner) => inner.leaves(out),
             }
         }
     }
@@ -166,24 +204,31 @@ impl Search {
         self.entries.is_empty()
     }
 
-    /// Adds `field OPERATOR value` (AND). `value` is dropped for `TRUE`,
-    /// `FALSE` and `NULL`; for `IN` / `NOT_IN` an array is joined with
-    /// commas, as the API expects.
+    /// ANDs `field OPERATOR value` with what came before. `value` is
+    /// dropped for `TRUE`, `FALSE` and `NULL`; for `IN` / `NOT_IN` an array
+    /// is joined with commas, as the API expects (an empty set, or a member
+    /// that is empty or holds a comma, is refused when the query is checked
+    /// or sent).
     pub fn condition(
         mut self,
         field: impl Into<String>,
         operator: Operator,
         value: Option<Value>,
     ) -> Self {
+        let field = field.into();
         let value = if operator.is_unary() {
             None
         } else if matches!(operator, Operator::In | Operator::NotIn) {
-            value.map(join_set)
+            let set = value.unwrap_or(Value::Null);
+            if self.problem.is_none() {
+                self.problem = set_problem(&field, operator.as_str(), &set, true);
+            }
+            Some(join_set(set))
         } else {
             value
         };
         self.entries.push(Entry::Condition {
-            field: field.into(),
+            field,
             operator,
             value,
         });
@@ -201,7 +246,8 @@ impl Search {
         lt => Lt;
         /// `field LE value`.
         le => Le;
-        /// `field CO value` (contains).
+        /// `field CO value` (contains; a store sends it as `LIKE
+        /// '%value%'`, so `%` and `_` in the value are wildcards).
         contains => Co;
         /// `field NC value` (does not contain).
         not_contains => Nc;
@@ -223,12 +269,13 @@ impl Search {
         self.condition(field, Operator::False, None)
     }
 
-    /// `field NULL`.
+    /// `field NULL` (a store matches NULL and the empty string).
     pub fn is_null(self, field: impl Into<String>) -> Self {
         self.condition(field, Operator::Null, None)
     }
 
-    /// `field IN (values...)`.
+    /// `field IN (values...)`: at least one value, none empty or with a
+    /// comma.
     pub fn is_in<V: Into<Value>>(
         self,
         field: impl Into<String>,
@@ -238,7 +285,8 @@ impl Search {
         self.condition(field, Operator::In, Some(set))
     }
 
-    /// `field NOT_IN (values...)`.
+    /// `field NOT_IN (values...)`: at least one value, none empty or with a
+    /// comma.
     pub fn not_in<V: Into<Value>>(
         self,
         field: impl Into<String>,
@@ -248,29 +296,148 @@ impl Search {
         self.condition(field, Operator::NotIn, Some(set))
     }
 
-    /// `AND (group)`: a nested `search_AND` `SUBWHERE`.
-    pub fn and(mut self, group: Search) -> Self {
-        self.entries.push(Entry::Group(Connector::And, group));
+    /// `(what came before) AND (group)`; an empty group adds nothing.
+    pub fn and(self, group: Search) -> Self {
+        self.join(Connector::And, group)
+    }
+
+    /// `(what came before) OR (group)`; an empty group adds nothing, and
+    /// on an empty search the result is `group`.
+    pub fn or(self, group: Search) -> Self {
+        self.join(Connector::Or, group)
+    }
+
+    fn join(mut self, connector: Connector, group: Search) -> Self {
+        if self.problem.is_none() {
+            self.problem.clone_from(&group.problem);
+        }
+        if !group.is_empty() {
+            self.entries.push(Entry::Group(connector, group));
+        }
         self
     }
 
-    /// `OR (group)`: a nested `search_OR` `SUBWHERE`.
-    pub fn or(mut self, group: Search) -> Self {
-        self.entries.push(Entry::Group(Connector::Or, group));
-        self
+    /// The wire entries and whether an OR joins two of them at the top.
+    ///
+    /// The store joins an entry to the one before it by the entry's own
+    /// connector (`search_AND` / `search_OR` SUBWHERE), ignores the first
+    /// entry's, and flattens into SQL where AND binds tighter than OR
+    /// (`lib/dbeng/sql.mv` 265-299). So: the first entry goes as it is
+    /// (a first group's entries inline), every later one inside a
+    /// one-element SUBWHERE of its connector, and before an AND, if an OR
+    /// is already at this level, everything so far is bracketed, so the
+    /// left-to-right reading holds.
+    fn wire(&self) -> (Vec<Value>, bool) {
+        let mut list: Vec<Value> = Vec::new();
+        let mut has_or = false;
+        for entry in &self.entries {
+            let (connector, items, items_or) = match entry {
+                Entry::Condition {
+                    field,
+                    operator,
+                    value,
+                } => {
+                    let mut map = Map::new();
+                    map.insert("field".into(), Value::String(field.clone()));
+                    map.insert("operator".into(), operator.as_str().into());
+                    if let Some(value) = value {
+                        map.insert("value".into(), value.clone());
+                    }
+                    (Connector::And, vec![Value::Object(map)], false)
+                }
+                Entry::Group(connector, group) => {
+                    let (items, items_or) = group.wire();
+                    (*connector, items, items_or)
+                }
+            };
+            if items.is_empty() {
+                continue;
+            }
+            if list.is_empty() {
+                list = items;
+                has_or = items_or;
+                continue;
+            }
+            if connector == Connector::And && has_or {
+                list = vec![subwhere(Connector::And, list)];
+                has_or = false;
+            }
+            list.push(subwhere(connector, items));
+            has_or |= connector == Connector::Or;
+        }
+        (list, has_or)
     }
+}
+
+fn subwhere(connector: Connector, items: Vec<Value>) -> Value {
+    let mut map = Map::new();
+    map.insert("field".into(), connector.subwhere_field().into());
+    map.insert("operator".into(), "SUBWHERE".into());
+    map.insert("value".into(), Value::Array(items));
+    Value::Object(map)
+}
+
+fn set_member_text(item: &Value) -> String {
+    match item {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Why an `IN` / `NOT_IN` set cannot be sent as written, if it cannot. A
+/// store splits the value on commas, trims the pieces and skips empty ones;
+/// a set with no piece adds no condition at all, so it matches every record
+/// (`lib/dbeng/sql.mv` 885-903). `members` is true for a builder's list of
+/// members (a comma inside one is refused); false for a raw comma-joined
+/// string (commas are the separators).
+fn set_problem(field: &str, op: &str, set: &Value, members: bool) -> Option<String> {
+    let pieces: Vec<String> = match set {
+        Value::Array(items) if members => items.iter().map(set_member_text).collect(),
+        Value::Array(_) | Value::Object(_) => {
+            return Some(format!(
+                "search on `{field}` {op}: the value must be one comma-joined string (\"A,B\"), \
+                 found {set}"
+            ));
+        }
+        Value::Null => Vec::new(),
+        Value::String(s) if !members => {
+            if s.trim().is_empty() {
+                Vec::new()
+            } else {
+                s.split(',').map(str::to_owned).collect()
+            }
+        }
+        other => vec![set_member_text(other)],
+    };
+    if pieces.is_empty() {
+        return Some(format!(
+            "search on `{field}` {op}: the set is empty, and a store reads an empty {op} as no \
+             condition at all, so it would return every record; give at least one value, or \
+             leave the condition out"
+        ));
+    }
+    for (i, piece) in pieces.iter().enumerate() {
+        if members && piece.contains(',') {
+            return Some(format!(
+                "search on `{field}` {op}: the value `{piece}` contains a comma, and a store \
+                 splits {op} values on commas; match it with EQ (or LIKE) in an OR group instead"
+            ));
+        }
+        if piece.trim().is_empty() {
+            return Some(format!(
+                "search on `{field}` {op}: value {} of the set is empty, and a store skips empty \
+                 values; leave it out",
+                i + 1
+            ));
+        }
+    }
+    None
 }
 
 fn join_set(value: Value) -> Value {
     match value {
         Value::Array(items) => {
-            let parts: Vec<String> = items
-                .into_iter()
-                .map(|item| match item {
-                    Value::String(s) => s,
-                    other => other.to_string(),
-                })
-                .collect();
+            let parts: Vec<String> = items.iter().map(set_member_text).collect();
             Value::String(parts.join(","))
         }
         other => other,
@@ -279,42 +446,15 @@ fn join_set(value: Value) -> Value {
 
 impl Serialize for Search {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(Some(self.entries.len()))?;
-        for entry in &self.entries {
-            seq.serialize_element(entry)?;
+        if let Some(problem) = &self.problem {
+            return Err(serde::ser::Error::custom(problem));
+        }
+        let (list, _) = self.wire();
+        let mut seq = serializer.serialize_seq(Some(list.len()))?;
+        for item in &list {
+            seq.serialize_element(item)?;
         }
         seq.end()
-    }
-}
-
-impl Serialize for Entry {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self {
-            Self::Condition {
-                field,
-                operator,
-                value,
-            } => {
-                let mut map = serializer.serialize_map(Some(3))?;
-                map.serialize_entry("field", field)?;
-                map.serialize_entry("operator", operator.as_str())?;
-                if let Some(value) = value {
-                    map.serialize_entry("value", value)?;
-                }
-                map.end()
-            }
-            Self::Group(connector, search) => {
-                let mut map = serializer.serialize_map(Some(3))?;
-                let field = match connector {
-                    Connector::And => "search_AND",
-                    Connector::Or => "search_OR",
-                };
-                map.serialize_entry("field", field)?;
-                map.serialize_entry("operator", "SUBWHERE")?;
-                map.serialize_entry("value", search)?;
-                map.end()
-            }
-        }
     }
 }
 
@@ -407,10 +547,27 @@ impl ListQuery {
         self
     }
 
-    /// Adds the conditions of `search` (AND) to the `search` filter.
+    /// ANDs `search` with the query's search so far (the first call sets
+    /// it), in the one `search` filter.
     pub fn search(mut self, search: Search) -> Self {
-        self.search.entries.extend(search.entries);
+        self.search = if self.search.is_empty() && self.search.problem.is_none() {
+            search
+        } else {
+            std::mem::take(&mut self.search).and(search)
+        };
         self
+    }
+
+    /// `Product_Show` with a value a store knows, spelt as it matches it
+    /// (product lists).
+    pub fn product_show(self, show: ProductShow) -> Self {
+        self.filter("Product_Show", show.as_str())
+    }
+
+    /// `Category_Show` with a value a store knows, spelt as it matches it
+    /// (category lists).
+    pub fn category_show(self, show: CategoryShow) -> Self {
+        self.filter("Category_Show", show.as_str())
     }
 
     /// Asks for on-demand columns (`ondemandcolumns`).
@@ -447,37 +604,102 @@ impl ListQuery {
         self.count = Some(count);
     }
 
-    /// Checks the search, sort, on-demand columns and custom filters
-    /// against a function's columns: a name the function does not have is
-    /// an [`ErrorKind::UnknownColumn`](crate::ErrorKind::UnknownColumn)
-    /// error naming it, the closest valid names and the fix. Names with a
-    /// `:` (custom fields) pass, and so does any kind of name for which the
-    /// spec lists none.
-    pub fn check_columns(&self, columns: &crate::api::ListColumns) -> Result<(), crate::Error> {
-        let mut searched = Vec::new();
-        self.search.fields(&mut searched);
-        let mut ondemand: Vec<String> = self.ondemand.clone();
+    /// Checks what needs no function's columns: every search (built or
+    /// raw) and filter name is one a store matches (names are
+    /// case-sensitive, and a store drops an unknown one silently, which
+    /// widens the result), raw searches are well formed, and no `IN` /
+    /// `NOT_IN` set is empty or has a member with a comma. Errors name the
+    /// field or filter and the fix.
+    pub fn validate(&self) -> Result<(), crate::Error> {
+        self.parts().map(|_| ())
+    }
+
+    /// The searched (field, operator) pairs and the on-demand columns, once
+    /// every name is checked.
+    fn parts(&self) -> Result<Parts<'_>, crate::Error> {
+        let params = |m: String| crate::Error::new(crate::ErrorKind::Params, m);
+        if let Some(problem) = &self.search.problem {
+            return Err(params(problem.clone()));
+        }
+        let mut parts = Parts {
+            searched: Vec::new(),
+            ondemand: self.ondemand.iter().map(String::as_str).collect(),
+            custom: Vec::new(),
+        };
+        self.search.leaves(&mut parts.searched);
         for (name, value) in &self.filters {
-            match name.to_ascii_lowercase().as_str() {
-                "search" => raw_search_fields(value, &mut searched),
-                "ondemandcolumns" => ondemand.extend(
-                    value
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(Value::as_str)
-                        .map(str::to_owned),
-                ),
-                _ => check_custom_filter(columns, name, value)?,
+            match name.as_str() {
+                "search" | "search_AND" | "search_OR" => {
+                    raw_search(value, &format!("Filter `{name}`"), &mut parts.searched)?;
+                }
+                "ondemandcolumns" => match value {
+                    Value::Array(items) => {
+                        for item in items {
+                            let Some(column) = item.as_str() else {
+                                return Err(params(format!(
+                                    "Filter `ondemandcolumns` takes column names (strings), found {item}"
+                                )));
+                            };
+                            parts.ondemand.push(column);
+                        }
+                    }
+                    other => {
+                        return Err(params(format!(
+                            "Filter `ondemandcolumns` takes an array of column names, found {other}"
+                        )));
+                    }
+                },
+                other => {
+                    if let Some(known) = FILTER_NAMES.iter().find(|n| n.eq_ignore_ascii_case(other))
+                    {
+                        return Err(wrong_case("Filter name", other, known));
+                    }
+                    parts.custom.push((name.as_str(), value));
+                }
             }
         }
-        for field in &searched {
+        Ok(parts)
+    }
+
+    /// [`validate`](Self::validate), then the search fields and their
+    /// operators, sort, on-demand columns and custom filters against a
+    /// function's columns: a name the function does not have is an
+    /// [`ErrorKind::UnknownColumn`](crate::ErrorKind::UnknownColumn) error
+    /// naming it, the closest valid names and the fix, and so is an
+    /// operator a store ignores for that field (a product list's
+    /// `category` works only with `IN` / `NOT_IN`). Names with a `:`
+    /// (custom fields) pass, and so does any kind of name for which the
+    /// spec lists none.
+    pub fn check_columns(&self, columns: &crate::api::ListColumns) -> Result<(), crate::Error> {
+        let parts = self.parts()?;
+        for (name, value) in &parts.custom {
+            check_custom_filter(columns, name, value)?;
+        }
+        for (field, operator) in &parts.searched {
             check_name(columns, "search on", field, columns.search)?;
+            if let Some((_, allowed)) = columns.search_operators.iter().find(|(f, _)| f == field)
+                && !allowed.contains(&operator.as_str())
+            {
+                return Err(crate::Error::new(
+                    crate::ErrorKind::UnknownColumn,
+                    format!(
+                        "{} can search on `{field}` only with {}: a store drops `{field} {operator}` \
+                         without an error and returns every record; use {}",
+                        columns.function,
+                        allowed.join(" or "),
+                        allowed
+                            .iter()
+                            .map(|op| format!("{op} (`Search::{}`)", builder_of(op)))
+                            .collect::<Vec<_>>()
+                            .join(" or ")
+                    ),
+                ));
+            }
         }
         if let Some(sort) = &self.sort {
             check_name(columns, "sort by", &sort.field, columns.sort)?;
         }
-        for column in &ondemand {
+        for column in &parts.ondemand {
             check_name(
                 columns,
                 "load the on-demand column",
@@ -589,6 +811,55 @@ fn did_you_mean(name: &str, candidates: &[&str]) -> String {
     }
 }
 
+/// The names of a query, gathered by [`ListQuery::parts`].
+struct Parts<'a> {
+    /// (field, operator) of every condition, in nested groups too.
+    searched: Vec<(String, String)>,
+    /// On-demand columns.
+    ondemand: Vec<&'a str>,
+    /// Function-specific filters.
+    custom: Vec<(&'a str, &'a Value)>,
+}
+
+/// The filter names every list query shares, spelt as a store matches them
+/// (`mmlsk-json.mv` 4190-4194, 4336-4346).
+const FILTER_NAMES: [&str; 4] = ["search", "search_AND", "search_OR", "ondemandcolumns"];
+
+/// The names a SUBWHERE's `field` may have (`mmlsk-json.mv` 4543-4547).
+const SUBWHERE_FIELDS: [&str; 3] = ["search", "search_AND", "search_OR"];
+
+fn wrong_case(what: &str, found: &str, known: &str) -> crate::Error {
+    crate::Error::new(
+        crate::ErrorKind::UnknownColumn,
+        format!(
+            "{what} `{found}` is not one a store knows: did you mean `{known}`? Names are \
+             case-sensitive at the store, and it drops one it does not know without an error"
+        ),
+    )
+}
+
+/// The `Search` builder method for an operator's wire name.
+fn builder_of(op: &str) -> &'static str {
+    match op {
+        "IN" => "is_in",
+        "NOT_IN" => "not_in",
+        "EQ" => "eq",
+        "NE" => "ne",
+        "GT" => "gt",
+        "GE" => "ge",
+        "LT" => "lt",
+        "LE" => "le",
+        "CO" => "contains",
+        "NC" => "not_contains",
+        "LIKE" => "like",
+        "NOTLIKE" => "not_like",
+        "TRUE" => "is_true",
+        "FALSE" => "is_false",
+        "NULL" => "is_null",
+        _ => "condition",
+    }
+}
+
 fn check_name(
     columns: &crate::api::ListColumns,
     what: &str,
@@ -598,7 +869,13 @@ fn check_name(
     if valid.is_empty() || name.is_empty() || name.contains(':') || valid.contains(&name) {
         return Ok(());
     }
-    let hint = did_you_mean(name, valid);
+    let hint = match valid.iter().find(|v| v.eq_ignore_ascii_case(name)) {
+        Some(known) => format!(
+            ": did you mean `{known}`? Names are case-sensitive at the store, which drops one it \
+             does not know without an error."
+        ),
+        None => did_you_mean(name, valid),
+    };
     Err(crate::Error::new(
         crate::ErrorKind::UnknownColumn,
         format!(
@@ -617,11 +894,18 @@ fn check_custom_filter(
     if columns.custom_filters.is_empty() {
         return Ok(());
     }
-    let Some((_, allowed)) = columns
-        .custom_filters
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-    else {
+    let Some((_, allowed)) = columns.custom_filters.iter().find(|(n, _)| *n == name) else {
+        if let Some((known, _)) = columns
+            .custom_filters
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        {
+            return Err(wrong_case(
+                &format!("{}: filter", columns.function),
+                name,
+                known,
+            ));
+        }
         let names: Vec<&str> = columns.custom_filters.iter().map(|(n, _)| *n).collect();
         let hint = did_you_mean(name, &names);
         return Err(crate::Error::new(
@@ -636,42 +920,158 @@ fn check_custom_filter(
     if allowed.is_empty() {
         return Ok(());
     }
-    // A value, or each value of a list, must be one of the allowed ones.
-    let values: Vec<&Value> = match value {
-        Value::Array(items) => items.iter().collect(),
-        Value::Null => Vec::new(),
-        other => vec![other],
+    // A store compares the value with each name it knows, exactly
+    // (`json/products.mv` 2047-2052, `json/categories.mv` 683-686); any
+    // other value means something else (active products only, or all
+    // categories), never an error.
+    let text = match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
     };
-    for v in values {
-        let text = match v {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
+    if allowed.contains(&text.as_str()) {
+        return Ok(());
+    }
+    let hint = match allowed.iter().find(|a| a.eq_ignore_ascii_case(&text)) {
+        Some(known) => format!(
+            ": did you mean `{known}`? Values are case-sensitive at the store, which reads one \
+             it does not know as something else without an error"
+        ),
+        None => String::new(),
+    };
+    Err(crate::Error::new(
+        crate::ErrorKind::UnknownColumn,
+        format!(
+            "{}: filter `{name}` takes one of {}, not `{text}`{hint}",
+            columns.function,
+            allowed.join(", ")
+        ),
+    ))
+}
+
+/// Checks a raw `search` filter value as a store reads it and collects
+/// its (field, operator) pairs, into nested groups: an array of `{"field",
+/// "operator", "value"}` objects, operators and SUBWHERE fields spelt
+/// exactly, and IN / NOT_IN sets that are not empty.
+fn raw_search(
+    value: &Value,
+    path: &str,
+    out: &mut Vec<(String, String)>,
+) -> Result<(), crate::Error> {
+    let params = |m: String| crate::Error::new(crate::ErrorKind::Params, m);
+    let items = match value {
+        Value::Array(items) => items,
+        other => {
+            return Err(params(format!(
+                "{path}: a search value must be an array of {{\"field\", \"operator\", \"value\"}} \
+                 objects, found {other}"
+            )));
+        }
+    };
+    for (i, item) in items.iter().enumerate() {
+        let here = format!("{path}, entry {}", i + 1);
+        let field = item.get("field").and_then(Value::as_str);
+        let operator = item.get("operator").and_then(Value::as_str);
+        let (Some(field), Some(operator)) = (field, operator) else {
+            return Err(params(format!(
+                "{here}: each search entry needs \"field\" and \"operator\" strings, found {item}"
+            )));
         };
-        if !allowed.iter().any(|a| a.eq_ignore_ascii_case(&text)) {
-            return Err(crate::Error::new(
-                crate::ErrorKind::UnknownColumn,
-                format!(
-                    "{}: filter `{name}` takes one of {}, not `{text}`",
-                    columns.function,
-                    allowed.join(", ")
-                ),
+        if operator == "SUBWHERE" {
+            if !SUBWHERE_FIELDS.contains(&field) {
+                if let Some(known) = SUBWHERE_FIELDS
+                    .iter()
+                    .find(|n| n.eq_ignore_ascii_case(field))
+                {
+                    return Err(wrong_case(&format!("{here}: SUBWHERE field"), field, known));
+                }
+                return Err(params(format!(
+                    "{here}: a SUBWHERE's field is search_AND, search_OR or search, not `{field}` \
+                     (a store drops the group)"
+                )));
+            }
+            raw_search(
+                item.get("value").unwrap_or(&Value::Null),
+                &format!("{here} ({field})"),
+                out,
+            )?;
+            continue;
+        }
+        if operator.eq_ignore_ascii_case("SUBWHERE") {
+            return Err(wrong_case(
+                &format!("{here}: operator"),
+                operator,
+                "SUBWHERE",
             ));
         }
+        let Some(op) = Operator::ALL.into_iter().find(|op| op.as_str() == operator) else {
+            if let Some(op) = Operator::parse(operator) {
+                return Err(wrong_case(
+                    &format!("{here}: operator"),
+                    operator,
+                    op.as_str(),
+                ));
+            }
+            let names: Vec<&str> = Operator::ALL.iter().map(|op| op.as_str()).collect();
+            return Err(params(format!(
+                "{here}: unknown operator `{operator}` (a store drops the condition); use one of \
+                 {} or SUBWHERE",
+                names.join(", ")
+            )));
+        };
+        if matches!(op, Operator::In | Operator::NotIn)
+            && let Some(problem) = set_problem(
+                field,
+                operator,
+                item.get("value").unwrap_or(&Value::Null),
+                false,
+            )
+        {
+            return Err(params(format!("{here}: {problem}")));
+        }
+        out.push((field.to_owned(), operator.to_owned()));
     }
     Ok(())
 }
 
-/// The field names of a raw `search` filter value, into nested groups.
-fn raw_search_fields(value: &Value, out: &mut Vec<String>) {
-    for entry in value.as_array().into_iter().flatten() {
-        let field = entry.get("field").and_then(Value::as_str);
-        let operator = entry.get("operator").and_then(Value::as_str);
-        if operator.is_some_and(|o| o.eq_ignore_ascii_case("SUBWHERE")) {
-            if let Some(inner) = entry.get("value") {
-                raw_search_fields(inner, out);
-            }
-        } else if let Some(field) = field {
-            out.push(field.to_owned());
+/// `Product_Show`: which products a product list returns (`json/products.mv`
+/// 2047-2052; a value a store does not know means active products only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProductShow {
+    /// Every product (`All`).
+    All,
+    /// Active products only (`Active`).
+    Active,
+    /// Products in no category (`Uncategorized`).
+    Uncategorized,
+}
+
+impl ProductShow {
+    /// The value a store matches.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::All => "All",
+            Self::Active => "Active",
+            Self::Uncategorized => "Uncategorized",
+        }
+    }
+}
+
+/// `Category_Show`: which categories a category list returns
+/// (`json/categories.mv` 683-686; a value a store does not know means all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CategoryShow {
+    /// Every category (`All`).
+    All,
+    /// Active categories only (`Active`).
+    Active,
+}
+
+impl CategoryShow {
+    /// The value a store matches.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::All => "All",
+            Self::Active => "Active",
         }
     }
 }
@@ -742,14 +1142,20 @@ mod tests {
             assert_eq!(products(&q), Ok(()));
         }
         assert_eq!(
-            products(&ListQuery::new().filter("product_show", "active")),
+            products(&ListQuery::new().product_show(ProductShow::Uncategorized)),
             Ok(())
         );
-        assert_eq!(
+        // A store matches names and values exactly, and one value.
+        assert!(
+            products(&ListQuery::new().filter("product_show", "Active"))
+                .unwrap_err()
+                .contains("did you mean `Product_Show`?")
+        );
+        assert!(
             products(
                 &ListQuery::new().filter("Product_Show", serde_json::json!(["All", "Active"]))
-            ),
-            Ok(())
+            )
+            .is_err()
         );
         // Refused: a typo in a nested group, in raw Filter JSON, in a sort,
         // an on-demand column, a filter name, a filter value of any type.
@@ -778,7 +1184,7 @@ mod tests {
         );
         assert!(
             products(&raw(
-                serde_json::json!({"Filter": [{"name": "OnDemandColumns", "value": ["descirp"]}]})
+                serde_json::json!({"Filter": [{"name": "ondemandcolumns", "value": ["descirp"]}]})
             ))
             .unwrap_err()
             .contains("on-demand column `descirp`")
@@ -789,7 +1195,7 @@ mod tests {
                 .contains("did you mean `Product_Show`?")
         );
         assert!(
-            products(&ListQuery::new().filter("Product_Show", serde_json::json!(["Bogus"])))
+            products(&ListQuery::new().filter("Product_Show", "Bogus"))
                 .unwrap_err()
                 .contains("not `Bogus`")
         );
@@ -827,21 +1233,27 @@ mod tests {
 
     #[test]
     fn unary_operators_send_no_value_and_sets_are_comma_joined() {
-        let search = Search::new()
-            .condition("a", Operator::Null, Some(json!("ignored")))
-            .is_false("b")
-            .not_in("c", [1, 2, 3])
-            .is_in("d", ["x"])
-            .ne("e", "y")
-            .contains("f", "z")
-            .not_contains("g", "w")
-            .not_like("h", "%q")
-            .ge("i", 1.5)
-            .le("j", -2)
-            .lt("k", 0)
-            .eq("l", true);
+        let searches = [
+            Search::new().condition("a", Operator::Null, Some(json!("ignored"))),
+            Search::new().is_false("b"),
+            Search::new().not_in("c", [1, 2, 3]),
+            Search::new().is_in("d", ["x"]),
+            Search::new().ne("e", "y"),
+            Search::new().contains("f", "z"),
+            Search::new().not_contains("g", "w"),
+            Search::new().not_like("h", "%q"),
+            Search::new().ge("i", 1.5),
+            Search::new().le("j", -2),
+            Search::new().lt("k", 0),
+            Search::new().eq("l", true),
+        ];
+        // Each on its own: a lone condition goes as it is.
+        let wire: Vec<Value> = searches
+            .iter()
+            .map(|s| serde_json::to_value(s).unwrap()[0].clone())
+            .collect();
         assert_eq!(
-            serde_json::to_value(&search).unwrap(),
+            Value::Array(wire),
             json!([
                 {"field": "a", "operator": "NULL"},
                 {"field": "b", "operator": "FALSE"},

@@ -92,6 +92,11 @@ pub struct ListQuerySpec {
     pub on_demand: Vec<String>,
     /// Function-specific filters and their allowed values (empty: any).
     pub custom_filters: std::collections::BTreeMap<String, Vec<String>>,
+    /// Search fields a store limits to some operators, and those operators
+    /// (e.g. a product list's `category`: `IN`, `NOT_IN`); a field not
+    /// named takes every operator.
+    #[serde(default)]
+    pub search_operators: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// What a function's response `data` holds.
@@ -169,6 +174,7 @@ mod tests {
         assert_eq!(list.scope, "store");
         let q = list.list_query.as_ref().unwrap();
         assert!(q.search.iter().any(|c| c == "code"));
+        assert_eq!(q.search_operators["category"], ["IN", "NOT_IN"]);
         assert_eq!(list.response.model.as_deref(), Some("Product"));
         assert!(spec.model("Product").is_some());
         assert_eq!(

@@ -112,6 +112,7 @@ impl AllOrderPaymentListLoadQuery {
         ],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `Passphrase`.
@@ -323,6 +324,7 @@ impl AttributeTemplateAttributeListLoadQuery {
         ],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `AttributeTemplate_ID`.
@@ -882,6 +884,7 @@ impl AttributeTemplateListLoadQuery {
         sort: &["id", "code", "prompt", "refcount"],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets any other parameter.
@@ -987,6 +990,7 @@ impl AttributeTemplateOptionListLoadAttribute {
         sort: &[],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `AttributeTemplate_ID`.
@@ -1847,6 +1851,7 @@ impl AttributeTemplateProductListLoadQuery {
             "subscriptionterms",
         ],
         custom_filters: &[("Product_Show", &["All", "Uncategorized", "Active"])],
+        search_operators: &[("category", &["IN", "NOT_IN"])],
     };
 
     /// Sets `AttributeTemplate_ID`.
@@ -3015,6 +3020,7 @@ impl AvailabilityGroupBusinessAccountListLoadQuery {
         ],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `AvailabilityGroup_ID`.
@@ -3264,6 +3270,7 @@ impl AvailabilityGroupCategoryListLoadQuery {
         ],
         on_demand: &["uris", "url"],
         custom_filters: &[("Category_Show", &["All", "Active"])],
+        search_operators: &[],
     };
 
     /// Sets `AvailabilityGroup_ID`.
@@ -3565,6 +3572,7 @@ impl AvailabilityGroupCustomerListLoadQuery {
         ],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `AvailabilityGroup_ID`.
@@ -3773,6 +3781,7 @@ impl AvailabilityGroupListLoadQuery {
         sort: &["id", "name"],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets any other parameter.
@@ -4029,6 +4038,7 @@ impl AvailabilityGroupProductListLoadQuery {
             "subscriptionterms",
         ],
         custom_filters: &[("Product_Show", &["All", "Uncategorized", "Active"])],
+        search_operators: &[("category", &["IN", "NOT_IN"])],
     };
 
     /// Sets `AvailabilityGroup_ID`.
@@ -4271,6 +4281,7 @@ impl AvailabilityGroupShippingMethodListLoadQuery {
         sort: &[],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `AvailabilityGroup_ID`.
@@ -4726,6 +4737,7 @@ impl BranchCSSResourceVersionListLoadQuery {
         ],
         on_demand: &["source", "linkedpages", "linkedresources", "source_notes"],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `Branch_ID`.
@@ -4845,6 +4857,7 @@ impl BranchItemVersionListLoadQuery {
         ],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `Branch_ID`.
@@ -4970,6 +4983,7 @@ impl BranchJavaScriptResourceVersionListLoadQuery {
         ],
         on_demand: &["source", "linkedpages", "linkedresources", "source_notes"],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `Branch_ID`.
@@ -5107,6 +5121,7 @@ impl BranchListLoadQuery {
         sort: &["id", "immutable", "branchkey", "name", "framework"],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets any other parameter.
@@ -5215,6 +5230,7 @@ impl BranchPageVersionListLoadQuery {
         ],
         on_demand: &["notes", "source", "settings"],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `Branch_ID`.
@@ -5347,6 +5363,7 @@ impl BranchPropertyVersionListLoadQuery {
             "image",
         ],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `Branch_ID`.
@@ -5474,6 +5491,7 @@ impl BranchTemplateVersionListLoadQuery {
         ],
         on_demand: &["notes", "source", "settings"],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `Branch_ID`.
@@ -6031,6 +6049,7 @@ impl BusinessAccountCustomerListLoadQuery {
         ],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `BusinessAccount_ID`.
@@ -6298,6 +6317,7 @@ impl BusinessAccountListLoadQuery {
         ],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets any other parameter.
@@ -6525,6 +6545,7 @@ impl CSSResourceListLoadQuery {
         ],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets any other parameter.
@@ -6974,6 +6995,7 @@ impl CategoryListLoadQuery {
         ],
         on_demand: &["uris", "url"],
         custom_filters: &[("Category_Show", &["All", "Active"])],
+        search_operators: &[],
     };
 
     /// Sets any other parameter.
@@ -7112,6 +7134,7 @@ impl CategoryProductListLoadQuery {
             "subscriptionterms",
         ],
         custom_filters: &[("Product_Show", &["All", "Uncategorized", "Active"])],
+        search_operators: &[("category", &["IN", "NOT_IN"])],
     };
 
     /// Sets `Category_ID`.
@@ -7375,6 +7398,7 @@ impl CategoryURIListLoadQuery {
         sort: &["uri"],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `Category_ID`.
@@ -7570,6 +7594,7 @@ impl CategoryURIRedirect {
         sort: &[],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `Destination_Store_Code`.
@@ -8068,6 +8093,7 @@ impl ChangesetCSSResourceVersionListLoadQuery {
         ],
         on_demand: &["source", "source_notes"],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `Changeset_ID`.
@@ -8162,6 +8188,7 @@ impl ChangesetChangeListLoadQuery {
         ],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `Changeset_ID`.
@@ -8256,6 +8283,7 @@ impl ChangesetItemVersionListLoadQuery {
         ],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `Changeset_ID`.
@@ -8359,6 +8387,7 @@ impl ChangesetJavaScriptResourceVersionListLoadQuery {
         ],
         on_demand: &["source", "source_notes"],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `Changeset_ID`.
@@ -8457,6 +8486,7 @@ impl ChangesetListLoadQuery {
         ],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `Branch_ID`.
@@ -8669,6 +8699,7 @@ impl ChangesetPropertyVersionListLoadQuery {
             "image",
         ],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `Changeset_ID`.
@@ -8768,6 +8799,7 @@ impl ChangesetTemplateVersionListLoadQuery {
         ],
         on_demand: &["notes", "source", "settings"],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `Changeset_ID`.
@@ -9031,6 +9063,7 @@ impl ChildCategoryListLoadQuery {
         ],
         on_demand: &["uris", "url"],
         custom_filters: &[("Category_Show", &["All", "Active"])],
+        search_operators: &[],
     };
 
     /// Sets `ParentCategory_ID`.
@@ -9180,6 +9213,7 @@ impl CopyPageRulesListLoadQuery {
         ],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets any other parameter.
@@ -9261,6 +9295,7 @@ impl CopyPageRulesSettingsListLoadQuery {
         sort: &["id", "code", "module_name"],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `CopyPageRules_ID`.
@@ -9728,6 +9763,7 @@ impl CopyProductRulesCustomFieldListLoadQuery {
         sort: &["module_name", "field_code", "field_name"],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `CopyProductRules_ID`.
@@ -9956,6 +9992,7 @@ impl CopyProductRulesListLoadQuery {
         sort: &["name"],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets any other parameter.
@@ -10043,6 +10080,7 @@ impl CopyProductRulesModuleListLoadQuery {
         sort: &["module_name"],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `CopyProductRules_ID`.
@@ -10702,6 +10740,7 @@ impl CouponBusinessAccountListLoadQuery {
         ],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `Coupon_ID`.
@@ -10991,6 +11030,7 @@ impl CouponCustomerListLoadQuery {
         ],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `Coupon_ID`.
@@ -11257,6 +11297,7 @@ impl CouponListLoadQuery {
         ],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets any other parameter.
@@ -11395,6 +11436,7 @@ impl CouponPriceGroupListLoadQuery {
         ],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `Coupon_ID`.
@@ -11930,6 +11972,7 @@ impl CustomerAddressListLoadQuery {
         ],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `Customer_ID`.
@@ -12560,6 +12603,7 @@ impl CustomerCreditHistoryListLoadQuery {
         ],
         on_demand: &["source"],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `Customer_ID`.
@@ -12856,6 +12900,7 @@ impl CustomerListLoadQuery {
         ],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets any other parameter.
@@ -12969,6 +13014,7 @@ impl CustomerPaymentCardListLoadQuery {
         ],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `Customer_ID`.
@@ -13297,6 +13343,7 @@ impl CustomerPriceGroupListLoadQuery {
         ],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `Customer_ID`.
@@ -13521,6 +13568,7 @@ impl CustomerSubscriptionListLoadQuery {
         ],
         on_demand: &["imagetypes", "imagetype_count", "product_descrip"],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `Customer_ID`.
@@ -14474,6 +14522,7 @@ impl FeedURIListLoadQuery {
         sort: &["uri"],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `Feed_ID`.
@@ -14708,6 +14757,7 @@ impl ImageTypeListLoadQuery {
         sort: &[],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets any other parameter.
@@ -15016,6 +15066,7 @@ impl JavaScriptResourceListLoadQuery {
         ],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets any other parameter.
@@ -15556,6 +15607,7 @@ impl NoteListLoadQuery {
         ],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets any other parameter.
@@ -16503,6 +16555,7 @@ impl OrderCouponListLoadQuery {
         ],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `Order_ID`.
@@ -17610,6 +17663,7 @@ impl OrderListLoadQuery {
             ),
             ("product_code", &[]),
         ],
+        search_operators: &[],
     };
 
     /// Sets `Passphrase`.
@@ -17909,6 +17963,7 @@ impl OrderPriceGroupListLoadQuery {
         ],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `Order_ID`.
@@ -18229,6 +18284,7 @@ impl OrderShipmentListLoadQuery {
         ],
         on_demand: &["items", "include_order"],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets any other parameter.
@@ -19158,6 +19214,7 @@ impl PageListLoadQuery {
         ],
         on_demand: &["notes", "source", "settings", "url", "uris"],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `Branch_ID`.
@@ -19299,6 +19356,7 @@ impl PageURIListLoadQuery {
         sort: &["uri"],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `Page_ID`.
@@ -19494,6 +19552,7 @@ impl PageURIRedirect {
         sort: &[],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `Destination_Store_Code`.
@@ -20443,6 +20502,7 @@ impl PriceGroupBusinessAccountListLoadQuery {
         ],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `PriceGroup_ID`.
@@ -20686,6 +20746,7 @@ impl PriceGroupCategoryListLoadQuery {
         ],
         on_demand: &["uris", "url"],
         custom_filters: &[("Category_Show", &["All", "Active"])],
+        search_operators: &[],
     };
 
     /// Sets `PriceGroup_ID`.
@@ -20966,6 +21027,7 @@ impl PriceGroupCustomerListLoadQuery {
         ],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `PriceGroup_ID`.
@@ -21188,6 +21250,7 @@ impl PriceGroupExcludedCategoryListLoadQuery {
         ],
         on_demand: &["uris", "url"],
         custom_filters: &[("Category_Show", &["All", "Active"])],
+        search_operators: &[],
     };
 
     /// Sets `PriceGroup_ID`.
@@ -21457,6 +21520,7 @@ impl PriceGroupExcludedProductListLoadQuery {
             "subscriptionterms",
         ],
         custom_filters: &[("Product_Show", &["All", "Uncategorized", "Active"])],
+        search_operators: &[("category", &["IN", "NOT_IN"])],
     };
 
     /// Sets `PriceGroup_ID`.
@@ -21719,6 +21783,7 @@ impl PriceGroupListLoadQuery {
         ],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets any other parameter.
@@ -21854,6 +21919,7 @@ impl PriceGroupProductListLoadQuery {
             "subscriptionterms",
         ],
         custom_filters: &[("Product_Show", &["All", "Uncategorized", "Active"])],
+        search_operators: &[("category", &["IN", "NOT_IN"])],
     };
 
     /// Sets `PriceGroup_ID`.
@@ -22117,6 +22183,7 @@ impl PriceGroupQualifyingProductListLoadQuery {
             "subscriptionterms",
         ],
         custom_filters: &[("Product_Show", &["All", "Uncategorized", "Active"])],
+        search_operators: &[("category", &["IN", "NOT_IN"])],
     };
 
     /// Sets `PriceGroup_ID`.
@@ -23040,6 +23107,7 @@ impl PrintQueueJobListLoadQuery {
         ],
         on_demand: &["job_data"],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `PrintQueue_ID`.
@@ -23316,6 +23384,7 @@ impl PrintQueueListLoadQuery {
         sort: &["descrip"],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets any other parameter.
@@ -23438,6 +23507,7 @@ impl ProductAndSubscriptionTermListLoadQuery {
             "subscriptionterms",
         ],
         custom_filters: &[("Product_Show", &["All", "Uncategorized", "Active"])],
+        search_operators: &[("category", &["IN", "NOT_IN"])],
     };
 
     /// Sets any other parameter.
@@ -23562,6 +23632,7 @@ impl ProductAttributeAndOptionListLoadQuery {
         ],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `Product_ID`.
@@ -23855,6 +23926,7 @@ impl ProductKitListLoadQuery {
         sort: &[],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `Product_ID`.
@@ -24283,6 +24355,7 @@ impl ProductListLoadQuery {
             "subscriptionterms",
         ],
         custom_filters: &[("Product_Show", &["All", "Uncategorized", "Active"])],
+        search_operators: &[("category", &["IN", "NOT_IN"])],
     };
 
     /// Sets any other parameter.
@@ -24512,6 +24585,7 @@ impl ProductSubscriptionTermListLoadQuery {
         ],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `Product_ID`.
@@ -24653,6 +24727,7 @@ impl ProductURIListLoadQuery {
         sort: &["uri"],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `Product_ID`.
@@ -24848,6 +24923,7 @@ impl ProductURIRedirect {
         sort: &[],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `Destination_Store_Code`.
@@ -25210,6 +25286,7 @@ impl ProductVariantListLoadQuery {
         sort: &[],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `Product_ID`.
@@ -26494,6 +26571,7 @@ impl RelatedProductListLoadQuery {
             "subscriptionterms",
         ],
         custom_filters: &[("Product_Show", &["All", "Uncategorized", "Active"])],
+        search_operators: &[("category", &["IN", "NOT_IN"])],
     };
 
     /// Sets `Product_ID`.
@@ -26712,6 +26790,7 @@ impl ResourceGroupListLoadQuery {
         sort: &["id", "code"],
         on_demand: &["linkedcssresources", "linkedjavascriptresources"],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `Branch_ID`.
@@ -26810,6 +26889,7 @@ impl StoreListLoadQuery {
         ],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets any other parameter.
@@ -27488,6 +27568,7 @@ impl SubscriptionListLoadQuery {
         ],
         on_demand: &["imagetypes", "imagetype_count", "product_descrip"],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets any other parameter.
@@ -27612,6 +27693,7 @@ impl SubscriptionShippingMethodListLoadQuery {
         sort: &["method", "price"],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets `Product_ID`.
@@ -28230,6 +28312,7 @@ impl URIListLoadQuery {
         ],
         on_demand: &[],
         custom_filters: &[],
+        search_operators: &[],
     };
 
     /// Sets any other parameter.

@@ -58,6 +58,9 @@ pub struct ListColumns {
     pub on_demand: &'static [&'static str],
     /// Function-specific filters and their allowed values (empty: any value).
     pub custom_filters: &'static [(&'static str, &'static [&'static str])],
+    /// Search fields a store limits to some operators, and those operators
+    /// (a product list's `category`: `IN`, `NOT_IN`); other fields take any.
+    pub search_operators: &'static [(&'static str, &'static [&'static str])],
 }
 
 /// What a function's `data` holds.
