@@ -121,7 +121,9 @@ impl fmt::Display for Error {
                 f,
                 "HTTP {status} redirect to {} was not followed (it would carry the signed \
                  request elsewhere): put the final URL in the endpoint",
-                location.as_deref().unwrap_or("an unnamed location")
+                location
+                    .as_deref()
+                    .map_or("an unnamed location".into(), crate::redact::redact_url)
             ),
             Self::HttpStatus { status, excerpt } => {
                 write!(f, "HTTP {status}: {excerpt}")

@@ -59,9 +59,11 @@
 mod error;
 pub mod miravia;
 pub mod miva;
+mod redact;
 mod retry;
 mod transport;
 
 pub use error::Error;
+pub use redact::{REDACTED, is_secret_param, redact_url};
 pub use retry::RetryPolicy;
 pub use transport::TransportConfig;

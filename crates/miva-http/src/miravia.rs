@@ -376,7 +376,7 @@ pub struct MiraviaClient {
 impl fmt::Debug for MiraviaClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MiraviaClient")
-            .field("base", &self.inner.base)
+            .field("base", &crate::redact::redact_url(&self.inner.base))
             .field("app_key", &self.inner.signer.app_key())
             .finish_non_exhaustive()
     }

@@ -61,7 +61,7 @@ pub struct MivaClientBuilder {
 impl fmt::Debug for MivaClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MivaClientBuilder")
-            .field("endpoint", &self.endpoint)
+            .field("endpoint", &crate::redact::redact_url(&self.endpoint))
             .field("credential", &self.credential)
             .field("store_code", &self.store_code)
             .finish_non_exhaustive()
@@ -223,7 +223,7 @@ pub struct MivaClient {
 impl fmt::Debug for MivaClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MivaClient")
-            .field("endpoint", &self.inner.endpoint)
+            .field("endpoint", &crate::redact::redact_url(&self.inner.endpoint))
             .field("store_code", &self.inner.store_code)
             .field("credential", &self.inner.credential)
             .finish_non_exhaustive()

@@ -195,7 +195,12 @@ impl Transport {
                 .map(str::to_owned)
         };
         let status = response.status().as_u16();
-        let location = header("location");
+        // Redacted here, before it can reach an error, a log or `Debug`: a
+        // gateway may echo the signed query (access token, signature).
+        let location = header("location").map(|l| crate::redact::redact_url(&l).into_owned());
+        if (300..400).contains(&status) {
+            tracing::debug!(status, location = location.as_deref(), "redirect not followed");
+        }
         let content_range = header("content-range");
         let date = header("date");
         let body = response
@@ -223,13 +228,29 @@ impl Transport {
                 limit: self.config.timeout,
             },
             ureq::Error::BodyExceedsLimit(limit) => Error::BodyTooLarge { limit },
+            // The variants that carry the request URL (with a Miravia GET's
+            // access token and signature): redacted.
+            ureq::Error::BadUri(uri) => {
+                Error::Transport(Box::new(ureq::Error::BadUri(redact(&uri))))
+            }
+            ureq::Error::RequireHttpsOnly(uri) => {
+                Error::Transport(Box::new(ureq::Error::RequireHttpsOnly(redact(&uri))))
+            }
+            ureq::Error::ConnectProxyFailed(m) => {
+                Error::Transport(Box::new(ureq::Error::ConnectProxyFailed(redact(&m))))
+            }
             other => Error::Transport(Box::new(other)),
         }
     }
 }
 
+fn redact(text: &str) -> String {
+    crate::redact::redact_url(text).into_owned()
+}
+
 /// See [`Transport::check_url`].
 pub(crate) fn check_url(url: &str, allow_insecure_http: bool) -> Result<(), Error> {
+    let url = &*crate::redact::redact_url(url); // only ever shown in errors
     let (scheme, rest) = url.split_once("://").ok_or_else(|| {
         Error::Config(format!(
             "endpoint {url:?} is not a URL: expected https://host/path"

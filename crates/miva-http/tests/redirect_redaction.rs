@@ -1,0 +1,204 @@
+//! A gateway or proxy that answers 301/302 with a `Location` echoing the
+//! signed query (access token, signature) must not make either client put
+//! those values into an error's `Display` or `Debug`, or into a TRACE log
+//! (issue item 4). The gateway is a loopback server in this test.
+//!
+//! One test function: the capturing subscriber is global.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+
+use miravia_sign::AppSecret;
+use miva_http::Error;
+use miva_http::miravia::{Gateway, MiraviaClient};
+use miva_http::miva::MivaClient;
+use miva_sign::{ApiToken, Credential, HmacDigest, SigningKey};
+
+// Distinctive fake values, so that any leak is found.
+const ACCESS_TOKEN: &str = "redirleak-access-token-not-real";
+const APP_SECRET: &str = "redirleak-app-secret-not-real";
+const MIVA_TOKEN: &str = "redirleak0token00000000000000a1";
+const KEY_B64: &str = "NglO1/NYZeYmnID0DrMIjuXqdD3nxBpNLp0FJlfjQbQ"; // wire-facts.md example key
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A loopback "gateway" answering every request with `status` and a
+/// `Location` on another host that repeats the request's path and query,
+/// plus (for POSTs, whose query is empty) the signed parameters a proxy
+/// might have logged. Returns its base URL.
+fn redirecting_gateway(status: u16) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request_line = String::new();
+            if reader.read_line(&mut request_line).is_err() {
+                continue;
+            }
+            let mut content_length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    content_length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; content_length];
+            let _ = reader.read_exact(&mut body);
+            let target = request_line.split(' ').nth(1).unwrap_or("/").to_owned();
+            let echoed = if target.contains('?') {
+                target
+            } else {
+                format!("{target}?access_token={ACCESS_TOKEN}&sign=ECHOEDSIGNATURE0123")
+            };
+            let response = format!(
+                "HTTP/1.1 {status} Moved\r\nLocation: https://elsewhere.example{echoed}\r\n\
+                 Content-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+            let _ = stream.write_all(response.as_bytes());
+        }
+    });
+    format!("http://{addr}")
+}
+
+fn assert_clean(what: &str, text: &str, signatures: &[&str]) {
+    assert!(
+        !text.contains(ACCESS_TOKEN),
+        "{what} leaks the access token: {text}"
+    );
+    assert!(
+        !text.contains(APP_SECRET),
+        "{what} leaks the app secret: {text}"
+    );
+    assert!(
+        !text.contains(MIVA_TOKEN),
+        "{what} leaks the API token: {text}"
+    );
+    assert!(
+        !text.contains("ECHOEDSIGNATURE0123"),
+        "{what} leaks a signature: {text}"
+    );
+    for sign in signatures {
+        assert!(
+            !text.contains(sign),
+            "{what} leaks the signature {sign}: {text}"
+        );
+    }
+}
+
+#[test]
+fn redirect_locations_reach_errors_and_logs_redacted() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+
+    // Miravia GET: the query carries access_token and sign; the gateway
+    // echoes it in the Location.
+    let mut displays = Vec::new();
+    for status in [301, 302] {
+        let base = redirecting_gateway(status);
+        let client = MiraviaClient::builder(
+            Gateway::Custom(format!("{base}/rest")),
+            "123456",
+            AppSecret::new(APP_SECRET).unwrap(),
+        )
+        .access_token(ACCESS_TOKEN)
+        .build()
+        .unwrap();
+        for error in [
+            client.get("/seller/get", &[("x", "1")]).unwrap_err(),
+            client.post("/seller/get", &[("x", "1")]).unwrap_err(),
+            client.create_token("redirleak-oauth-code").unwrap_err(),
+        ] {
+            let Error::Redirect {
+                status: got,
+                location,
+            } = &error
+            else {
+                panic!("expected a redirect error, got {error:?}");
+            };
+            assert_eq!(*got, status);
+            let location = location.as_deref().unwrap();
+            assert!(
+                location.starts_with("https://elsewhere.example/rest/"),
+                "the redacted location still says where: {location}"
+            );
+            assert!(location.contains("access_token=<redacted>"), "{location}");
+            assert!(location.contains("sign=<redacted>"), "{location}");
+            let display = error.to_string();
+            let debug = format!("{error:?}");
+            assert_clean("Display", &display, &[]);
+            assert_clean("Debug", &debug, &[]);
+            assert!(!display.contains("redirleak-oauth-code"), "{display}");
+            assert!(!debug.contains("redirleak-oauth-code"), "{debug}");
+            displays.push(display);
+        }
+    }
+    assert!(
+        displays[0].contains("HTTP 301 redirect to https://elsewhere.example/rest/seller/get?"),
+        "{}",
+        displays[0]
+    );
+
+    // Miva: the POST answered with a redirect whose Location echoes
+    // credentials.
+    let base = redirecting_gateway(301);
+    let key = SigningKey::from_base64(KEY_B64).unwrap();
+    let miva = MivaClient::builder(
+        &format!("{base}/mm5/json.mvc"),
+        Credential::hmac(ApiToken::new(MIVA_TOKEN).unwrap(), &key, HmacDigest::Sha256),
+    )
+    .store_code("S")
+    .build()
+    .unwrap();
+    let error = miva
+        .call_raw("StoreList_Load_Query", &serde_json::json!({}))
+        .unwrap_err();
+    assert!(
+        matches!(error, Error::Redirect { status: 301, .. }),
+        "{error:?}"
+    );
+    assert_clean("Display", &error.to_string(), &[]);
+    assert_clean("Debug", &format!("{error:?}"), &[]);
+
+    // A client configured with credentials in its URL shows them redacted.
+    let odd = MiraviaClient::builder(
+        Gateway::Custom(format!("{base}/rest?access_token={ACCESS_TOKEN}")),
+        "123456",
+        AppSecret::new(APP_SECRET).unwrap(),
+    )
+    .build()
+    .unwrap();
+    assert_clean("client Debug", &format!("{odd:?}"), &[]);
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("redirect not followed") && logs.contains("access_token=<redacted>"),
+        "the redirects were logged, redacted: {logs}"
+    );
+    assert_clean("TRACE logs", &logs, &[]);
+    assert!(!logs.contains("redirleak-oauth-code"), "{logs}");
+}
