@@ -15,11 +15,13 @@ mod demo;
 mod logging;
 mod miravia;
 mod mock;
+mod output;
 mod progress;
 mod secrets;
 mod sign;
 mod spec;
 mod store;
+mod terminal;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -139,7 +141,8 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("miva: error: {}", e.0);
+            // May hold server text (a transport error, a redirect): escaped.
+            eprintln!("miva: error: {}", terminal::safe_lines(&e.0));
             ExitCode::from(2)
         }
     }

@@ -198,11 +198,13 @@ fn client(timeout: Option<Duration>) -> Result<MiraviaClient, CliError> {
 fn print(result: Result<serde_json::Value, miva_http::Error>) -> Result<(), CliError> {
     match result {
         Ok(value) => {
-            println!("{}", serde_json::to_string_pretty(&value)?);
+            let text = serde_json::to_string_pretty(&value)?;
+            println!("{}", crate::terminal::safe_json(&text));
             Ok(())
         }
         Err(miva_http::Error::Miravia(e)) => {
-            eprintln!("{e}");
+            // Code, message and request id are the platform's: escaped.
+            eprintln!("{}", crate::terminal::safe(&e.to_string()));
             std::process::exit(1);
         }
         Err(e) => Err(CliError(e.to_string())),

@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 use crate::progress::Progress;
 use crate::secrets::CliError;
 use crate::sign::MivaCredentialArgs;
+use crate::terminal::{safe, safe_json};
 
 /// Where the store is and how to sign for it.
 #[derive(Debug, Args)]
@@ -163,9 +164,10 @@ pub(crate) fn report(error: Error) -> Result<ExitCode, CliError> {
     }
     match error.root() {
         Error::Api(api) | Error::AccessDenied { error: api, .. } => {
-            eprintln!("{}: {}", api.code, api.message);
+            // Server text: escaped, so no control sequence reaches the terminal.
+            eprintln!("{}: {}", safe(&api.code), safe(&api.message));
             for field in api.field_errors() {
-                eprintln!("  {}: {}", field.field, field.message);
+                eprintln!("  {}: {}", safe(&field.field), safe(&field.message));
             }
             if let Error::AccessDenied { kind, .. } = error.root() {
                 eprintln!("miva: hint: {}", kind.hint());
@@ -197,6 +199,7 @@ pub(crate) fn call(args: &CallArgs, timeout: Option<Duration>) -> Result<ExitCod
             } else {
                 serde_json::to_string_pretty(&data)?
             };
+            let text = safe_json(&text);
             let mut out = std::io::stdout().lock();
             if let Err(e) = writeln!(out, "{text}").and_then(|()| out.flush())
                 && e.kind() != std::io::ErrorKind::BrokenPipe
@@ -227,13 +230,15 @@ pub(crate) fn list(args: &ListArgs, timeout: Option<Duration>) -> Result<ExitCod
     let mut request = RawListQuery::new(function, query);
     request.check_columns = !args.no_column_check;
 
-    let sink: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(std::fs::File::create(path).map_err(|e| {
-            CliError(format!(
-                "cannot create the output file {}: {e}",
-                path.display()
-            ))
-        })?),
+    // -o FILE: written beside FILE and renamed over it only on success, so
+    // a failed run never leaves FILE truncated.
+    let file = args
+        .output
+        .as_deref()
+        .map(crate::output::AtomicFile::create)
+        .transpose()?;
+    let sink: Box<dyn Write> = match &file {
+        Some(file) => Box::new(file.writer()?),
         None => Box::new(std::io::stdout().lock()),
     };
     let mut out = BufWriter::with_capacity(64 * 1024, sink);
@@ -252,6 +257,7 @@ pub(crate) fn list(args: &ListArgs, timeout: Option<Duration>) -> Result<ExitCod
             Ok(record) => {
                 line.clear();
                 serde_json::to_writer(&mut line, &record)?;
+                crate::terminal::safe_json_bytes(&mut line);
                 line.push(b'\n');
                 if let Err(e) = out.write_all(&line) {
                     if e.kind() == std::io::ErrorKind::BrokenPipe {
@@ -272,9 +278,13 @@ pub(crate) fn list(args: &ListArgs, timeout: Option<Duration>) -> Result<ExitCod
     {
         return Err(CliError(format!("cannot write the records: {e}")));
     }
+    drop(out);
     progress.finish();
     match failure {
         None => {
+            if let Some(file) = file {
+                file.commit()?;
+            }
             tracing::info!(
                 records = progress.done(),
                 seconds = progress.elapsed(),
@@ -287,6 +297,9 @@ pub(crate) fn list(args: &ListArgs, timeout: Option<Duration>) -> Result<ExitCod
                 "miva: {} records were written before the error",
                 progress.done()
             );
+            if let Some(file) = file {
+                file.abandon();
+            }
             report(e)
         }
     }
