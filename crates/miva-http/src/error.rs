@@ -26,6 +26,30 @@ pub enum Error {
         /// The limit in bytes.
         limit: u64,
     },
+    /// A response would take more memory than the client allows: a list
+    /// page's body is over its share of the body limit (concurrent pages
+    /// share one limit), or a body's decoded form is estimated at more than
+    /// [`DECODE_MULTIPLE`](crate::DECODE_MULTIPLE) times the limit. Nothing
+    /// was decoded; `reason` says which and what to change.
+    ResponseTooLarge {
+        /// The body limit in bytes that applied (a page's share of the
+        /// client's, when pages are fetched concurrently).
+        limit: u64,
+        /// Why, and what to change (page size, concurrency, body limit).
+        reason: String,
+    },
+    /// The response holds an integer outside the 64-bit range (an id or a
+    /// count of 2^64 or more), which would be read as a rounded float: the
+    /// response is refused rather than changed.
+    InexactInteger {
+        /// Its JSON path, e.g. `data.data[3].id`.
+        path: String,
+        /// The whole explanation, with the number.
+        message: String,
+    },
+    /// The store's JSON API is switched off (HTTP 503 with `api_offline`):
+    /// not retried, since only an administrator can turn it back on.
+    ApiOffline(Box<miva_envelope::ApiError>),
     /// The server answered with a redirect, which is never followed (it
     /// would carry the signed request to another URL).
     Redirect {
@@ -117,6 +141,11 @@ impl fmt::Display for Error {
                 "the response body is larger than the {limit}-byte limit: ask for fewer \
                  records per call, or raise the limit"
             ),
+            Self::ResponseTooLarge { reason, .. } => {
+                write!(f, "the response is too large to decode safely: {reason}")
+            }
+            Self::InexactInteger { message, .. } => write!(f, "{message}"),
+            Self::ApiOffline(e) => write!(f, "{e} ({API_OFFLINE_HINT})"),
             Self::Redirect { status, location } => write!(
                 f,
                 "HTTP {status} redirect to {} was not followed (it would carry the signed \
@@ -182,7 +211,7 @@ impl std::error::Error for Error {
             Self::Transport(e) => Some(e.as_ref()),
             Self::Sign(e) => Some(e),
             Self::Api(e) => Some(e.as_ref()),
-            Self::AccessDenied { error, .. } => Some(error.as_ref()),
+            Self::AccessDenied { error, .. } | Self::ApiOffline(error) => Some(error.as_ref()),
             Self::Envelope(e) => Some(e),
             Self::MiraviaSign(e) => Some(e),
             Self::Page { source, .. } => Some(source.as_ref()),
@@ -211,12 +240,43 @@ impl From<miva_envelope::Error> for Error {
 }
 
 impl Error {
-    /// The store's API error, for [`Error::Api`] and [`Error::AccessDenied`].
+    /// The store's API error, for [`Error::Api`], [`Error::AccessDenied`]
+    /// and [`Error::ApiOffline`].
     pub fn api_error(&self) -> Option<&miva_envelope::ApiError> {
         match self {
-            Self::Api(e) | Self::AccessDenied { error: e, .. } => Some(e),
+            Self::Api(e) | Self::AccessDenied { error: e, .. } | Self::ApiOffline(e) => Some(e),
             _ => None,
         }
+    }
+
+    /// What to do about a store's refusal, for [`Error::AccessDenied`] and
+    /// [`Error::ApiOffline`].
+    pub fn hint(&self) -> Option<&'static str> {
+        match self.root() {
+            Self::AccessDenied { kind, .. } => Some(kind.hint()),
+            Self::ApiOffline(_) => Some(API_OFFLINE_HINT),
+            _ => None,
+        }
+    }
+}
+
+/// The advice for an `api_offline` answer.
+pub(crate) const API_OFFLINE_HINT: &str = "the store's JSON API is switched off (HTTP 503 \
+    api_offline): retrying will not help until an administrator turns it back on in the store's \
+    admin";
+
+/// A non-success HTTP status whose body is the store's own JSON error: HTTP
+/// 503 with `api_offline` (Miva's server code answers so when the API is
+/// switched off, `mmlsk-json.mv` 1381-1384). `None` for anything else.
+pub(crate) fn store_error_for_status(status: u16, body: &[u8]) -> Option<Error> {
+    if status != 503 {
+        return None;
+    }
+    match miva_envelope::decode_response::<serde_json::Value>(body) {
+        Ok(miva_envelope::Response::Failure(e)) if e.code.eq_ignore_ascii_case("api_offline") => {
+            Some(Error::ApiOffline(e))
+        }
+        _ => None,
     }
 }
 

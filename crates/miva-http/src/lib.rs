@@ -66,4 +66,4 @@ mod transport;
 pub use error::Error;
 pub use redact::{REDACTED, is_secret_param, redact_url};
 pub use retry::RetryPolicy;
-pub use transport::TransportConfig;
+pub use transport::{DECODE_MULTIPLE, TransportConfig};

@@ -450,6 +450,9 @@ impl MivaClient {
                     return Err(e);
                 }
             };
+            // Nothing is decoded that would not fit in memory or would
+            // round an integer.
+            self.inner.transport.check_decodable(&response.body)?;
             return match miva_envelope::decode_response::<T>(&response.body) {
                 Ok(Response::Success(data)) => Ok(data),
                 Ok(Response::Failure(error)) => {
@@ -583,6 +586,7 @@ impl MivaClient {
                     None => return Err(e),
                 },
             };
+            self.inner.transport.check_decodable(&response.body)?;
             let chunk = match decode_multicall(&response.body) {
                 Ok(Ok(chunk)) => chunk,
                 Ok(Err(error)) => {
@@ -680,10 +684,17 @@ impl MivaClient {
         request: &R,
         offset: u64,
         count: u64,
+        pages: usize,
     ) -> Result<ListPage<R::Record>, Error> {
         let mut page_request = request.clone();
         page_request.query_mut().set_page(offset, count);
-        self.call(&page_request)
+        // Concurrent pages share the body limit; typed records count in
+        // the decoded size.
+        let share = crate::transport::PageShare {
+            pages,
+            record_size: std::mem::size_of::<R::Record>(),
+        };
+        crate::transport::with_page_share(share, || self.call(&page_request))
     }
 }
 
@@ -712,6 +723,11 @@ fn check_status(response: &RawResponse, partial_ok: bool) -> Result<(), Error> {
             });
         }
         status => {
+            // The store's own JSON error on a 503 (api_offline): its
+            // message, never a bare status to retry.
+            if let Some(error) = crate::error::store_error_for_status(status, &response.body) {
+                return Err(error);
+            }
             return Err(Error::HttpStatus {
                 status,
                 excerpt: excerpt(&response.body),
@@ -815,7 +831,7 @@ where
         };
         match self
             .client
-            .fetch_page(&self.request, self.start, self.page_size)
+            .fetch_page(&self.request, self.start, self.page_size, self.concurrency)
         {
             Ok(page) => {
                 state.total = Some(page.total_count);
@@ -846,6 +862,7 @@ where
             let client = self.client.clone();
             let request = self.request.clone();
             let count = self.page_size;
+            let pages = self.concurrency;
             std::thread::spawn(move || {
                 loop {
                     let next = match work_rx.lock() {
@@ -854,7 +871,7 @@ where
                     };
                     let Ok(offset) = next else { return };
                     let page = client
-                        .fetch_page(&request, offset, count)
+                        .fetch_page(&request, offset, count, pages)
                         .map_err(|e| page_failed(request.function(), offset, e));
                     if result_tx.send((offset, page)).is_err() {
                         return;
@@ -877,7 +894,12 @@ where
         let Some(pool) = state.pool.as_mut() else {
             return self
                 .client
-                .fetch_page(&self.request, state.next_offset, self.page_size)
+                .fetch_page(
+                    &self.request,
+                    state.next_offset,
+                    self.page_size,
+                    self.concurrency,
+                )
                 .map_err(|e| page_failed(self.request.function(), state.next_offset, e));
         };
         // Keep `concurrency` pages in flight (or waiting), within the total.

@@ -3,6 +3,7 @@
 //! response bodies, and a refusal to send credentials over plain HTTP to
 //! anything but loopback.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Mutex, PoisonError};
@@ -16,6 +17,43 @@ use crate::error::Error;
 
 /// How long a resolved host name is reused.
 const DNS_TTL: Duration = Duration::from_secs(60);
+
+/// The decoded form of one response may take at most this many times the
+/// body limit that applied to it (estimated by a scan of the bytes before
+/// decoding, see [`miva_envelope::scan_response`]); with the body itself,
+/// one response needs at most `DECODE_MULTIPLE + 1` times the limit.
+pub const DECODE_MULTIPLE: u64 = 4;
+
+/// How a list's pages share the client's body limit, for the requests made
+/// on this thread inside [`with_page_share`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PageShare {
+    /// Pages in flight at once (the concurrency).
+    pub(crate) pages: usize,
+    /// `size_of` one record of the page's type.
+    pub(crate) record_size: usize,
+}
+
+thread_local! {
+    static PAGE_SHARE: Cell<Option<PageShare>> = const { Cell::new(None) };
+}
+
+/// Runs `f` (one page's request) with `share` applying to the responses
+/// it reads on this thread: with `pages` > 1 each page may use
+/// `1 / (pages + 1)` of the body limit (the pages in flight or waiting,
+/// and the one being handed out), so that all of them together stay
+/// within one limit, and their decoded forms within
+/// [`DECODE_MULTIPLE`] times it.
+pub(crate) fn with_page_share<T>(share: PageShare, f: impl FnOnce() -> T) -> T {
+    struct Restore(Option<PageShare>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            PAGE_SHARE.with(|s| s.set(self.0));
+        }
+    }
+    let _restore = Restore(PAGE_SHARE.with(|s| s.replace(Some(share))));
+    f()
+}
 
 /// Transport settings with safe defaults.
 #[derive(Debug, Clone)]
@@ -176,6 +214,62 @@ impl Transport {
         self.read(response)
     }
 
+    /// The body limit of a response read now on this thread: the
+    /// configured one, or a concurrent page's share of it.
+    fn body_limit(&self) -> u64 {
+        match PAGE_SHARE.with(Cell::get) {
+            Some(share) if share.pages > 1 => self.config.body_limit / (share.pages as u64 + 1),
+            _ => self.config.body_limit,
+        }
+    }
+
+    /// What to change when a response does not fit `limit`.
+    fn advice(&self, limit: u64) -> String {
+        match PAGE_SHARE.with(Cell::get) {
+            Some(share) if share.pages > 1 => format!(
+                "{} pages are fetched at once, and they share the {}-byte body limit ({limit} \
+                 bytes each): lower the page size or the concurrency, or raise the body limit",
+                share.pages, self.config.body_limit
+            ),
+            Some(_) => "lower the page size, or raise the body limit".to_owned(),
+            None => "ask for fewer records per call, or raise the body limit".to_owned(),
+        }
+    }
+
+    /// Before a response body is decoded: refuses one whose decoded form
+    /// would take more than [`DECODE_MULTIPLE`] times the body limit
+    /// ([`Error::ResponseTooLarge`]), or that holds an integer that would
+    /// not be read exactly ([`Error::InexactInteger`]).
+    pub(crate) fn check_decodable(&self, body: &[u8]) -> Result<(), Error> {
+        let record_size = PAGE_SHARE.with(Cell::get).map_or(0, |s| s.record_size);
+        let scan = miva_envelope::scan_response(body, record_size).map_err(|e| {
+            match (e.kind(), e.path()) {
+                (miva_envelope::ErrorKind::InexactInteger, Some(path)) => Error::InexactInteger {
+                    path: path.to_owned(),
+                    message: e.to_string(),
+                },
+                _ => Error::Envelope(e),
+            }
+        })?;
+        let limit = self.body_limit();
+        let budget = limit.saturating_mul(DECODE_MULTIPLE);
+        if scan.decoded_bytes > budget {
+            return Err(Error::ResponseTooLarge {
+                limit,
+                reason: format!(
+                    "its {} bytes hold {} JSON values, which would take about {} bytes once \
+                     decoded, more than the {budget} allowed ({DECODE_MULTIPLE} x the {limit}-byte \
+                     body limit); {}",
+                    body.len(),
+                    scan.values,
+                    scan.decoded_bytes,
+                    self.advice(limit)
+                ),
+            });
+        }
+        Ok(())
+    }
+
     /// GETs `url`.
     pub(crate) fn get(&self, url: &str) -> Result<RawResponse, Error> {
         let response = self
@@ -199,16 +293,31 @@ impl Transport {
         // gateway may echo the signed query (access token, signature).
         let location = header("location").map(|l| crate::redact::redact_url(&l).into_owned());
         if (300..400).contains(&status) {
-            tracing::debug!(status, location = location.as_deref(), "redirect not followed");
+            tracing::debug!(
+                status,
+                location = location.as_deref(),
+                "redirect not followed"
+            );
         }
         let content_range = header("content-range");
         let date = header("date");
         let body = response
             .body_mut()
             .with_config()
-            .limit(self.config.body_limit)
+            .limit(self.body_limit())
             .read_to_vec()
             .map_err(|e| match e {
+                ureq::Error::BodyExceedsLimit(limit)
+                    if PAGE_SHARE.with(Cell::get).is_some_and(|s| s.pages > 1) =>
+                {
+                    Error::ResponseTooLarge {
+                        limit,
+                        reason: format!(
+                            "the page's body is larger than {limit} bytes; {}",
+                            self.advice(limit)
+                        ),
+                    }
+                }
                 ureq::Error::BodyExceedsLimit(limit) => Error::BodyTooLarge { limit },
                 other => self.transport_error(other),
             })?;
