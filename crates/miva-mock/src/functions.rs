@@ -744,7 +744,8 @@ fn category_list(data: &Data, params: &Map<String, Value>) -> Result<Answer, Val
         &CATEGORIES,
         |s| &s.categories,
         Some(|q, r| {
-            lowered(q.custom("Category_Show")) != "active"
+            // json/categories.mv 683-686: only exactly `Active` filters.
+            q.custom("Category_Show") != Some(&Value::from("Active"))
                 || r.get("active") == Some(&Value::Bool(true))
         }),
     )
@@ -753,7 +754,7 @@ fn category_list(data: &Data, params: &Map<String, Value>) -> Result<Answer, Val
 fn product_list(data: &Data, params: &Map<String, Value>) -> Result<Answer, Value> {
     let q = query::parse(params, &PRODUCTS)?;
     let store = data.read();
-    let show = lowered(q.custom("Product_Show"));
+    let show = product_show(q.custom("Product_Show"));
     let order = sorted_ids(data, &store, "products", &store.products, &q);
     let (total, page) = page_rows(
         &store.products,
@@ -776,8 +777,21 @@ fn product_list(data: &Data, params: &Map<String, Value>) -> Result<Answer, Valu
     Ok(response::list_rows(total, q.offset, &rows))
 }
 
-/// Whether a product passes the `Product_Show` filter (lower-cased: `all`,
-/// `active`, `uncategorized`; anything else shows all).
+/// What a `Product_Show` value means to a store (`json/products.mv`
+/// 2047-2052): exactly `All` every product, exactly `Uncategorized` those
+/// in no category, any other value active products only; none, all.
+fn product_show(value: Option<&Value>) -> String {
+    match value {
+        None => "all",
+        Some(v) if v == "All" => "all",
+        Some(v) if v == "Uncategorized" => "uncategorized",
+        Some(_) => "active",
+    }
+    .to_owned()
+}
+
+/// Whether a product passes the `Product_Show` filter (as read by
+/// [`product_show`]: `all`, `active`, `uncategorized`).
 fn product_shown(store: &Store, show: &str, id: &u64, record: &Record) -> bool {
     match show {
         "active" => record.get("active") == Some(&Value::Bool(true)),

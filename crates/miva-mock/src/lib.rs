@@ -112,11 +112,15 @@
 //! List queries take `Count` (0 or absent: all records, as the official SDKs'
 //! default of 0 relies on), `Offset`, `Sort` (`field` or `-field`; ties by
 //! id), and `Filter`: `search` with the operators EQ GT GE LT LE CO NC LIKE
-//! NOTLIKE NE TRUE FALSE NULL IN NOT_IN and nested `SUBWHERE` groups
-//! (`search_AND` / `search_OR`; AND binds tighter than OR, as in SQL),
-//! `ondemandcolumns`, and the custom filters `Product_Show`
-//! (`All`/`Active`/`Uncategorized`), `Category_Show` (`All`/`Active`), and
-//! for orders `Customer_ID` and `product_code`. Text compares
+//! NOTLIKE NE TRUE FALSE NULL IN NOT_IN and nested `SUBWHERE` groups,
+//! combined as a store combines them ([`StoreFilter`]: plain conditions in
+//! one `search` filter ORed, separate `search` filters ANDed, `search_AND`
+//! / `search_OR` groups joined by their connector, AND binding tighter than
+//! OR), `ondemandcolumns`, and the custom filters `Product_Show`
+//! (`All`/`Active`/`Uncategorized`; any other value: active only),
+//! `Category_Show` (`All`/`Active`), and for orders `Customer_ID` and
+//! `product_code`. Names are matched exactly; one a store would drop
+//! silently is an `invalid_list_query` error naming it. Text compares
 //! case-insensitively; numbers numerically. Responses are
 //! `{"success":1,"data":{"total_count":N,"start_offset":O,"data":[...]}}`.
 //!
@@ -166,4 +170,5 @@ pub use config::{
 };
 pub use credentials::{Credentials, DEFAULT_STORE_CODE, SshUserConfig, TokenConfig, TokenDigest};
 pub use error::{Error, ErrorKind};
+pub use query::StoreFilter;
 pub use server::{MockServer, ShutdownHandle};

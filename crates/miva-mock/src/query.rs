@@ -1,6 +1,31 @@
 //! `*List_Load_Query`: `Count`, `Offset`, `Sort`, `Filter` (search with
 //! every operator and nested `SUBWHERE` groups, on-demand columns, custom
 //! filters), applied to records.
+//!
+//! Conditions are combined by a store's rules, from Miva's own server code
+//! (the LSK, `mivaecommerce/miva-merchant-lsk` at 943bd05) and the facts
+//! page ("How a store combines conditions"):
+//!
+//! - `JSON_Filter_LowLevel` (`mmlsk-json.mv` 4293-4349): each top-level
+//!   `search` filter is a bracketed group joined to the others by AND;
+//!   `search_AND` joins by AND and `search_OR` by OR; inside a `search` or
+//!   `search_AND` group entries are joined by OR, inside `search_OR` by AND.
+//! - `JSON_Search_Filter_Clause_LowLevel` (4458-4557): a plain condition
+//!   takes its group's default; a SUBWHERE (`search`, `search_AND`,
+//!   `search_OR`, 4543-4547) is a bracketed group joined by its own
+//!   connector (`search`: the enclosing default) whose children default to
+//!   OR (`search`, `search_AND`) or AND (`search_OR`).
+//! - `SQL_Query_SUB_WHERE_END_Clause_Position` (`lib/dbeng/sql.mv`
+//!   265-299): the first entry's connector is not printed, an entry that
+//!   adds no SQL (an empty group, an `IN` with no value) is not there at
+//!   all, and the group is one flat `( e1 J2 e2 J3 e3 )`, so SQL precedence
+//!   applies: AND binds tighter than OR.
+//! - `IN` / `NOT_IN` split the value on commas, trim and skip empty pieces
+//!   (`sql.mv` 885-903); on a product list, `category` with any other
+//!   operator adds nothing (`json/products.mv` 2061-2064).
+//! - Names are matched exactly. Where a store drops an unknown filter,
+//!   field, operator or SUBWHERE name silently, the mock answers
+//!   `invalid_list_query` naming it, so a test finds the typo.
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -35,8 +60,9 @@ pub(crate) struct ListQuery {
     pub(crate) offset: usize,
     /// Sort field (lower case) and whether descending.
     pub(crate) sort: Option<(String, bool)>,
-    /// `search` filters; all must match.
-    search: Vec<Node>,
+    /// `search`, `search_AND`, `search_OR` filters with their connectors
+    /// (joined by AND by default).
+    search: Vec<(Option<Conn>, Node)>,
     /// Requested on-demand columns (lower case, only known ones).
     pub(crate) ondemand: Vec<String>,
     /// Other filters (`Product_Show`, `Customer_ID`, ...), as given.
@@ -44,12 +70,10 @@ pub(crate) struct ListQuery {
 }
 
 impl ListQuery {
-    /// The value of custom filter `name` (case-insensitive), if given.
+    /// The value of custom filter `name` (spelt exactly, as a store
+    /// matches it), if given.
     pub(crate) fn custom(&self, name: &str) -> Option<&Value> {
-        self.custom
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v)
+        self.custom.iter().find(|(n, _)| n == name).map(|(_, v)| v)
     }
 
     /// Whether a `search` filter was given.
@@ -93,7 +117,7 @@ enum Op {
 
 impl Op {
     fn from_name(name: &str) -> Option<Self> {
-        Some(match name.trim().to_ascii_uppercase().as_str() {
+        Some(match name {
             "EQ" => Self::Eq,
             "GT" => Self::Gt,
             "GE" => Self::Ge,
@@ -155,43 +179,158 @@ enum Node {
         /// IN / NOT_IN members.
         set: Vec<Operand>,
     },
-    /// Entries joined by their connectors; AND binds tighter than OR (as in
-    /// the SQL a store builds from them).
-    Group(Vec<(Conn, Node)>),
+    /// A condition a store consumes without adding SQL: it is not there.
+    Nothing,
+    /// Entries, each with its own connector (`None`: the group's default);
+    /// the first entry's connector is ignored, and AND binds tighter than
+    /// OR (the SQL a store builds from them).
+    Group {
+        default: Conn,
+        entries: Vec<(Option<Conn>, Node)>,
+    },
 }
 
 impl Node {
-    fn eval<'v>(&self, get: &dyn Fn(&str) -> FieldRef<'v>) -> bool {
+    /// Whether the node holds for a record; `None` when it adds no SQL.
+    fn eval<'v>(&self, get: &dyn Fn(&str) -> FieldRef<'v>) -> Option<bool> {
         match self {
+            Self::Nothing => None,
             Self::Leaf {
                 field,
                 op,
                 operand,
                 set,
-            } => match get(field) {
+            } => Some(match get(field) {
                 FieldRef::One(v) => leaf_matches(v, *op, operand, set),
                 FieldRef::Missing => leaf_matches(&Value::Null, *op, operand, set),
                 FieldRef::Many(values) if values.is_empty() => {
                     leaf_matches(&Value::Null, *op, operand, set)
                 }
-                FieldRef::Many(values) => values.iter().any(|v| leaf_matches(v, *op, operand, set)),
-            },
-            Self::Group(entries) => {
-                let mut any = false;
-                let mut all = true;
-                for (i, (conn, node)) in entries.iter().enumerate() {
-                    if i > 0 && *conn == Conn::Or {
-                        any |= all;
-                        all = true;
-                    }
-                    if all {
-                        all = node.eval(get);
-                    }
+                // A product is in none of the categories: every one passes.
+                FieldRef::Many(values) if *op == Op::NotIn => {
+                    values.iter().all(|v| leaf_matches(v, *op, operand, set))
                 }
-                any || all
-            }
+                FieldRef::Many(values) => values.iter().any(|v| leaf_matches(v, *op, operand, set)),
+            }),
+            Self::Group { default, entries } => eval_entries(entries, *default, get),
         }
     }
+}
+
+/// A group's entries as the flat SQL a store makes of them: the first
+/// entry's connector ignored, entries that add nothing left out, AND
+/// binding tighter than OR. `None` when no entry adds anything.
+fn eval_entries<'v>(
+    entries: &[(Option<Conn>, Node)],
+    default: Conn,
+    get: &dyn Fn(&str) -> FieldRef<'v>,
+) -> Option<bool> {
+    // OR of AND runs: `any` holds the runs before, `all` this one.
+    let mut any = false;
+    let mut all = true;
+    let mut seen = false;
+    for (conn, node) in entries {
+        let Some(value) = node.eval(get) else {
+            continue;
+        };
+        if seen && conn.unwrap_or(default) == Conn::Or {
+            any |= all;
+            all = true;
+        }
+        all &= value;
+        seen = true;
+    }
+    seen.then_some(any || all)
+}
+
+/// A `Filter` array read by a store's rules (the module doc above), for
+/// checks of what a store returns: the mock's list functions use the same
+/// reading.
+///
+/// ```
+/// use miva_mock::StoreFilter;
+/// use serde_json::json;
+///
+/// // Plain conditions side by side are ORed by a store.
+/// let filter = StoreFilter::parse(
+///     &json!([{"name": "search", "value": [
+///         {"field": "active", "operator": "TRUE"},
+///         {"field": "price", "operator": "GT", "value": 10}
+///     ]}]),
+///     &["active", "price"],
+/// )?;
+/// let record = json!({"active": false, "price": 20});
+/// assert!(filter.matches(record.as_object().unwrap()));
+/// # Ok::<(), String>(())
+/// ```
+#[derive(Debug)]
+pub struct StoreFilter {
+    search: Option<Node>,
+}
+
+impl StoreFilter {
+    /// Reads the `search`, `search_AND` and `search_OR` filters of a
+    /// `Filter` array (others are ignored); `searchable` are the fields a
+    /// condition may name. A malformed filter or a name a store would drop
+    /// is an error naming it.
+    pub fn parse(filter: &Value, searchable: &[&str]) -> Result<Self, String> {
+        let items = match filter {
+            Value::Array(items) => items.as_slice(),
+            Value::Null => &[],
+            other => return Err(format!("Filter must be an array, found {other}")),
+        };
+        let mut entries = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let name = item.get("name").and_then(Value::as_str).unwrap_or_default();
+            let value = item.get("value").unwrap_or(&Value::Null);
+            if let Some((conn, default)) = search_filter(name) {
+                let group = parse_entries(value, searchable, false, &format!("Filter[{i}]"))
+                    .map_err(|e| message(&e))?;
+                entries.push((
+                    conn,
+                    Node::Group {
+                        default,
+                        entries: group,
+                    },
+                ));
+            }
+        }
+        Ok(Self {
+            search: (!entries.is_empty()).then_some(Node::Group {
+                default: Conn::And,
+                entries,
+            }),
+        })
+    }
+
+    /// Whether a record (field name to value) is among those a store
+    /// returns for the filter.
+    pub fn matches(&self, record: &Map<String, Value>) -> bool {
+        let get = |field: &str| record.get(field).map_or(FieldRef::Missing, FieldRef::One);
+        self.search
+            .as_ref()
+            .and_then(|node| node.eval(&get))
+            .unwrap_or(true)
+    }
+}
+
+/// A top-level search filter's connector and its children's default
+/// (`mmlsk-json.mv` 4343-4345), for a name spelt as a store matches it.
+fn search_filter(name: &str) -> Option<(Option<Conn>, Conn)> {
+    match name {
+        "search" => Some((None, Conn::Or)),
+        "search_AND" => Some((Some(Conn::And), Conn::Or)),
+        "search_OR" => Some((Some(Conn::Or), Conn::And)),
+        _ => None,
+    }
+}
+
+fn message(error: &Value) -> String {
+    error
+        .get("error_message")
+        .and_then(Value::as_str)
+        .unwrap_or("invalid filter")
+        .to_owned()
 }
 
 fn leaf_matches(row: &Value, op: Op, operand: &Operand, set: &[Operand]) -> bool {
@@ -334,7 +473,7 @@ pub(crate) fn parse(params: &Map<String, Value>, def: &EntityDef) -> Result<List
             if field.is_empty() {
                 None
             } else {
-                let lower = field.to_ascii_lowercase();
+                let lower = field.to_owned();
                 if !def.sort.contains(&lower.as_str()) {
                     return Err(list_error(format!(
                         "Sort: '{field}' is not a sortable field; use one of {}",
@@ -378,14 +517,23 @@ pub(crate) fn parse(params: &Map<String, Value>, def: &EntityDef) -> Result<List
             return Err(list_error(format!("Filter[{i}] has no \"name\" string")));
         };
         let value = filter.get("value").unwrap_or(&Value::Null);
-        if name.eq_ignore_ascii_case("search") {
-            let entries = parse_entries(value, def, &format!("Filter[{i}]"))?;
+        if let Some((conn, default)) = search_filter(name) {
+            let products = def.search.contains(&"category");
+            let entries = parse_entries(value, def.search, products, &format!("Filter[{i}]"))?;
             // An empty search (merchantapi sends one with every list query)
             // matches everything: dropping it keeps the page-only fast path.
             if !entries.is_empty() {
-                query.search.push(Node::Group(entries));
+                query.search.push((conn, Node::Group { default, entries }));
             }
-        } else if name.eq_ignore_ascii_case("ondemandcolumns") {
+        } else if let Some(known) = ["search", "search_AND", "search_OR", "ondemandcolumns"]
+            .into_iter()
+            .find(|known| known.eq_ignore_ascii_case(name) && *known != name)
+        {
+            return Err(list_error(format!(
+                "Filter[{i}]: '{name}' is not a filter name a store knows (names are \
+                 case-sensitive, and a store drops it silently); use '{known}'"
+            )));
+        } else if name == "ondemandcolumns" {
             let columns: Vec<String> = match value {
                 Value::Array(items) => items.iter().map(display).collect(),
                 Value::String(s) => s.split(',').map(str::to_owned).collect(),
@@ -409,7 +557,14 @@ pub(crate) fn parse(params: &Map<String, Value>, def: &EntityDef) -> Result<List
     Ok(query)
 }
 
-fn parse_entries(value: &Value, def: &EntityDef, path: &str) -> Result<Vec<(Conn, Node)>, Value> {
+/// One group's entries. `products`: the list is a product list, where a
+/// `category` condition works only with IN / NOT_IN.
+fn parse_entries(
+    value: &Value,
+    search: &[&str],
+    products: bool,
+    path: &str,
+) -> Result<Vec<(Option<Conn>, Node)>, Value> {
     let items: &[Value] = match value {
         Value::Array(items) => items,
         Value::Object(_) => std::slice::from_ref(value),
@@ -435,52 +590,77 @@ fn parse_entries(value: &Value, def: &EntityDef, path: &str) -> Result<Vec<(Conn
             return Err(list_error(format!("{here} has no \"operator\" string")));
         };
         let value = item.get("value").unwrap_or(&Value::Null);
-        if operator.trim().eq_ignore_ascii_case("SUBWHERE") {
-            let conn = match field.trim().to_ascii_lowercase().as_str() {
-                "search_or" => Conn::Or,
-                "search_and" | "search" => Conn::And,
+        if operator == "SUBWHERE" {
+            // mmlsk-json.mv 4543-4547: its connector, its children's default.
+            let (conn, default) = match field.as_str() {
+                "search" => (None, Conn::Or),
+                "search_AND" => (Some(Conn::And), Conn::Or),
+                "search_OR" => (Some(Conn::Or), Conn::And),
                 _ => {
                     return Err(list_error(format!(
-                        "{here}: a SUBWHERE's field must be search_AND or search_OR, found '{field}'"
+                        "{here}: a SUBWHERE's field must be search_AND, search_OR or search \
+                         (spelt so; a store drops the group), found '{field}'"
                     )));
                 }
             };
-            entries.push((conn, Node::Group(parse_entries(value, def, &here)?)));
+            let inner = parse_entries(value, search, products, &here)?;
+            entries.push((
+                conn,
+                Node::Group {
+                    default,
+                    entries: inner,
+                },
+            ));
             continue;
         }
         let op = Op::from_name(operator).ok_or_else(|| {
             list_error(format!(
-                "{here}: unknown operator '{operator}'; use EQ, GT, GE, LT, LE, CO, NC, LIKE, \
-                 NOTLIKE, NE, TRUE, FALSE, NULL, IN, NOT_IN or SUBWHERE"
+                "{here}: unknown operator '{operator}' (operators are case-sensitive); use EQ, \
+                 GT, GE, LT, LE, CO, NC, LIKE, NOTLIKE, NE, TRUE, FALSE, NULL, IN, NOT_IN or \
+                 SUBWHERE"
             ))
         })?;
-        let lower = field.trim().to_ascii_lowercase();
-        if !def.search.contains(&lower.as_str()) {
+        if !search.contains(&field.as_str()) {
             return Err(list_error(format!(
-                "{here}: '{field}' is not a searchable field; use one of {}",
-                def.search.join(", ")
+                "{here}: '{field}' is not a searchable field (names are case-sensitive); use one \
+                 of {}",
+                search.join(", ")
             )));
         }
-        let set = if matches!(op, Op::In | Op::NotIn) {
-            match value {
+        let node = if products && field == "category" && !matches!(op, Op::In | Op::NotIn) {
+            // json/products.mv 2062-2064: consumed without a condition.
+            Node::Nothing
+        } else if matches!(op, Op::In | Op::NotIn) {
+            // lib/dbeng/sql.mv 888-891: split, trim, skip empty pieces; no
+            // piece at all adds no condition.
+            let set: Vec<Operand> = match value {
                 Value::Array(items) => items.iter().map(Operand::new).collect(),
                 other => display(other)
                     .split(',')
-                    .map(|s| Operand::new(&Value::from(s.trim())))
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(|s| Operand::new(&Value::from(s)))
                     .collect(),
+            };
+            if set.is_empty() {
+                Node::Nothing
+            } else {
+                Node::Leaf {
+                    field: field.clone(),
+                    op,
+                    operand: Operand::new(value),
+                    set,
+                }
             }
         } else {
-            Vec::new()
-        };
-        entries.push((
-            Conn::And,
             Node::Leaf {
-                field: lower,
+                field: field.clone(),
                 op,
                 operand: Operand::new(value),
-                set,
-            },
-        ));
+                set: Vec::new(),
+            }
+        };
+        entries.push((None, node));
     }
     Ok(entries)
 }
@@ -558,10 +738,9 @@ where
     let mut total = 0usize;
     let mut page = Vec::with_capacity(query.count.min(1024));
     for row in rows {
-        let matches = query
-            .search
-            .iter()
-            .all(|node| node.eval(&|field: &str| get(row, field)));
+        let get = |field: &str| get(row, field);
+        // Top-level filters: AND unless search_OR (mmlsk-json.mv 4348).
+        let matches = eval_entries(&query.search, Conn::And, &get).unwrap_or(true);
         if matches {
             if total >= query.offset && total < end {
                 page.push(row);
@@ -653,26 +832,58 @@ mod tests {
     #[test]
     fn and_binds_tighter_than_or() {
         // a OR b AND c, with a true, b false, c false → true.
-        let def = EntityDef {
-            search: &["x"],
-            sort: &[],
-            base: &[],
-            ondemand: &[],
-        };
         let entries = parse_entries(
             &json!([
                 {"field": "x", "operator": "EQ", "value": "1"},
                 {"field": "search_OR", "operator": "SUBWHERE", "value": [{"field": "x", "operator": "EQ", "value": "2"}]},
                 {"field": "search_AND", "operator": "SUBWHERE", "value": [{"field": "x", "operator": "EQ", "value": "3"}]},
             ]),
-            &def,
+            &["x"],
+            false,
             "t",
         )
         .unwrap();
-        let node = Node::Group(entries);
+        let node = Node::Group {
+            default: Conn::Or,
+            entries,
+        };
         let one = json!(1);
         let two = json!(2);
-        assert!(node.eval(&|_| FieldRef::One(&one)));
-        assert!(!node.eval(&|_| FieldRef::One(&two)));
+        assert_eq!(node.eval(&|_| FieldRef::One(&one)), Some(true));
+        assert_eq!(node.eval(&|_| FieldRef::One(&two)), Some(false));
+    }
+
+    #[test]
+    fn plain_siblings_are_ored_and_empty_sets_add_nothing() {
+        // mmlsk-json.mv 4336: a search filter's children default to OR;
+        // sql.mv 888-891: IN "" adds no condition.
+        let filter = StoreFilter::parse(
+            &json!([{"name": "search", "value": [
+                {"field": "x", "operator": "EQ", "value": "1"},
+                {"field": "x", "operator": "EQ", "value": "2"}]},
+                {"name": "search", "value": [{"field": "x", "operator": "IN", "value": ""}]}]),
+            &["x"],
+        )
+        .unwrap();
+        for (x, want) in [(1, true), (2, true), (3, false)] {
+            let record = json!({"x": x});
+            assert_eq!(filter.matches(record.as_object().unwrap()), want, "{x}");
+        }
+        assert!(
+            StoreFilter::parse(
+                &json!([{"name": "search", "value": [
+            {"field": "X", "operator": "EQ", "value": "1"}]}]),
+                &["x"]
+            )
+            .is_err()
+        );
+        assert!(
+            StoreFilter::parse(
+                &json!([{"name": "search", "value": [
+            {"field": "x", "operator": "eq", "value": "1"}]}]),
+                &["x"]
+            )
+            .is_err()
+        );
     }
 }

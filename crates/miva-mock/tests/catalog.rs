@@ -163,7 +163,7 @@ fn category_insert_update_delete() {
 #[test]
 fn deleting_a_category_unassigns_its_products() {
     let h = harness(|c| c);
-    let in_cat001 = h.codes(json!([{"field": "category", "operator": "EQ", "value": "CAT001"}]));
+    let in_cat001 = h.codes(json!([{"field": "category", "operator": "IN", "value": "CAT001"}]));
     assert!(!in_cat001.is_empty());
     let first = product(&h, &in_cat001[0]);
     assert_eq!(first["cancat_code"], "CAT001");
@@ -178,7 +178,7 @@ fn deleting_a_category_unassigns_its_products() {
         assert!(category(&h, code).is_none(), "{code}");
     }
     assert!(
-        h.codes(json!([{"field": "category", "operator": "EQ", "value": "CAT001"}]))
+        h.codes(json!([{"field": "category", "operator": "IN", "value": "CAT001"}]))
             .is_empty()
     );
     let after = product(&h, &in_cat001[0]);
@@ -304,7 +304,7 @@ fn category_validation_errors() {
 #[test]
 fn category_products_and_assignment() {
     let h = harness(|c| c);
-    let in_cat001 = h.codes(json!([{"field": "category", "operator": "EQ", "value": "CAT001"}]));
+    let in_cat001 = h.codes(json!([{"field": "category", "operator": "IN", "value": "CAT001"}]));
     let list = |extra: Value| {
         let mut request = json!({"Edit_Category": "CAT001"});
         for (k, v) in extra.as_object().unwrap() {

@@ -216,7 +216,7 @@ fn every_operator() {
             Box::new(|p| f(p, "product_inventory") >= 200.0),
         ),
         (
-            json!({"field": "category", "operator": "EQ", "value": "CAT001"}),
+            json!({"field": "category", "operator": "IN", "value": "CAT001"}),
             Box::new(|p| {
                 p["categories"]
                     .as_array()
@@ -265,18 +265,20 @@ fn nested_groups_and_connectors() {
     assert!(expected.len() > 2);
     assert_eq!(h.codes(sdk_style), expected);
 
-    // Plain entries at one level are ANDed.
-    let anded = json!([
+    // Plain entries at one level are ORed, as a store reads them
+    // (mmlsk-json.mv 4336: a search filter's children default to OR).
+    let ored = json!([
         {"field": "active", "operator": "TRUE"},
         {"field": "price", "operator": "LT", "value": 400},
         {"field": "name", "operator": "NC", "value": "mug"},
     ]);
     let expected = codes_where(&all, |p| {
-        p["active"] == true && f(p, "price") < 400.0 && !s(p, "name").contains("mug")
+        p["active"] == true || f(p, "price") < 400.0 || !s(p, "name").contains("mug")
     });
-    assert_eq!(h.codes(anded), expected);
+    assert_eq!(h.codes(ored), expected);
 
-    // (a AND b) OR (c AND NOT d), nested two levels deep.
+    // (a OR b) OR (c AND (d OR e)), nested two levels deep: a search_AND
+    // group's children default to OR, a search_OR group's to AND.
     let deep = json!([
         {"field": "search_AND", "operator": "SUBWHERE", "value": [
             {"field": "id", "operator": "LE", "value": 10},
@@ -291,7 +293,7 @@ fn nested_groups_and_connectors() {
     ]);
     let expected = codes_where(&all, |p| {
         let id = p["id"].as_u64().unwrap();
-        (id <= 10 && p["taxable"] == false)
+        (id <= 10 || p["taxable"] == false)
             || (id > 90 && (p["active"] == false || f(p, "price") > 900.0))
     });
     assert!(!expected.is_empty());
@@ -305,6 +307,36 @@ fn nested_groups_and_connectors() {
             {"name": "search", "value": [{"field": "id", "operator": "LE", "value": 7}]}]}),
     );
     assert_eq!(data["total_count"], 3);
+
+    // A store drops `category` with any operator but IN / NOT_IN
+    // (json/products.mv 2062-2064), and an IN with no value
+    // (lib/dbeng/sql.mv 888-891): every product.
+    for dropped in [
+        json!([{"field": "category", "operator": "EQ", "value": "CAT001"}]),
+        json!([{"field": "code", "operator": "IN", "value": ""}]),
+        json!([{"field": "code", "operator": "NOT_IN", "value": " , "}]),
+    ] {
+        assert_eq!(h.codes(dropped.clone()).len(), all.len(), "{dropped}");
+    }
+    // Names in the wrong case are not a store's: refused, naming them.
+    for (filter, name) in [
+        (json!({"name": "Search", "value": []}), "Search"),
+        (
+            json!({"name": "search", "value": [{"field": "Code", "operator": "EQ", "value": "A"}]}),
+            "Code",
+        ),
+        (
+            json!({"name": "search", "value": [{"field": "code", "operator": "eq", "value": "A"}]}),
+            "eq",
+        ),
+    ] {
+        let answer = h.run("ProductList_Load_Query", json!({"Filter": [filter]}));
+        let message = answer["error_message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(message.contains(&format!("'{name}'")), "{answer}");
+    }
 }
 
 #[test]
