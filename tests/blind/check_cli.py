@@ -350,9 +350,11 @@ class Check:
         expect(self.ids(d["data"]) == self.ids(want), f"order {self.ids(d['data'])[:12]}...")
 
     def c_call_filter(self):
+        # AND is two search filters: side by side in one, a store ORs them.
         body = {"Filter": [
             {"name": "search", "value": [
-                {"field": "price", "operator": "GT", "value": "40"},
+                {"field": "price", "operator": "GT", "value": "40"}]},
+            {"name": "search", "value": [
                 {"field": "name", "operator": "LIKE", "value": "%e%"}]},
             {"name": "ondemandcolumns", "value": ["descrip"]}]}
         d = self.list_query(body)

@@ -200,7 +200,7 @@ def _term(rec: dict, term: dict, columns: set) -> bool:
     if not isinstance(term, dict):
         raise ApiError("MER-LST-00001", "Invalid search term")
     field = term.get("field")
-    op = str(term.get("operator", "")).upper()
+    op = str(term.get("operator", ""))
     value = term.get("value")
     if op == "SUBWHERE":
         raise AssertionError("handled by caller")
@@ -231,36 +231,49 @@ def _term(rec: dict, term: dict, columns: set) -> bool:
     if op in ("IN", "NOT_IN"):
         if not isinstance(value, str):
             raise ApiError("MER-LST-00004", f"{op} takes one comma-joined string")
-        items = [x.strip() for x in value.split(",")]
+        # Empty pieces are skipped; no piece at all adds no condition.
+        items = [x.strip() for x in value.split(",") if x.strip()]
+        if not items:
+            return None
         hit = any(_eq(fv, x) for x in items)
         return hit if op == "IN" else not hit
     raise ApiError("MER-LST-00005", f"Invalid search operator '{op}'")
 
 
-def _group(rec: dict, terms, columns: set) -> bool:
-    """Terms are ANDed; a SUBWHERE with field search_OR / search_AND joins its
-    nested group to what came before with OR / AND."""
+def _entries(rec: dict, terms, columns: set, default: str):
+    """A store's reading of one group (Miva's server code, the LSK
+    `mmlsk-json.mv` 4458-4557 and `lib/dbeng/sql.mv` 265-299; the facts
+    page, "How a store combines conditions"): a plain entry is joined to the
+    one before by the group's default, a SUBWHERE by its own connector
+    (`search_AND` AND, `search_OR` OR, `search` the default) and its
+    children default to OR (`search`, `search_AND`) or AND (`search_OR`);
+    the first entry's connector is ignored, entries that add no SQL are left
+    out, and the group is flat SQL, so AND binds tighter than OR. Returns
+    None when nothing in the group adds a condition."""
     if not isinstance(terms, list):
         raise ApiError("MER-LST-00001", "search value must be an array")
-    result = True
-    first = True
+    runs, run, seen = [], True, False
     for term in terms:
-        if isinstance(term, dict) and str(term.get("operator", "")).upper() == "SUBWHERE":
-            sub = _group(rec, term.get("value"), columns)
-            conn = str(term.get("field", "search_AND")).upper()
-            if conn not in ("SEARCH_AND", "SEARCH_OR"):
-                raise ApiError("MER-LST-00006", f"Invalid SUBWHERE connector '{term.get('field')}'")
-            if first:
-                result = sub
-            elif conn == "SEARCH_OR":
-                result = result or sub
-            else:
-                result = result and sub
+        if isinstance(term, dict) and term.get("operator") == "SUBWHERE":
+            field = term.get("field")
+            if field not in ("search", "search_AND", "search_OR"):
+                raise ApiError("MER-LST-00006", f"Invalid SUBWHERE connector '{field}'")
+            conn = {"search": None, "search_AND": "AND", "search_OR": "OR"}[field]
+            value = _entries(rec, term.get("value"), columns,
+                             "AND" if field == "search_OR" else "OR")
         else:
-            t = _term(rec, term, columns)
-            result = t if first else (result and t)
-        first = False
-    return result
+            conn = None
+            value = _term(rec, term, columns)
+        if value is None:
+            continue
+        if seen and (conn or default) == "OR":
+            runs.append(run)
+            run = True
+        run = run and value
+        seen = True
+    if not seen:
+        return None
+    return any(runs) or run
 
 
 def _int_field(req: dict, name: str, default: int) -> int:
@@ -294,13 +307,14 @@ def list_load_query(req: dict, records: list[dict], ondemand_all: set, custom_fi
         raise ApiError("MER-LST-00007", "Filter must be an array")
     ondemand = set()
     rows = list(records)
+    searches = []
     for f in filters:
         if not isinstance(f, dict) or "name" not in f:
             raise ApiError("MER-LST-00007", "Each filter needs a name and a value")
         name = f["name"]
         value = f.get("value")
-        if name == "search":
-            rows = [r for r in rows if _group(r, value, columns)]
+        if name in ("search", "search_AND", "search_OR"):
+            searches.append((name, value))
         elif name == "ondemandcolumns":
             if not isinstance(value, list):
                 raise ApiError("MER-LST-00008", "ondemandcolumns takes an array of column names")
@@ -309,6 +323,15 @@ def list_load_query(req: dict, records: list[dict], ondemand_all: set, custom_fi
             rows = custom_filters[name](rows, value)
         else:
             raise ApiError("MER-LST-00009", f"Unknown filter '{name}'")
+    if searches:
+        # Top-level filters: each a group; search_OR joins by OR and its
+        # children default to AND, the others by AND (mmlsk-json.mv 4343-4348).
+        def keep(r):
+            top = [{"field": "search" if n == "search" else n, "operator": "SUBWHERE", "value": v}
+                   for n, v in searches]
+            result = _entries(r, top, columns, "AND")
+            return True if result is None else result
+        rows = [r for r in rows if keep(r)]
     sort = req.get("Sort", "") or ""
     if not isinstance(sort, str):
         raise ApiError("MER-LST-00010", "Sort must be a string")
@@ -440,12 +463,12 @@ class Store:
 
     def product_list(self, req: dict) -> dict:
         def product_show(rows, value):
-            v = str(value or "All")
-            if v == "Active":
-                return [r for r in rows if r["active"]]
-            if v == "Inactive":
-                return [r for r in rows if not r["active"]]
-            return rows
+            # Exact values (json/products.mv 2047-2052): All shows every
+            # product; any other value (this store has no categories to
+            # tell Uncategorized apart) shows active ones only.
+            if value == "All" or value == "Uncategorized":
+                return rows
+            return [r for r in rows if r["active"]]
 
         with self.lock:
             snapshot = [dict(p) for p in self.products]

@@ -127,8 +127,9 @@ def miva_http():
         prices = [x["price"] for x in r["data"]["data"]]
         check("miva sort -price", prices == sorted(prices, reverse=True) and len(prices) == 30, prices)
         r = call({"Function": "ProductList_Load_Query", "Store_Code": "SELF", "Filter": [
-            {"name": "search", "value": [{"field": "price", "operator": "GT", "value": "40"},
-                                         {"field": "code", "operator": "LIKE", "value": "%-00%"}]},
+            # Separate search filters are ANDed (side by side in one, ORed).
+            {"name": "search", "value": [{"field": "price", "operator": "GT", "value": "40"}]},
+            {"name": "search", "value": [{"field": "code", "operator": "LIKE", "value": "%-00%"}]},
             {"name": "ondemandcolumns", "value": ["descrip"]}]})
         want = [x["id"] for x in miva_store.make_products(30) if x["price"] > 40]
         got = [x["id"] for x in r["data"]["data"]]
