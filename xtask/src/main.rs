@@ -228,6 +228,26 @@ fn official_sdks_against_mocks() -> Result<(), String> {
         .arg(keys.join("rsa2048-pkcs1.pem"))
         .arg(keys.join("rsa2048.pub"));
     run("merchantapi 2.7.0 against miva mock", merchantapi)?;
+    let mut cases = cargo();
+    cases.args([
+        "build",
+        "--quiet",
+        "--package",
+        "miva-envelope",
+        "--example",
+        "search_cases",
+    ]);
+    run("build the Search cases for the filter check", cases)?;
+    let mut filters = Command::new(&python);
+    filters
+        .current_dir(root())
+        .arg("tests/python/merchantapi_filter_check.py")
+        .arg(target_dir().join("debug/miva"))
+        .arg(target_dir().join("debug/examples/search_cases"));
+    run(
+        "merchantapi's FilterExpression and Search select the same records from miva mock",
+        filters,
+    )?;
     let mut verified = Command::new(&python);
     verified
         .current_dir(root())
