@@ -59,6 +59,9 @@ pub struct MockConfig {
     pub worker_threads: Option<usize>,
     /// Fault injection: see [`Faults`]. Default: none.
     pub faults: Faults,
+    /// Timeouts and caps for slow, idle or hostile clients: see
+    /// [`ServerLimits`].
+    pub limits: ServerLimits,
 }
 
 impl MockConfig {
@@ -75,7 +78,15 @@ impl MockConfig {
             multicall_budget: None,
             worker_threads: None,
             faults: Faults::default(),
+            limits: ServerLimits::default(),
         }
+    }
+
+    /// Sets the timeouts and caps for slow, idle or hostile clients.
+    #[must_use]
+    pub fn with_limits(mut self, limits: ServerLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// Sets the listening address.
@@ -146,6 +157,94 @@ impl MockConfig {
     #[must_use]
     pub fn with_worker_threads(mut self, threads: Option<usize>) -> Self {
         self.worker_threads = threads;
+        self
+    }
+}
+
+/// What keeps a mock server (store or gateway) serving when clients are
+/// slow, idle or hostile: every connection and every buffered byte is
+/// bounded, and so is the time each may take.
+///
+/// ```
+/// use std::time::Duration;
+/// use miva_mock::ServerLimits;
+///
+/// let limits = ServerLimits::default()
+///     .with_header_read_timeout(Duration::from_millis(300))
+///     .with_max_connections(16);
+/// assert_eq!(limits.max_connections, 16);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServerLimits {
+    /// Time a request's head (request line and headers) may take to
+    /// arrive, counted from when the server starts waiting for it: on a
+    /// keep-alive connection that includes the wait before it, so this
+    /// also closes connections idle between requests. A client sending
+    /// its headers a byte at a time is cut off. Default 30 s.
+    pub header_read_timeout: Duration,
+    /// Time a connection may make no progress (no byte read or written)
+    /// while no request of it is being answered: a client that connects
+    /// and sends nothing, or stops reading its answer. Default 30 s.
+    pub idle_timeout: Duration,
+    /// Time a request body may take to arrive in full; a slower one is
+    /// answered 408 and its connection closed. Default 30 s.
+    pub body_read_timeout: Duration,
+    /// Connections open at once; one over the cap is closed as soon as it
+    /// is accepted. Default 1024.
+    pub max_connections: usize,
+    /// Request body bytes held in memory at once, across all connections
+    /// (each body is also bounded by the server's largest body). A body
+    /// that would exceed it is answered 503 and its connection closed.
+    /// Default 64 MiB.
+    pub max_buffered_body_bytes: usize,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(30),
+            body_read_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+            max_buffered_body_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+impl ServerLimits {
+    /// Sets [`ServerLimits::header_read_timeout`].
+    #[must_use]
+    pub fn with_header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
+        self
+    }
+
+    /// Sets [`ServerLimits::idle_timeout`].
+    #[must_use]
+    pub fn with_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = timeout;
+        self
+    }
+
+    /// Sets [`ServerLimits::body_read_timeout`].
+    #[must_use]
+    pub fn with_body_read_timeout(mut self, timeout: Duration) -> Self {
+        self.body_read_timeout = timeout;
+        self
+    }
+
+    /// Sets [`ServerLimits::max_connections`] (at least 1).
+    #[must_use]
+    pub fn with_max_connections(mut self, connections: usize) -> Self {
+        self.max_connections = connections.max(1);
+        self
+    }
+
+    /// Sets [`ServerLimits::max_buffered_body_bytes`].
+    #[must_use]
+    pub fn with_max_buffered_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_buffered_body_bytes = bytes;
         self
     }
 }

@@ -166,7 +166,7 @@ mod store;
 pub use clock::{Clock, ManualClock, SkewedClock, SystemClock};
 pub use config::{
     DEFAULT_ENDPOINT_PATH, DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMESTAMP_WINDOW_SECONDS, Fault, Faults,
-    MockConfig, Seed,
+    MockConfig, Seed, ServerLimits,
 };
 pub use credentials::{Credentials, DEFAULT_STORE_CODE, SshUserConfig, TokenConfig, TokenDigest};
 pub use error::{Error, ErrorKind};

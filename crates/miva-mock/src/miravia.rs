@@ -33,7 +33,7 @@ use miravia_sign::AppSecret;
 use serde_json::{Value, json};
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::{Fault, Faults};
+use crate::config::{Fault, Faults, ServerLimits};
 use crate::error::Error;
 use crate::handler::{Body, Reply};
 use crate::server::{FaultState, Handler, Running, ShutdownHandle, spawn};
@@ -42,6 +42,7 @@ use crate::server::{FaultState, Handler, Running, ShutdownHandle, spawn};
 pub const TIMESTAMP_WINDOW_MS: i64 = 7_200_000;
 
 /// What the gateway accepts and serves.
+#[non_exhaustive]
 pub struct MiraviaConfig {
     /// Where to listen (default `127.0.0.1:0`).
     pub bind: SocketAddr,
@@ -63,6 +64,9 @@ pub struct MiraviaConfig {
     /// Fault injection (latency, a fault on every answer); the faults that
     /// concern multicalls do nothing here. Default: none.
     pub faults: Faults,
+    /// Timeouts and caps for slow, idle or hostile clients (as for the
+    /// store): see [`ServerLimits`].
+    pub limits: ServerLimits,
 }
 
 impl MiraviaConfig {
@@ -78,7 +82,15 @@ impl MiraviaConfig {
             products: 30,
             orders: 12,
             faults: Faults::default(),
+            limits: ServerLimits::default(),
         }
+    }
+
+    /// Sets the timeouts and caps for slow, idle or hostile clients.
+    #[must_use]
+    pub fn with_limits(mut self, limits: ServerLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// Inject these faults.
@@ -147,9 +159,10 @@ impl MiraviaGateway {
     /// When the address cannot be bound or the runtime cannot start.
     pub fn start(config: MiraviaConfig) -> Result<Self, Error> {
         let bind = config.bind;
+        let limits = config.limits;
         let gateway = Arc::new(Gateway::new(config));
         let faults = Arc::clone(&gateway.faults);
-        let running = spawn(bind, None, gateway)?;
+        let running = spawn(bind, None, limits, gateway)?;
         Ok(Self {
             url: format!("http://{}/rest", running.addr),
             faults,
@@ -166,6 +179,12 @@ impl MiraviaGateway {
     /// How many injected entries no request has taken yet.
     pub fn pending_faults(&self) -> usize {
         self.faults.pending()
+    }
+
+    /// Request body bytes held in memory right now, across connections
+    /// (bounded by [`ServerLimits::max_buffered_body_bytes`]).
+    pub fn buffered_body_bytes(&self) -> usize {
+        self.running.buffered_body_bytes()
     }
 
     /// The base URL, ending in `/rest`.

@@ -6,10 +6,11 @@ use std::convert::Infallible;
 use std::fmt;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use http_body::{Frame, SizeHint};
@@ -18,11 +19,12 @@ use hyper::body::Incoming;
 use hyper::header::{CONNECTION, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, HeaderValue};
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::sync::watch;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
-use crate::config::{Fault, Faults, MockConfig};
+use crate::config::{Fault, Faults, MockConfig, ServerLimits};
 use crate::credentials::Credentials;
 use crate::error::{Error, ErrorKind};
 use crate::handler::{self, Body, Reply, State};
@@ -65,7 +67,7 @@ impl MockServer {
         }
         let state = Arc::new(State::new(&config));
         let faults = Arc::clone(&state.faults);
-        let running = spawn(config.bind, config.worker_threads, state)?;
+        let running = spawn(config.bind, config.worker_threads, config.limits, state)?;
         let url = format!("http://{}{}", running.addr, config.endpoint_path);
         let credentials = config.credentials.clone();
         let addr = running.addr;
@@ -109,6 +111,12 @@ impl MockServer {
     /// The address the server listens on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Request body bytes held in memory right now, across connections
+    /// (bounded by [`ServerLimits::max_buffered_body_bytes`]).
+    pub fn buffered_body_bytes(&self) -> usize {
+        self.running.buffered_body_bytes()
     }
 
     /// The credentials the server accepts (with their secrets: this is how
@@ -185,6 +193,12 @@ pub(crate) trait Handler: Send + Sync + 'static {
     fn max_body_bytes(&self) -> usize;
     /// Answers one request with its complete body.
     fn handle(&self, parts: &hyper::http::request::Parts, body: Body) -> Reply;
+    /// The answer to a request that does not depend on its body, given
+    /// before the body is read (nothing is buffered for it); `None`: read
+    /// the body and call [`Handler::handle`].
+    fn answer_before_body(&self, _parts: &hyper::http::request::Parts) -> Option<Reply> {
+        None
+    }
     /// The faults to inject, if this server injects any.
     fn faults(&self) -> Option<&FaultState> {
         None
@@ -291,6 +305,22 @@ impl Handler for State {
         handler::handle(self, parts, body)
     }
 
+    /// Without an authorization header a store answers an empty body (or
+    /// 404, or the method or content-type error) whatever the body holds:
+    /// answered without reading it, as Miva's server reads the header first.
+    fn answer_before_body(&self, parts: &hyper::http::request::Parts) -> Option<Reply> {
+        let has_header = parts.headers.iter().any(|(name, value)| {
+            miva_sign::is_authorization_header(name.as_str()) && value.to_str().is_ok()
+        });
+        if has_header {
+            return None;
+        }
+        let mut reply = handler::handle(self, parts, Body::Complete(Bytes::new()));
+        // A large body is left unread: the connection cannot be reused.
+        reply.close |= !small_body(&parts.headers);
+        Some(reply)
+    }
+
     fn faults(&self) -> Option<&FaultState> {
         Some(&self.faults)
     }
@@ -302,9 +332,33 @@ pub(crate) struct Running {
     pub(crate) addr: SocketAddr,
     pub(crate) stop: ShutdownHandle,
     thread: Option<JoinHandle<()>>,
+    budget: Arc<Budget>,
+}
+
+/// The bytes of request bodies that may be held in memory at once.
+struct Budget {
+    bytes: Arc<Semaphore>,
+    total: usize,
+}
+
+impl Budget {
+    fn new(total: usize) -> Self {
+        let total = total.min(Semaphore::MAX_PERMITS);
+        Self {
+            bytes: Arc::new(Semaphore::new(total)),
+            total,
+        }
+    }
 }
 
 impl Running {
+    /// Request body bytes held in memory now.
+    pub(crate) fn buffered_body_bytes(&self) -> usize {
+        self.budget
+            .total
+            .saturating_sub(self.budget.bytes.available_permits())
+    }
+
     /// Asks the server to stop and waits for its thread.
     pub(crate) fn stop_and_join(&mut self) {
         self.stop.shutdown();
@@ -330,6 +384,7 @@ impl Drop for Running {
 pub(crate) fn spawn<H: Handler>(
     bind: SocketAddr,
     worker_threads: Option<usize>,
+    limits: ServerLimits,
     handler: Arc<H>,
 ) -> Result<Running, Error> {
     let std_listener = std::net::TcpListener::bind(bind).map_err(|e| {
@@ -372,12 +427,14 @@ pub(crate) fn spawn<H: Handler>(
         })?
     };
     let (tx, rx) = watch::channel(false);
+    let budget = Arc::new(Budget::new(limits.max_buffered_body_bytes));
+    let serve_budget = Arc::clone(&budget);
     let thread = std::thread::Builder::new()
         .name("miva-mock-server".into())
         .spawn(move || {
             let mut runtime = runtime;
             if let Some(rt) = runtime.0.take() {
-                rt.block_on(serve(listener, handler, rx));
+                rt.block_on(serve(listener, handler, limits, serve_budget, rx));
                 rt.shutdown_timeout(Duration::from_millis(100));
             }
         })
@@ -392,17 +449,26 @@ pub(crate) fn spawn<H: Handler>(
         addr,
         stop: ShutdownHandle { tx: Arc::new(tx) },
         thread: Some(thread),
+        budget,
     })
 }
 
 async fn serve<H: Handler>(
     listener: tokio::net::TcpListener,
     state: Arc<H>,
+    limits: ServerLimits,
+    budget: Arc<Budget>,
     mut stop: watch::Receiver<bool>,
 ) {
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
-    http.keep_alive(true).auto_date_header(false);
+    http.keep_alive(true)
+        .auto_date_header(false)
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    let connections = Arc::new(Semaphore::new(
+        limits.max_connections.clamp(1, Semaphore::MAX_PERMITS),
+    ));
     loop {
         if *stop.borrow_and_update() {
             break;
@@ -415,12 +481,33 @@ async fn serve<H: Handler>(
             }
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
+                    // Over the cap: closed at once (dropped).
+                    let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
+                        drop(stream);
+                        continue;
+                    };
                     let _ = stream.set_nodelay(true);
+                    let activity = Arc::new(Activity::new());
+                    let stream = Watched { inner: stream, activity: Arc::clone(&activity) };
                     let state = state.clone();
-                    let service = service_fn(move |req| respond(state.clone(), req));
+                    let budget = Arc::clone(&budget);
+                    let busy = Arc::clone(&activity);
+                    let service = service_fn(move |req| {
+                        let guard = Busy::enter(Arc::clone(&busy));
+                        let (state, budget) = (state.clone(), Arc::clone(&budget));
+                        async move {
+                            let response = respond(state, budget, limits, req).await;
+                            drop(guard);
+                            response
+                        }
+                    });
                     let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
                     tokio::spawn(async move {
-                        let _ = conn.await;
+                        tokio::select! {
+                            _ = conn => {}
+                            () = activity.idle(limits.idle_timeout) => {}
+                        }
+                        drop(permit);
                     });
                 }
                 // Out of file descriptors and the like: back off, keep serving.
@@ -432,21 +519,227 @@ async fn serve<H: Handler>(
     let _ = tokio::time::timeout(GRACE, graceful.shutdown()).await;
 }
 
+/// When a connection last moved a byte, and how many of its requests are
+/// being answered.
+struct Activity {
+    start: Instant,
+    last_ms: AtomicU64,
+    busy: AtomicUsize,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            start: Instant::now(),
+            last_ms: AtomicU64::new(0),
+            busy: AtomicUsize::new(0),
+        }
+    }
+
+    fn touch(&self) {
+        let now = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_ms.store(now, Ordering::Relaxed);
+    }
+
+    /// Returns once the connection has moved no byte for `limit` while
+    /// none of its requests was being answered.
+    async fn idle(&self, limit: Duration) {
+        loop {
+            let last = Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
+            let quiet = self.start.elapsed().saturating_sub(last);
+            if quiet >= limit {
+                if self.busy.load(Ordering::Relaxed) == 0 {
+                    return;
+                }
+                // A request is being answered (a latency fault, a long
+                // multicall): that is not idleness.
+                self.touch();
+                tokio::time::sleep(limit).await;
+            } else {
+                tokio::time::sleep(limit - quiet).await;
+            }
+        }
+    }
+}
+
+/// Counts a request as being answered while it lives.
+struct Busy(Arc<Activity>);
+
+impl Busy {
+    fn enter(activity: Arc<Activity>) -> Self {
+        activity.busy.fetch_add(1, Ordering::Relaxed);
+        Self(activity)
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.busy.fetch_sub(1, Ordering::Relaxed);
+        self.0.touch();
+    }
+}
+
+/// A connection's socket, noting every byte it moves in its [`Activity`].
+struct Watched {
+    inner: tokio::net::TcpStream,
+    activity: Arc<Activity>,
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let poll = Pin::new(&mut this.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            this.activity.touch();
+        }
+        poll
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.inner).poll_write(cx, buf);
+        if matches!(poll, Poll::Ready(Ok(n)) if n > 0) {
+            this.activity.touch();
+        }
+        poll
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        let poll = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        if matches!(poll, Poll::Ready(Ok(n)) if n > 0) {
+            this.activity.touch();
+        }
+        poll
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+/// A body answered early is read and thrown away (never buffered) when it
+/// announces at most this many bytes, so that its connection stays
+/// reusable; a larger one is not read at all and the connection is closed.
+const EARLY_DISCARD_LIMIT: u64 = 64 * 1024;
+
+/// Whether the request's body, if any, is small enough to be thrown away
+/// after an early answer: no `Transfer-Encoding` and a `Content-Length` of
+/// at most [`EARLY_DISCARD_LIMIT`] (or none: no body).
+fn small_body(headers: &hyper::HeaderMap) -> bool {
+    if headers.contains_key(hyper::header::TRANSFER_ENCODING) {
+        return false;
+    }
+    match headers.get(CONTENT_LENGTH) {
+        None => true,
+        Some(length) => length
+            .to_str()
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .is_some_and(|n| n <= EARLY_DISCARD_LIMIT),
+    }
+}
+
+/// Reads a small body to its end, keeping none of it; `false` when the
+/// client went away.
+async fn discard(mut body: Incoming) -> bool {
+    while let Some(frame) = body.frame().await {
+        if frame.is_err() {
+            return false;
+        }
+    }
+    true
+}
+
+/// Why a body could not be read.
+enum Unread {
+    /// The client went away mid-body.
+    Gone,
+    /// It did not arrive within the body read timeout.
+    TimedOut,
+    /// Holding it would exceed the buffered-bytes budget.
+    OverBudget,
+}
+
+/// A reply that closes the connection, for a body that was not read.
+fn closing_reply(status: u16, message: &str) -> Response<MockBody> {
+    let mut response = Response::new(MockBody::Full(Some(Bytes::from(format!("{message}\n")))));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    let headers = response.headers_mut();
+    headers.insert(CONNECTION, HeaderValue::from_static("close"));
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
 async fn respond<H: Handler>(
     state: Arc<H>,
+    budget: Arc<Budget>,
+    limits: ServerLimits,
     req: Request<Incoming>,
 ) -> Result<Response<MockBody>, Infallible> {
     let (parts, body) = req.into_parts();
-    let body = match read_body(body, &parts.headers, state.max_body_bytes()).await {
-        Some(body) => body,
+    // Answered without the body when it cannot matter (no auth header):
+    // nothing buffered.
+    let early = state.answer_before_body(&parts);
+    let read = match early {
+        Some(_) if small_body(&parts.headers) => {
+            match tokio::time::timeout(limits.body_read_timeout, discard(body)).await {
+                Ok(true) => Ok((Body::Complete(Bytes::new()), None)),
+                Ok(false) => Err(Unread::Gone),
+                Err(_) => Err(Unread::TimedOut),
+            }
+        }
+        Some(_) => Ok((Body::Complete(Bytes::new()), None)),
         None => {
-            // The client went away mid-body; nobody will read this.
-            let mut response = Response::new(MockBody::Full(None));
-            *response.status_mut() = StatusCode::BAD_REQUEST;
-            response
-                .headers_mut()
-                .insert(CONNECTION, HeaderValue::from_static("close"));
-            return Ok(response);
+            let reading = read_body(body, &parts.headers, state.max_body_bytes(), &budget.bytes);
+            match tokio::time::timeout(limits.body_read_timeout, reading).await {
+                Ok(read) => read,
+                Err(_) => Err(Unread::TimedOut),
+            }
+        }
+    };
+    // Held until the answer is built: the bytes stay counted while in use.
+    let (body, _held) = match read {
+        Ok(read) => read,
+        // The client went away mid-body; nobody will read this.
+        Err(Unread::Gone) => return Ok(closing_reply(400, "the request body was cut off")),
+        Err(Unread::TimedOut) => {
+            return Ok(closing_reply(
+                408,
+                "the request body did not arrive in time",
+            ));
+        }
+        Err(Unread::OverBudget) => {
+            return Ok(closing_reply(
+                503,
+                "the server holds as many request bodies as it may; retry later",
+            ));
         }
     };
     let fault = match state.faults() {
@@ -495,7 +788,10 @@ async fn respond<H: Handler>(
                 .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
             return Ok(response);
         }
-        _ => state.handle(&parts, body),
+        _ => match early {
+            Some(reply) => reply,
+            None => state.handle(&parts, body),
+        },
     };
     Ok(build_response(reply, fault))
 }
@@ -553,10 +849,16 @@ fn build_response(mut reply: Reply, fault: Option<Fault>) -> Response<MockBody> 
     response
 }
 
-/// Reads the whole body, up to `max` bytes. A larger one is read on (and
-/// thrown away) up to [`DRAIN_LIMIT`] more, then reported as too large.
-/// `None`: the body could not be read.
-async fn read_body(mut body: Incoming, headers: &hyper::HeaderMap, max: usize) -> Option<Body> {
+/// Reads the whole body, up to `max` bytes, taking each buffered byte from
+/// `budget` (the permit returned holds them). A larger body is read on
+/// (and thrown away, its bytes given back) up to [`DRAIN_LIMIT`] more, then
+/// reported as too large.
+async fn read_body(
+    mut body: Incoming,
+    headers: &hyper::HeaderMap,
+    max: usize,
+    budget: &Arc<Semaphore>,
+) -> Result<(Body, Option<OwnedSemaphorePermit>), Unread> {
     let announced = headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -565,31 +867,54 @@ async fn read_body(mut body: Incoming, headers: &hyper::HeaderMap, max: usize) -
     if let Some(len) = announced
         && len > max64.saturating_add(DRAIN_LIMIT)
     {
-        return Some(Body::TooLarge(len));
+        return Ok((Body::TooLarge(len), None));
     }
-    let mut buf = BytesMut::with_capacity(
-        announced
-            .and_then(|n| usize::try_from(n).ok())
-            .unwrap_or(0)
-            .min(max),
-    );
+    // The announced length is taken from the budget at once (and allocated
+    // at once); bytes past it as they come.
+    let reserve = announced
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(0)
+        .min(max);
+    let mut held: Option<OwnedSemaphorePermit> = None;
+    if reserve > 0 {
+        let n = u32::try_from(reserve).map_err(|_| Unread::OverBudget)?;
+        held = Some(
+            Arc::clone(budget)
+                .try_acquire_many_owned(n)
+                .map_err(|_| Unread::OverBudget)?,
+        );
+    }
+    let mut buf = BytesMut::with_capacity(reserve);
     let mut seen: u64 = 0;
     while let Some(frame) = body.frame().await {
-        let frame = frame.ok()?;
+        let frame = frame.map_err(|_| Unread::Gone)?;
         if let Some(data) = frame.data_ref() {
             seen = seen.saturating_add(data.len() as u64);
             if seen > max64 {
                 if seen > max64.saturating_add(DRAIN_LIMIT) {
-                    return Some(Body::TooLarge(seen));
+                    return Ok((Body::TooLarge(seen), None));
                 }
-                buf.clear();
+                buf = BytesMut::new();
+                held = None;
                 continue;
+            }
+            let counted = held.as_ref().map_or(0, OwnedSemaphorePermit::num_permits);
+            let more = (buf.len() + data.len()).saturating_sub(counted);
+            if more > 0 {
+                let n = u32::try_from(more).map_err(|_| Unread::OverBudget)?;
+                let permit = Arc::clone(budget)
+                    .try_acquire_many_owned(n)
+                    .map_err(|_| Unread::OverBudget)?;
+                match &mut held {
+                    Some(h) => h.merge(permit),
+                    None => held = Some(permit),
+                }
             }
             buf.extend_from_slice(data);
         }
     }
     if seen > max64 {
-        return Some(Body::TooLarge(seen));
+        return Ok((Body::TooLarge(seen), None));
     }
-    Some(Body::Complete(buf.freeze()))
+    Ok((Body::Complete(buf.freeze()), held))
 }
