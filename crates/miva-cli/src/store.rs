@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::Args;
 use miva_envelope::{ListQuery, RawListQuery};
-use miva_http::miva::MivaClient;
+use miva_http::miva::{CallOptions, MivaClient};
 use miva_http::{Error, TransportConfig};
 use serde_json::{Map, Value};
 
@@ -78,6 +78,10 @@ pub(crate) struct CallArgs {
     /// Print compact JSON on one line.
     #[arg(long)]
     compact: bool,
+    /// Seconds allowed for the whole call, retries included (--timeout
+    /// bounds each request; a request in flight is cut off at the deadline).
+    #[arg(long, value_name = "SECONDS", value_parser = crate::parse_seconds)]
+    deadline: Option<Duration>,
     #[command(flatten)]
     store: StoreArgs,
 }
@@ -97,9 +101,15 @@ pub(crate) struct ListArgs {
     /// Records per request.
     #[arg(long, default_value_t = 100, value_name = "N")]
     page_size: u64,
-    /// Pages fetched at once (records still come out in order).
-    #[arg(long, default_value_t = 1, value_name = "K")]
+    /// Pages fetched at once, one thread each, 1 to 64 (records still come
+    /// out in order; no more threads than pages are started).
+    #[arg(long, default_value_t = 1, value_name = "K", value_parser = parse_concurrency)]
     concurrency: usize,
+    /// Seconds allowed for the whole export (--timeout bounds each page's
+    /// request; a request in flight is cut off at the deadline, and the
+    /// records before it are kept).
+    #[arg(long, value_name = "SECONDS", value_parser = crate::parse_seconds)]
+    deadline: Option<Duration>,
     /// More of the query as a JSON object (`@FILE` or `-` for stdin):
     /// Filter, Sort, Offset, Count (a limit), function-specific fields.
     #[arg(long, value_name = "JSON")]
@@ -113,6 +123,21 @@ pub(crate) struct ListArgs {
     output: Option<PathBuf>,
     #[command(flatten)]
     store: StoreArgs,
+}
+
+/// `--concurrency`: 1 to [`MAX_CONCURRENCY`](miva_http::miva::MAX_CONCURRENCY).
+fn parse_concurrency(text: &str) -> Result<usize, String> {
+    let max = miva_http::miva::MAX_CONCURRENCY;
+    let pages: usize = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a whole number of pages"))?;
+    if pages == 0 || pages > max {
+        return Err(format!(
+            "{pages} is out of range: give 1 to {max} pages in flight (one thread each)"
+        ));
+    }
+    Ok(pages)
 }
 
 /// Reads `--json`: inline text, `@FILE`, or `-` for stdin.
@@ -192,7 +217,11 @@ pub(crate) fn call(args: &CallArgs, timeout: Option<Duration>) -> Result<ExitCod
     if client.store_code().is_none() && !params.contains_key("Store_Code") {
         tracing::debug!("no store code: the call is sent without Store_Code");
     }
-    match client.call_raw(function, &Value::Object(params)) {
+    let options = CallOptions {
+        deadline: args.deadline,
+        ..CallOptions::default()
+    };
+    match client.call_raw_with(function, &Value::Object(params), &options) {
         Ok(data) => {
             let text = if args.compact {
                 serde_json::to_string(&data)?
@@ -249,6 +278,9 @@ pub(crate) fn list(args: &ListArgs, timeout: Option<Duration>) -> Result<ExitCod
         .list(request)
         .page_size(page_size)
         .concurrency(args.concurrency);
+    if let Some(deadline) = args.deadline {
+        records = records.deadline(deadline);
+    }
     let mut line = Vec::with_capacity(1024);
     let mut failure = None;
     while limit.is_none_or(|l| progress.done() < l) {

@@ -1,6 +1,8 @@
 //! The Miravia / Lazada Open Platform client.
 
+use std::collections::HashSet;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
@@ -684,6 +686,12 @@ impl MiraviaClient {
     }
 
     /// Every record of an offset/limit endpoint, page by page, in order.
+    ///
+    /// Nothing the gateway says about paging is taken on trust (see
+    /// [`Pages`]): a repeated page, a changed total, a page larger than
+    /// the limit or short before the total, and more than
+    /// [`PageSpec::max_pages`] pages are each an [`Error::Page`] naming the
+    /// offset, never repeats or an endless loop.
     pub fn paginate<'a>(
         &'a self,
         api_path: &'a str,
@@ -700,40 +708,74 @@ impl MiraviaClient {
             offset: 0,
             buffer: Vec::new().into_iter(),
             done: false,
+            pages: 0,
+            total: None,
+            seen: HashSet::new(),
         }
     }
 }
 
+/// The most pages [`MiraviaClient::paginate`] fetches unless
+/// [`PageSpec::max_pages`] says otherwise: 10,000 (a million records at a
+/// page size of 100). One more page than that is an error, not a loop.
+pub const DEFAULT_MAX_PAGES: usize = 10_000;
+
 /// Where an offset/limit endpoint keeps its records.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct PageSpec {
     /// JSON pointer to the array of records, e.g. `/data/products`.
     pub items: String,
     /// JSON pointer to the total count, if the endpoint gives one.
     pub total: Option<String>,
+    /// The most pages to fetch (default [`DEFAULT_MAX_PAGES`]): a gateway
+    /// whose pages never end (no total, every page full) ends in an error
+    /// after this many.
+    pub max_pages: usize,
 }
 
 impl PageSpec {
+    /// Records at the JSON pointer `items`, the total (if the endpoint
+    /// gives one) at `total`; at most [`DEFAULT_MAX_PAGES`] pages.
+    pub fn new(items: &str, total: Option<&str>) -> Self {
+        Self {
+            items: items.to_owned(),
+            total: total.map(str::to_owned),
+            max_pages: DEFAULT_MAX_PAGES,
+        }
+    }
+
     /// `/products/get`: `data.products`, `data.total_products`.
     pub fn products() -> Self {
-        Self {
-            items: "/data/products".into(),
-            total: Some("/data/total_products".into()),
-        }
+        Self::new("/data/products", Some("/data/total_products"))
     }
 
     /// `/orders/get`: `data.orders`, `data.countTotal`.
     pub fn orders() -> Self {
-        Self {
-            items: "/data/orders".into(),
-            total: Some("/data/countTotal".into()),
-        }
+        Self::new("/data/orders", Some("/data/countTotal"))
+    }
+
+    /// At most `pages` pages (0 is taken as 1); one more is an error.
+    pub fn max_pages(mut self, pages: usize) -> Self {
+        self.max_pages = pages.max(1);
+        self
     }
 }
 
-/// Iterator returned by [`MiraviaClient::paginate`]. Stops after the last
-/// page (fewer records than the page size, or the total reached); an error
-/// ends it.
+/// Iterator returned by [`MiraviaClient::paginate`]: each record once, in
+/// order.
+///
+/// It stops when the total is reached, or, when the endpoint gives no
+/// total, at the first page with fewer records than the page size. Every
+/// page is checked first, and one that fails ends the iteration with
+/// [`Error::Page`] naming its offset (its [`Error::root`] is an
+/// [`Error::Pagination`] saying why; a failed call is the call's error):
+/// the total is read from the first page and must not change or vanish; a
+/// page may not hold more records than the limit, nor fewer before the
+/// total; a page with the same records as one already yielded (a gateway
+/// that ignores `offset`) is never yielded again; and more than
+/// [`PageSpec::max_pages`] pages is an error, not an endless loop. Every
+/// record before the failed page was yielded exactly once.
 pub struct Pages<'a> {
     client: &'a MiraviaClient,
     api_path: &'a str,
@@ -743,6 +785,12 @@ pub struct Pages<'a> {
     offset: u64,
     buffer: std::vec::IntoIter<Value>,
     done: bool,
+    /// Pages fetched so far.
+    pages: usize,
+    /// The first page's total (`Some(None)`: it gave none).
+    total: Option<Option<u64>>,
+    /// A hash of each non-empty page's records.
+    seen: HashSet<u64>,
 }
 
 impl fmt::Debug for Pages<'_> {
@@ -750,8 +798,39 @@ impl fmt::Debug for Pages<'_> {
         f.debug_struct("Pages")
             .field("api_path", &self.api_path)
             .field("offset", &self.offset)
+            .field("pages", &self.pages)
             .finish_non_exhaustive()
     }
+}
+
+impl Pages<'_> {
+    /// Ends the iteration with `cause` for the page at the current offset.
+    fn fail(&mut self, cause: Error) -> Option<Result<Value, Error>> {
+        self.done = true;
+        Some(Err(Error::Page {
+            function: self.api_path.to_owned(),
+            offset: self.offset,
+            source: Box::new(cause),
+        }))
+    }
+
+    fn pagination(&mut self, reason: String) -> Option<Result<Value, Error>> {
+        let cause = Error::Pagination {
+            function: self.api_path.to_owned(),
+            offset: self.offset,
+            reason,
+        };
+        self.fail(cause)
+    }
+}
+
+/// A hash of a page's records, to recognise a page seen before.
+fn page_hash(items: &[Value]) -> u64 {
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    for item in items {
+        item.to_string().hash(&mut hasher);
+    }
+    hasher.finish()
 }
 
 impl Iterator for Pages<'_> {
@@ -764,6 +843,15 @@ impl Iterator for Pages<'_> {
         if self.done {
             return None;
         }
+        if self.pages >= self.spec.max_pages {
+            let max = self.spec.max_pages;
+            return self.pagination(format!(
+                "{max} pages fetched and the gateway still has more (every page full, or the \
+                 total not reached): stopped rather than page forever; raise \
+                 PageSpec::max_pages if there really are more"
+            ));
+        }
+        self.pages += 1;
         let offset = self.offset.to_string();
         let limit = self.page_size.to_string();
         let mut params: Vec<(&str, &str)> = self
@@ -776,21 +864,18 @@ impl Iterator for Pages<'_> {
         params.push(("limit", &limit));
         let page = match self.client.get(self.api_path, &params) {
             Ok(page) => page,
-            Err(e) => {
-                self.done = true;
-                return Some(Err(e));
-            }
+            Err(e) => return self.fail(e),
         };
         let items = match page.pointer(&self.spec.items) {
             Some(Value::Array(items)) => items.clone(),
             None | Some(Value::Null) => Vec::new(),
             Some(_) => {
-                self.done = true;
-                return Some(Err(Error::Undecodable {
+                let cause = Error::Undecodable {
                     status: 200,
                     reason: format!("{} is not an array", self.spec.items),
                     excerpt: String::new(),
-                }));
+                };
+                return self.fail(cause);
             }
         };
         let total = self
@@ -802,10 +887,50 @@ impl Iterator for Pages<'_> {
                 v.as_u64()
                     .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
             });
-        self.offset += items.len() as u64;
-        if (items.len() as u64) < u64::from(self.page_size)
-            || total.is_some_and(|t| self.offset >= t)
-        {
+        let show = |t: Option<u64>| t.map_or("none".to_owned(), |t| t.to_string());
+        match self.total {
+            None => self.total = Some(total),
+            Some(first) if first != total => {
+                return self.pagination(format!(
+                    "the total changed from {} to {} while paging: records were added or \
+                     removed, so some would be skipped or repeated; start again",
+                    show(first),
+                    show(total)
+                ));
+            }
+            Some(_) => {}
+        }
+        let len = items.len() as u64;
+        let limit = u64::from(self.page_size);
+        if len > limit {
+            return self.pagination(format!(
+                "the page held {len} records, more than the limit {limit} asked for"
+            ));
+        }
+        if !items.is_empty() && !self.seen.insert(page_hash(&items)) {
+            return self.pagination(format!(
+                "the page at offset {} held the same records as a page already delivered: \
+                 the gateway ignores offset, so they would be repeated",
+                self.offset
+            ));
+        }
+        let end = self.offset.saturating_add(len);
+        if let Some(t) = total {
+            if end > t {
+                return self.pagination(format!(
+                    "the page held {len} records from offset {}, past the total {t}",
+                    self.offset
+                ));
+            }
+            if len < limit && end < t {
+                return self.pagination(format!(
+                    "the page held {len} records, fewer than the limit {limit}, before the \
+                     total {t} was reached"
+                ));
+            }
+        }
+        self.offset = end;
+        if len < limit || total.is_some_and(|t| self.offset >= t) {
             self.done = true;
         }
         self.buffer = items.into_iter();

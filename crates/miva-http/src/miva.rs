@@ -32,6 +32,54 @@ const EMPTY_HINT: &str = "a Miva store answers with an empty body when the \
 /// gives up (each must complete at least one operation).
 pub const DEFAULT_MAX_MULTICALL_ROUNDS: usize = 64;
 
+/// The most pages [`Records::concurrency`] may keep in flight (one thread
+/// each); more is an [`Error::Config`] on the first `next()`.
+pub const MAX_CONCURRENCY: usize = 64;
+
+/// How much longer than the store's multicall budget
+/// ([`MivaClientBuilder::api_timeout`]) a multicall request may take: the
+/// store answers when its budget is spent, then the answer travels.
+pub const API_TIMEOUT_MARGIN: Duration = Duration::from_secs(10);
+
+/// An overall limit on a sequence of requests (a multicall's rounds, an
+/// export's pages), as an instant every request of it must end by.
+#[derive(Debug, Clone, Copy)]
+struct Deadline {
+    /// `None`: too far off to represent, so never.
+    at: Option<Instant>,
+    limit: Duration,
+    /// What it bounds: "multicall", "call", "export".
+    what: &'static str,
+}
+
+impl Deadline {
+    fn after(limit: Duration, what: &'static str) -> Self {
+        Self {
+            at: Instant::now().checked_add(limit),
+            limit,
+            what,
+        }
+    }
+
+    fn remaining(&self) -> Duration {
+        self.at.map_or(Duration::MAX, |at| {
+            at.saturating_duration_since(Instant::now())
+        })
+    }
+
+    fn passed(&self) -> bool {
+        self.remaining().is_zero()
+    }
+
+    /// The error when it has passed.
+    fn expired(&self) -> Error {
+        Error::Timeout {
+            what: format!("the {} deadline passed", self.what),
+            limit: self.limit,
+        }
+    }
+}
+
 /// How binary payloads travel (`X-Miva-API-Binary-Encoding`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BinaryEncoding {
@@ -81,9 +129,23 @@ impl MivaClientBuilder {
         self
     }
 
-    /// Ask the store for a longer server-side timeout
-    /// (`X-Miva-API-Timeout`, whole seconds) on every call. The client's own
-    /// overall timeout is raised to match if it is shorter.
+    /// The store's time budget for one multicall request, sent as
+    /// `X-Miva-API-Timeout` (whole seconds, at least 1) on multicall
+    /// requests only: Miva's server code reads it nowhere else
+    /// (`mmlsk-json.mv`; default 60 s). When the budget is spent the store
+    /// stops between operations and answers HTTP 206 with what it finished;
+    /// the client then asks for the rest. So it is not a client-side
+    /// timeout: a small value makes more, shorter rounds (each bounded by
+    /// [`DEFAULT_MAX_MULTICALL_ROUNDS`]), not a faster failure; bound the
+    /// whole multicall with [`CallOptions::deadline`]. Each multicall
+    /// request's own limit is raised to the budget plus
+    /// [`API_TIMEOUT_MARGIN`] if the transport's per-request timeout is
+    /// shorter, so the client does not cut off a store using its budget.
+    ///
+    /// Which limit bounds what: [`TransportConfig::connect_timeout`] opening
+    /// a connection; [`TransportConfig::timeout`] each request, connection
+    /// to last byte; [`CallOptions::deadline`] a whole call or multicall
+    /// (every round, retry and wait); [`Records::deadline`] a whole export.
     pub fn api_timeout(mut self, timeout: Duration) -> Self {
         self.api_timeout = Some(timeout);
         self
@@ -140,7 +202,7 @@ impl MivaClientBuilder {
     /// # Errors
     /// [`Error::Config`] for an endpoint that is not an https URL (or http to
     /// loopback), or an empty store code.
-    pub fn build(mut self) -> Result<MivaClient, Error> {
+    pub fn build(self) -> Result<MivaClient, Error> {
         crate::transport::check_url(&self.endpoint, self.transport.allow_insecure_http)?;
         if self
             .store_code
@@ -152,11 +214,6 @@ impl MivaClientBuilder {
                     .into(),
             ));
         }
-        if let Some(api) = self.api_timeout
-            && self.transport.timeout < api + Duration::from_secs(10)
-        {
-            self.transport.timeout = api + Duration::from_secs(10);
-        }
         Ok(MivaClient {
             inner: Arc::new(Inner {
                 transport: Transport::new(self.transport),
@@ -165,6 +222,7 @@ impl MivaClientBuilder {
                 store_code: self.store_code,
                 timestamps: self.timestamps,
                 api_timeout: self.api_timeout.map(|t| t.as_secs().max(1).to_string()),
+                api_budget: self.api_timeout.map(|t| t.max(Duration::from_secs(1))),
                 binary_encoding: self.binary_encoding,
                 clock: self.clock,
                 clock_offset: AtomicI64::new(0),
@@ -182,7 +240,11 @@ struct Inner {
     credential: Credential,
     store_code: Option<String>,
     timestamps: bool,
+    /// `X-Miva-API-Timeout`, as sent (multicall only).
     api_timeout: Option<String>,
+    /// The same budget: a multicall request may take this plus
+    /// [`API_TIMEOUT_MARGIN`].
+    api_budget: Option<Duration>,
     binary_encoding: BinaryEncoding,
     clock: Clock,
     /// Seconds to add to the local clock to get the store's (learned from
@@ -239,6 +301,13 @@ pub struct CallOptions {
     /// with a [`RetryPolicy`], a 502/503/504 answer is retried as for
     /// read-only functions.
     pub idempotent: bool,
+    /// An overall limit on the whole call: for [`MivaClient::multicall_with`]
+    /// every round of the 206 continuation, for the other calls the request
+    /// and its retries, waits included. When it passes the call ends with
+    /// [`Error::Timeout`] naming it; a request in flight is cut off then.
+    /// `None` (the default): each request is bounded by the transport's
+    /// timeout only, so a multicall by rounds × timeout.
+    pub deadline: Option<Duration>,
 }
 
 impl MivaClient {
@@ -291,7 +360,14 @@ impl MivaClient {
             Scope::Domain => None,
         };
         let safe = options.idempotent || read_only(request.function());
-        self.send_one(Target::Function(request.function()), store, request, safe)
+        let deadline = options.deadline.map(|d| Deadline::after(d, "call"));
+        self.send_one(
+            Target::Function(request.function()),
+            store,
+            request,
+            safe,
+            deadline.as_ref(),
+        )
     }
 
     /// A call of any function with JSON parameters; returns `data` (null
@@ -304,20 +380,41 @@ impl MivaClient {
     /// As [`MivaClient::call`]; [`Error::Config`] when `params` is not an
     /// object.
     pub fn call_raw(&self, function: &str, params: &Value) -> Result<Value, Error> {
+        self.call_raw_with(function, params, &CallOptions::default())
+    }
+
+    /// [`MivaClient::call_raw`] with per-call options: a `Store_Code` used
+    /// when `params` names none, `idempotent`, and a `deadline` on the call
+    /// with its retries.
+    ///
+    /// # Errors
+    /// As [`MivaClient::call_raw`]; [`Error::Timeout`] when the deadline
+    /// passes.
+    pub fn call_raw_with(
+        &self,
+        function: &str,
+        params: &Value,
+        options: &CallOptions,
+    ) -> Result<Value, Error> {
         // A domain-scoped function of the spec carries no Store_Code unless
         // the caller put one in `params`.
         let explicit = params.get("Store_Code").is_some();
         let (mut store, params) = self.split_store(params)?;
+        if !explicit && options.store_code.is_some() {
+            store.clone_from(&options.store_code);
+        }
         if !explicit
             && miva_envelope::api::function(function).is_some_and(|f| f.scope == Scope::Domain)
         {
             store = None;
         }
+        let deadline = options.deadline.map(|d| Deadline::after(d, "call"));
         self.send_one(
             Target::Function(function),
             store.as_deref(),
             &params,
-            read_only(function),
+            options.idempotent || read_only(function),
+            deadline.as_ref(),
         )
     }
 
@@ -340,6 +437,7 @@ impl MivaClient {
             store.as_deref(),
             &params,
             false,
+            None,
         )
     }
 
@@ -425,6 +523,7 @@ impl MivaClient {
         store_code: Option<&str>,
         params: &P,
         safe_to_repeat: bool,
+        deadline: Option<&Deadline>,
     ) -> Result<T, Error> {
         let mut body = Vec::with_capacity(256);
         let name = target.display_name();
@@ -438,12 +537,13 @@ impl MivaClient {
                 .timestamp(self.timestamp())
                 .encode_into(params, &mut body)?;
             let response = match self
-                .post(&name, &body, None)
+                .post(&name, &body, None, false, deadline)
                 .and_then(|r| check_status(&r, false).map(|()| r))
             {
                 Ok(response) => response,
                 Err(e) => {
-                    if let Some(wait) = self.retry_wait(&e, safe_to_repeat, &mut attempt) {
+                    if let Some(wait) = self.retry_wait(&e, safe_to_repeat, &mut attempt, deadline)
+                    {
                         std::thread::sleep(wait);
                         continue;
                     }
@@ -473,12 +573,13 @@ impl MivaClient {
     }
 
     /// With a retry policy, whether `error` may be retried (and after how
-    /// long); counts the attempt.
+    /// long); counts the attempt. Never a wait that outlasts `deadline`.
     fn retry_wait(
         &self,
         error: &Error,
         safe_to_repeat: bool,
         attempt: &mut u32,
+        deadline: Option<&Deadline>,
     ) -> Option<Duration> {
         let policy = self.inner.retry.as_ref()?;
         if *attempt >= policy.max_retries
@@ -488,6 +589,10 @@ impl MivaClient {
         }
         *attempt += 1;
         let wait = policy.backoff(*attempt);
+        if deadline.is_some_and(|d| wait >= d.remaining()) {
+            tracing::debug!(error = %error, "no retry: the wait would outlast the deadline");
+            return None;
+        }
         tracing::debug!(
             retry = *attempt,
             wait_ms = wait.as_millis() as u64,
@@ -497,12 +602,24 @@ impl MivaClient {
         Some(wait)
     }
 
-    /// Signs `body` and POSTs it.
-    fn post(&self, what: &str, body: &[u8], range: Option<&str>) -> Result<RawResponse, Error> {
+    /// Signs `body` and POSTs it. A multicall request carries
+    /// `X-Miva-API-Timeout` (when set) and may take the store's budget plus
+    /// [`API_TIMEOUT_MARGIN`]; any request is cut off at `deadline`.
+    fn post(
+        &self,
+        what: &str,
+        body: &[u8],
+        range: Option<&str>,
+        multicall: bool,
+        deadline: Option<&Deadline>,
+    ) -> Result<RawResponse, Error> {
+        if let Some(d) = deadline.filter(|d| d.passed()) {
+            return Err(d.expired());
+        }
         let header = self.inner.credential.authorize(body)?;
         let mut headers: Vec<(&str, &str)> = Vec::with_capacity(4);
         headers.push((header.name(), header.value()));
-        if let Some(t) = &self.inner.api_timeout {
+        if multicall && let Some(t) = &self.inner.api_timeout {
             headers.push(("X-Miva-API-Timeout", t));
         }
         if self.inner.binary_encoding == BinaryEncoding::Base64 {
@@ -512,12 +629,43 @@ impl MivaClient {
             headers.push(("Range", range));
         }
         let _permit = self.inner.limiter.acquire();
+        // This request's limit: the transport's, raised for a multicall to
+        // the store's budget plus a margin, lowered to what is left of the
+        // deadline (checked after waiting for a permit).
+        let configured = self.inner.transport.timeout();
+        let mut limit = configured;
+        if multicall && let Some(budget) = self.inner.api_budget {
+            limit = limit.max(budget.saturating_add(API_TIMEOUT_MARGIN));
+        }
+        let mut cut_by = None;
+        if let Some(d) = deadline {
+            let left = d.remaining();
+            if left.is_zero() {
+                return Err(d.expired());
+            }
+            if left < limit {
+                limit = left;
+                cut_by = Some(d);
+            }
+        }
         let _span = tracing::debug_span!("miva_request", function = what).entered();
         let started = Instant::now();
-        let result =
-            self.inner
-                .transport
-                .post(&self.inner.endpoint, "application/json", &headers, body);
+        let transport = &self.inner.transport;
+        let result = if limit == configured {
+            transport.post(&self.inner.endpoint, "application/json", &headers, body)
+        } else {
+            transport.post_within(
+                &self.inner.endpoint,
+                "application/json",
+                &headers,
+                body,
+                limit,
+            )
+        };
+        let result = match (result, cut_by) {
+            (Err(Error::Timeout { .. }), Some(d)) => Err(d.expired()),
+            (result, _) => result,
+        };
         match &result {
             Ok(r) => tracing::debug!(
                 function = what,
@@ -544,7 +692,11 @@ impl MivaClient {
     /// asks for the rest (`Range: Operations=<next>-<total>`, re-signed with
     /// a fresh timestamp) until every operation is answered. The loop is
     /// bounded: each round must make progress, and there are at most
-    /// [`DEFAULT_MAX_MULTICALL_ROUNDS`] rounds (configurable).
+    /// [`DEFAULT_MAX_MULTICALL_ROUNDS`] rounds (configurable). Each round
+    /// is bounded by the transport's timeout (raised to the store's budget
+    /// plus [`API_TIMEOUT_MARGIN`] with [`MivaClientBuilder::api_timeout`]);
+    /// the whole multicall by nothing more than rounds × that, unless
+    /// [`MivaClient::multicall_with`] gives it a [`CallOptions::deadline`].
     ///
     /// # Errors
     /// [`Error::Multicall`] when the server's counts do not add up (a 206
@@ -552,10 +704,29 @@ impl MivaClient {
     /// [`Error::Api`] / [`Error::AccessDenied`] when the whole request is
     /// refused; transport errors.
     pub fn multicall(&self, operations: &[Operation]) -> Result<Vec<OperationResult>, Error> {
+        self.multicall_with(operations, &CallOptions::default())
+    }
+
+    /// [`MivaClient::multicall`] with per-call options: the `Store_Code`,
+    /// whether a 502/503/504 may be retried (`idempotent`: every operation
+    /// is safe to repeat), and a `deadline` on the whole multicall, every
+    /// round included.
+    ///
+    /// # Errors
+    /// As [`MivaClient::multicall`]; [`Error::Timeout`] when the deadline
+    /// passes, saying how many operations were answered (those may have
+    /// run: a multicall may write).
+    pub fn multicall_with(
+        &self,
+        operations: &[Operation],
+        options: &CallOptions,
+    ) -> Result<Vec<OperationResult>, Error> {
+        let deadline = options.deadline.map(|d| Deadline::after(d, "multicall"));
+        let deadline = deadline.as_ref();
         let total = operations.len();
         let mut results: Vec<OperationResult> = Vec::with_capacity(total);
         let mut body = Vec::with_capacity(256);
-        let store = self.store_code();
+        let store = options.store_code.as_deref().or(self.store_code());
         let mut retried = false;
         let mut attempt = 0;
         let mut round = 0;
@@ -571,19 +742,31 @@ impl MivaClient {
                 .next_range()
             });
             let response = match self
-                .post("multicall", &body, range.as_deref())
+                .post("multicall", &body, range.as_deref(), true, deadline)
                 .and_then(|r| check_status(&r, true).map(|()| r))
             {
                 Ok(response) => response,
                 // A multicall may write: only what never reached the store
-                // is sent again.
-                Err(e) => match self.retry_wait(&e, false, &mut attempt) {
+                // is sent again (unless the caller says it is idempotent).
+                Err(e) => match self.retry_wait(&e, options.idempotent, &mut attempt, deadline) {
                     Some(wait) => {
                         std::thread::sleep(wait);
                         round -= 1;
                         continue;
                     }
-                    None => return Err(e),
+                    None => {
+                        return Err(match (e, deadline) {
+                            (Error::Timeout { .. }, Some(d)) if d.passed() => Error::Timeout {
+                                what: format!(
+                                    "the multicall deadline passed in round {round}, with {} of \
+                                     {total} operations answered (those may have run)",
+                                    results.len()
+                                ),
+                                limit: d.limit,
+                            },
+                            (e, _) => e,
+                        });
+                    }
                 },
             };
             self.inner.transport.check_decodable(&response.body)?;
@@ -664,7 +847,8 @@ impl MivaClient {
         )))
     }
 
-    /// Every record of a list query, in order, fetched page by page.
+    /// Every record of a list query, in order, fetched page by page (see
+    /// [`Records`] for what is checked of each page).
     pub fn list<R: ListRequest + Send + 'static>(&self, request: R) -> Records<R>
     where
         R::Record: Send + 'static,
@@ -675,26 +859,43 @@ impl MivaClient {
             request,
             page_size: 100,
             concurrency: 1,
+            deadline: None,
+            workers: 0,
             state: None,
         }
     }
 
+    /// One page: `count` records from `offset`, cut off at `deadline`.
     fn fetch_page<R: ListRequest>(
         &self,
         request: &R,
         offset: u64,
         count: u64,
+        deadline: Option<&Deadline>,
         pages: usize,
     ) -> Result<ListPage<R::Record>, Error> {
         let mut page_request = request.clone();
         page_request.query_mut().set_page(offset, count);
+        page_request.validate()?;
+        let store = match page_request.scope() {
+            Scope::Store => self.store_code(),
+            Scope::Domain => None,
+        };
         // Concurrent pages share the body limit; typed records count in
         // the decoded size.
         let share = crate::transport::PageShare {
             pages,
             record_size: std::mem::size_of::<R::Record>(),
         };
-        crate::transport::with_page_share(share, || self.call(&page_request))
+        crate::transport::with_page_share(share, || {
+            self.send_one(
+                Target::Function(page_request.function()),
+                store,
+                &page_request,
+                read_only(page_request.function()),
+                deadline,
+            )
+        })
     }
 }
 
@@ -750,16 +951,85 @@ fn api_error(error: Box<ApiError>) -> Error {
     }
 }
 
+/// Checks a page against what was asked: `None` when it is what a store
+/// that honours `Offset` and `Count` sends, otherwise why not. `total` is
+/// the `total_count` of the first page (`None` for the first page itself).
+fn check_page<T>(
+    page: &ListPage<T>,
+    offset: u64,
+    count: u64,
+    total: Option<u64>,
+) -> Option<String> {
+    if let Some(total) = total
+        && page.total_count != total
+    {
+        return Some(format!(
+            "total_count changed from {total} to {} while paging: records were added or \
+             removed, so some would be skipped or repeated; start the export again (or sort \
+             by a stable key and filter on it)",
+            page.total_count
+        ));
+    }
+    if page.start_offset != offset {
+        return Some(format!(
+            "the store answered start_offset {} for the page requested at Offset {offset}: \
+             it ignores or shifts Offset, so records would be repeated or skipped",
+            page.start_offset
+        ));
+    }
+    let len = page.data.len() as u64;
+    if len > count {
+        return Some(format!(
+            "the page held {len} records, more than the Count {count} asked for"
+        ));
+    }
+    let end = offset.saturating_add(len);
+    let total = page.total_count;
+    if end > total {
+        return Some(format!(
+            "the page held {len} records from offset {offset}, past total_count {total}"
+        ));
+    }
+    if len < count && end < total {
+        return Some(if len == 0 {
+            format!("the page came back empty before total_count {total} was reached")
+        } else {
+            format!(
+                "the page held {len} records, fewer than the Count {count} asked for, before \
+                 total_count {total} was reached"
+            )
+        });
+    }
+    None
+}
+
 /// The iterator of [`MivaClient::list`]: yields each record exactly once,
-/// in order, and stops at `total_count`. If the total changes between
-/// pages, or a page comes back short before the end, it yields an error
-/// naming the offset and stops.
+/// in order, and stops at `total_count`.
+///
+/// Nothing the store says about paging is taken on trust. Every page is
+/// checked against what was asked, sequentially and concurrently alike:
+/// its `start_offset` must be the `Offset` requested (a store that ignores
+/// or shifts `Offset` would repeat or skip records), it may hold no more
+/// records than `Count`, and fewer (or none) only when it reaches
+/// `total_count`; no record may lie past `total_count`, and `total_count`
+/// must not change from the first page's. A page that fails a check, or
+/// that cannot be fetched, ends the iteration with [`Error::Page`] naming
+/// its offset ([`Error::root`] is an [`Error::Pagination`] for a failed
+/// check, or the fetch's error); every record before it was yielded
+/// exactly once, none after it.
+///
+/// Limits: [`Records::concurrency`] at most [`MAX_CONCURRENCY`], and never
+/// more threads than pages left; each request is bounded by the client's
+/// per-request timeout, the whole export by [`Records::deadline`] if set.
 pub struct Records<R: ListRequest> {
     client: MivaClient,
     request: R,
     start: u64,
     page_size: u64,
     concurrency: usize,
+    deadline: Option<Duration>,
+    /// Threads started for concurrent fetching.
+    workers: usize,
     state: Option<State<R::Record>>,
 }
 
@@ -769,6 +1039,7 @@ impl<R: ListRequest> fmt::Debug for Records<R> {
             .field("function", &self.request.function())
             .field("page_size", &self.page_size)
             .field("concurrency", &self.concurrency)
+            .field("deadline", &self.deadline)
             .finish_non_exhaustive()
     }
 }
@@ -786,6 +1057,8 @@ struct State<T> {
     pool: Option<Pool<T>>,
     /// An error to report before ending (a failed first page).
     pending_error: Option<Error>,
+    /// The whole export's deadline, from the first `next()`.
+    deadline: Option<Deadline>,
 }
 
 struct Pool<T> {
@@ -808,10 +1081,23 @@ where
         self
     }
 
-    /// Pages fetched at once (default 1). Records still come out in order;
-    /// at most this many pages are held in memory.
+    /// Pages fetched at once, one thread each (default 1; 0 is taken as
+    /// 1; at most [`MAX_CONCURRENCY`], and more is an [`Error::Config`] on
+    /// the first `next()`, before anything is sent). Records still come out
+    /// in order; at most this many pages are held in memory, and no more
+    /// threads are started than pages remain after the first.
     pub fn concurrency(mut self, pages: usize) -> Self {
         self.concurrency = pages.max(1);
+        self
+    }
+
+    /// An overall limit on the whole export, from the first `next()`: a
+    /// request in flight when it passes is cut off, and the iteration ends
+    /// with [`Error::Page`] for the next page due, whose [`Error::root`] is
+    /// an [`Error::Timeout`] naming the export deadline. Without it each
+    /// page is bounded by the client's per-request timeout only.
+    pub fn deadline(mut self, limit: Duration) -> Self {
+        self.deadline = Some(limit);
         self
     }
 
@@ -820,72 +1106,143 @@ where
         self.state.as_ref().and_then(|s| s.total)
     }
 
+    /// How many threads fetch pages (0 until the first page has arrived,
+    /// and when fetching sequentially): at most the concurrency, and at
+    /// most the pages left after the first.
+    pub fn workers(&self) -> usize {
+        self.workers
+    }
+
+    fn fail(&self, offset: u64, reason: String) -> Error {
+        page_failed(
+            self.request.function(),
+            offset,
+            Error::Pagination {
+                function: self.request.function().to_owned(),
+                offset,
+                reason,
+            },
+        )
+    }
+
     fn first_page(&mut self) -> State<R::Record> {
         let mut state = State {
             buffer: Vec::new().into_iter(),
             next_offset: self.start,
             total: None,
-            done: false,
+            done: true,
             pool: None,
             pending_error: None,
+            deadline: self.deadline.map(|d| Deadline::after(d, "export")),
         };
-        match self
-            .client
-            .fetch_page(&self.request, self.start, self.page_size, self.concurrency)
-        {
-            Ok(page) => {
-                state.total = Some(page.total_count);
-                state.next_offset = self.start + page.data.len() as u64;
-                if page.data.is_empty() || state.next_offset >= page.total_count {
-                    state.done = true;
-                }
-                state.buffer = page.data.into_iter();
-                if !state.done && self.concurrency > 1 {
-                    state.pool = Some(self.start_pool(state.next_offset));
-                }
-            }
+        if self.concurrency > MAX_CONCURRENCY {
+            state.pending_error = Some(Error::Config(format!(
+                "concurrency {} is above the maximum of {MAX_CONCURRENCY} pages in flight \
+                 (one thread each): pass at most {MAX_CONCURRENCY}",
+                self.concurrency
+            )));
+            return state;
+        }
+        let page = match self.client.fetch_page(
+            &self.request,
+            self.start,
+            self.page_size,
+            state.deadline.as_ref(),
+            self.concurrency,
+        ) {
+            Ok(page) => page,
             Err(e) => {
-                state.done = true;
                 state.pending_error = Some(page_failed(self.request.function(), self.start, e));
+                return state;
+            }
+        };
+        if let Some(reason) = check_page(&page, self.start, self.page_size, None) {
+            state.pending_error = Some(self.fail(self.start, reason));
+            return state;
+        }
+        state.total = Some(page.total_count);
+        state.next_offset = self.start + page.data.len() as u64;
+        state.done = page.data.is_empty() || state.next_offset >= page.total_count;
+        state.buffer = page.data.into_iter();
+        if !state.done && self.concurrency > 1 {
+            let left = page.total_count - state.next_offset;
+            let pages_left = usize::try_from(left.div_ceil(self.page_size)).unwrap_or(usize::MAX);
+            match self.start_pool(
+                state.next_offset,
+                self.concurrency.min(pages_left),
+                state.deadline,
+            ) {
+                Ok(pool) => state.pool = Some(pool),
+                Err(e) => {
+                    state.done = true;
+                    state.pending_error =
+                        Some(page_failed(self.request.function(), state.next_offset, e));
+                }
             }
         }
         state
     }
 
-    fn start_pool(&self, from: u64) -> Pool<R::Record> {
+    /// Starts `threads` page fetchers (fewer if the system refuses more,
+    /// but at least one).
+    fn start_pool(
+        &mut self,
+        from: u64,
+        threads: usize,
+        deadline: Option<Deadline>,
+    ) -> Result<Pool<R::Record>, Error> {
         let (work_tx, work_rx) = mpsc::channel::<u64>();
         let (result_tx, result_rx) = mpsc::channel();
         let work_rx = Arc::new(std::sync::Mutex::new(work_rx));
-        for _ in 0..self.concurrency {
+        for n in 0..threads {
             let work_rx = Arc::clone(&work_rx);
             let result_tx = result_tx.clone();
             let client = self.client.clone();
             let request = self.request.clone();
             let count = self.page_size;
             let pages = self.concurrency;
-            std::thread::spawn(move || {
-                loop {
-                    let next = match work_rx.lock() {
-                        Ok(rx) => rx.recv(),
-                        Err(_) => return,
-                    };
-                    let Ok(offset) = next else { return };
-                    let page = client
-                        .fetch_page(&request, offset, count, pages)
-                        .map_err(|e| page_failed(request.function(), offset, e));
-                    if result_tx.send((offset, page)).is_err() {
-                        return;
+            let spawned = std::thread::Builder::new()
+                .name(format!("miva-page-{n}"))
+                .spawn(move || {
+                    loop {
+                        let next = match work_rx.lock() {
+                            Ok(rx) => rx.recv(),
+                            Err(_) => return,
+                        };
+                        let Ok(offset) = next else { return };
+                        let page = client
+                            .fetch_page(&request, offset, count, deadline.as_ref(), pages)
+                            .map_err(|e| page_failed(request.function(), offset, e));
+                        if result_tx.send((offset, page)).is_err() {
+                            return;
+                        }
                     }
+                });
+            match spawned {
+                Ok(_) => self.workers += 1,
+                Err(e) if self.workers == 0 => {
+                    return Err(Error::Config(format!(
+                        "could not start a thread to fetch pages ({e}): lower the concurrency"
+                    )));
                 }
-            });
+                Err(e) => {
+                    tracing::debug!(
+                        started = self.workers,
+                        wanted = threads,
+                        error = %e,
+                        "fewer page threads than asked for"
+                    );
+                    break;
+                }
+            }
         }
-        Pool {
+        Ok(Pool {
             work: Some(work_tx),
             results: result_rx,
             waiting: BTreeMap::new(),
             dispatched_to: from,
             in_flight: 0,
-        }
+        })
     }
 
     /// The page at `state.next_offset`, sequentially or from the pool.
@@ -898,6 +1255,7 @@ where
                     &self.request,
                     state.next_offset,
                     self.page_size,
+                    state.deadline.as_ref(),
                     self.concurrency,
                 )
                 .map_err(|e| page_failed(self.request.function(), state.next_offset, e));
@@ -916,13 +1274,10 @@ where
                 return page;
             }
             if pool.in_flight == 0 {
-                return Err(Error::Pagination {
-                    function: self.request.function().to_owned(),
-                    offset: state.next_offset,
-                    reason: "no page was requested at this offset (a page before it came back \
-                             short)"
-                        .into(),
-                });
+                return Err(self.fail(
+                    state.next_offset,
+                    "no page was requested at this offset".into(),
+                ));
             }
             match pool.results.recv() {
                 Ok((offset, page)) => {
@@ -930,11 +1285,10 @@ where
                     pool.waiting.insert(offset, page);
                 }
                 Err(_) => {
-                    return Err(Error::Pagination {
-                        function: self.request.function().to_owned(),
-                        offset: state.next_offset,
-                        reason: "the page fetching threads stopped".into(),
-                    });
+                    return Err(self.fail(
+                        state.next_offset,
+                        "the page fetching threads stopped".into(),
+                    ));
                 }
             }
         }
@@ -973,9 +1327,14 @@ where
             if state.done {
                 return state.pending_error.take().map(Err);
             }
-            let total = state.total.unwrap_or(0);
             let offset = state.next_offset;
-            let page = match self.next_page(state) {
+            let checked = self.next_page(state).and_then(|page| {
+                match check_page(&page, offset, self.page_size, state.total) {
+                    None => Ok(page),
+                    Some(reason) => Err(self.fail(offset, reason)),
+                }
+            });
+            let page = match checked {
                 Ok(page) => page,
                 Err(e) => {
                     state.done = true;
@@ -983,46 +1342,8 @@ where
                     return Some(Err(e));
                 }
             };
-            let fail = |reason: String| {
-                Some(Err(Error::Pagination {
-                    function: self.request.function().to_owned(),
-                    offset,
-                    reason,
-                }))
-            };
-            if page.total_count != total {
-                state.done = true;
-                state.pool = None;
-                return fail(format!(
-                    "total_count changed from {total} to {} while paging: records were added or \
-                     removed, so some would be skipped or repeated; start the export again (or \
-                     sort by a stable key and filter on it)",
-                    page.total_count
-                ));
-            }
-            if page.data.is_empty() {
-                state.done = true;
-                state.pool = None;
-                return fail(format!(
-                    "the page at offset {offset} came back empty before total_count {total} \
-                     was reached"
-                ));
-            }
             state.next_offset = offset + page.data.len() as u64;
-            if state.pool.is_some()
-                && (page.data.len() as u64) < self.page_size
-                && state.next_offset < total
-            {
-                state.done = true;
-                state.pool = None;
-                return fail(format!(
-                    "the page at offset {offset} held {} records, fewer than the page size {}, \
-                     before total_count {total} was reached",
-                    page.data.len(),
-                    self.page_size
-                ));
-            }
-            if state.next_offset >= total {
+            if page.data.is_empty() || state.next_offset >= page.total_count {
                 state.done = true;
                 state.pool = None;
             }

@@ -214,6 +214,31 @@ impl Transport {
         self.read(response)
     }
 
+    /// As [`Transport::post`], with this one request's overall limit set to
+    /// `timeout` instead of the configured one (a deadline's remaining
+    /// time, or a multicall's server budget plus a margin). Its timeout
+    /// error still names the configured limit: the caller says which fired.
+    pub(crate) fn post_within(
+        &self,
+        url: &str,
+        content_type: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        timeout: Duration,
+    ) -> Result<RawResponse, Error> {
+        let mut request = self.agent.post(url).header("Content-Type", content_type);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request
+            .config()
+            .timeout_global(Some(timeout))
+            .build()
+            .send(body)
+            .map_err(|e| self.transport_error(e))?;
+        self.read(response)
+    }
+
     /// The body limit of a response read now on this thread: the
     /// configured one, or a concurrent page's share of it.
     fn body_limit(&self) -> u64 {
@@ -268,6 +293,11 @@ impl Transport {
             });
         }
         Ok(())
+    }
+
+    /// The configured overall limit of one request.
+    pub(crate) fn timeout(&self) -> Duration {
+        self.config.timeout
     }
 
     /// GETs `url`.
