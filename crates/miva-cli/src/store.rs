@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use clap::Args;
 use miva_envelope::{ListQuery, RawListQuery};
-use miva_http::miva::{CallOptions, MivaClient};
+use miva_http::miva::{CallOptions, MivaClient, MivaClientBuilder};
 use miva_http::{Error, TransportConfig};
 use serde_json::{Map, Value};
 
 use crate::progress::Progress;
 use crate::secrets::CliError;
 use crate::sign::MivaCredentialArgs;
-use crate::terminal::{safe, safe_json};
+use crate::terminal::safe;
 
 /// Where the store is and how to sign for it.
 #[derive(Debug, Args)]
@@ -28,6 +28,10 @@ pub(crate) struct StoreArgs {
     /// Send the token in clear over http:// to a host other than loopback.
     #[arg(long)]
     allow_insecure_http: bool,
+    /// Largest response body read, in bytes (default 64 MiB). A response's
+    /// decoded form may take 4 times this; concurrent pages share it.
+    #[arg(long, env = "MIVA_BODY_LIMIT", value_name = "BYTES")]
+    body_limit: Option<u64>,
     #[command(flatten)]
     credential: MivaCredentialArgs,
 }
@@ -35,6 +39,11 @@ pub(crate) struct StoreArgs {
 impl StoreArgs {
     /// The client these settings describe.
     pub(crate) fn client(&self, timeout: Option<Duration>) -> Result<MivaClient, CliError> {
+        Ok(self.builder(timeout)?.build()?)
+    }
+
+    /// The builder of [`StoreArgs::client`], for settings of one command.
+    pub(crate) fn builder(&self, timeout: Option<Duration>) -> Result<MivaClientBuilder, CliError> {
         let endpoint = self.endpoint.clone().ok_or_else(|| {
             CliError(
                 "no endpoint: set MIVA_ENDPOINT or --endpoint to the store's \
@@ -47,6 +56,9 @@ impl StoreArgs {
             allow_insecure_http: self.allow_insecure_http,
             ..TransportConfig::default()
         };
+        if let Some(limit) = self.body_limit {
+            transport.body_limit = limit;
+        }
         if let Some(timeout) = timeout {
             transport.timeout = timeout;
             transport.connect_timeout = transport.connect_timeout.min(timeout);
@@ -55,7 +67,7 @@ impl StoreArgs {
         if let Some(code) = self.store_code.as_deref().filter(|c| !c.is_empty()) {
             builder = builder.store_code(code);
         }
-        Ok(builder.build()?)
+        Ok(builder)
     }
 }
 
@@ -140,12 +152,10 @@ fn parse_concurrency(text: &str) -> Result<usize, String> {
     Ok(pages)
 }
 
-/// Reads `--json`: inline text, `@FILE`, or `-` for stdin.
-fn read_params(json: Option<&str>) -> Result<Map<String, Value>, CliError> {
-    let Some(text) = json else {
-        return Ok(Map::new());
-    };
-    let (text, source) = if text == "-" {
+/// The text of a `--json` argument (inline, `@FILE`, or `-` for stdin)
+/// and where it came from.
+fn json_text(text: &str) -> Result<(String, String), CliError> {
+    Ok(if text == "-" {
         let mut s = String::new();
         std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
             .map_err(|e| CliError(format!("cannot read --json from stdin: {e}")))?;
@@ -156,7 +166,20 @@ fn read_params(json: Option<&str>) -> Result<Map<String, Value>, CliError> {
         (s, path.to_owned())
     } else {
         (text.to_owned(), "--json".to_owned())
+    })
+}
+
+/// The text of a `--json` argument: inline, `@FILE`, or `-` for stdin.
+pub(crate) fn read_json_text(text: &str) -> Result<String, CliError> {
+    json_text(text).map(|(text, _)| text)
+}
+
+/// Reads `--json`: inline text, `@FILE`, or `-` for stdin.
+fn read_params(json: Option<&str>) -> Result<Map<String, Value>, CliError> {
+    let Some(text) = json else {
+        return Ok(Map::new());
     };
+    let (text, source) = json_text(text)?;
     match serde_json::from_str::<Value>(&text) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(other) => Err(CliError(format!(
@@ -188,14 +211,14 @@ pub(crate) fn report(error: Error) -> Result<ExitCode, CliError> {
         eprintln!("miva: the page of {function} at offset {offset} failed:");
     }
     match error.root() {
-        Error::Api(api) | Error::AccessDenied { error: api, .. } => {
+        Error::Api(api) | Error::AccessDenied { error: api, .. } | Error::ApiOffline(api) => {
             // Server text: escaped, so no control sequence reaches the terminal.
             eprintln!("{}: {}", safe(&api.code), safe(&api.message));
             for field in api.field_errors() {
                 eprintln!("  {}: {}", safe(&field.field), safe(&field.message));
             }
-            if let Error::AccessDenied { kind, .. } = error.root() {
-                eprintln!("miva: hint: {}", kind.hint());
+            if let Some(hint) = error.hint() {
+                eprintln!("miva: hint: {hint}");
             }
             Ok(ExitCode::from(1))
         }
@@ -223,14 +246,18 @@ pub(crate) fn call(args: &CallArgs, timeout: Option<Duration>) -> Result<ExitCod
     };
     match client.call_raw_with(function, &Value::Object(params), &options) {
         Ok(data) => {
-            let text = if args.compact {
-                serde_json::to_string(&data)?
+            // Written as it is made: pretty text can be far larger than the
+            // body (deep indentation), so it is never held whole.
+            let mut out = SafeJsonWriter::new(std::io::stdout().lock());
+            let written = if args.compact {
+                serde_json::to_writer(&mut out, &data)
             } else {
-                serde_json::to_string_pretty(&data)?
-            };
-            let text = safe_json(&text);
-            let mut out = std::io::stdout().lock();
-            if let Err(e) = writeln!(out, "{text}").and_then(|()| out.flush())
+                serde_json::to_writer_pretty(&mut out, &data)
+            }
+            .map_err(std::io::Error::from)
+            .and_then(|()| out.write_all(b"\n"))
+            .and_then(|()| out.flush());
+            if let Err(e) = written
                 && e.kind() != std::io::ErrorKind::BrokenPipe
             {
                 return Err(CliError(format!("cannot write to stdout: {e}")));
@@ -238,6 +265,53 @@ pub(crate) fn call(args: &CallArgs, timeout: Option<Duration>) -> Result<ExitCod
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => report(e),
+    }
+}
+
+/// Serialized JSON passed on in pieces of about 64 KiB, each made safe for
+/// a terminal ([`crate::terminal::safe_json_bytes`]) on a character
+/// boundary.
+struct SafeJsonWriter<W: Write> {
+    inner: W,
+    pending: Vec<u8>,
+}
+
+impl<W: Write> SafeJsonWriter<W> {
+    const CHUNK: usize = 64 * 1024;
+
+    fn new(inner: W) -> Self {
+        Self {
+            inner,
+            pending: Vec::with_capacity(Self::CHUNK + 1024),
+        }
+    }
+
+    /// Writes what is pending up to the last whole character (all of it
+    /// when `all`).
+    fn drain(&mut self, all: bool) -> std::io::Result<()> {
+        let cut = match std::str::from_utf8(&self.pending) {
+            Ok(_) => self.pending.len(),
+            Err(e) if !all && e.error_len().is_none() => e.valid_up_to(),
+            Err(_) => self.pending.len(),
+        };
+        let mut chunk: Vec<u8> = self.pending.drain(..cut).collect();
+        crate::terminal::safe_json_bytes(&mut chunk);
+        self.inner.write_all(&chunk)
+    }
+}
+
+impl<W: Write> Write for SafeJsonWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        if self.pending.len() >= Self::CHUNK {
+            self.drain(false)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.drain(true)?;
+        self.inner.flush()
     }
 }
 
@@ -334,5 +408,27 @@ pub(crate) fn list(args: &ListArgs, timeout: Option<Duration>) -> Result<ExitCod
             }
             report(e)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn safe_json_writer_escapes_across_piece_boundaries() {
+        // C1 controls and bidi overrides are 2- and 3-byte characters; split
+        // every way across writes, they are still escaped.
+        let value = serde_json::json!({"m": "x\u{9b}31m\u{202e}y".repeat(20_000)});
+        let text = serde_json::to_string(&value).unwrap();
+        let whole = crate::terminal::safe_json(&text).into_owned();
+        let mut out = SafeJsonWriter::new(Vec::new());
+        for piece in text.as_bytes().chunks(7) {
+            out.write_all(piece).unwrap();
+        }
+        out.flush().unwrap();
+        assert_eq!(String::from_utf8(out.inner).unwrap(), whole);
+        assert!(!whole.contains('\u{9b}'));
     }
 }

@@ -263,3 +263,38 @@ fn integers_past_64_bits_are_refused_never_printed_as_floats() {
         );
     }
 }
+
+#[test]
+fn call_output_is_written_as_it_is_made() {
+    // Deep nesting that decodes within the budget, but whose pretty
+    // output (each 0 on a line indented 200 spaces) is ~100 x the body:
+    // held whole as text, it alone would pass the bound.
+    let multiple = miva_http::DECODE_MULTIPLE + 1;
+    let tiny = serve(|_| br#"{"success":1,"data":[1,2,3]}"#.to_vec());
+    let baseline = miva(&tiny, &["call", "ProductList_Load_Query"]);
+    let bound = baseline.peak + multiple * LIMIT;
+    let zeros = vec!["0"; 120_000].join(",");
+    let body = format!(
+        r#"{{"success":1,"data":{}{zeros}{}}}"#,
+        "[".repeat(100),
+        "]".repeat(100)
+    )
+    .into_bytes();
+    let url = serve(move |_| body.clone());
+    let run = miva(&url, &["call", "ProductList_Load_Query"]);
+    eprintln!(
+        "deep call: peak {:.1} MiB (bound {:.1}), {:.1} MiB printed",
+        mib(run.peak),
+        mib(bound),
+        mib(run.stdout.len() as u64)
+    );
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    assert!(run.stdout.len() as u64 > multiple * LIMIT);
+    let printed: Value = serde_json::from_str(&run.stdout).unwrap();
+    let mut inner = &printed;
+    for _ in 0..99 {
+        inner = &inner[0];
+    }
+    assert_eq!(inner.as_array().map(Vec::len), Some(120_000));
+    assert!(run.peak <= bound, "peak {:.1} MiB", mib(run.peak));
+}
