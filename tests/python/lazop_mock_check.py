@@ -27,8 +27,8 @@ def main():
         f.write(SECRET)
     os.chmod(secret_file, 0o600)
     server = subprocess.Popen(
-        [miva, "miravia", "mock", "--app-key", APP_KEY, "--access-token", TOKEN,
-         "--app-secret-file", secret_file],
+        [miva, "miravia", "mock", "--app-key", APP_KEY, "--app-secret-file", secret_file],
+        env=dict(os.environ, MIRAVIA_ACCESS_TOKEN=TOKEN),  # never an argument
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     passed, failed = 0, 0
     try:

@@ -46,11 +46,14 @@ pub(crate) struct CallArgs {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum TokenCommand {
-    /// /auth/token/create with the code from the seller's authorization.
+    /// /auth/token/create with the code from the seller's authorization:
+    /// from MIRAVIA_AUTH_CODE, or --code-file FILE (`-` reads stdin). Never
+    /// an argument, where `ps` and shell history would show it.
     Create {
-        /// The authorization code.
-        #[arg(long)]
-        code: String,
+        /// File holding the authorization code (trailing newline ignored);
+        /// `-` reads it from stdin. Without it, MIRAVIA_AUTH_CODE is used.
+        #[arg(long, value_name = "FILE")]
+        code_file: Option<PathBuf>,
     },
     /// /auth/token/refresh with MIRAVIA_REFRESH_TOKEN or
     /// MIRAVIA_REFRESH_TOKEN_FILE.
@@ -69,9 +72,10 @@ pub(crate) struct MockArgs {
     /// is made and printed).
     #[arg(long, value_name = "FILE")]
     app_secret_file: Option<PathBuf>,
-    /// A seller access token the mock accepts (a test value, not a real one).
-    #[arg(long)]
-    access_token: Option<String>,
+    /// File holding a seller access token the mock accepts (else
+    /// MIRAVIA_ACCESS_TOKEN; else only the tokens it issues).
+    #[arg(long, value_name = "FILE")]
+    access_token_file: Option<PathBuf>,
     /// Wait this many milliseconds before every answer (a slow gateway).
     #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(0..=60_000))]
     latency_ms: Option<u64>,
@@ -243,7 +247,10 @@ fn call(args: &CallArgs, timeout: Option<Duration>) -> Result<(), CliError> {
 fn token(command: &TokenCommand, timeout: Option<Duration>) -> Result<(), CliError> {
     let client = client(timeout)?;
     let token = match command {
-        TokenCommand::Create { code } => client.create_token(code),
+        TokenCommand::Create { code_file } => {
+            let code = auth_code(code_file.as_deref())?;
+            client.create_token(&code)
+        }
         TokenCommand::Refresh => {
             let refresh = secret(
                 "MIRAVIA_REFRESH_TOKEN",
@@ -272,6 +279,33 @@ fn token(command: &TokenCommand, timeout: Option<Duration>) -> Result<(), CliErr
     }))
 }
 
+/// The OAuth code: `--code-file FILE`, `--code-file -` (stdin) or
+/// MIRAVIA_AUTH_CODE; surrounding whitespace is ignored.
+fn auth_code(file: Option<&std::path::Path>) -> Result<zeroize::Zeroizing<String>, CliError> {
+    let code = if file == Some(std::path::Path::new("-")) {
+        let mut text = zeroize::Zeroizing::new(String::new());
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|e| {
+            CliError(format!(
+                "cannot read the authorization code from stdin: {e}"
+            ))
+        })?;
+        Some(text)
+    } else {
+        secret("MIRAVIA_AUTH_CODE", None, file, "authorization code")?
+    };
+    match code {
+        Some(code) if !code.trim().is_empty() => {
+            Ok(zeroize::Zeroizing::new(code.trim().to_owned()))
+        }
+        _ => Err(CliError(
+            "no authorization code: set MIRAVIA_AUTH_CODE, or give --code-file FILE \
+             (--code-file - reads stdin) with the code from the seller's authorization \
+             redirect"
+                .into(),
+        )),
+    }
+}
+
 fn mock(args: &MockArgs) -> Result<(), CliError> {
     use std::io::Write;
     let given = match &args.app_secret_file {
@@ -293,7 +327,13 @@ fn mock(args: &MockArgs) -> Result<(), CliError> {
         miravia_sign::AppSecret::new(&secret)?,
     )
     .with_bind(args.addr);
-    if let Some(token) = &args.access_token {
+    let token = crate::secrets::secret(
+        "MIRAVIA_ACCESS_TOKEN",
+        None,
+        args.access_token_file.as_deref(),
+        "access token",
+    )?;
+    if let Some(token) = token.as_deref().map(|t| t.trim()).filter(|t| !t.is_empty()) {
         config = config.with_access_token(token);
     }
     let mut faults = miva_mock::Faults::default();

@@ -30,6 +30,7 @@ fn miva(args: &[&str], env: &[(&str, &str)]) -> Output {
         "MIRAVIA_APP_SECRET_FILE",
         "MIRAVIA_ACCESS_TOKEN",
         "MIRAVIA_REFRESH_TOKEN",
+        "MIRAVIA_AUTH_CODE",
     ] {
         cmd.env_remove(var);
     }
@@ -119,17 +120,53 @@ fn token_create_then_refresh() {
         ("MIRAVIA_APP_KEY", KEY),
         ("MIRAVIA_APP_SECRET", SECRET),
     ];
-    let created = json(&miva(
-        &["miravia", "token", "create", "--code", "0_123_abc"],
-        &env,
-    ));
+    // The code comes from the environment, a file or stdin; never from an
+    // argument (which `ps` and shell history show).
+    let mut with_code = env.to_vec();
+    with_code.push(("MIRAVIA_AUTH_CODE", "0_123_abc"));
+    let created = json(&miva(&["miravia", "token", "create"], &with_code));
     assert_eq!(created["access_token"], "mock-access-1");
+    let code_file = std::env::temp_dir().join(format!("miva-cli-code-{}", std::process::id()));
+    std::fs::write(&code_file, "0_123_abc\n").unwrap();
+    let from_file = miva(
+        &[
+            "miravia",
+            "token",
+            "create",
+            "--code-file",
+            code_file.to_str().unwrap(),
+        ],
+        &env,
+    );
+    let _ = std::fs::remove_file(&code_file);
+    assert_eq!(json(&from_file)["access_token"], "mock-access-2");
+    let mut piped = Command::new(env!("CARGO_BIN_EXE_miva"))
+        .args(["miravia", "token", "create", "--code-file", "-"])
+        .env_remove("MIRAVIA_AUTH_CODE")
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut piped.stdin.take().unwrap(), b"0_123_abc\n").unwrap();
+    let from_stdin = piped.wait_with_output().unwrap();
+    assert_eq!(json(&from_stdin)["access_token"], "mock-access-3");
+    let flag = miva(&["miravia", "token", "create", "--code", "0_123_abc"], &env);
+    assert_eq!(flag.status.code(), Some(2), "the --code argument is gone");
+    let missing = miva(&["miravia", "token", "create"], &env);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("MIRAVIA_AUTH_CODE"),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
     assert_eq!(created["expires_in"], 604_800);
     let refresh = created["refresh_token"].as_str().unwrap().to_owned();
     let mut env2 = env.to_vec();
     env2.push(("MIRAVIA_REFRESH_TOKEN", &refresh));
     let refreshed = json(&miva(&["miravia", "token", "refresh"], &env2));
-    assert_eq!(refreshed["access_token"], "mock-access-2");
+    assert_eq!(refreshed["access_token"], "mock-access-4");
     let again = miva(&["miravia", "token", "refresh"], &env2);
     assert_eq!(again.status.code(), Some(1));
     assert!(
@@ -143,17 +180,13 @@ fn token_create_then_refresh() {
 fn mock_command_prints_its_url_first() {
     let secret_file = std::env::temp_dir().join(format!("miva-cli-secret-{}", std::process::id()));
     std::fs::write(&secret_file, format!("{SECRET}\n")).unwrap();
+    let token_file = std::env::temp_dir().join(format!("miva-cli-token-{}", std::process::id()));
+    std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_miva"))
-        .args([
-            "miravia",
-            "mock",
-            "--app-key",
-            KEY,
-            "--access-token",
-            TOKEN,
-            "--app-secret-file",
-        ])
+        .args(["miravia", "mock", "--app-key", KEY, "--app-secret-file"])
         .arg(&secret_file)
+        .arg("--access-token-file")
+        .arg(&token_file)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -178,5 +211,6 @@ fn mock_command_prints_its_url_first() {
     );
     let _ = child.kill();
     let _ = child.wait();
+    let _ = std::fs::remove_file(&token_file);
     assert_eq!(json(&o)["data"]["name"], "Mock Seller");
 }
