@@ -504,7 +504,12 @@ impl MiraviaClient {
             }
             drop(span);
             let date = response.as_ref().ok().and_then(|r| r.date.clone());
-            let result = response.and_then(decode);
+            // As for Miva: nothing decoded past the memory budget or with
+            // an integer rounded.
+            let result = response.and_then(|r| {
+                self.inner.transport.check_decodable(&r.body)?;
+                decode(r)
+            });
             match result {
                 Err(e) if !clock_retried && self.learn_clock_offset(&e, date.as_deref()) => {
                     clock_retried = true;

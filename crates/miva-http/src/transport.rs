@@ -266,6 +266,15 @@ impl Transport {
     /// ([`Error::ResponseTooLarge`]), or that holds an integer that would
     /// not be read exactly ([`Error::InexactInteger`]).
     pub(crate) fn check_decodable(&self, body: &[u8]) -> Result<(), Error> {
+        // Only JSON objects and arrays can expand (and API answers are
+        // always one); anything else, an HTML page say, is left for the
+        // decoder to report, digits in its text not taken for numbers.
+        if !matches!(
+            body.iter().find(|b| !b.is_ascii_whitespace()),
+            Some(b'{' | b'[')
+        ) {
+            return Ok(());
+        }
         let record_size = PAGE_SHARE.with(Cell::get).map_or(0, |s| s.record_size);
         let scan = miva_envelope::scan_response(body, record_size).map_err(|e| {
             match (e.kind(), e.path()) {

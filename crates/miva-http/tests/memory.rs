@@ -397,3 +397,42 @@ fn list_writes_keep_processed_and_warnings() {
     assert_eq!(data["processed"], 2);
     assert_eq!(data["warnings"][0]["identifier"], "P9");
 }
+
+#[test]
+fn miravia_integers_past_64_bits_are_refused_and_html_digits_are_not_numbers() {
+    use miva_http::miravia::{Gateway, MiraviaClient};
+    let server = serve(|_| {
+        (
+            200,
+            br#"{"code":"0","request_id":"r1","data":{"item_id":18446744073709551616}}"#.to_vec(),
+        )
+    });
+    let base = server.url.replace("/mm5/json.mvc", "/rest");
+    let client = MiraviaClient::builder(
+        Gateway::Custom(base),
+        "123456",
+        miravia_sign::AppSecret::new("memory-test-secret").unwrap(),
+    )
+    .build()
+    .unwrap();
+    match client.get("/product/item/get", &[("item_id", "1")]) {
+        Err(Error::InexactInteger { path, .. }) => assert_eq!(path, "data.item_id"),
+        other => panic!("{other:?}"),
+    }
+    // A 200 HTML page with a long number in its text is undecodable, not
+    // an inexact integer.
+    let html = serve(|_| {
+        (
+            200,
+            b"<html>error 123456789012345678901234567890</html>".to_vec(),
+        )
+    });
+    match client_for_html(&html.url) {
+        Err(Error::Undecodable { .. }) => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+fn client_for_html(url: &str) -> Result<Value, Error> {
+    client(url).call_raw("ProductList_Load_Query", &json!({}))
+}
