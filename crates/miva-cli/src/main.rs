@@ -15,6 +15,7 @@ mod demo;
 mod logging;
 mod miravia;
 mod mock;
+mod multicall;
 mod output;
 mod progress;
 mod secrets;
@@ -64,6 +65,12 @@ enum Command {
     ///
     /// Store: MIVA_ENDPOINT, MIVA_STORE_CODE. Credentials: as for `sign`.
     List(store::ListArgs),
+    /// Run several operations in one multicall request, continuing through
+    /// the store's HTTP 206 partial answers, and print one result per
+    /// operation as JSON. Exit 1 when any answer is an error.
+    ///
+    /// Store: MIVA_ENDPOINT, MIVA_STORE_CODE. Credentials: as for `sign`.
+    Multicall(multicall::MulticallArgs),
     /// Print the X-Miva-API-Authorization header line for the body on stdin.
     ///
     /// Credentials: MIVA_API_TOKEN with MIVA_SIGNING_KEY or
@@ -133,6 +140,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Call(args) => store::call(args, cli.timeout),
         Command::List(args) => store::list(args, cli.timeout),
+        Command::Multicall(args) => multicall::run(args, cli.timeout),
         Command::Sign(args) => done(sign::run(args)),
         Command::Miravia(command) => done(miravia::run(command, cli.timeout)),
         Command::Mock(args) => done(mock::run(args)),

@@ -1,10 +1,12 @@
 //! `miva list` and `miva call` against hostile stores on loopback: a store
 //! that ignores `Offset` makes the export fail (exit 2) after the records it
 //! delivered once, at any concurrency; `--concurrency` above the maximum is
-//! a clear error, not a panic; `--deadline` bounds a whole export or call.
+//! a clear error, not a panic; `--deadline` bounds a whole export, call or
+//! multicall, and `miva multicall` sends `X-Miva-API-Timeout`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may
 
+use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Output, Stdio};
@@ -17,10 +19,19 @@ use serde_json::{Value, json};
 const TOKEN: &str = "00000000000000000000000000c1e001";
 const KEY: &str = "ZmFrZS1zaWduaW5nLWtleS1mb3ItY2xpLXRlc3RzLTAwMDA";
 
-type Handler = Arc<dyn Fn(&Value) -> String + Send + Sync>;
+/// Status, extra headers, body.
+type Answer = (u16, Vec<(String, String)>, String);
+type Handler = Arc<dyn Fn(&Value, &HashMap<String, String>) -> Answer + Send + Sync>;
 
 /// A store on loopback answering each request body with `handler`; its URL.
 fn store(handler: impl Fn(&Value) -> String + Send + Sync + 'static) -> String {
+    store_with_headers(move |body, _| (200, vec![], handler(body)))
+}
+
+/// A store answering each request (body, lower-case headers) with `handler`.
+fn store_with_headers(
+    handler: impl Fn(&Value, &HashMap<String, String>) -> Answer + Send + Sync + 'static,
+) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/mm5/json.mvc", listener.local_addr().unwrap());
     let handler: Handler = Arc::new(handler);
@@ -38,7 +49,7 @@ fn serve(stream: TcpStream, handler: &Handler) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut stream = stream;
     loop {
-        let mut length = 0;
+        let mut headers = HashMap::new();
         let mut first = true;
         loop {
             let mut line = String::new();
@@ -49,19 +60,29 @@ fn serve(stream: TcpStream, handler: &Handler) {
                 break;
             }
             first = false;
-            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                length = v.trim().parse().unwrap_or(0);
+            if let Some((k, v)) = line.split_once(':') {
+                headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
             }
         }
+        let length = headers
+            .get("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
         let mut body = vec![0; length];
         if reader.read_exact(&mut body).is_err() {
             return;
         }
-        let answer = handler(&serde_json::from_slice(&body).unwrap_or(Value::Null));
-        let out = format!(
-            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{answer}",
+        let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let (status, extra, answer) = handler(&body, &headers);
+        let mut out = format!(
+            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
             answer.len()
         );
+        for (k, v) in extra {
+            out.push_str(&format!("{k}: {v}\r\n"));
+        }
+        out.push_str("\r\n");
+        out.push_str(&answer);
         if stream.write_all(out.as_bytes()).is_err() {
             return;
         }
@@ -220,4 +241,105 @@ fn a_deadline_bounds_a_call() {
         "{:?}",
         started.elapsed()
     );
+}
+
+/// A store answering each multicall round with one operation and a 206
+/// after `delay`; it records the X-Miva-API-Timeout it was sent.
+fn slow_multicall(delay: Duration, seen: Arc<std::sync::Mutex<Vec<String>>>) -> String {
+    store_with_headers(move |body, headers| {
+        std::thread::sleep(delay);
+        if let Some(t) = headers.get("x-miva-api-timeout") {
+            seen.lock().unwrap().push(t.clone());
+        }
+        let total = body["Operations"].as_array().map_or(0, Vec::len);
+        let from = headers
+            .get("range")
+            .and_then(|r| r.strip_prefix("Operations="))
+            .and_then(|r| r.split('-').next())
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or(1);
+        let status = if from >= total { 200 } else { 206 };
+        (
+            status,
+            vec![("Content-Range".into(), format!("1/{total}"))],
+            r#"[{"success":1,"data":{"n":1}}]"#.into(),
+        )
+    })
+}
+
+const FOUR_OPS: &str = r#"{"Operations": [
+    {"Function": "Product_Update", "Edit_Product": "P1", "Product_Price": 1},
+    {"Function": "Product_Update", "Edit_Product": "P2", "Product_Price": 2},
+    {"Function": "Product_Update", "Edit_Product": "P3", "Product_Price": 3},
+    {"Function": "Product_Update", "Edit_Product": "P4", "Product_Price": 4}]}"#;
+
+#[test]
+fn multicall_continues_through_206s_and_sends_the_store_budget() {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let url = slow_multicall(Duration::ZERO, Arc::clone(&seen));
+    let out = miva(
+        &url,
+        &[
+            "multicall",
+            "--json",
+            FOUR_OPS,
+            "--api-timeout",
+            "7",
+            "--compact",
+        ],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let results: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(results.as_array().unwrap().len(), 4, "{results}");
+    assert_eq!(results[3], json!({"success": 1, "data": {"n": 1}}));
+    assert_eq!(*seen.lock().unwrap(), ["7", "7", "7", "7"]);
+}
+
+#[test]
+fn a_deadline_bounds_every_round_of_a_multicall() {
+    // 4 rounds of 400 ms each; the multicall may take 1 s in all.
+    let url = slow_multicall(
+        Duration::from_millis(400),
+        Arc::new(std::sync::Mutex::new(Vec::new())),
+    );
+    let started = Instant::now();
+    let out = miva(
+        &url,
+        &[
+            "--timeout",
+            "10",
+            "multicall",
+            "--json",
+            FOUR_OPS,
+            "--deadline",
+            "1",
+        ],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("multicall deadline"), "{stderr}");
+    assert!(stderr.contains("of 4 operations"), "{stderr}");
+    assert!(out.stdout.is_empty());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn multicall_operations_are_checked_before_sending() {
+    let url = store(|_| panic!("nothing may be sent"));
+    for (json, needle) in [
+        ("[]", "no operations"),
+        (r#"[{"Edit_Product": "P1"}]"#, "no \"Function\""),
+        (r#"{"Ops": []}"#, "Operations"),
+        (r#"[{"Function": "X", "Iterations": 3}]"#, "Iterations"),
+    ] {
+        let out = miva(&url, &["multicall", "--json", json]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{json}: {stderr}");
+        assert!(stderr.contains(needle), "{json}: {stderr}");
+    }
 }
