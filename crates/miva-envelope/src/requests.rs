@@ -98,18 +98,8 @@ impl MivaRequest for RawListQuery {
         self.scope
     }
     fn validate(&self) -> Result<(), crate::Error> {
+        crate::api::check_function_name(&self.function)?;
         let info = crate::api::function(&self.function);
-        // A store matches function names exactly and drops a wrong-case one.
-        if let Some(info) = info.filter(|f| f.name != self.function) {
-            return Err(crate::Error::new(
-                crate::ErrorKind::UnknownColumn,
-                format!(
-                    "function `{}` is not one a store knows: did you mean `{}`? Function names \
-                     are case-sensitive at the store",
-                    self.function, info.name
-                ),
-            ));
-        }
         match info.and_then(|f| f.list) {
             Some(columns) if self.check_columns => self.query.check_columns(columns),
             _ => self.query.validate(),

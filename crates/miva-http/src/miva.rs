@@ -396,6 +396,8 @@ impl MivaClient {
         params: &Value,
         options: &CallOptions,
     ) -> Result<Value, Error> {
+        // A store drops a wrong-case function name: never send one.
+        miva_envelope::api::check_function_name(function)?;
         // A domain-scoped function of the spec carries no Store_Code unless
         // the caller put one in `params`.
         let explicit = params.get("Store_Code").is_some();
@@ -552,8 +554,7 @@ impl MivaClient {
             };
             // Nothing is decoded that would not fit in memory or would
             // round an integer.
-            self.inner.transport.check_decodable(&response.body)?;
-            return match miva_envelope::decode_response::<T>(&response.body) {
+            return match self.inner.transport.decode_response::<T>(&response.body)? {
                 Ok(Response::Success(data)) => Ok(data),
                 Ok(Response::Failure(error)) => {
                     let error = api_error(error);
@@ -721,6 +722,9 @@ impl MivaClient {
         operations: &[Operation],
         options: &CallOptions,
     ) -> Result<Vec<OperationResult>, Error> {
+        for operation in operations {
+            miva_envelope::api::check_function_name(operation.function())?;
+        }
         let deadline = options.deadline.map(|d| Deadline::after(d, "multicall"));
         let deadline = deadline.as_ref();
         let total = operations.len();
@@ -881,12 +885,8 @@ impl MivaClient {
             Scope::Store => self.store_code(),
             Scope::Domain => None,
         };
-        // Concurrent pages share the body limit; typed records count in
-        // the decoded size.
-        let share = crate::transport::PageShare {
-            pages,
-            record_size: std::mem::size_of::<R::Record>(),
-        };
+        // Concurrent pages share the body limit.
+        let share = crate::transport::PageShare { pages };
         crate::transport::with_page_share(share, || {
             self.send_one(
                 Target::Function(page_request.function()),

@@ -106,6 +106,33 @@ pub fn function(name: &str) -> Option<&'static FunctionInfo> {
         .or_else(|| FUNCTIONS.iter().find(|f| f.name.eq_ignore_ascii_case(name)))
 }
 
+/// Refuses a function name that the spec has only in another letter
+/// case: a store matches function names exactly and answers a wrong-case
+/// one as an unknown function, so it is never sent. A name the spec does
+/// not have at all passes (the spec may lag behind a store).
+///
+/// ```
+/// use miva_envelope::api::check_function_name;
+///
+/// assert!(check_function_name("ProductList_Load_Query").is_ok());
+/// assert!(check_function_name("Some_Future_Function").is_ok());
+/// let err = check_function_name("productlist_load_query").unwrap_err();
+/// assert!(err.to_string().contains("did you mean `ProductList_Load_Query`?"));
+/// ```
+pub fn check_function_name(name: &str) -> Result<(), crate::Error> {
+    match function(name) {
+        Some(info) if info.name != name => Err(crate::Error::new(
+            crate::ErrorKind::UnknownColumn,
+            format!(
+                "function `{name}` is not one a store knows: did you mean `{}`? Function names \
+                 are case-sensitive at the store",
+                info.name
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// The names in `candidates` closest to `name` (for "did you mean"): those
 /// at the smallest edit distance, if it is small; at most three.
 pub(crate) fn closest<'a>(
