@@ -25,6 +25,9 @@ pub enum ErrorKind {
     /// A response holds an integer outside the 64-bit range, which would
     /// be read as a rounded float; [`Error::path`] names where.
     InexactInteger,
+    /// A response's decoded form would take more memory than allowed
+    /// ([`crate::decode_response_within`]).
+    TooLarge,
 }
 
 impl Error {

@@ -70,5 +70,6 @@ pub use query::{CategoryShow, Connector, ListQuery, Operator, ProductShow, Searc
 pub use requests::{ListRequest, MivaRequest, RawListQuery, Scope};
 pub use response::{
     AccessDenied, ApiError, FieldError, ListPage, ListProcessed, Response, decode_response,
+    decode_response_within,
 };
 pub use scan::{MAX_DEPTH, ResponseScan, scan_response};

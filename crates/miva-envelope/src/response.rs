@@ -1,6 +1,7 @@
 //! Responses: `success` (bool or 0/1) with `data`, or an API error with every
 //! field the server sends; list pages.
 
+use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
 
@@ -9,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::de::{FlexBool, FlexU64};
-use crate::error::Error;
+use crate::error::{Error, ErrorKind};
 
 /// The outcome of one call: the function's `data`, or the error the store
 /// answered with.
@@ -52,6 +53,79 @@ impl<T> Response<T> {
 /// [`crate::ErrorKind::Decode`] when the body is not JSON or not this shape.
 pub fn decode_response<T: DeserializeOwned>(body: &[u8]) -> Result<Response<T>, Error> {
     serde_json::from_slice(body).map_err(Error::decode)
+}
+
+/// Room for the typed records of a list page being decoded on this thread
+/// (see [`decode_response_within`]).
+#[derive(Clone, Copy)]
+struct RecordRoom {
+    records: u64,
+    bytes: u64,
+    /// Set when a page's records did not fit: the bytes they needed, and
+    /// their type.
+    needed: Option<(u64, &'static str)>,
+}
+
+thread_local! {
+    static RECORD_ROOM: Cell<Option<RecordRoom>> = const { Cell::new(None) };
+}
+
+/// As [`decode_response`], with typed records held to `room` bytes: a
+/// [`ListPage<T>`] whose records (as counted by `scan`, the
+/// [`scan_response`](crate::scan_response) of `body`) would take more than
+/// `room` as `T` (`size_of::<T>()` each, twice for a `Vec`'s spare
+/// capacity) is refused before any record is decoded. A typed model can be
+/// far larger than the JSON of an empty record (`{}` is 3 bytes, a
+/// `Product` over a kilobyte), which a scan of the bytes cannot know.
+///
+/// ```
+/// use miva_envelope::{decode_response_within, scan_response, ListPage, Product, Response};
+///
+/// let body = br#"{"success":1,"data":{"total_count":3,"data":[{},{},{}]}}"#;
+/// let scan = scan_response(body, 0)?;
+/// let ok: Response<ListPage<Product>> = decode_response_within(body, &scan, 1 << 20)?;
+/// let refused = decode_response_within::<ListPage<Product>>(body, &scan, 1000).unwrap_err();
+/// assert_eq!(refused.kind(), miva_envelope::ErrorKind::TooLarge);
+/// # Ok::<(), miva_envelope::Error>(())
+/// ```
+///
+/// # Errors
+/// As [`decode_response`]; [`crate::ErrorKind::TooLarge`] when the records
+/// do not fit.
+pub fn decode_response_within<T: DeserializeOwned>(
+    body: &[u8],
+    scan: &crate::ResponseScan,
+    room: u64,
+) -> Result<Response<T>, Error> {
+    struct Restore(Option<RecordRoom>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            RECORD_ROOM.with(|r| r.set(self.0));
+        }
+    }
+    let restore = Restore(RECORD_ROOM.with(|r| {
+        r.replace(Some(RecordRoom {
+            records: scan.records,
+            bytes: room,
+            needed: None,
+        }))
+    }));
+    let result = serde_json::from_slice(body);
+    let needed = RECORD_ROOM.with(Cell::get).and_then(|r| r.needed);
+    drop(restore);
+    match (result, needed) {
+        (Ok(response), _) => Ok(response),
+        (Err(_), Some((needed, record))) => Err(Error::new(
+            ErrorKind::TooLarge,
+            format!(
+                "its {} records would take about {needed} bytes as {}, more than the {room} \
+                 bytes of the budget left for them",
+                scan.records,
+                record.rsplit("::").next().unwrap_or(record)
+            ),
+        )),
+        (Err(e), None) => Err(Error::decode(e)),
+    }
 }
 
 /// An error answered by the store. Every field the API may send is kept.
@@ -437,7 +511,22 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for ListPage<T> {
                     match key.as_ref() {
                         "total_count" => total = Some(map.next_value::<FlexU64>()?.0),
                         "start_offset" => start = Some(map.next_value::<FlexU64>()?.0),
-                        "data" => data = Some(map.next_value::<Vec<T>>()?),
+                        "data" => {
+                            // Typed records are checked against the room
+                            // left for them before any is decoded.
+                            if let Some(mut room) = RECORD_ROOM.with(Cell::get) {
+                                let each = 2 * std::mem::size_of::<T>() as u64;
+                                let needed = room.records.saturating_mul(each);
+                                if needed > room.bytes {
+                                    room.needed = Some((needed, std::any::type_name::<T>()));
+                                    RECORD_ROOM.with(|r| r.set(Some(room)));
+                                    return Err(de::Error::custom(
+                                        "the page's records would not fit in memory",
+                                    ));
+                                }
+                            }
+                            data = Some(map.next_value::<Vec<T>>()?);
+                        }
                         _ => {
                             map.next_value::<IgnoredAny>()?;
                         }
@@ -621,6 +710,31 @@ mod tests {
             assert_eq!(e.data_error, Some(true), "{body}");
             assert_eq!(e.data, Some(json!({"id": 7})), "{body}");
         }
+    }
+
+    #[test]
+    fn typed_records_are_held_to_the_room_left() {
+        let body = format!(
+            r#"{{"success":1,"data":{{"total_count":1000,"data":[{}{{}}]}}}}"#,
+            "{},".repeat(999)
+        );
+        let scan = crate::scan_response(body.as_bytes(), 0).unwrap();
+        assert_eq!(scan.records, 1000);
+        let need = 1000 * 2 * std::mem::size_of::<crate::Product>() as u64;
+        let e =
+            decode_response_within::<ListPage<crate::Product>>(body.as_bytes(), &scan, need - 1)
+                .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TooLarge);
+        assert!(e.to_string().contains("1000 records"), "{e}");
+        assert!(e.to_string().contains("as Product"), "{e}");
+        let ok: Response<ListPage<crate::Product>> =
+            decode_response_within(body.as_bytes(), &scan, need).unwrap();
+        let Response::Success(page) = ok else {
+            panic!("expected success")
+        };
+        assert_eq!(page.data.len(), 1000);
+        // Nothing of the room is left behind on the thread.
+        assert!(decode_response::<ListPage<crate::Product>>(body.as_bytes()).is_ok());
     }
 
     #[test]

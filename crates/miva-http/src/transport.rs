@@ -13,6 +13,9 @@ use ureq::http::Uri;
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 
+use miva_envelope::{Response, ResponseScan};
+use serde::de::DeserializeOwned;
+
 use crate::error::Error;
 
 /// How long a resolved host name is reused.
@@ -30,8 +33,6 @@ pub const DECODE_MULTIPLE: u64 = 4;
 pub(crate) struct PageShare {
     /// Pages in flight at once (the concurrency).
     pub(crate) pages: usize,
-    /// `size_of` one record of the page's type.
-    pub(crate) record_size: usize,
 }
 
 thread_local! {
@@ -266,25 +267,56 @@ impl Transport {
     /// ([`Error::ResponseTooLarge`]), or that holds an integer that would
     /// not be read exactly ([`Error::InexactInteger`]).
     pub(crate) fn check_decodable(&self, body: &[u8]) -> Result<(), Error> {
-        // Only JSON objects and arrays can expand (and API answers are
-        // always one); anything else, an HTML page say, is left for the
-        // decoder to report, digits in its text not taken for numbers.
+        self.scan(body).map(|_| ())
+    }
+
+    /// Decodes a Miva response within the budget: [`check_decodable`]'s
+    /// checks, then typed list records held to what is left of the budget
+    /// ([`miva_envelope::decode_response_within`]). The outer error is the
+    /// budget's or an inexact integer; the inner result is the decoder's.
+    ///
+    /// [`check_decodable`]: Transport::check_decodable
+    pub(crate) fn decode_response<T: DeserializeOwned>(
+        &self,
+        body: &[u8],
+    ) -> Result<Result<Response<T>, miva_envelope::Error>, Error> {
+        let Some((scan, room)) = self.scan(body)? else {
+            return Ok(miva_envelope::decode_response(body));
+        };
+        match miva_envelope::decode_response_within(body, &scan, room) {
+            Err(e) if e.kind() == miva_envelope::ErrorKind::TooLarge => {
+                let limit = self.body_limit();
+                Err(Error::ResponseTooLarge {
+                    limit,
+                    reason: format!(
+                        "{e} ({DECODE_MULTIPLE} x the {limit}-byte body limit in all); {}",
+                        self.advice(limit)
+                    ),
+                })
+            }
+            other => Ok(other),
+        }
+    }
+
+    /// The scan of a JSON object or array body within the budget, and the
+    /// bytes of the budget it leaves; `None` for any other body (an HTML
+    /// page, say), which cannot expand and is left for the decoder to
+    /// report, digits in its text not taken for numbers.
+    fn scan(&self, body: &[u8]) -> Result<Option<(ResponseScan, u64)>, Error> {
         if !matches!(
             body.iter().find(|b| !b.is_ascii_whitespace()),
             Some(b'{' | b'[')
         ) {
-            return Ok(());
+            return Ok(None);
         }
-        let record_size = PAGE_SHARE.with(Cell::get).map_or(0, |s| s.record_size);
-        let scan = miva_envelope::scan_response(body, record_size).map_err(|e| {
-            match (e.kind(), e.path()) {
+        let scan =
+            miva_envelope::scan_response(body, 0).map_err(|e| match (e.kind(), e.path()) {
                 (miva_envelope::ErrorKind::InexactInteger, Some(path)) => Error::InexactInteger {
                     path: path.to_owned(),
                     message: e.to_string(),
                 },
                 _ => Error::Envelope(e),
-            }
-        })?;
+            })?;
         let limit = self.body_limit();
         let budget = limit.saturating_mul(DECODE_MULTIPLE);
         if scan.decoded_bytes > budget {
@@ -301,7 +333,7 @@ impl Transport {
                 ),
             });
         }
-        Ok(())
+        Ok(Some((scan, budget - scan.decoded_bytes)))
     }
 
     /// The configured overall limit of one request.

@@ -189,6 +189,18 @@ fn server_for(scenario: &str) -> Server {
             let (offset, count) = offset_count(r);
             (200, tiny_objects_page(offset, count, 16 * 400_000))
         }),
+        // Empty records: 3 bytes of JSON each, a whole typed Product (over
+        // a kilobyte) once decoded.
+        "typed-call" => serve(|_| {
+            let records = vec!["{}"; 200_000].join(",");
+            (
+                200,
+                format!(
+                    r#"{{"success":1,"data":{{"total_count":200000,"start_offset":0,"data":[{records}]}}}}"#
+                )
+                .into_bytes(),
+            )
+        }),
         other => panic!("unknown scenario {other}"),
     }
 }
@@ -197,6 +209,12 @@ fn server_for(scenario: &str) -> Server {
 fn run_scenario(scenario: &str, url: &str) -> String {
     let client = client(url);
     match scenario {
+        "typed-call" => {
+            match client.call(&miva_envelope::ProductListLoadQuery::new(ListQuery::new())) {
+                Ok(page) => format!("ok {}", page.data.len()),
+                Err(e) => format!("error: {e:?} / {e}"),
+            }
+        }
         "list4" | "list4-objects" => {
             let page_size = if scenario == "list4" { 128 } else { 400_000 };
             let request = RawListQuery::new("ProductList_Load_Query", ListQuery::new());
@@ -276,6 +294,7 @@ fn peak_memory_is_bounded_by_the_body_limit_whatever_the_shape() {
         ("fits", "ok "),
         ("list4", "ok 6144 records"),
         ("list4-objects", "lower the page size or the concurrency"),
+        ("typed-call", "ResponseTooLarge"),
     ] {
         let (peak, outcome) = measure(scenario);
         eprintln!(
