@@ -181,11 +181,18 @@ impl fmt::Display for Error {
                 function,
                 offset,
                 source,
-            } => write!(
-                f,
-                "the page of {function} at offset {offset} failed (every record before it \
-                 was delivered): {source}"
-            ),
+            } => {
+                write!(
+                    f,
+                    "the page of {function} at offset {offset} failed (every record before it \
+                     was delivered): "
+                )?;
+                // A paging check names the function and offset already.
+                match source.as_ref() {
+                    Self::Pagination { reason, .. } => f.write_str(reason),
+                    other => write!(f, "{other}"),
+                }
+            }
             Self::Envelope(e) => write!(f, "{e}"),
             Self::Miravia(e) => write!(f, "{e}"),
             Self::MiraviaSign(e) => write!(f, "signing: {e}"),

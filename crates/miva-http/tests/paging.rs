@@ -230,6 +230,10 @@ fn assert_page_error(ids: &[u64], error: Option<Error>, offset: u64, needle: &st
         panic!("expected a pagination cause, got {:?}", error.root())
     };
     assert!(reason.contains(needle), "{reason}");
+    // The message names the page once and then gives the reason.
+    let text = error.to_string();
+    assert_eq!(text.matches("ProductList_Load_Query").count(), 1, "{text}");
+    assert!(text.ends_with(reason.as_str()), "{text}");
     assert_eq!(ids, (1..=offset).collect::<Vec<u64>>());
 }
 
