@@ -393,7 +393,9 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for ResponseVisitor<T> {
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             match key.as_ref() {
                 "success" => success = Some(map.next_value::<FlexBool>()?.0),
-                "data" if success == Some(true) => data = Some(map.next_value()?),
+                "data" if success == Some(true) => {
+                    data = Some(map.next_value_seed(BareList::<T>(PhantomData))?);
+                }
                 "data" if success.is_none() => early = Some(map.next_value()?),
                 "data" => error.data = Some(map.next_value()?),
                 "processed" => error.processed = map.next_value::<Option<FlexU64>>()?.map(|n| n.0),
@@ -436,7 +438,10 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for ResponseVisitor<T> {
         }
         if let Some(value) = early {
             if success == Some(true) {
-                data = Some(T::deserialize(value).map_err(de::Error::custom)?);
+                data = Some(
+                    de::DeserializeSeed::deserialize(BareList::<T>(PhantomData), value)
+                        .map_err(de::Error::custom)?,
+                );
             } else {
                 error.data = Some(value);
             }
@@ -471,6 +476,158 @@ impl<'de, T: Deserialize<'de>> Visitor<'de> for ResponseVisitor<T> {
             None if has_error_fields => Ok(Response::Failure(Box::new(error))),
             None => Err(de::Error::missing_field("success")),
         }
+    }
+}
+
+/// `data` read as `T`, with a bare list's elements (`Vec<Model>`, for the
+/// functions that answer one) held to the room of
+/// [`decode_response_within`] like a [`ListPage`]'s records. Everything but
+/// a sequence passes through unchanged.
+struct BareList<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> de::DeserializeSeed<'de> for BareList<T> {
+    type Value = T;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<T, D::Error> {
+        if RECORD_ROOM.with(Cell::get).is_none() {
+            return T::deserialize(d);
+        }
+        T::deserialize(Budgeted(d))
+    }
+}
+
+/// A deserializer that checks the elements of a sequence against the
+/// record room before the first is decoded.
+struct Budgeted<D>(D);
+
+macro_rules! forward {
+    ($($method:ident)*) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+            self.0.$method(visitor)
+        }
+    )*};
+}
+
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for Budgeted<D> {
+    type Error = D::Error;
+
+    forward! {
+        deserialize_any deserialize_bool deserialize_i8 deserialize_i16 deserialize_i32
+        deserialize_i64 deserialize_i128 deserialize_u8 deserialize_u16 deserialize_u32
+        deserialize_u64 deserialize_u128 deserialize_f32 deserialize_f64 deserialize_char
+        deserialize_str deserialize_string deserialize_bytes deserialize_byte_buf
+        deserialize_option deserialize_unit deserialize_map deserialize_identifier
+        deserialize_ignored_any
+    }
+
+    fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        self.0.deserialize_seq(BudgetedVisitor(visitor))
+    }
+
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.0.deserialize_unit_struct(name, visitor)
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.0.deserialize_newtype_struct(name, visitor)
+    }
+
+    fn deserialize_tuple<V: Visitor<'de>>(
+        self,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.0.deserialize_tuple(len, visitor)
+    }
+
+    fn deserialize_tuple_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        len: usize,
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.0.deserialize_tuple_struct(name, len, visitor)
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.0.deserialize_struct(name, fields, visitor)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Self::Error> {
+        self.0.deserialize_enum(name, variants, visitor)
+    }
+
+    fn is_human_readable(&self) -> bool {
+        self.0.is_human_readable()
+    }
+}
+
+struct BudgetedVisitor<V>(V);
+
+impl<'de, V: Visitor<'de>> Visitor<'de> for BudgetedVisitor<V> {
+    type Value = V::Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.expecting(f)
+    }
+
+    fn visit_seq<A: de::SeqAccess<'de>>(self, seq: A) -> Result<V::Value, A::Error> {
+        self.0.visit_seq(BudgetedSeq {
+            inner: seq,
+            checked: false,
+        })
+    }
+}
+
+struct BudgetedSeq<A> {
+    inner: A,
+    checked: bool,
+}
+
+impl<'de, A: de::SeqAccess<'de>> de::SeqAccess<'de> for BudgetedSeq<A> {
+    type Error = A::Error;
+
+    fn next_element_seed<S: de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: S,
+    ) -> Result<Option<S::Value>, A::Error> {
+        if !self.checked {
+            self.checked = true;
+            if let Some(mut room) = RECORD_ROOM.with(Cell::get) {
+                let each = 2 * std::mem::size_of::<S::Value>() as u64;
+                let needed = room.records.saturating_mul(each);
+                if needed > room.bytes {
+                    room.needed = Some((needed, std::any::type_name::<S::Value>()));
+                    RECORD_ROOM.with(|r| r.set(Some(room)));
+                    return Err(de::Error::custom(
+                        "the list's records would not fit in memory",
+                    ));
+                }
+            }
+        }
+        self.inner.next_element_seed(seed)
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        self.inner.size_hint()
     }
 }
 
@@ -735,6 +892,24 @@ mod tests {
         assert_eq!(page.data.len(), 1000);
         // Nothing of the room is left behind on the thread.
         assert!(decode_response::<ListPage<crate::Product>>(body.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn bare_lists_of_typed_records_are_held_to_the_room_left() {
+        let body = format!(r#"{{"success":1,"data":[{}{{}}]}}"#, "{},".repeat(999));
+        let scan = crate::scan_response(body.as_bytes(), 0).unwrap();
+        let need = 1000 * 2 * std::mem::size_of::<crate::Product>() as u64;
+        let e = decode_response_within::<Vec<crate::Product>>(body.as_bytes(), &scan, need - 1)
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TooLarge);
+        assert!(e.to_string().contains("as Product"), "{e}");
+        let ok: Response<Vec<crate::Product>> =
+            decode_response_within(body.as_bytes(), &scan, need).unwrap();
+        assert_eq!(ok.into_result().unwrap().len(), 1000);
+        // Values and options pass through the wrapper unchanged.
+        let v: Response<Option<Value>> =
+            decode_response_within(br#"{"success":1,"data":{"a":[1,null]}}"#, &scan, need).unwrap();
+        assert_eq!(v, Response::Success(Some(json!({"a": [1, null]}))));
     }
 
     #[test]
