@@ -597,6 +597,23 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for BudgetedVisitor<V> {
     }
 }
 
+/// Whether the records the scan counted, as `T`s (twice their size: a
+/// `Vec` may hold up to double its length while it grows), fit in the room
+/// the scan left; when not, the room records what was needed for the error.
+fn records_fit<T>() -> bool {
+    let Some(mut room) = RECORD_ROOM.with(Cell::get) else {
+        return true;
+    };
+    let each = 2 * std::mem::size_of::<T>() as u64;
+    let needed = room.records.saturating_mul(each);
+    if needed <= room.bytes {
+        return true;
+    }
+    room.needed = Some((needed, std::any::type_name::<T>()));
+    RECORD_ROOM.with(|r| r.set(Some(room)));
+    false
+}
+
 struct BudgetedSeq<A> {
     inner: A,
     checked: bool,
@@ -611,16 +628,10 @@ impl<'de, A: de::SeqAccess<'de>> de::SeqAccess<'de> for BudgetedSeq<A> {
     ) -> Result<Option<S::Value>, A::Error> {
         if !self.checked {
             self.checked = true;
-            if let Some(mut room) = RECORD_ROOM.with(Cell::get) {
-                let each = 2 * std::mem::size_of::<S::Value>() as u64;
-                let needed = room.records.saturating_mul(each);
-                if needed > room.bytes {
-                    room.needed = Some((needed, std::any::type_name::<S::Value>()));
-                    RECORD_ROOM.with(|r| r.set(Some(room)));
-                    return Err(de::Error::custom(
-                        "the list's records would not fit in memory",
-                    ));
-                }
+            if !records_fit::<S::Value>() {
+                return Err(de::Error::custom(
+                    "the list's records would not fit in memory",
+                ));
             }
         }
         self.inner.next_element_seed(seed)
@@ -648,8 +659,10 @@ impl<'de> Deserialize<'de> for StringOrNumber {
 pub struct ListPage<T> {
     /// How many records match the query (not how many are in this page).
     pub total_count: u64,
-    /// The offset of the first record of this page.
-    pub start_offset: u64,
+    /// The offset of the first record of this page, as the store said it
+    /// (`None` when the answer had no `start_offset`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_offset: Option<u64>,
     /// The records.
     pub data: Vec<T>,
 }
@@ -671,16 +684,10 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for ListPage<T> {
                         "data" => {
                             // Typed records are checked against the room
                             // left for them before any is decoded.
-                            if let Some(mut room) = RECORD_ROOM.with(Cell::get) {
-                                let each = 2 * std::mem::size_of::<T>() as u64;
-                                let needed = room.records.saturating_mul(each);
-                                if needed > room.bytes {
-                                    room.needed = Some((needed, std::any::type_name::<T>()));
-                                    RECORD_ROOM.with(|r| r.set(Some(room)));
-                                    return Err(de::Error::custom(
-                                        "the page's records would not fit in memory",
-                                    ));
-                                }
+                            if !records_fit::<T>() {
+                                return Err(de::Error::custom(
+                                    "the page's records would not fit in memory",
+                                ));
                             }
                             data = Some(map.next_value::<Vec<T>>()?);
                         }
@@ -692,7 +699,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for ListPage<T> {
                 let data = data.ok_or_else(|| de::Error::missing_field("data"))?;
                 Ok(ListPage {
                     total_count: total.ok_or_else(|| de::Error::missing_field("total_count"))?,
-                    start_offset: start.unwrap_or(0),
+                    start_offset: start,
                     data,
                 })
             }
@@ -920,8 +927,11 @@ mod tests {
         .unwrap();
         assert_eq!(
             (page.total_count, page.start_offset, page.data.len()),
-            (3, 2, 1)
+            (3, Some(2), 1)
         );
+        let bare: ListPage<Value> =
+            serde_json::from_value(json!({"total_count": 0, "data": []})).unwrap();
+        assert_eq!(bare.start_offset, None);
         assert!(serde_json::from_value::<ListPage<Value>>(json!({"data": []})).is_err());
         assert!(
             serde_json::from_value::<ListPage<Value>>(json!({"total_count": -1, "data": []}))

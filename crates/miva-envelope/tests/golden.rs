@@ -60,7 +60,7 @@ fn fixture(name: &str) -> Vec<u8> {
 #[test]
 fn products_recorded_from_a_store() {
     let page = golden(&ProductListLoadQuery::default());
-    assert_eq!((page.total_count, page.start_offset), (117, 0));
+    assert_eq!((page.total_count, page.start_offset), (117, Some(0)));
     let first = &page.data[0];
     assert_eq!(first.id, Some(157_790));
     assert_eq!(first.code.as_deref(), Some("prod1"));
@@ -183,7 +183,7 @@ fn recorded_multicalls() {
 #[test]
 fn image_types_list_page() {
     let page = golden(&ImageTypeListLoadQuery::default());
-    assert_eq!((page.total_count, page.start_offset), (1, 0));
+    assert_eq!((page.total_count, page.start_offset), (1, Some(0)));
     assert_eq!(page.data[0].id, Some(1));
     assert_eq!(page.data[0].code.as_deref(), Some("main"));
     assert_eq!(page.data[0].descrip.as_deref(), Some("Main"));

@@ -59,6 +59,7 @@
 mod error;
 pub mod miravia;
 pub mod miva;
+mod page_check;
 mod redact;
 mod retry;
 mod transport;

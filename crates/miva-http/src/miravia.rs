@@ -867,21 +867,9 @@ impl Iterator for Pages<'_> {
             .collect();
         params.push(("offset", &offset));
         params.push(("limit", &limit));
-        let page = match self.client.get(self.api_path, &params) {
+        let mut page = match self.client.get(self.api_path, &params) {
             Ok(page) => page,
             Err(e) => return self.fail(e),
-        };
-        let items = match page.pointer(&self.spec.items) {
-            Some(Value::Array(items)) => items.clone(),
-            None | Some(Value::Null) => Vec::new(),
-            Some(_) => {
-                let cause = Error::Undecodable {
-                    status: 200,
-                    reason: format!("{} is not an array", self.spec.items),
-                    excerpt: String::new(),
-                };
-                return self.fail(cause);
-            }
         };
         let total = self
             .spec
@@ -892,26 +880,34 @@ impl Iterator for Pages<'_> {
                 v.as_u64()
                     .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
             });
-        let show = |t: Option<u64>| t.map_or("none".to_owned(), |t| t.to_string());
-        match self.total {
-            None => self.total = Some(total),
-            Some(first) if first != total => {
-                return self.pagination(format!(
-                    "the total changed from {} to {} while paging: records were added or \
-                     removed, so some would be skipped or repeated; start again",
-                    show(first),
-                    show(total)
-                ));
+        let items = match page.pointer_mut(&self.spec.items).map(Value::take) {
+            // Taken, not copied: the page's records are held once.
+            Some(Value::Array(items)) => items,
+            None | Some(Value::Null) => Vec::new(),
+            Some(_) => {
+                let cause = Error::Undecodable {
+                    status: 200,
+                    reason: format!("{} is not an array", self.spec.items),
+                    excerpt: String::new(),
+                };
+                return self.fail(cause);
             }
-            Some(_) => {}
-        }
+        };
         let len = items.len() as u64;
         let limit = u64::from(self.page_size);
-        if len > limit {
-            return self.pagination(format!(
-                "the page held {len} records, more than the limit {limit} asked for"
-            ));
+        let answer = crate::page_check::PageAnswer {
+            offset: self.offset,
+            count: limit,
+            start_offset: None,
+            len,
+            total,
+        };
+        if let Some(reason) =
+            crate::page_check::check(&answer, self.total, &crate::page_check::MIRAVIA)
+        {
+            return self.pagination(reason);
         }
+        self.total = Some(total);
         if !items.is_empty() && !self.seen.insert(page_hash(&items)) {
             return self.pagination(format!(
                 "the page at offset {} held the same records as a page already delivered: \
@@ -920,20 +916,6 @@ impl Iterator for Pages<'_> {
             ));
         }
         let end = self.offset.saturating_add(len);
-        if let Some(t) = total {
-            if end > t {
-                return self.pagination(format!(
-                    "the page held {len} records from offset {}, past the total {t}",
-                    self.offset
-                ));
-            }
-            if len < limit && end < t {
-                return self.pagination(format!(
-                    "the page held {len} records, fewer than the limit {limit}, before the \
-                     total {t} was reached"
-                ));
-            }
-        }
         self.offset = end;
         if len < limit || total.is_some_and(|t| self.offset >= t) {
             self.done = true;
