@@ -119,6 +119,27 @@ impl Operation {
         Ok(op)
     }
 
+    /// Checks the operation as a raw call is checked before it is sent
+    /// ([`check_raw_call`](crate::api::check_raw_call)): the function
+    /// name's spelling and a list query's filters, with each iteration's
+    /// parameters over the operation's. Module calls are the module's to
+    /// judge.
+    ///
+    /// # Errors
+    /// What [`check_raw_call`](crate::api::check_raw_call) refuses.
+    pub fn check(&self) -> Result<(), Error> {
+        if self.module.is_some() {
+            return Ok(());
+        }
+        crate::api::check_raw_call(&self.function, &self.params)?;
+        for iteration in self.iterations.iter().flatten() {
+            let mut merged = self.params.clone();
+            merged.extend(iteration.iter().map(|(k, v)| (k.clone(), v.clone())));
+            crate::api::check_raw_call(&self.function, &merged)?;
+        }
+        Ok(())
+    }
+
     /// The function called (`Module` for module calls).
     pub fn function(&self) -> &str {
         &self.function

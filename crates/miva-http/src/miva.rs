@@ -396,12 +396,13 @@ impl MivaClient {
         params: &Value,
         options: &CallOptions,
     ) -> Result<Value, Error> {
-        // A store drops a wrong-case function name: never send one.
-        miva_envelope::api::check_function_name(function)?;
-        // A domain-scoped function of the spec carries no Store_Code unless
-        // the caller put one in `params`.
+        // Never send what a store would read otherwise: a wrong-case
+        // function name, a list filter it would drop.
         let explicit = params.get("Store_Code").is_some();
         let (mut store, params) = self.split_store(params)?;
+        miva_envelope::api::check_raw_call(function, &params)?;
+        // A domain-scoped function of the spec carries no Store_Code unless
+        // the caller put one in `params`.
         if !explicit && options.store_code.is_some() {
             store.clone_from(&options.store_code);
         }
@@ -723,7 +724,7 @@ impl MivaClient {
         options: &CallOptions,
     ) -> Result<Vec<OperationResult>, Error> {
         for operation in operations {
-            miva_envelope::api::check_function_name(operation.function())?;
+            operation.check()?;
         }
         let deadline = options.deadline.map(|d| Deadline::after(d, "multicall"));
         let deadline = deadline.as_ref();
@@ -951,56 +952,23 @@ fn api_error(error: Box<ApiError>) -> Error {
     }
 }
 
-/// Checks a page against what was asked: `None` when it is what a store
-/// that honours `Offset` and `Count` sends, otherwise why not. `total` is
-/// the `total_count` of the first page (`None` for the first page itself).
+/// Checks a page against what was asked (the checks both platforms share,
+/// in `page_check`). `total` is the `total_count` of the first page (`None`
+/// for the first page itself).
 fn check_page<T>(
     page: &ListPage<T>,
     offset: u64,
     count: u64,
     total: Option<u64>,
 ) -> Option<String> {
-    if let Some(total) = total
-        && page.total_count != total
-    {
-        return Some(format!(
-            "total_count changed from {total} to {} while paging: records were added or \
-             removed, so some would be skipped or repeated; start the export again (or sort \
-             by a stable key and filter on it)",
-            page.total_count
-        ));
-    }
-    if page.start_offset != offset {
-        return Some(format!(
-            "the store answered start_offset {} for the page requested at Offset {offset}: \
-             it ignores or shifts Offset, so records would be repeated or skipped",
-            page.start_offset
-        ));
-    }
-    let len = page.data.len() as u64;
-    if len > count {
-        return Some(format!(
-            "the page held {len} records, more than the Count {count} asked for"
-        ));
-    }
-    let end = offset.saturating_add(len);
-    let total = page.total_count;
-    if end > total {
-        return Some(format!(
-            "the page held {len} records from offset {offset}, past total_count {total}"
-        ));
-    }
-    if len < count && end < total {
-        return Some(if len == 0 {
-            format!("the page came back empty before total_count {total} was reached")
-        } else {
-            format!(
-                "the page held {len} records, fewer than the Count {count} asked for, before \
-                 total_count {total} was reached"
-            )
-        });
-    }
-    None
+    let answer = crate::page_check::PageAnswer {
+        offset,
+        count,
+        start_offset: page.start_offset,
+        len: page.data.len() as u64,
+        total: Some(page.total_count),
+    };
+    crate::page_check::check(&answer, total.map(Some), &crate::page_check::MIVA)
 }
 
 /// The iterator of [`MivaClient::list`]: yields each record exactly once,
@@ -1200,7 +1168,9 @@ where
             let client = self.client.clone();
             let request = self.request.clone();
             let count = self.page_size;
-            let pages = self.concurrency;
+            // The pages held at once: never more than are left to fetch,
+            // so a small export keeps a large share of the body limit.
+            let pages = threads;
             let spawned = std::thread::Builder::new()
                 .name(format!("miva-page-{n}"))
                 .spawn(move || {
@@ -1267,7 +1237,7 @@ where
                 break;
             }
             pool.in_flight += 1;
-            pool.dispatched_to += self.page_size;
+            pool.dispatched_to = pool.dispatched_to.saturating_add(self.page_size);
         }
         loop {
             if let Some(page) = pool.waiting.remove(&state.next_offset) {

@@ -1,7 +1,9 @@
-//! A store matches function names exactly and answers a wrong-case one as
-//! an unknown function (`mmlsk-json.mv`, wire-facts.md "Envelope"): the
-//! client refuses such a name with the right spelling before anything is
-//! sent, for raw calls, raw list queries and multicall operations alike.
+//! A store matches function, filter, operator and field names exactly and
+//! drops what it does not know, which widens a list's result
+//! (`mmlsk-json.mv`, wire-facts.md "Envelope" and "List Load Query"): the
+//! client refuses such a name, or a set the store would not read as
+//! written, before anything is sent, for raw calls, raw list queries and
+//! multicall operations alike.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may
 
@@ -78,4 +80,45 @@ fn names_the_spec_lacks_are_still_sent() {
     let store = std::thread::spawn(move || listener.accept().map(drop).is_ok());
     assert!(client.call_raw("Some_Future_Function", &json!({})).is_err());
     assert!(store.join().unwrap(), "the request was not sent");
+}
+
+#[test]
+fn raw_list_filters_a_store_would_drop_are_refused_before_sending() {
+    let (listener, client) = silent_store();
+    let search = |filter: &str, field: &str, operator: &str, value: &str| {
+        json!({"Count": 5, "Filter": [{"name": filter, "value": [
+            {"field": field, "operator": operator, "value": value}]}]})
+    };
+    let cases = [
+        // The filter name in the wrong case: the whole search is dropped.
+        (search("Search", "code", "EQ", "A"), "`search`"),
+        // An empty IN set adds no condition: every record.
+        (search("search", "code", "IN", ""), "code"),
+        // category takes IN / NOT_IN only on product lists.
+        (search("search", "category", "EQ", "shirts"), "category"),
+        // Product_Show values are matched exactly; "all" means active only.
+        (
+            json!({"Filter": [{"name": "Product_Show", "value": "all"}]}),
+            "Product_Show",
+        ),
+    ];
+    for (params, needle) in cases {
+        let err = client
+            .call_raw("ProductList_Load_Query", &params)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(needle), "{params}: {err}");
+        let op = Operation::new("ProductList_Load_Query", &params).unwrap();
+        let err = client.multicall(&[op]).unwrap_err().to_string();
+        assert!(err.contains(needle), "multicall {params}: {err}");
+    }
+    // An iteration's filters are checked over the operation's.
+    let op = Operation::with_iterations(
+        "ProductList_Load_Query",
+        &json!({"Count": 1}),
+        [json!({}), search("search", "code", "NOT_IN", "")],
+    )
+    .unwrap();
+    assert!(client.multicall(&[op]).is_err());
+    assert_nothing_sent(&listener);
 }

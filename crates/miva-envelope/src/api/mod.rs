@@ -133,6 +133,48 @@ pub fn check_function_name(name: &str) -> Result<(), crate::Error> {
     }
 }
 
+/// The checks a raw call's parameters get before they are sent, so that a
+/// store reads them as written: the function name's spelling
+/// ([`check_function_name`]), and for a list query (`Count`, `Offset`,
+/// `Sort`, `Filter`) what [`ListQuery::check_columns`](crate::ListQuery::check_columns)
+/// checks when the spec has the function's columns, or
+/// [`ListQuery::validate`](crate::ListQuery::validate) otherwise: names in
+/// the wrong letter case, empty or comma `IN` sets, operators a field does
+/// not take, unknown `Product_Show` values. Other parameters are the
+/// store's to judge.
+///
+/// ```
+/// use miva_envelope::api::check_raw_call;
+/// use serde_json::json;
+///
+/// let ok = json!({"Count": 5, "Filter": [{"name": "search", "value": [
+///     {"field": "code", "operator": "IN", "value": "A,B"}]}]});
+/// assert!(check_raw_call("ProductList_Load_Query", ok.as_object().unwrap()).is_ok());
+/// let empty_set = json!({"Filter": [{"name": "search", "value": [
+///     {"field": "code", "operator": "IN", "value": ""}]}]});
+/// assert!(check_raw_call("ProductList_Load_Query", empty_set.as_object().unwrap()).is_err());
+/// ```
+pub fn check_raw_call(
+    name: &str,
+    params: &serde_json::Map<String, serde_json::Value>,
+) -> Result<(), crate::Error> {
+    check_function_name(name)?;
+    let columns = function(name).and_then(|f| f.list);
+    let list_params: serde_json::Map<String, serde_json::Value> =
+        ["Count", "Offset", "Sort", "Filter"]
+            .into_iter()
+            .filter_map(|key| params.get(key).map(|v| (key.to_owned(), v.clone())))
+            .collect();
+    if list_params.is_empty() {
+        return Ok(());
+    }
+    let query = crate::ListQuery::from_json(list_params)?;
+    match columns {
+        Some(columns) => query.check_columns(columns),
+        None => query.validate(),
+    }
+}
+
 /// The names in `candidates` closest to `name` (for "did you mean"): those
 /// at the smallest edit distance, if it is small; at most three.
 pub(crate) fn closest<'a>(
