@@ -208,7 +208,8 @@ impl Search {
     /// dropped for `TRUE`, `FALSE` and `NULL`; for `IN` / `NOT_IN` an array
     /// is joined with commas, as the API expects (an empty set, or a member
     /// that is empty or holds a comma, is refused when the query is checked
-    /// or sent).
+    /// or sent). A string given for `IN` / `NOT_IN` is one member, so a
+    /// pre-joined `"A,B"` is refused: pass `["A", "B"]`.
     pub fn condition(
         mut self,
         field: impl Into<String>,

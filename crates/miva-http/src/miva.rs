@@ -378,7 +378,10 @@ impl MivaClient {
     ///
     /// # Errors
     /// As [`MivaClient::call`]; [`Error::Config`] when `params` is not an
-    /// object.
+    /// object; [`Error::Envelope`] before anything is sent when a store
+    /// would read the call otherwise
+    /// ([`check_raw_call`](miva_envelope::api::check_raw_call): a function
+    /// name in the wrong letter case, a list filter it would drop).
     pub fn call_raw(&self, function: &str, params: &Value) -> Result<Value, Error> {
         self.call_raw_with(function, params, &CallOptions::default())
     }
@@ -704,7 +707,8 @@ impl MivaClient {
     /// [`Error::Multicall`] when the server's counts do not add up (a 206
     /// without `Content-Range`, no progress, more answers than operations);
     /// [`Error::Api`] / [`Error::AccessDenied`] when the whole request is
-    /// refused; transport errors.
+    /// refused; [`Error::Envelope`] before anything is sent when an
+    /// operation fails [`Operation::check`]; transport errors.
     pub fn multicall(&self, operations: &[Operation]) -> Result<Vec<OperationResult>, Error> {
         self.multicall_with(operations, &CallOptions::default())
     }
@@ -1052,8 +1056,9 @@ where
     /// Pages fetched at once, one thread each (default 1; 0 is taken as
     /// 1; at most [`MAX_CONCURRENCY`], and more is an [`Error::Config`] on
     /// the first `next()`, before anything is sent). Records still come out
-    /// in order; at most this many pages are held in memory, and no more
-    /// threads are started than pages remain after the first.
+    /// in order; at most this many pages are held in memory besides the one
+    /// being handed out (each gets 1/(pages + 1) of the body limit), and no
+    /// more threads are started than pages remain after the first.
     pub fn concurrency(mut self, pages: usize) -> Self {
         self.concurrency = pages.max(1);
         self

@@ -61,11 +61,17 @@ pub(crate) fn with_page_share<T>(share: PageShare, f: impl FnOnce() -> T) -> T {
 pub struct TransportConfig {
     /// Time allowed to open a connection (default 10 s).
     pub connect_timeout: Duration,
-    /// Time allowed for a whole call, connection to last body byte
-    /// (default 120 s).
+    /// Time allowed for one request, connection to last body byte
+    /// (default 120 s). A multicall request may take the store's budget
+    /// (`api_timeout`) plus 10 s when that is longer; a whole call with its
+    /// retries, a whole multicall or a whole export is bounded only by a
+    /// deadline (`CallOptions::deadline`, `Records::deadline`).
     pub timeout: Duration,
     /// Largest response body read (default 64 MiB); a larger one is an error,
-    /// not an out-of-memory.
+    /// not an out-of-memory. A body is decoded only when a scan of its bytes
+    /// shows its decoded form fits in [`DECODE_MULTIPLE`] times this limit,
+    /// so one response takes at most about `DECODE_MULTIPLE + 1` times it;
+    /// concurrent list pages share it (each 1/(pages + 1)).
     pub body_limit: u64,
     /// Allow `http://` to hosts other than loopback (default false: the
     /// token and signature would travel in clear text).
