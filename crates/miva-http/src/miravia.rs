@@ -848,8 +848,9 @@ impl Iterator for Pages<'_> {
         if self.done {
             return None;
         }
-        if self.pages >= self.spec.max_pages {
-            let max = self.spec.max_pages;
+        // The field is public: 0 is taken as 1, as `PageSpec::max_pages` says.
+        if self.pages >= self.spec.max_pages.max(1) {
+            let max = self.spec.max_pages.max(1);
             return self.pagination(format!(
                 "{max} pages fetched and the gateway still has more (every page full, or the \
                  total not reached): stopped rather than page forever; raise \
