@@ -294,17 +294,22 @@ impl From<miravia_sign::Error> for Error {
 }
 
 /// The first [`EXCERPT_LEN`] characters of a body, lossily decoded, on one
-/// line.
+/// line, with credentials redacted ([`crate::redact::redact_url`]): a
+/// proxy's error page may echo the signed request line
+/// (`GET /rest/seller/get?access_token=...&sign=... HTTP/1.1`).
 pub(crate) fn excerpt(body: &[u8]) -> String {
     if body.is_empty() {
         return "(empty body)".to_owned();
     }
-    let text = String::from_utf8_lossy(&body[..body.len().min(EXCERPT_LEN * 4)]);
-    let mut out: String = text
+    let window = &body[..body.len().min(EXCERPT_LEN * 4)];
+    // Control characters become spaces before redacting, so that one
+    // cannot hide a parameter's start from it.
+    let text: String = String::from_utf8_lossy(window)
         .chars()
-        .take(EXCERPT_LEN)
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
+    let text = crate::redact::redact_url(&text);
+    let mut out: String = text.chars().take(EXCERPT_LEN).collect();
     if text.chars().count() > EXCERPT_LEN || body.len() > EXCERPT_LEN * 4 {
         out.push('…');
     }

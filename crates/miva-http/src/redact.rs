@@ -67,57 +67,106 @@ pub fn redact_url(url: &str) -> Cow<'_, str> {
     }
 }
 
-/// A value ends at one of these (or at the end of the text).
+/// A value ends at one of these (or at the end of the text), or at a
+/// percent-encoded `&` or `#` (`%26`, `%23`: a nested query's separators).
 fn ends_value(c: char) -> bool {
     matches!(c, '&' | '#' | ';' | '"' | '\'' | '<' | '>' | '`') || c.is_whitespace()
 }
 
 /// A parameter starts after one of these (or at the start of the text).
 fn starts_param(c: char) -> bool {
-    matches!(c, '?' | '&' | '#' | ';' | '"' | '\'' | '(' | '<') || c.is_whitespace()
+    matches!(c, '?' | '&' | '#' | ';' | '"' | '\'' | '(' | '<' | '>') || c.is_whitespace()
+}
+
+/// Whether `text` starts with the percent escape `%XY` of `hex` (any case).
+fn escape_at(text: &str, hex: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() >= 3 && bytes[0] == b'%' && bytes[1..3].eq_ignore_ascii_case(hex.as_bytes())
+}
+
+/// The length of the parameter separator `text` starts with: a
+/// [`starts_param`] character, or a percent-encoded `?`, `&` or `#`
+/// (`%3F`, `%26`, `%23`) of a nested, encoded query.
+fn separator_len(text: &str) -> Option<usize> {
+    let c = text.chars().next()?;
+    if starts_param(c) {
+        Some(c.len_utf8())
+    } else if ["3F", "26", "23"].iter().any(|hex| escape_at(text, hex)) {
+        Some(3)
+    } else {
+        None
+    }
+}
+
+/// The length of the assignment `text` starts with: `=` or its escape
+/// `%3D`.
+fn assignment_len(text: &str) -> Option<usize> {
+    if text.starts_with('=') {
+        Some(1)
+    } else if escape_at(text, "3D") {
+        Some(3)
+    } else {
+        None
+    }
+}
+
+/// Where the value at the start of `text` ends.
+fn value_len(text: &str) -> usize {
+    text.char_indices()
+        .find(|(i, c)| {
+            ends_value(*c) || escape_at(&text[*i..], "26") || escape_at(&text[*i..], "23")
+        })
+        .map_or(text.len(), |(i, _)| i)
+}
+
+/// Where the parameter name at the start of `text` ends: at an assignment,
+/// a separator or the end of a value.
+fn name_len(text: &str) -> usize {
+    text.char_indices()
+        .find(|(i, c)| {
+            let rest = &text[*i..];
+            ends_value(*c) || assignment_len(rest).is_some() || separator_len(rest).is_some()
+        })
+        .map_or(text.len(), |(i, _)| i)
 }
 
 fn redact_params(text: &str) -> Cow<'_, str> {
     let mut out = String::new();
     let mut copied = 0; // bytes of `text` already in `out`
     let mut at_start = true;
-    let mut chars = text.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
+    let mut i = 0;
+    while let Some(c) = text[i..].chars().next() {
+        if let Some(len) = separator_len(&text[i..]) {
+            at_start = true;
+            i += len;
+            continue;
+        }
+        let next = i + c.len_utf8();
         if !at_start {
-            at_start = starts_param(c);
+            i = next;
             continue;
         }
-        at_start = starts_param(c);
-        if at_start {
+        at_start = false;
+        // A candidate name starts at `i`: read it up to the assignment.
+        let name_end = i + name_len(&text[i..]);
+        let Some(assign) = assignment_len(&text[name_end..]) else {
+            i = next;
+            continue;
+        };
+        if name_end == i || !is_secret_param(&text[i..name_end]) {
+            i = next;
             continue;
         }
-        // A candidate name starts at `i`: read it up to '='.
-        let rest = &text[i..];
-        let name_len = rest
-            .find(|ch: char| ch == '=' || ends_value(ch) || ch == '?')
-            .unwrap_or(rest.len());
-        if !rest[name_len..].starts_with('=') || name_len == 0 {
-            continue;
-        }
-        let name = &rest[..name_len];
-        if !is_secret_param(name) {
-            continue;
-        }
-        let value_start = i + name_len + 1;
-        let value_len = text[value_start..]
-            .find(ends_value)
-            .unwrap_or(text.len() - value_start);
-        if value_len == 0 || &text[value_start..value_start + value_len] == REDACTED {
+        let value_start = name_end + assign;
+        let value_end = value_start + value_len(&text[value_start..]);
+        if value_end == value_start || &text[value_start..value_end] == REDACTED {
+            i = next;
             continue;
         }
         out.push_str(&text[copied..value_start]);
         out.push_str(REDACTED);
-        copied = value_start + value_len;
-        // Skip the value.
-        while chars.peek().is_some_and(|(j, _)| *j < copied) {
-            chars.next();
-        }
-        at_start = false;
+        copied = value_end;
+        i = value_end;
     }
     if copied == 0 {
         Cow::Borrowed(text)
@@ -246,6 +295,38 @@ mod tests {
     }
 
     #[test]
+    fn percent_encoded_nested_queries_are_redacted() {
+        let cases = [
+            // A login page's `next=` holding the signed request, encoded.
+            (
+                "https://login.example/?next=%2Frest%2Fseller%2Fget%3Faccess_token%3DAT%26sign%3DS",
+                "https://login.example/?next=%2Frest%2Fseller%2Fget%3Faccess_token%3D<redacted>%26sign%3D<redacted>",
+            ),
+            // Lower-case escapes, and a value ending at a plain `&`.
+            (
+                "/?next=%2fx%3faccess_token%3dAT&sign=S&state=1",
+                "/?next=%2fx%3faccess_token%3d<redacted>&sign=<redacted>&state=1",
+            ),
+            // An encoded name and an encoded `#` ending the value.
+            (
+                "?r=%3Faccess%5Ftoken%3DAT%23frag",
+                "?r=%3Faccess%5Ftoken%3D<redacted>%23frag",
+            ),
+            // Non-credentials inside the nested query are kept.
+            (
+                "?next=%2Fx%3Fapp_key%3D123%26sign_method%3Dsha256",
+                "?next=%2Fx%3Fapp_key%3D123%26sign_method%3Dsha256",
+            ),
+            // A name right after an HTML tag.
+            ("<p>access_token=AT</p>", "<p>access_token=<redacted></p>"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(redact_url(input), want, "{input}");
+            assert_eq!(redact_url(want), want, "{want}");
+        }
+    }
+
+    #[test]
     fn odd_input_does_not_panic() {
         for input in [
             "%",
@@ -257,6 +338,11 @@ mod tests {
             "a://:@",
             "?é=1&sign=é",
             "&&&",
+            "%3D",
+            "%3Dsign%3D",
+            "?sign%3",
+            "%26sign%3D%26",
+            "a%3Fé%3D1",
         ] {
             let _ = redact_url(input);
         }

@@ -3,7 +3,8 @@
 //! those values into an error's `Display` or `Debug`, or into a TRACE log
 //! (issue item 4). The gateway is a loopback server in this test.
 //!
-//! One test function: the capturing subscriber is global.
+//! Only the first test installs the capturing subscriber (it is global);
+//! the others' logs may land in it too, and must be as clean.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may
 
@@ -36,11 +37,11 @@ impl Write for Captured {
     }
 }
 
-/// A loopback "gateway" answering every request with `status` and a
-/// `Location` on another host that repeats the request's path and query,
-/// plus (for POSTs, whose query is empty) the signed parameters a proxy
-/// might have logged. Returns its base URL.
-fn redirecting_gateway(status: u16) -> String {
+/// A loopback "gateway" answering every request with `answer(echoed)`, a
+/// whole HTTP response, where `echoed` is the request's path and query plus
+/// (for POSTs, whose query is empty) the signed parameters a proxy might
+/// have logged. Returns its base URL.
+fn gateway(answer: impl Fn(&str) -> String + Send + 'static) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {
@@ -69,14 +70,64 @@ fn redirecting_gateway(status: u16) -> String {
             } else {
                 format!("{target}?access_token={ACCESS_TOKEN}&sign=ECHOEDSIGNATURE0123")
             };
-            let response = format!(
-                "HTTP/1.1 {status} Moved\r\nLocation: https://elsewhere.example{echoed}\r\n\
-                 Content-Length: 0\r\nConnection: close\r\n\r\n"
-            );
-            let _ = stream.write_all(response.as_bytes());
+            let _ = stream.write_all(answer(&echoed).as_bytes());
         }
     });
     format!("http://{addr}")
+}
+
+/// A gateway answering `status` with a `Location` on another host that
+/// repeats the (signed) request.
+fn redirecting_gateway(status: u16) -> String {
+    gateway(move |echoed| {
+        format!(
+            "HTTP/1.1 {status} Moved\r\nLocation: https://elsewhere.example{echoed}\r\n\
+             Content-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+    })
+}
+
+/// A proxy answering 502 with an nginx-style HTML error page that echoes
+/// the request line, signed query and all (HTML-escaped, as nginx does).
+/// The signatures it was sent are pushed to `seen`.
+fn echoing_error_gateway(seen: Arc<Mutex<Vec<String>>>) -> String {
+    gateway(move |echoed| {
+        if let Some((_, sign)) = echoed.split_once("&sign=") {
+            let sign = sign.split('&').next().unwrap_or_default();
+            seen.lock().unwrap().push(sign.to_owned());
+        }
+        let body = format!(
+            "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n\
+             <p>GET {} HTTP/1.1</p>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n",
+            echoed.replace('&', "&amp;")
+        );
+        format!(
+            "HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    })
+}
+
+/// A gateway redirecting to a login page whose `next=` is the signed
+/// request, percent-encoded.
+fn login_redirect_gateway() -> String {
+    gateway(|echoed| {
+        let next: String = echoed
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        format!(
+            "HTTP/1.1 301 Moved\r\nLocation: https://login.example/?next={next}\r\n\
+             Content-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+    })
 }
 
 fn assert_clean(what: &str, text: &str, signatures: &[&str]) {
@@ -201,4 +252,86 @@ fn redirect_locations_reach_errors_and_logs_redacted() {
     );
     assert_clean("TRACE logs", &logs, &[]);
     assert!(!logs.contains("redirleak-oauth-code"), "{logs}");
+}
+
+fn miravia_client(base: &str) -> MiraviaClient {
+    MiraviaClient::builder(
+        Gateway::Custom(format!("{base}/rest")),
+        "123456",
+        AppSecret::new(APP_SECRET).unwrap(),
+    )
+    .access_token(ACCESS_TOKEN)
+    .build()
+    .unwrap()
+}
+
+#[test]
+fn an_error_page_echoing_the_signed_request_reaches_errors_redacted() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let client = miravia_client(&echoing_error_gateway(seen.clone()));
+    let errors = [
+        client.get("/seller/get", &[("x", "1")]).unwrap_err(),
+        client.post("/seller/get", &[("x", "1")]).unwrap_err(),
+        client.create_token("redirleak-oauth-code").unwrap_err(),
+    ];
+    // The real signatures the proxy saw (a prefix is enough to leak).
+    let seen: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|s| s.len() >= 16)
+        .map(|s| s[..16].to_owned())
+        .collect();
+    let seen: Vec<&str> = seen.iter().map(String::as_str).collect();
+    for error in &errors {
+        let Error::HttpStatus { status, excerpt } = error else {
+            panic!("expected an HTTP status error, got {error:?}");
+        };
+        assert_eq!(*status, 502);
+        assert!(excerpt.contains("502 Bad Gateway"), "{excerpt}");
+        assert!(
+            excerpt.contains("GET /rest/") && excerpt.contains("access_token=<redacted>"),
+            "the excerpt still shows the page, redacted: {excerpt}"
+        );
+        let display = error.to_string();
+        let debug = format!("{error:?}");
+        assert_clean("Display", &display, &seen);
+        assert_clean("Debug", &debug, &seen);
+        assert!(!display.contains("redirleak-oauth-code"), "{display}");
+        assert!(!debug.contains("redirleak-oauth-code"), "{debug}");
+    }
+    // The POST's echo (short enough to fit in the excerpt) shows its
+    // signature parameter redacted.
+    let Error::HttpStatus { excerpt, .. } = &errors[1] else {
+        unreachable!()
+    };
+    assert!(excerpt.contains("&amp;sign=<redacted>"), "{excerpt}");
+}
+
+#[test]
+fn a_login_redirect_with_the_signed_request_percent_encoded_is_redacted() {
+    let client = miravia_client(&login_redirect_gateway());
+    for error in [
+        client.get("/seller/get", &[("x", "1")]).unwrap_err(),
+        client.post("/seller/get", &[("x", "1")]).unwrap_err(),
+        client.create_token("redirleak-oauth-code").unwrap_err(),
+    ] {
+        let Error::Redirect { status, location } = &error else {
+            panic!("expected a redirect error, got {error:?}");
+        };
+        assert_eq!(*status, 301);
+        let location = location.as_deref().unwrap();
+        assert!(
+            location.starts_with("https://login.example/?next=%2Frest%2F"),
+            "the redacted location still says where: {location}"
+        );
+        assert!(location.contains("access_token%3D<redacted>"), "{location}");
+        assert!(location.contains("sign%3D<redacted>"), "{location}");
+        let display = error.to_string();
+        let debug = format!("{error:?}");
+        assert_clean("Display", &display, &[]);
+        assert_clean("Debug", &debug, &[]);
+        assert!(!display.contains("redirleak-oauth-code"), "{display}");
+        assert!(!debug.contains("redirleak-oauth-code"), "{debug}");
+    }
 }
