@@ -86,9 +86,7 @@ pub(crate) fn check(
             "the page held {len} records, more than the {count_name} {count} asked for"
         ));
     }
-    let Some(total) = page.total else {
-        return None;
-    };
+    let total = page.total?;
     let end = offset.saturating_add(len);
     // An empty page at or past the end is what an offset beyond the last
     // record gets; records past the total are not.
