@@ -56,6 +56,7 @@
 //! # Ok(()) }
 //! ```
 
+mod deadline;
 mod error;
 pub mod miravia;
 pub mod miva;

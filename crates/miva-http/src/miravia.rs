@@ -11,6 +11,7 @@ use miravia_sign::{AppSecret, RequestSigner, SignedParams, Timestamp};
 use serde_json::Value;
 use zeroize::Zeroizing;
 
+use crate::deadline::Deadline;
 use crate::error::{Error, excerpt};
 use crate::retry::{Limiter, RetryPolicy, nothing_was_sent};
 use crate::transport::{RawResponse, Transport, TransportConfig, parse_http_date};
@@ -433,6 +434,19 @@ impl MiraviaClient {
         params: &[(&str, &str)],
         files: &[FilePart],
     ) -> Result<Value, Error> {
+        self.call_within(method, api_path, params, files, None)
+    }
+
+    /// [`MiraviaClient::call`], every attempt of it (and every wait
+    /// between them) within `deadline` when there is one.
+    fn call_within(
+        &self,
+        method: Method,
+        api_path: &str,
+        params: &[(&str, &str)],
+        files: &[FilePart],
+        deadline: Option<&Deadline>,
+    ) -> Result<Value, Error> {
         let token = self.current_token()?;
         self.send(
             &self.inner.base,
@@ -441,9 +455,15 @@ impl MiraviaClient {
             params,
             files,
             token.as_deref().map(String::as_str),
+            deadline,
         )
     }
 
+    /// Signs and sends one call, retrying where that is safe. With a
+    /// `deadline`, no attempt starts once it has passed, a request in
+    /// flight is cut off when it passes ([`Error::Timeout`] naming it), and
+    /// no retry waits longer than the time left.
+    #[allow(clippy::too_many_arguments)]
     fn send(
         &self,
         base: &str,
@@ -452,6 +472,7 @@ impl MiraviaClient {
         params: &[(&str, &str)],
         files: &[FilePart],
         access_token: Option<&str>,
+        deadline: Option<&Deadline>,
     ) -> Result<Value, Error> {
         if method == Method::Get && !files.is_empty() {
             return Err(Error::Config("files can only be sent with POST".into()));
@@ -464,29 +485,49 @@ impl MiraviaClient {
         let mut attempt = 0;
         let mut clock_retried = false;
         loop {
+            if let Some(d) = deadline.filter(|d| d.passed()) {
+                return Err(d.expired());
+            }
             // Signed again for every attempt: a fresh timestamp.
             let now = Timestamp::from_system_time(self.platform_now())?;
             let signed = signer.sign(api_path, now, params, None)?;
             let permit = self.inner.limiter.acquire();
+            // This request's limit: the transport's, lowered to what is
+            // left of the deadline (checked after waiting for a permit).
+            let transport = &self.inner.transport;
+            let cut = match deadline {
+                Some(d) => d.request_limit(transport.timeout())?,
+                None => None,
+            };
             let span = tracing::debug_span!("miravia_request", api = api_path).entered();
             let started = std::time::Instant::now();
+            let post = |content_type: &str, body: &[u8]| match cut {
+                Some(limit) => transport.post_within(&url, content_type, &[], body, limit),
+                None => transport.post(&url, content_type, &[], body),
+            };
             let response = match method {
-                Method::Get => self
-                    .inner
-                    .transport
-                    .get(&format!("{url}?{}", signed.to_urlencoded())),
-                Method::Post if files.is_empty() => self.inner.transport.post(
-                    &url,
+                Method::Get => {
+                    let url = format!("{url}?{}", signed.to_urlencoded());
+                    match cut {
+                        Some(limit) => transport.get_within(&url, limit),
+                        None => transport.get(&url),
+                    }
+                }
+                Method::Post if files.is_empty() => post(
                     "application/x-www-form-urlencoded",
-                    &[],
                     signed.to_urlencoded().as_bytes(),
                 ),
                 Method::Post => {
                     let (content_type, body) = multipart(&signed, files);
-                    self.inner.transport.post(&url, &content_type, &[], &body)
+                    post(&content_type, &body)
                 }
             };
             drop(permit);
+            // Cut off by the deadline: its error, not the transport's.
+            let response = match (response, deadline) {
+                (Err(Error::Timeout { .. }), Some(d)) if cut.is_some() => Err(d.expired()),
+                (response, _) => response,
+            };
             match &response {
                 Ok(r) => tracing::debug!(
                     method = ?method,
@@ -514,7 +555,7 @@ impl MiraviaClient {
                 Err(e) if !clock_retried && self.learn_clock_offset(&e, date.as_deref()) => {
                     clock_retried = true;
                 }
-                Err(e) if self.may_retry(&e, method, &mut attempt) => {}
+                Err(e) if self.may_retry(&e, method, &mut attempt, deadline) => {}
                 other => return other,
             }
         }
@@ -567,7 +608,14 @@ impl MiraviaClient {
     }
 
     /// With a retry policy: whether `error` may be retried, after waiting.
-    fn may_retry(&self, error: &Error, method: Method, attempt: &mut u32) -> bool {
+    /// Never a wait that outlasts `deadline`.
+    fn may_retry(
+        &self,
+        error: &Error,
+        method: Method,
+        attempt: &mut u32,
+        deadline: Option<&Deadline>,
+    ) -> bool {
         let Some(policy) = &self.inner.retry else {
             return false;
         };
@@ -580,6 +628,10 @@ impl MiraviaClient {
         }
         *attempt += 1;
         let wait = policy.backoff(*attempt);
+        if deadline.is_some_and(|d| wait >= d.remaining()) {
+            tracing::debug!(error = %error, "no retry: the wait would outlast the deadline");
+            return false;
+        }
         tracing::debug!(retry = *attempt, wait_ms = wait.as_millis() as u64, error = %error, "retrying");
         std::thread::sleep(wait);
         true
@@ -669,6 +721,7 @@ impl MiraviaClient {
             &[("code", code)],
             &[],
             None,
+            None,
         )?;
         Token::from_response(value, (self.inner.clock)())
     }
@@ -685,6 +738,7 @@ impl MiraviaClient {
             "/auth/token/refresh",
             &[("refresh_token", refresh_token)],
             &[],
+            None,
             None,
         )?;
         Token::from_response(value, (self.inner.clock)())
@@ -716,6 +770,8 @@ impl MiraviaClient {
             pages: 0,
             total: None,
             seen: HashSet::new(),
+            limit: None,
+            deadline: None,
         }
     }
 }
@@ -796,6 +852,10 @@ pub struct Pages<'a> {
     total: Option<Option<u64>>,
     /// A hash of each non-empty page's records.
     seen: HashSet<u64>,
+    /// The whole export's limit, from [`Pages::deadline`].
+    limit: Option<Duration>,
+    /// The whole export's deadline, from the first page request.
+    deadline: Option<Deadline>,
 }
 
 impl fmt::Debug for Pages<'_> {
@@ -804,11 +864,26 @@ impl fmt::Debug for Pages<'_> {
             .field("api_path", &self.api_path)
             .field("offset", &self.offset)
             .field("pages", &self.pages)
+            .field("deadline", &self.limit)
             .finish_non_exhaustive()
     }
 }
 
 impl Pages<'_> {
+    /// An overall limit on the whole export, from the first `next()`:
+    /// every page request gets at most the time left (a request in flight
+    /// when it passes is cut off), no retry waits longer than that, and
+    /// once it has passed the iteration ends with [`Error::Page`] for the
+    /// next page due, whose [`Error::root`] is an [`Error::Timeout`] naming
+    /// the export deadline. Every record before that page was yielded
+    /// exactly once. Without it each page is bounded by the client's
+    /// per-request timeout only (and the whole by [`PageSpec::max_pages`]).
+    #[must_use]
+    pub fn deadline(mut self, limit: Duration) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+
     /// Ends the iteration with `cause` for the page at the current offset.
     fn fail(&mut self, cause: Error) -> Option<Result<Value, Error>> {
         self.done = true;
@@ -868,7 +943,17 @@ impl Iterator for Pages<'_> {
             .collect();
         params.push(("offset", &offset));
         params.push(("limit", &limit));
-        let mut page = match self.client.get(self.api_path, &params) {
+        if self.deadline.is_none() {
+            self.deadline = self.limit.map(|d| Deadline::after(d, "export"));
+        }
+        let fetched = self.client.call_within(
+            Method::Get,
+            self.api_path,
+            &params,
+            &[],
+            self.deadline.as_ref(),
+        );
+        let mut page = match fetched {
             Ok(page) => page,
             Err(e) => return self.fail(e),
         };

@@ -17,6 +17,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
+use crate::deadline::Deadline;
 use crate::error::{Error, excerpt};
 use crate::retry::{Limiter, RetryPolicy, is_gateway_error, nothing_was_sent};
 use crate::transport::{RawResponse, Transport, TransportConfig, parse_http_date};
@@ -40,45 +41,6 @@ pub const MAX_CONCURRENCY: usize = 64;
 /// ([`MivaClientBuilder::api_timeout`]) a multicall request may take: the
 /// store answers when its budget is spent, then the answer travels.
 pub const API_TIMEOUT_MARGIN: Duration = Duration::from_secs(10);
-
-/// An overall limit on a sequence of requests (a multicall's rounds, an
-/// export's pages), as an instant every request of it must end by.
-#[derive(Debug, Clone, Copy)]
-struct Deadline {
-    /// `None`: too far off to represent, so never.
-    at: Option<Instant>,
-    limit: Duration,
-    /// What it bounds: "multicall", "call", "export".
-    what: &'static str,
-}
-
-impl Deadline {
-    fn after(limit: Duration, what: &'static str) -> Self {
-        Self {
-            at: Instant::now().checked_add(limit),
-            limit,
-            what,
-        }
-    }
-
-    fn remaining(&self) -> Duration {
-        self.at.map_or(Duration::MAX, |at| {
-            at.saturating_duration_since(Instant::now())
-        })
-    }
-
-    fn passed(&self) -> bool {
-        self.remaining().is_zero()
-    }
-
-    /// The error when it has passed.
-    fn expired(&self) -> Error {
-        Error::Timeout {
-            what: format!("the {} deadline passed", self.what),
-            limit: self.limit,
-        }
-    }
-}
 
 /// How binary payloads travel (`X-Miva-API-Binary-Encoding`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -643,15 +605,11 @@ impl MivaClient {
             limit = limit.max(budget.saturating_add(API_TIMEOUT_MARGIN));
         }
         let mut cut_by = None;
-        if let Some(d) = deadline {
-            let left = d.remaining();
-            if left.is_zero() {
-                return Err(d.expired());
-            }
-            if left < limit {
-                limit = left;
-                cut_by = Some(d);
-            }
+        if let Some(d) = deadline
+            && let Some(left) = d.request_limit(limit)?
+        {
+            limit = left;
+            cut_by = Some(d);
         }
         let _span = tracing::debug_span!("miva_request", function = what).entered();
         let started = Instant::now();
@@ -771,7 +729,7 @@ impl MivaClient {
                                      {total} operations answered (those may have run)",
                                     results.len()
                                 ),
-                                limit: d.limit,
+                                limit: d.limit(),
                             },
                             (e, _) => e,
                         });

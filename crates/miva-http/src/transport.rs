@@ -357,6 +357,22 @@ impl Transport {
         self.read(response)
     }
 
+    /// As [`Transport::get`], with this one request's overall limit set to
+    /// `timeout` instead of the configured one (a deadline's remaining
+    /// time), as [`Transport::post_within`]. Its timeout error still names
+    /// the configured limit: the caller says which fired.
+    pub(crate) fn get_within(&self, url: &str, timeout: Duration) -> Result<RawResponse, Error> {
+        let response = self
+            .agent
+            .get(url)
+            .config()
+            .timeout_global(Some(timeout))
+            .build()
+            .call()
+            .map_err(|e| self.transport_error(e))?;
+        self.read(response)
+    }
+
     fn read(&self, mut response: ureq::http::Response<ureq::Body>) -> Result<RawResponse, Error> {
         let header = |name: &str| {
             response

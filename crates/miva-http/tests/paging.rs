@@ -635,3 +635,141 @@ fn a_gateway_page_larger_than_the_limit_or_short_before_the_total_is_an_error() 
     let (ids, error) = pages(&server, PageSpec::products(), 10);
     assert_miravia_error(&ids, error, 10, "fewer than");
 }
+
+/// Pages through `/products/get` with an export deadline of `limit`: the
+/// item ids, the error that ended it, and how long it took.
+fn pages_within(
+    client: &MiraviaClient,
+    page_size: u32,
+    limit: Duration,
+) -> (Vec<u64>, Option<Error>, Duration) {
+    let started = Instant::now();
+    let mut ids = Vec::new();
+    let mut error = None;
+    let mut pages = client
+        .paginate("/products/get", &[], PageSpec::products(), page_size)
+        .deadline(limit);
+    for item in &mut pages {
+        match item {
+            Ok(v) => ids.push(v["item_id"].as_u64().unwrap()),
+            Err(e) => {
+                error = Some(e);
+                break;
+            }
+        }
+        assert!(ids.len() < 1000, "runaway paging");
+    }
+    assert!(pages.next().is_none(), "nothing after the error");
+    (ids, error, started.elapsed())
+}
+
+/// `error` is the export deadline's, for the page at `offset`: returns it.
+fn assert_export_deadline(error: Option<Error>, limit: Duration) -> u64 {
+    let error = error.expect("the deadline fired");
+    let Error::Page {
+        function, offset, ..
+    } = &error
+    else {
+        panic!("expected Error::Page, got {error:?}")
+    };
+    assert_eq!(function, "/products/get");
+    let Error::Timeout { what, limit: l } = error.root() else {
+        panic!("{:?}", error.root())
+    };
+    assert_eq!(what, "the export deadline passed");
+    assert_eq!(*l, limit);
+    *offset
+}
+
+#[test]
+fn a_miravia_export_deadline_ends_with_a_timeout_naming_it() {
+    // 50 records, 10 a page, each page after 200 ms: 1 s in all; the
+    // export may take 500 ms.
+    let server = gateway(|offset, limit, _| {
+        std::thread::sleep(Duration::from_millis(200));
+        let end = (offset + limit).min(50);
+        ((offset..end).collect(), Some(50))
+    });
+    let client = miravia_client(&server.url);
+    let limit = Duration::from_millis(500);
+    let (ids, error, elapsed) = pages_within(&client, 10, limit);
+    let offset = assert_export_deadline(error, limit);
+    // The pages before it, each record exactly once, in order.
+    assert!(offset >= 10, "{offset}");
+    assert!(offset < 50, "{offset}");
+    assert_eq!(ids, (0..offset).collect::<Vec<u64>>());
+    // Not 5 pages × 200 ms, nor the 5 s per-request timeout.
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    // With a deadline long enough the same gateway delivers everything.
+    let (ids, error, _) = pages_within(&client, 10, Duration::from_secs(60));
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(ids, (0..50).collect::<Vec<u64>>());
+}
+
+#[test]
+fn a_miravia_page_hanging_past_the_export_deadline_is_cut_off_in_flight() {
+    // The first page at once, the second hangs 4 s (within the 5 s
+    // per-request timeout): only the deadline can end it early.
+    let server = gateway(|offset, limit, _| {
+        if offset > 0 {
+            std::thread::sleep(Duration::from_secs(4));
+        }
+        ((offset..offset + limit).collect(), Some(40))
+    });
+    let client = miravia_client(&server.url);
+    let limit = Duration::from_millis(300);
+    let (ids, error, elapsed) = pages_within(&client, 10, limit);
+    assert_eq!(assert_export_deadline(error, limit), 10);
+    assert_eq!(ids, (0..10).collect::<Vec<u64>>());
+    assert_eq!(server.requests(), 2);
+    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
+}
+
+#[test]
+fn a_miravia_retry_wait_never_outlasts_the_export_deadline() {
+    // The second page is always a SYSTEM error (retryable for a GET), and
+    // the policy would retry 5 times after jittered waits of up to 30 s
+    // each (uniform, so almost always far longer than the deadline):
+    // within a 300 ms deadline a wait that does not fit is not taken (the
+    // platform's error ends the export), and one that fits leaves the next
+    // attempt to find the deadline passed.
+    let server = Hostile::start("/rest", |request| {
+        if request.query("offset").as_deref() == Some("0") {
+            let products: Vec<Value> = (0..10).map(|id| json!({"item_id": id})).collect();
+            let body = json!({"code": "0", "data": {"products": products, "total_products": 40}});
+            return (200, vec![], body.to_string());
+        }
+        let body = json!({"code": "ServiceUnavailable", "type": "SYSTEM", "message": "busy"});
+        (200, vec![], body.to_string())
+    });
+    let client = MiraviaClient::builder(
+        Gateway::Custom(server.url.clone()),
+        "123456",
+        AppSecret::new("paging-secret-not-real").unwrap(),
+    )
+    .transport(TransportConfig {
+        timeout: TIMEOUT,
+        ..TransportConfig::default()
+    })
+    .retry(
+        miva_http::RetryPolicy::new(5)
+            .initial_backoff(Duration::from_secs(30))
+            .max_backoff(Duration::from_secs(30)),
+    )
+    .build()
+    .unwrap();
+    let (ids, error, elapsed) = pages_within(&client, 10, Duration::from_millis(300));
+    let error = error.expect("an error");
+    let Error::Page { offset, .. } = &error else {
+        panic!("{error:?}")
+    };
+    assert_eq!(*offset, 10);
+    match error.root() {
+        Error::Miravia(e) => assert_eq!(e.code, "ServiceUnavailable"),
+        Error::Timeout { what, .. } => assert_eq!(what, "the export deadline passed"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(ids, (0..10).collect::<Vec<u64>>());
+    // Not a wait of seconds.
+    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
+}

@@ -1,0 +1,99 @@
+//! An overall limit on a sequence of requests, shared by the Miva client
+//! (a call with its retries, a multicall's rounds, an export's pages) and
+//! the Miravia client (a paginated export's pages).
+
+use std::time::{Duration, Instant};
+
+use crate::error::Error;
+
+/// An overall limit on a sequence of requests, as an instant every
+/// request of it must end by.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Deadline {
+    /// `None`: too far off to represent, so never.
+    at: Option<Instant>,
+    limit: Duration,
+    /// What it bounds: "multicall", "call", "export".
+    what: &'static str,
+}
+
+impl Deadline {
+    /// `limit` from now, bounding `what` (named in its error).
+    pub(crate) fn after(limit: Duration, what: &'static str) -> Self {
+        Self {
+            at: Instant::now().checked_add(limit),
+            limit,
+            what,
+        }
+    }
+
+    /// The time left (zero once it has passed; `Duration::MAX` when it is
+    /// too far off to represent).
+    pub(crate) fn remaining(&self) -> Duration {
+        self.at.map_or(Duration::MAX, |at| {
+            at.saturating_duration_since(Instant::now())
+        })
+    }
+
+    /// The limit it was made with.
+    pub(crate) fn limit(&self) -> Duration {
+        self.limit
+    }
+
+    /// Whether it has passed.
+    pub(crate) fn passed(&self) -> bool {
+        self.remaining().is_zero()
+    }
+
+    /// The error when it has passed: an [`Error::Timeout`] naming what it
+    /// bounds ("the export deadline passed") and its limit.
+    pub(crate) fn expired(&self) -> Error {
+        Error::Timeout {
+            what: format!("the {} deadline passed", self.what),
+            limit: self.limit,
+        }
+    }
+
+    /// The limit for one request of it: `configured` (the transport's),
+    /// lowered to the time left. `Ok(None)` when the configured limit
+    /// stands, `Ok(Some(t))` when the deadline cuts it to `t`, and the
+    /// expired error when no time is left.
+    pub(crate) fn request_limit(&self, configured: Duration) -> Result<Option<Duration>, Error> {
+        let left = self.remaining();
+        if left.is_zero() {
+            return Err(self.expired());
+        }
+        Ok((left < configured).then_some(left))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deadline_cuts_a_request_to_the_time_left_and_names_itself_once_passed() {
+        let far = Deadline::after(Duration::from_secs(3600), "export");
+        assert!(!far.passed());
+        assert_eq!(far.request_limit(Duration::from_secs(5)).ok(), Some(None));
+        let near = Deadline::after(Duration::from_secs(2), "export");
+        let cut = near.request_limit(Duration::from_secs(5));
+        assert!(
+            matches!(cut, Ok(Some(t)) if t <= Duration::from_secs(2)),
+            "{cut:?}"
+        );
+        let gone = Deadline::after(Duration::ZERO, "export");
+        assert!(gone.passed());
+        assert!(
+            matches!(
+                gone.request_limit(Duration::from_secs(5)),
+                Err(Error::Timeout { what, limit })
+                    if what == "the export deadline passed" && limit == Duration::ZERO
+            ),
+            "a passed deadline is its own timeout"
+        );
+        // Too far off to represent: never passes.
+        let never = Deadline::after(Duration::MAX, "call");
+        assert_eq!(never.remaining(), Duration::MAX);
+    }
+}
