@@ -201,11 +201,7 @@ fn client(timeout: Option<Duration>) -> Result<MiraviaClient, CliError> {
 /// with exit status 1.
 fn print(result: Result<serde_json::Value, miva_http::Error>) -> Result<(), CliError> {
     match result {
-        Ok(value) => {
-            let text = serde_json::to_string_pretty(&value)?;
-            println!("{}", crate::terminal::safe_json(&text));
-            Ok(())
-        }
+        Ok(value) => crate::terminal::print_json(&value, false),
         Err(miva_http::Error::Miravia(e)) => {
             // Code, message and request id are the platform's: escaped.
             eprintln!("{}", crate::terminal::safe(&e.to_string()));

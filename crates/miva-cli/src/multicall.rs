@@ -1,7 +1,6 @@
 //! `miva multicall`: several operations in one request, continued through
 //! the store's 206 partial answers, bounded as a whole by `--deadline`.
 
-use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -146,18 +145,7 @@ pub(crate) fn run(args: &MulticallArgs, timeout: Option<Duration>) -> Result<Exi
             }
         })
         .collect();
-    let text = if args.compact {
-        serde_json::to_string(&out)?
-    } else {
-        serde_json::to_string_pretty(&out)?
-    };
-    let text = crate::terminal::safe_json(&text);
-    let mut stdout = std::io::stdout().lock();
-    if let Err(e) = writeln!(stdout, "{text}").and_then(|()| stdout.flush())
-        && e.kind() != std::io::ErrorKind::BrokenPipe
-    {
-        return Err(CliError(format!("cannot write to stdout: {e}")));
-    }
+    crate::terminal::print_json(&Value::Array(out), args.compact)?;
     if failed > 0 {
         eprintln!("miva: {failed} of the answers are errors (\"success\": 0)");
         return Ok(ExitCode::from(1));

@@ -246,72 +246,10 @@ pub(crate) fn call(args: &CallArgs, timeout: Option<Duration>) -> Result<ExitCod
     };
     match client.call_raw_with(function, &Value::Object(params), &options) {
         Ok(data) => {
-            // Written as it is made: pretty text can be far larger than the
-            // body (deep indentation), so it is never held whole.
-            let mut out = SafeJsonWriter::new(std::io::stdout().lock());
-            let written = if args.compact {
-                serde_json::to_writer(&mut out, &data)
-            } else {
-                serde_json::to_writer_pretty(&mut out, &data)
-            }
-            .map_err(std::io::Error::from)
-            .and_then(|()| out.write_all(b"\n"))
-            .and_then(|()| out.flush());
-            if let Err(e) = written
-                && e.kind() != std::io::ErrorKind::BrokenPipe
-            {
-                return Err(CliError(format!("cannot write to stdout: {e}")));
-            }
+            crate::terminal::print_json(&data, args.compact)?;
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => report(e),
-    }
-}
-
-/// Serialized JSON passed on in pieces of about 64 KiB, each made safe for
-/// a terminal ([`crate::terminal::safe_json_bytes`]) on a character
-/// boundary.
-struct SafeJsonWriter<W: Write> {
-    inner: W,
-    pending: Vec<u8>,
-}
-
-impl<W: Write> SafeJsonWriter<W> {
-    const CHUNK: usize = 64 * 1024;
-
-    fn new(inner: W) -> Self {
-        Self {
-            inner,
-            pending: Vec::with_capacity(Self::CHUNK + 1024),
-        }
-    }
-
-    /// Writes what is pending up to the last whole character (all of it
-    /// when `all`).
-    fn drain(&mut self, all: bool) -> std::io::Result<()> {
-        let cut = match std::str::from_utf8(&self.pending) {
-            Ok(_) => self.pending.len(),
-            Err(e) if !all && e.error_len().is_none() => e.valid_up_to(),
-            Err(_) => self.pending.len(),
-        };
-        let mut chunk: Vec<u8> = self.pending.drain(..cut).collect();
-        crate::terminal::safe_json_bytes(&mut chunk);
-        self.inner.write_all(&chunk)
-    }
-}
-
-impl<W: Write> Write for SafeJsonWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.pending.extend_from_slice(buf);
-        if self.pending.len() >= Self::CHUNK {
-            self.drain(false)?;
-        }
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.drain(true)?;
-        self.inner.flush()
     }
 }
 
@@ -408,27 +346,5 @@ pub(crate) fn list(args: &ListArgs, timeout: Option<Duration>) -> Result<ExitCod
             }
             report(e)
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    #[test]
-    fn safe_json_writer_escapes_across_piece_boundaries() {
-        // C1 controls and bidi overrides are 2- and 3-byte characters; split
-        // every way across writes, they are still escaped.
-        let value = serde_json::json!({"m": "x\u{9b}31m\u{202e}y".repeat(20_000)});
-        let text = serde_json::to_string(&value).unwrap();
-        let whole = crate::terminal::safe_json(&text).into_owned();
-        let mut out = SafeJsonWriter::new(Vec::new());
-        for piece in text.as_bytes().chunks(7) {
-            out.write_all(piece).unwrap();
-        }
-        out.flush().unwrap();
-        assert_eq!(String::from_utf8(out.inner).unwrap(), whole);
-        assert!(!whole.contains('\u{9b}'));
     }
 }

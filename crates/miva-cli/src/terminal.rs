@@ -8,6 +8,11 @@
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
+use std::io::Write;
+
+use serde_json::Value;
+
+use crate::secrets::CliError;
 
 /// Whether `c` is a control character a terminal may act on: C0 (U+0000 to
 /// U+001F), DEL (U+007F) and C1 (U+0080 to U+009F). Bidirectional
@@ -81,6 +86,80 @@ pub(crate) fn safe_json_bytes(json: &mut Vec<u8>) {
     }
 }
 
+/// Prints JSON a server sent to stdout, pretty (or `compact`), then a
+/// newline: the one way the CLI prints server JSON. It is written as it is
+/// made, escaped for the terminal ([`SafeJsonWriter`]) in pieces: pretty
+/// text can be many times larger than the body (deep indentation), so it
+/// is never held whole. A closed pipe (`| head`) is not an error.
+pub(crate) fn print_json(value: &Value, compact: bool) -> Result<(), CliError> {
+    match write_json(std::io::stdout().lock(), value, compact) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(CliError(format!("cannot write to stdout: {e}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// [`print_json`] to any writer.
+pub(crate) fn write_json<W: Write>(out: W, value: &Value, compact: bool) -> std::io::Result<()> {
+    let mut out = SafeJsonWriter::new(out);
+    if compact {
+        serde_json::to_writer(&mut out, value)
+    } else {
+        serde_json::to_writer_pretty(&mut out, value)
+    }
+    .map_err(std::io::Error::from)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+/// Serialized JSON passed on in pieces of about 64 KiB, each made safe for
+/// a terminal ([`safe_json_bytes`]) on a character
+/// boundary.
+struct SafeJsonWriter<W: Write> {
+    inner: W,
+    pending: Vec<u8>,
+}
+
+impl<W: Write> SafeJsonWriter<W> {
+    const CHUNK: usize = 64 * 1024;
+
+    fn new(inner: W) -> Self {
+        Self {
+            inner,
+            pending: Vec::with_capacity(Self::CHUNK + 1024),
+        }
+    }
+
+    /// Writes what is pending up to the last whole character (all of it
+    /// when `all`).
+    fn drain(&mut self, all: bool) -> std::io::Result<()> {
+        let cut = match std::str::from_utf8(&self.pending) {
+            Ok(_) => self.pending.len(),
+            Err(e) if !all && e.error_len().is_none() => e.valid_up_to(),
+            Err(_) => self.pending.len(),
+        };
+        let mut chunk: Vec<u8> = self.pending.drain(..cut).collect();
+        safe_json_bytes(&mut chunk);
+        self.inner.write_all(&chunk)
+    }
+}
+
+impl<W: Write> Write for SafeJsonWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.pending.extend_from_slice(buf);
+        if self.pending.len() >= Self::CHUNK {
+            self.drain(false)?;
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.drain(true)?;
+        self.inner.flush()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,5 +182,40 @@ mod tests {
         assert!(!safe.chars().any(|c| is_unsafe(c) && c != '\n'), "{safe}");
         let back: serde_json::Value = serde_json::from_str(&safe).unwrap_or_default();
         assert_eq!(back, value);
+    }
+
+    #[test]
+    fn safe_json_writer_escapes_across_piece_boundaries() {
+        // C1 controls and bidi overrides are 2- and 3-byte characters; split
+        // every way across writes, they are still escaped.
+        let value = serde_json::json!({"m": "x\u{9b}31m\u{202e}y".repeat(20_000)});
+        let text = serde_json::to_string(&value).unwrap();
+        let whole = safe_json(&text).into_owned();
+        let mut out = SafeJsonWriter::new(Vec::new());
+        for piece in text.as_bytes().chunks(7) {
+            out.write_all(piece).unwrap();
+        }
+        out.flush().unwrap();
+        assert_eq!(String::from_utf8(out.inner).unwrap(), whole);
+        assert!(!whole.contains('\u{9b}'));
+    }
+
+    #[test]
+    fn printed_json_is_the_same_value_escaped() {
+        let value = serde_json::json!({"a": [{"m": "x\u{1b}[2J\u{9b}\u{7f}\u{202e}y"}], "n": 1});
+        for compact in [false, true] {
+            let mut out = Vec::new();
+            write_json(&mut out, &value, compact).unwrap();
+            let text = String::from_utf8(out).unwrap();
+            let made = if compact {
+                serde_json::to_string(&value).unwrap()
+            } else {
+                serde_json::to_string_pretty(&value).unwrap()
+            };
+            assert_eq!(text, format!("{}\n", safe_json(&made)));
+            assert!(!text.chars().any(|c| is_unsafe(c) && c != '\n'), "{text}");
+            let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(back, value);
+        }
     }
 }
