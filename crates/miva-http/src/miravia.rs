@@ -750,7 +750,8 @@ impl MiraviaClient {
     /// [`Pages`]): a repeated page, a changed total, a page larger than
     /// the limit or short before the total, and more than
     /// [`PageSpec::max_pages`] pages are each an [`Error::Page`] naming the
-    /// offset, never repeats or an endless loop.
+    /// offset, never repeats or an endless loop. [`Pages::deadline`] bounds
+    /// the whole export.
     pub fn paginate<'a>(
         &'a self,
         api_path: &'a str,
@@ -837,6 +838,9 @@ impl PageSpec {
 /// that ignores `offset`) is never yielded again; and more than
 /// [`PageSpec::max_pages`] pages is an error, not an endless loop. Every
 /// record before the failed page was yielded exactly once.
+///
+/// Limits: each request is bounded by the client's per-request timeout,
+/// the whole export by [`Pages::deadline`] if set.
 pub struct Pages<'a> {
     client: &'a MiraviaClient,
     api_path: &'a str,
