@@ -118,6 +118,48 @@ fn a_redirect_echoing_the_query_prints_no_credential() {
     assert!(o.stdout.is_empty());
 }
 
+#[test]
+fn an_error_page_echoing_the_signed_request_prints_no_credential() {
+    // A proxy's 502 page repeating the request line, query and all; the
+    // query is also repeated percent-encoded, as a login link's `next=`.
+    let base = server(|target| {
+        let encoded: String = target
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        let body = format!(
+            "<html><body><p>GET {target} HTTP/1.1</p>\
+             <a href=\"/login?next={encoded}\">log in</a></body></html>"
+        );
+        format!(
+            "HTTP/1.1 502 Bad Gateway\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n{body}",
+            body.len()
+        )
+    });
+    let env = miravia_env(&base);
+    let o = miva(&["-vv", "miravia", "call", "/seller/get"], &borrowed(&env));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_ne!(o.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("HTTP 502"), "{stderr}");
+    assert!(stderr.contains("access_token=<redacted>"), "{stderr}");
+    assert!(!stderr.contains(ACCESS_TOKEN), "{stderr}");
+    assert!(!stderr.contains(APP_SECRET), "{stderr}");
+    let hex_run = stderr
+        .split(|c: char| !c.is_ascii_hexdigit())
+        .map(str::len)
+        .max()
+        .unwrap_or(0);
+    assert!(hex_run < 64, "a signature reached stderr: {stderr}");
+    assert!(o.stdout.is_empty());
+}
+
 /// ESC ] 0 ; title BEL (retitles the window) and ESC [ 2 J (clears the
 /// screen), as JSON escapes in the server's answer.
 const HOSTILE: &str = r"\u001b]0;pwned\u0007\u001b[2J";
