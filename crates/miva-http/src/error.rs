@@ -308,7 +308,7 @@ pub(crate) fn excerpt(body: &[u8]) -> String {
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    let text = crate::redact::redact_url(&text);
+    let text = crate::redact::redact_text(&text);
     let mut out: String = text.chars().take(EXCERPT_LEN).collect();
     if text.chars().count() > EXCERPT_LEN || body.len() > EXCERPT_LEN * 4 {
         out.push('…');

@@ -243,6 +243,82 @@ fn percent_decode_lower(name: &str) -> String {
     String::from_utf8_lossy(&out).to_ascii_lowercase()
 }
 
+/// Body text shown in an error: [`redact_url`], and the string value of
+/// every JSON member whose name is a credential (`"access_token":
+/// "…"`, as a token answer cut short would show it; not `"code"`, the
+/// platform's answer code there) replaced by `<redacted>`, up to its
+/// closing quote or the end of the text.
+pub(crate) fn redact_text(text: &str) -> Cow<'_, str> {
+    let params = redact_url(text);
+    match redact_json_members(&params) {
+        Cow::Borrowed(_) => params,
+        Cow::Owned(s) => Cow::Owned(s),
+    }
+}
+
+/// The end (exclusive, past the closing quote when there is one) of the
+/// JSON string whose opening quote is at `start`.
+fn json_string_end(text: &str, start: usize) -> usize {
+    let bytes = text.as_bytes();
+    let mut i = start + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'"' => return i + 1,
+            _ => i += 1,
+        }
+    }
+    bytes.len()
+}
+
+fn redact_json_members(text: &str) -> Cow<'_, str> {
+    let mut out = String::new();
+    let mut copied = 0;
+    let mut i = 0;
+    while let Some(found) = text[i..].find('"') {
+        let key_start = i + found;
+        let key_end = json_string_end(text, key_start);
+        i = key_end;
+        if key_end > text.len() || !text[..key_end].ends_with('"') || key_end - key_start < 2 {
+            continue;
+        }
+        let rest = &text[key_end..];
+        let after_ws = rest.trim_start();
+        let Some(after_colon) = after_ws.strip_prefix(':') else {
+            continue;
+        };
+        let value = after_colon.trim_start();
+        if !value.starts_with('"') {
+            continue;
+        }
+        // `code` is a credential in a query (the OAuth code) but the
+        // platform's answer code in a body (`"code": "0"`).
+        let key = &text[key_start + 1..key_end - 1];
+        if key.eq_ignore_ascii_case("code") || !is_secret_param(key) {
+            continue;
+        }
+        let value_start = text.len() - value.len();
+        let value_end = json_string_end(text, value_start);
+        let inner_end = if text[..value_end].ends_with('"') && value_end > value_start + 1 {
+            value_end - 1
+        } else {
+            value_end
+        };
+        if &text[value_start + 1..inner_end] != REDACTED && inner_end > value_start + 1 {
+            out.push_str(&text[copied..value_start + 1]);
+            out.push_str(REDACTED);
+            copied = inner_end;
+        }
+        i = value_end;
+    }
+    if copied == 0 {
+        Cow::Borrowed(text)
+    } else {
+        out.push_str(&text[copied..]);
+        Cow::Owned(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -347,5 +423,34 @@ mod tests {
             let _ = redact_url(input);
         }
         assert_eq!(redact_url("?sign=é&x=1"), "?sign=<redacted>&x=1");
+    }
+
+    #[test]
+    fn json_members_holding_credentials_are_redacted_even_cut_short() {
+        let cases = [
+            (
+                r#"{"access_token": "AT-1", "expires_in": 3600, "refresh_token":"RT-2"}"#,
+                r#"{"access_token": "<redacted>", "expires_in": 3600, "refresh_token":"<redacted>"}"#,
+            ),
+            // Cut short inside the value, as a truncated answer is.
+            (
+                r#"{"code":"0","access_token":"AT-Lo"#,
+                r#"{"code":"0","access_token":"<redacted>"#,
+            ),
+            // Escaped quotes stay inside the value.
+            (
+                r#"{"app_secret":"a\"b","x":"y"}"#,
+                r#"{"app_secret":"<redacted>","x":"y"}"#,
+            ),
+            // Not credentials, or not strings: kept.
+            (
+                r#"{"app_key":"123","token":5,"name":"t"}"#,
+                r#"{"app_key":"123","token":5,"name":"t"}"#,
+            ),
+            (r#"{"sign"#, r#"{"sign"#),
+        ];
+        for (text, want) in cases {
+            assert_eq!(redact_text(text), want, "{text}");
+        }
     }
 }

@@ -335,3 +335,34 @@ fn a_login_redirect_with_the_signed_request_percent_encoded_is_redacted() {
         assert!(!debug.contains("redirleak-oauth-code"), "{debug}");
     }
 }
+
+#[test]
+fn a_token_answer_cut_short_shows_no_token_in_its_excerpt() {
+    // A token answer that breaks off mid-body (a proxy's limit, a dropped
+    // connection behind it) cannot be decoded, and its excerpt is shown.
+    let cut = r#"{"access_token":"cutshort-access-token-42","refresh_token":"cutshort-refresh"#;
+    let base = gateway(move |_| {
+        format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n{cut}",
+            cut.len()
+        )
+    });
+    let error = miravia_client(&base)
+        .create_token("cutshort-oauth-code")
+        .unwrap_err();
+    assert!(matches!(error, Error::Undecodable { .. }), "{error:?}");
+    for shown in [error.to_string(), format!("{error:?}")] {
+        for secret in [
+            "cutshort-access-token-42",
+            "cutshort-refresh",
+            "cutshort-oauth-code",
+        ] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(
+            shown.contains("access_token") && shown.contains("<redacted>"),
+            "{shown}"
+        );
+    }
+}
