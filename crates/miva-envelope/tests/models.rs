@@ -132,3 +132,69 @@ fn a_typed_operation_is_checked_before_it_joins_a_multicall() {
         .product_price(2.5);
     assert!(Operation::request(&good).is_ok());
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    // The pre-scan reads hostile bytes before any decoder does: it never
+    // panics, whatever it is given.
+    #[test]
+    fn arbitrary_bytes_never_panic_the_scan(
+        body in proptest::collection::vec(any::<u8>(), 0..512),
+        record_size in 0usize..4096,
+    ) {
+        let _ = miva_envelope::scan_response(&body, record_size);
+    }
+
+    // The scan refuses an integer exactly when serde_json would read it as
+    // a rounded float (serde_json is the reference, not our own code).
+    #[test]
+    fn the_scan_refuses_exactly_the_integers_serde_json_rounds(
+        magnitude in any::<u128>(),
+        negative in any::<bool>(),
+        zeros in 0usize..3,
+    ) {
+        let sign = if negative { "-" } else { "" };
+        let literal = format!("{sign}{magnitude}{}", "0".repeat(zeros));
+        let body = format!(r#"{{"success":1,"data":{{"id":{literal}}}}}"#);
+        // A leading zero is not JSON (decoding reports it); -0 is read as
+        // -0.0, which loses nothing.
+        let Ok(decoded) = serde_json::from_str::<serde_json::Value>(&body) else {
+            return Ok(());
+        };
+        let id = &decoded["data"]["id"];
+        let rounded = id.is_f64() && id.as_f64() != Some(0.0);
+        let scan = miva_envelope::scan_response(body.as_bytes(), 0);
+        prop_assert_eq!(scan.is_err(), rounded, "{}", literal);
+        if let Err(e) = scan {
+            prop_assert_eq!(e.path(), Some("data.id"));
+        }
+    }
+}
+
+#[test]
+fn the_scan_agrees_with_serde_json_at_the_edges_of_64_bits() {
+    for literal in [
+        "0",
+        "-0",
+        "18446744073709551615",
+        "18446744073709551616",
+        "9223372036854775807",
+        "-9223372036854775808",
+        "-9223372036854775809",
+        "00",
+        "1e3",
+        "-1.5",
+    ] {
+        let body = format!(r#"{{"success":1,"data":{{"id":{literal}}}}}"#);
+        let Ok(decoded) = serde_json::from_str::<serde_json::Value>(&body) else {
+            continue; // not JSON (a leading zero): decoding reports it
+        };
+        // Fractions and exponents are floats by choice; -0 is read as -0.0,
+        // which loses nothing: neither is refused.
+        let id = &decoded["data"]["id"];
+        let rounded = id.is_f64() && id.as_f64() != Some(0.0) && !literal.contains(['.', 'e']);
+        let scan = miva_envelope::scan_response(body.as_bytes(), 0);
+        assert_eq!(scan.is_err(), rounded, "{literal}: {decoded}");
+    }
+}
