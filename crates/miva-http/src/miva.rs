@@ -315,20 +315,39 @@ impl MivaClient {
         request: &R,
         options: &CallOptions,
     ) -> Result<R::Response, Error> {
-        // A list query naming a column its function lacks never leaves.
+        let deadline = options.deadline.map(|d| Deadline::after(d, "call"));
+        self.send_request(
+            request,
+            options.store_code.as_deref(),
+            options.idempotent,
+            deadline.as_ref(),
+        )
+    }
+
+    /// The one path of a typed request, for [`MivaClient::call_with`] and
+    /// a list's pages: validated (a list query naming a column its function
+    /// lacks never leaves), sent with `store_code` or the client's for a
+    /// store-scoped function and none for a domain-scoped one, and safe to
+    /// repeat when `idempotent` or read-only.
+    fn send_request<R: MivaRequest>(
+        &self,
+        request: &R,
+        store_code: Option<&str>,
+        idempotent: bool,
+        deadline: Option<&Deadline>,
+    ) -> Result<R::Response, Error> {
         request.validate()?;
         let store = match request.scope() {
-            Scope::Store => options.store_code.as_deref().or(self.store_code()),
+            Scope::Store => store_code.or(self.store_code()),
             Scope::Domain => None,
         };
-        let safe = options.idempotent || read_only(request.function());
-        let deadline = options.deadline.map(|d| Deadline::after(d, "call"));
+        let safe = idempotent || read_only(request.function());
         self.send_one(
             Target::Function(request.function()),
             store,
             request,
             safe,
-            deadline.as_ref(),
+            deadline,
         )
     }
 
@@ -843,21 +862,10 @@ impl MivaClient {
     ) -> Result<ListPage<R::Record>, Error> {
         let mut page_request = request.clone();
         page_request.query_mut().set_page(offset, count);
-        page_request.validate()?;
-        let store = match page_request.scope() {
-            Scope::Store => self.store_code(),
-            Scope::Domain => None,
-        };
         // Concurrent pages share the body limit.
         let share = crate::transport::PageShare { pages };
         crate::transport::with_page_share(share, || {
-            self.send_one(
-                Target::Function(page_request.function()),
-                store,
-                &page_request,
-                read_only(page_request.function()),
-                deadline,
-            )
+            self.send_request(&page_request, None, false, deadline)
         })
     }
 }
