@@ -130,6 +130,41 @@ fn login_redirect_gateway() -> String {
     })
 }
 
+/// `error` is a `status` redirect whose location still starts with
+/// `prefix` (it says where) and holds `access_token` and `sign` redacted
+/// after `assign` (`=`, or `%3D` in an encoded query); its Display and
+/// Debug hold no credential nor the OAuth code. Returns the Display.
+fn assert_redirect_redacted(error: &Error, status: u16, prefix: &str, assign: &str) -> String {
+    let Error::Redirect {
+        status: got,
+        location,
+    } = error
+    else {
+        panic!("expected a redirect error, got {error:?}");
+    };
+    assert_eq!(*got, status);
+    let location = location.as_deref().unwrap();
+    assert!(
+        location.starts_with(prefix),
+        "the redacted location still says where: {location}"
+    );
+    assert!(
+        location.contains(&format!("access_token{assign}<redacted>")),
+        "{location}"
+    );
+    assert!(
+        location.contains(&format!("sign{assign}<redacted>")),
+        "{location}"
+    );
+    let display = error.to_string();
+    let debug = format!("{error:?}");
+    assert_clean("Display", &display, &[]);
+    assert_clean("Debug", &debug, &[]);
+    assert!(!display.contains("redirleak-oauth-code"), "{display}");
+    assert!(!debug.contains("redirleak-oauth-code"), "{debug}");
+    display
+}
+
 fn assert_clean(what: &str, text: &str, signatures: &[&str]) {
     assert!(
         !text.contains(ACCESS_TOKEN),
@@ -184,28 +219,12 @@ fn redirect_locations_reach_errors_and_logs_redacted() {
             client.post("/seller/get", &[("x", "1")]).unwrap_err(),
             client.create_token("redirleak-oauth-code").unwrap_err(),
         ] {
-            let Error::Redirect {
-                status: got,
-                location,
-            } = &error
-            else {
-                panic!("expected a redirect error, got {error:?}");
-            };
-            assert_eq!(*got, status);
-            let location = location.as_deref().unwrap();
-            assert!(
-                location.starts_with("https://elsewhere.example/rest/"),
-                "the redacted location still says where: {location}"
-            );
-            assert!(location.contains("access_token=<redacted>"), "{location}");
-            assert!(location.contains("sign=<redacted>"), "{location}");
-            let display = error.to_string();
-            let debug = format!("{error:?}");
-            assert_clean("Display", &display, &[]);
-            assert_clean("Debug", &debug, &[]);
-            assert!(!display.contains("redirleak-oauth-code"), "{display}");
-            assert!(!debug.contains("redirleak-oauth-code"), "{debug}");
-            displays.push(display);
+            displays.push(assert_redirect_redacted(
+                &error,
+                status,
+                "https://elsewhere.example/rest/",
+                "=",
+            ));
         }
     }
     assert!(
@@ -316,23 +335,7 @@ fn a_login_redirect_with_the_signed_request_percent_encoded_is_redacted() {
         client.post("/seller/get", &[("x", "1")]).unwrap_err(),
         client.create_token("redirleak-oauth-code").unwrap_err(),
     ] {
-        let Error::Redirect { status, location } = &error else {
-            panic!("expected a redirect error, got {error:?}");
-        };
-        assert_eq!(*status, 301);
-        let location = location.as_deref().unwrap();
-        assert!(
-            location.starts_with("https://login.example/?next=%2Frest%2F"),
-            "the redacted location still says where: {location}"
-        );
-        assert!(location.contains("access_token%3D<redacted>"), "{location}");
-        assert!(location.contains("sign%3D<redacted>"), "{location}");
-        let display = error.to_string();
-        let debug = format!("{error:?}");
-        assert_clean("Display", &display, &[]);
-        assert_clean("Debug", &debug, &[]);
-        assert!(!display.contains("redirleak-oauth-code"), "{display}");
-        assert!(!debug.contains("redirleak-oauth-code"), "{debug}");
+        assert_redirect_redacted(&error, 301, "https://login.example/?next=%2Frest%2F", "%3D");
     }
 }
 
