@@ -174,6 +174,15 @@ fn assert_no_control_bytes(what: &str, bytes: &[u8]) {
     );
 }
 
+/// The run exited 1 (the server refused it) and its stderr holds no raw
+/// control character; returns that stderr.
+fn refused_with_escaped_stderr(o: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert_no_control_bytes("stderr", &o.stderr);
+    stderr
+}
+
 #[test]
 fn miva_error_text_from_the_store_is_escaped() {
     let body = format!(
@@ -191,15 +200,7 @@ fn miva_error_text_from_the_store_is_escaped() {
         &["-vv", "call", "Product_Insert"][..],
         &["list", "ProductList_Load_Query"][..],
     ] {
-        let o = miva(args, &env);
-        assert_eq!(
-            o.status.code(),
-            Some(1),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        assert_no_control_bytes("stderr", &o.stderr);
-        let stderr = String::from_utf8_lossy(&o.stderr);
+        let stderr = refused_with_escaped_stderr(&miva(args, &env));
         assert!(
             stderr.contains(r"MER-\u{1b}]0;pwned\u{7}\u{1b}[2J: bad\u{1b}]0;pwned"),
             "{stderr}"
@@ -233,15 +234,10 @@ fn miravia_error_text_from_the_gateway_is_escaped() {
     );
     let base = server(move |_| json_response(&body));
     let env = miravia_env(&base);
-    let o = miva(&["-vv", "miravia", "call", "/seller/get"], &borrowed(&env));
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    assert_no_control_bytes("stderr", &o.stderr);
-    let stderr = String::from_utf8_lossy(&o.stderr);
+    let stderr = refused_with_escaped_stderr(&miva(
+        &["-vv", "miravia", "call", "/seller/get"],
+        &borrowed(&env),
+    ));
     assert!(
         stderr.contains(r"Bad\u{1b}]0;pwned\u{7}\u{1b}[2J: m\u{1b}]0;pwned"),
         "{stderr}"
