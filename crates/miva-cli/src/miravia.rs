@@ -187,10 +187,7 @@ fn client(timeout: Option<Duration>) -> Result<MiraviaClient, CliError> {
         builder = builder.access_token(&token);
     }
     if let Some(timeout) = timeout {
-        let mut transport = miva_http::TransportConfig {
-            timeout,
-            ..miva_http::TransportConfig::default()
-        };
+        let mut transport = miva_http::TransportConfig::new().timeout(timeout);
         transport.connect_timeout = transport.connect_timeout.min(timeout);
         builder = builder.transport(transport);
     }

@@ -52,10 +52,7 @@ impl StoreArgs {
             )
         })?;
         let credential = self.credential.credential()?;
-        let mut transport = TransportConfig {
-            allow_insecure_http: self.allow_insecure_http,
-            ..TransportConfig::default()
-        };
+        let mut transport = TransportConfig::new().allow_insecure_http(self.allow_insecure_http);
         if let Some(limit) = self.body_limit {
             transport.body_limit = limit;
         }

@@ -56,16 +56,15 @@
 //! # Ok(()) }
 //! ```
 
-mod deadline;
-mod error;
+mod limiter;
 pub mod miravia;
 pub mod miva;
-mod page_check;
-mod redact;
-mod retry;
 mod transport;
 
-pub use error::Error;
-pub use redact::{REDACTED, is_secret_param, redact_url};
-pub use retry::RetryPolicy;
-pub use transport::{DECODE_MULTIPLE, TransportConfig};
+/// The protocol core both drivers run (re-exported whole, for its
+/// decision types).
+pub use miva_protocol as protocol;
+pub use miva_protocol::{
+    DECODE_MULTIPLE, Error, REDACTED, RetryPolicy, TimeoutKind, TransportConfig, TransportError,
+    is_secret_param, redact_url,
+};

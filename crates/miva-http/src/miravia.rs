@@ -3,7 +3,6 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::hash::{Hash, Hasher};
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, SystemTime};
 
@@ -11,10 +10,15 @@ use miravia_sign::{AppSecret, RequestSigner, SignedParams, Timestamp};
 use serde_json::Value;
 use zeroize::Zeroizing;
 
-use crate::deadline::Deadline;
-use crate::error::{Error, excerpt};
-use crate::retry::{Limiter, RetryPolicy, nothing_was_sent};
-use crate::transport::{RawResponse, Transport, TransportConfig, parse_http_date};
+use miva_protocol::{
+    BodyBudget, ClockOffset, Deadline, Error, RawResponse, RetryPolicy, RetryState, TimeoutKind,
+    TransportConfig, excerpt,
+};
+
+pub use miva_protocol::PlatformError;
+
+use crate::limiter::Limiter;
+use crate::transport::{HttpRequest, Transport};
 
 /// Where calls go. Every base URL ends in `/rest`; the API path is appended
 /// to it, so `/rest` is never lost.
@@ -71,35 +75,6 @@ impl Gateway {
         }
     }
 }
-
-/// An error answer from the platform (it answers HTTP 200 even then).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PlatformError {
-    /// `ISV`, `ISP` or `SYSTEM`, when given.
-    pub error_type: Option<String>,
-    /// The error code, e.g. `IncompleteSignature`, `IllegalAccessToken`.
-    pub code: String,
-    /// The platform's message.
-    pub message: String,
-    /// The request id, for support.
-    pub request_id: Option<String>,
-}
-
-impl fmt::Display for PlatformError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.message.is_empty() {
-            write!(f, "{} (the platform gave no message)", self.code)?;
-        } else {
-            write!(f, "{}: {}", self.code, self.message)?;
-        }
-        if let Some(id) = &self.request_id {
-            write!(f, " ({id})")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for PlatformError {}
 
 /// A file part of a multipart upload (never signed).
 #[derive(Clone)]
@@ -347,7 +322,7 @@ impl MiraviaClientBuilder {
                 clock: self.clock,
                 retry: self.retry,
                 limiter: Limiter::new(self.rate_limit, self.max_in_flight),
-                clock_offset_ms: AtomicI64::new(0),
+                clock_offset: ClockOffset::new(),
             }),
         })
     }
@@ -366,7 +341,7 @@ struct Inner {
     limiter: Limiter,
     /// Milliseconds to add to the local clock to get the platform's,
     /// learned from its `Date` header when it refused a timestamp.
-    clock_offset_ms: AtomicI64,
+    clock_offset: ClockOffset,
 }
 
 /// A client for the Miravia / Lazada Open Platform. Cheap to clone; every
@@ -379,7 +354,7 @@ pub struct MiraviaClient {
 impl fmt::Debug for MiraviaClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MiraviaClient")
-            .field("base", &crate::redact::redact_url(&self.inner.base))
+            .field("base", &miva_protocol::redact_url(&self.inner.base))
             .field("app_key", &self.inner.signer.app_key())
             .finish_non_exhaustive()
     }
@@ -482,8 +457,9 @@ impl MiraviaClient {
             None => self.inner.signer.clone(),
         };
         let url = format!("{base}{api_path}");
-        let mut attempt = 0;
+        let mut retries = RetryState::new();
         let mut clock_retried = false;
+        let budget = BodyBudget::call(self.inner.transport.config().body_limit);
         loop {
             if let Some(d) = deadline.filter(|d| d.passed()) {
                 return Err(d.expired());
@@ -501,17 +477,25 @@ impl MiraviaClient {
             };
             let span = tracing::debug_span!("miravia_request", api = api_path).entered();
             let started = std::time::Instant::now();
-            let post = |content_type: &str, body: &[u8]| match cut {
-                Some(limit) => transport.post_within(&url, content_type, &[], body, limit),
-                None => transport.post(&url, content_type, &[], body),
+            let post = |content_type: &str, body: &[u8]| {
+                transport.send(&HttpRequest {
+                    url: &url,
+                    body: Some((content_type, body)),
+                    headers: &[],
+                    timeout: cut,
+                    budget,
+                })
             };
             let response = match method {
                 Method::Get => {
                     let url = format!("{url}?{}", signed.to_urlencoded());
-                    match cut {
-                        Some(limit) => transport.get_within(&url, limit),
-                        None => transport.get(&url),
-                    }
+                    transport.send(&HttpRequest {
+                        url: &url,
+                        body: None,
+                        headers: &[],
+                        timeout: cut,
+                        budget,
+                    })
                 }
                 Method::Post if files.is_empty() => post(
                     "application/x-www-form-urlencoded",
@@ -548,14 +532,14 @@ impl MiraviaClient {
             // As for Miva: nothing decoded past the memory budget or with
             // an integer rounded.
             let result = response.and_then(|r| {
-                self.inner.transport.check_decodable(&r.body)?;
+                budget.check_decodable(&r.body)?;
                 decode(r)
             });
             match result {
                 Err(e) if !clock_retried && self.learn_clock_offset(&e, date.as_deref()) => {
                     clock_retried = true;
                 }
-                Err(e) if self.may_retry(&e, method, &mut attempt, deadline) => {}
+                Err(e) if self.may_retry(&e, method, &mut retries, deadline) => {}
                 other => return other,
             }
         }
@@ -563,21 +547,14 @@ impl MiraviaClient {
 
     /// The platform's time: this machine's clock plus the learned offset.
     fn platform_now(&self) -> SystemTime {
-        let now = (self.inner.clock)();
-        let offset = self.inner.clock_offset_ms.load(Ordering::Relaxed);
-        let magnitude = Duration::from_millis(offset.unsigned_abs());
-        if offset >= 0 {
-            now + magnitude
-        } else {
-            now.checked_sub(magnitude).unwrap_or(now)
-        }
+        self.inner.clock_offset.apply((self.inner.clock)())
     }
 
     /// Milliseconds the platform's clock is ahead of this machine's
     /// (negative: behind), learned from its `Date` header the last time it
     /// refused a timestamp; 0 until then. Added to every timestamp sent.
     pub fn clock_offset_ms(&self) -> i64 {
-        self.inner.clock_offset_ms.load(Ordering::Relaxed)
+        self.inner.clock_offset.millis()
     }
 
     /// After a refused timestamp (an error code naming the timestamp):
@@ -587,54 +564,37 @@ impl MiraviaClient {
         let Error::Miravia(e) = error else {
             return false;
         };
-        if !e.code.to_ascii_lowercase().contains("timestamp") {
+        if !e.is_timestamp_refused() {
             return false;
         }
-        let Some(server_s) = date.and_then(parse_http_date) else {
-            tracing::debug!("timestamp refused and no readable Date header: clock not adjusted");
+        let Some(date) = date else {
+            tracing::debug!("timestamp refused and no Date header: clock not adjusted");
             return false;
         };
-        let local_ms = match (self.inner.clock)().duration_since(std::time::UNIX_EPOCH) {
-            Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
-            Err(e) => -i64::try_from(e.duration().as_millis()).unwrap_or(i64::MAX),
-        };
-        let offset = server_s.saturating_mul(1000).saturating_sub(local_ms);
-        let old = self.inner.clock_offset_ms.swap(offset, Ordering::Relaxed);
-        tracing::debug!(
-            offset_ms = offset,
-            "timestamp refused: clock offset taken from the platform's Date header"
-        );
-        (offset - old).abs() >= 1000
+        self.inner.clock_offset.learn((self.inner.clock)(), date)
     }
 
-    /// With a retry policy: whether `error` may be retried, after waiting.
-    /// Never a wait that outlasts `deadline`.
+    /// With a retry policy: whether `error` may be retried, after waiting
+    /// (a GET is safe to repeat). Never a wait that outlasts `deadline`.
     fn may_retry(
         &self,
         error: &Error,
         method: Method,
-        attempt: &mut u32,
+        retries: &mut RetryState,
         deadline: Option<&Deadline>,
     ) -> bool {
-        let Some(policy) = &self.inner.retry else {
-            return false;
-        };
-        let retryable = nothing_was_sent(error)
-            || matches!(error, Error::Miravia(e) if e.code == "AppCallLimit"
-                || (method == Method::Get
-                    && matches!(e.error_type.as_deref(), Some("SYSTEM" | "ISP"))));
-        if *attempt >= policy.max_retries || !retryable {
-            return false;
+        match retries.next_wait(
+            self.inner.retry.as_ref(),
+            error,
+            method == Method::Get,
+            deadline.map(Deadline::remaining),
+        ) {
+            Some(wait) => {
+                std::thread::sleep(wait);
+                true
+            }
+            None => false,
         }
-        *attempt += 1;
-        let wait = policy.backoff(*attempt);
-        if deadline.is_some_and(|d| wait >= d.remaining()) {
-            tracing::debug!(error = %error, "no retry: the wait would outlast the deadline");
-            return false;
-        }
-        tracing::debug!(retry = *attempt, wait_ms = wait.as_millis() as u64, error = %error, "retrying");
-        std::thread::sleep(wait);
-        true
     }
 
     /// The current access token, refreshed first when auto-refresh is on
@@ -948,7 +908,9 @@ impl Iterator for Pages<'_> {
         params.push(("offset", &offset));
         params.push(("limit", &limit));
         if self.deadline.is_none() {
-            self.deadline = self.limit.map(|d| Deadline::after(d, "export"));
+            self.deadline = self
+                .limit
+                .map(|d| Deadline::after(d, TimeoutKind::ExportDeadline));
         }
         let fetched = self.client.call_within(
             Method::Get,
@@ -985,16 +947,18 @@ impl Iterator for Pages<'_> {
         };
         let len = items.len() as u64;
         let limit = u64::from(self.page_size);
-        let answer = crate::page_check::PageAnswer {
+        let answer = miva_protocol::page_check::PageAnswer {
             offset: self.offset,
             count: limit,
             start_offset: None,
             len,
             total,
         };
-        if let Some(reason) =
-            crate::page_check::check(&answer, self.total, &crate::page_check::MIRAVIA)
-        {
+        if let Some(reason) = miva_protocol::page_check::check(
+            &answer,
+            self.total,
+            &miva_protocol::page_check::MIRAVIA,
+        ) {
             return self.pagination(reason);
         }
         self.total = Some(total);
@@ -1059,12 +1023,11 @@ fn decode(response: RawResponse) -> Result<Value, Error> {
         return Ok(value);
     }
     let text = |k: &str| value.get(k).and_then(Value::as_str).map(str::to_owned);
-    Err(Error::Miravia(PlatformError {
-        error_type: text("type"),
-        message: text("message").unwrap_or_default(),
-        request_id: text("request_id"),
-        code,
-    }))
+    Err(Error::Miravia(
+        PlatformError::new(&code, &text("message").unwrap_or_default())
+            .with_type(text("type").as_deref())
+            .with_request_id(text("request_id").as_deref()),
+    ))
 }
 
 fn multipart(signed: &SignedParams, files: &[FilePart]) -> (String, Vec<u8>) {
@@ -1111,27 +1074,4 @@ fn multipart(signed: &SignedParams, files: &[FilePart]) -> (String, Vec<u8>) {
     }
     body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
     (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn platform_errors_display_code_message_and_request_id() {
-        let mut e = PlatformError {
-            error_type: Some("ISV".into()),
-            code: "IncompleteSignature".into(),
-            message: "bad sign".into(),
-            request_id: Some("r1".into()),
-        };
-        assert_eq!(e.to_string(), "IncompleteSignature: bad sign (r1)");
-        // Some gateways send a bare code.
-        e.message.clear();
-        e.request_id = None;
-        assert_eq!(
-            e.to_string(),
-            "IncompleteSignature (the platform gave no message)"
-        );
-    }
 }

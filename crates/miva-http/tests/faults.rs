@@ -35,12 +35,12 @@ fn client(server: &MockServer) -> MivaClient {
     );
     MivaClient::builder(server.url(), credential)
         .store_code("TEST")
-        .transport(TransportConfig {
-            timeout: TIMEOUT,
-            connect_timeout: TIMEOUT,
-            body_limit: BODY_LIMIT,
-            ..TransportConfig::default()
-        })
+        .transport(
+            TransportConfig::new()
+                .timeout(TIMEOUT)
+                .connect_timeout(TIMEOUT)
+                .body_limit(BODY_LIMIT),
+        )
         .build()
         .unwrap()
 }
@@ -185,10 +185,7 @@ fn latency_past_the_timeout_is_a_timeout_error_in_time() {
     let limit = Duration::from_millis(500);
     let client = MivaClient::builder(server.url(), credential)
         .store_code("TEST")
-        .transport(TransportConfig {
-            timeout: limit,
-            ..TransportConfig::default()
-        })
+        .transport(TransportConfig::new().timeout(limit))
         .build()
         .unwrap();
     let started = Instant::now();
@@ -354,11 +351,11 @@ mod miravia {
             AppSecret::new("faults-secret-not-real").unwrap(),
         )
         .access_token("faults-token")
-        .transport(TransportConfig {
-            timeout: TIMEOUT,
-            body_limit: BODY_LIMIT,
-            ..TransportConfig::default()
-        })
+        .transport(
+            TransportConfig::new()
+                .timeout(TIMEOUT)
+                .body_limit(BODY_LIMIT),
+        )
         .build()
         .unwrap();
         (gateway, client)
@@ -440,10 +437,7 @@ mod miravia {
             AppSecret::new("faults-secret-not-real").unwrap(),
         )
         .access_token("faults-token")
-        .transport(TransportConfig {
-            timeout: Duration::from_millis(400),
-            ..TransportConfig::default()
-        })
+        .transport(TransportConfig::new().timeout(Duration::from_millis(400)))
         .build()
         .unwrap();
         let started = Instant::now();

@@ -25,10 +25,7 @@ fn silent_store() -> (TcpListener, MivaClient) {
     let client = MivaClient::builder(&endpoint, credential)
         .store_code("S")
         // A request sent by mistake fails the test in 5 s, not 120.
-        .transport(TransportConfig {
-            timeout: Duration::from_secs(5),
-            ..TransportConfig::default()
-        })
+        .transport(TransportConfig::new().timeout(Duration::from_secs(5)))
         .build()
         .unwrap();
     (listener, client)

@@ -100,11 +100,11 @@ fn client(url: &str) -> MivaClient {
         Credential::token(ApiToken::new("memory-test-token").unwrap()),
     )
     .store_code("MEM")
-    .transport(TransportConfig {
-        timeout: Duration::from_secs(30),
-        body_limit: LIMIT,
-        ..TransportConfig::default()
-    })
+    .transport(
+        TransportConfig::new()
+            .timeout(Duration::from_secs(30))
+            .body_limit(LIMIT),
+    )
     .build()
     .unwrap()
 }

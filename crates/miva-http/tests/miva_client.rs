@@ -411,10 +411,7 @@ fn canned(responses: Vec<Canned>) -> (String, Arc<Mutex<Vec<String>>>) {
 fn canned_client(url: &str) -> MivaClient {
     MivaClient::builder(url, hmac("t", HmacDigest::Sha256))
         .store_code("S")
-        .transport(TransportConfig {
-            timeout: Duration::from_secs(10),
-            ..TransportConfig::default()
-        })
+        .transport(TransportConfig::new().timeout(Duration::from_secs(10)))
         .build()
         .unwrap()
 }

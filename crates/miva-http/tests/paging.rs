@@ -19,7 +19,7 @@ use miravia_sign::AppSecret;
 use miva_envelope::{ListQuery, Operation, ProductListLoadQuery, Sort};
 use miva_http::miravia::{Gateway, MiraviaClient, PageSpec};
 use miva_http::miva::{CallOptions, MAX_CONCURRENCY, MivaClient};
-use miva_http::{Error, TransportConfig};
+use miva_http::{Error, TimeoutKind, TransportConfig};
 use miva_sign::{ApiToken, Credential, HmacDigest, SigningKey};
 use serde_json::{Value, json};
 
@@ -176,11 +176,11 @@ fn miva_client(url: &str) -> MivaClient {
     );
     MivaClient::builder(url, credential)
         .store_code("TEST")
-        .transport(TransportConfig {
-            timeout: TIMEOUT,
-            connect_timeout: TIMEOUT,
-            ..TransportConfig::default()
-        })
+        .transport(
+            TransportConfig::new()
+                .timeout(TIMEOUT)
+                .connect_timeout(TIMEOUT),
+        )
         .build()
         .unwrap()
 }
@@ -367,10 +367,10 @@ fn an_export_deadline_ends_with_a_timeout_naming_it() {
             panic!("{error:?}")
         };
         assert_eq!(ids, (1..=*offset).collect::<Vec<u64>>());
-        let Error::Timeout { what, limit } = error.root() else {
+        let Error::Timeout { kind, limit } = error.root() else {
             panic!("{:?}", error.root())
         };
-        assert!(what.contains("deadline"), "{what}");
+        assert!(kind.is_deadline(), "{kind}");
         assert_eq!(*limit, Duration::from_millis(500));
         // Not 5 pages × 300 ms, nor the 5 s per-request timeout.
         assert!(
@@ -425,9 +425,15 @@ fn a_multicall_deadline_bounds_all_rounds() {
     };
     let started = Instant::now();
     let error = client.multicall_with(&operations(6), &options).unwrap_err();
-    let Error::Timeout { what, limit } = &error else {
+    let Error::Timeout {
+        kind: TimeoutKind::MulticallDeadline { total, .. },
+        limit,
+    } = &error
+    else {
         panic!("{error:?}")
     };
+    assert_eq!(*total, 6);
+    let what = error.to_string();
     assert!(what.contains("multicall deadline"), "{what}");
     assert!(what.contains("of 6 operations"), "{what}");
     assert_eq!(*limit, Duration::from_millis(700));
@@ -451,10 +457,13 @@ fn a_multicall_deadline_cuts_off_a_round_in_flight() {
     };
     let started = Instant::now();
     let error = client.multicall_with(&operations(2), &options).unwrap_err();
-    let Error::Timeout { what, .. } = &error else {
+    let Error::Timeout {
+        kind: TimeoutKind::MulticallDeadline { .. },
+        ..
+    } = &error
+    else {
         panic!("{error:?}")
     };
-    assert!(what.contains("multicall deadline"), "{what}");
     assert!(
         started.elapsed() < Duration::from_millis(2500),
         "{:?}",
@@ -527,10 +536,7 @@ fn miravia_client(url: &str) -> MiraviaClient {
         "123456",
         AppSecret::new("paging-secret-not-real").unwrap(),
     )
-    .transport(TransportConfig {
-        timeout: TIMEOUT,
-        ..TransportConfig::default()
-    })
+    .transport(TransportConfig::new().timeout(TIMEOUT))
     .build()
     .unwrap()
 }
@@ -673,10 +679,10 @@ fn assert_export_deadline(error: Option<Error>, limit: Duration) -> u64 {
         panic!("expected Error::Page, got {error:?}")
     };
     assert_eq!(function, "/products/get");
-    let Error::Timeout { what, limit: l } = error.root() else {
+    let Error::Timeout { kind, limit: l } = error.root() else {
         panic!("{:?}", error.root())
     };
-    assert_eq!(what, "the export deadline passed");
+    assert_eq!(*kind, TimeoutKind::ExportDeadline);
     assert_eq!(*l, limit);
     *offset
 }
@@ -747,10 +753,7 @@ fn a_miravia_retry_wait_never_outlasts_the_export_deadline() {
         "123456",
         AppSecret::new("paging-secret-not-real").unwrap(),
     )
-    .transport(TransportConfig {
-        timeout: TIMEOUT,
-        ..TransportConfig::default()
-    })
+    .transport(TransportConfig::new().timeout(TIMEOUT))
     .retry(
         miva_http::RetryPolicy::new(5)
             .initial_backoff(Duration::from_secs(30))
@@ -766,7 +769,7 @@ fn a_miravia_retry_wait_never_outlasts_the_export_deadline() {
     assert_eq!(*offset, 10);
     match error.root() {
         Error::Miravia(e) => assert_eq!(e.code, "ServiceUnavailable"),
-        Error::Timeout { what, .. } => assert_eq!(what, "the export deadline passed"),
+        Error::Timeout { kind, .. } => assert_eq!(*kind, TimeoutKind::ExportDeadline),
         other => panic!("{other:?}"),
     }
     assert_eq!(ids, (0..10).collect::<Vec<u64>>());

@@ -1,12 +1,9 @@
 //! The Miva Merchant JSON API client: typed and raw calls, module calls,
 //! multicall with the 206 continuation, and auto-pagination.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::mpsc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use miva_envelope::{
     ApiError, ContentRange, Envelope, ListPage, ListRequest, MivaRequest, Operation,
@@ -17,10 +14,13 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::deadline::Deadline;
-use crate::error::{Error, excerpt};
-use crate::retry::{Limiter, RetryPolicy, is_gateway_error, nothing_was_sent};
-use crate::transport::{RawResponse, Transport, TransportConfig, parse_http_date};
+use miva_protocol::{
+    BodyBudget, ClockOffset, Deadline, Error, RawResponse, RetryPolicy, RetryState, TimeoutKind,
+    TransportConfig, excerpt,
+};
+
+use crate::limiter::Limiter;
+use crate::transport::{HttpRequest, Transport};
 
 type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 
@@ -71,7 +71,7 @@ pub struct MivaClientBuilder {
 impl fmt::Debug for MivaClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MivaClientBuilder")
-            .field("endpoint", &crate::redact::redact_url(&self.endpoint))
+            .field("endpoint", &miva_protocol::redact_url(&self.endpoint))
             .field("credential", &self.credential)
             .field("store_code", &self.store_code)
             .finish_non_exhaustive()
@@ -165,7 +165,7 @@ impl MivaClientBuilder {
     /// [`Error::Config`] for an endpoint that is not an https URL (or http to
     /// loopback), or an empty store code.
     pub fn build(self) -> Result<MivaClient, Error> {
-        crate::transport::check_url(&self.endpoint, self.transport.allow_insecure_http)?;
+        miva_protocol::check_url(&self.endpoint, self.transport.allow_insecure_http)?;
         if self
             .store_code
             .as_deref()
@@ -187,7 +187,7 @@ impl MivaClientBuilder {
                 api_budget: self.api_timeout.map(|t| t.max(Duration::from_secs(1))),
                 binary_encoding: self.binary_encoding,
                 clock: self.clock,
-                clock_offset: AtomicI64::new(0),
+                clock_offset: ClockOffset::new(),
                 max_multicall_rounds: self.max_multicall_rounds,
                 retry: self.retry,
                 limiter: Limiter::new(self.rate_limit, self.max_in_flight),
@@ -211,7 +211,7 @@ struct Inner {
     clock: Clock,
     /// Seconds to add to the local clock to get the store's (learned from
     /// its `Date` header when it refuses a timestamp).
-    clock_offset: AtomicI64,
+    clock_offset: ClockOffset,
     max_multicall_rounds: usize,
     retry: Option<RetryPolicy>,
     limiter: Limiter,
@@ -247,7 +247,7 @@ pub struct MivaClient {
 impl fmt::Debug for MivaClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MivaClient")
-            .field("endpoint", &crate::redact::redact_url(&self.inner.endpoint))
+            .field("endpoint", &miva_protocol::redact_url(&self.inner.endpoint))
             .field("store_code", &self.inner.store_code)
             .field("credential", &self.inner.credential)
             .finish_non_exhaustive()
@@ -315,12 +315,15 @@ impl MivaClient {
         request: &R,
         options: &CallOptions,
     ) -> Result<R::Response, Error> {
-        let deadline = options.deadline.map(|d| Deadline::after(d, "call"));
+        let deadline = options
+            .deadline
+            .map(|d| Deadline::after(d, TimeoutKind::CallDeadline));
         self.send_request(
             request,
             options.store_code.as_deref(),
             options.idempotent,
             deadline.as_ref(),
+            self.call_budget(),
         )
     }
 
@@ -335,6 +338,7 @@ impl MivaClient {
         store_code: Option<&str>,
         idempotent: bool,
         deadline: Option<&Deadline>,
+        budget: BodyBudget,
     ) -> Result<R::Response, Error> {
         request.validate()?;
         let store = match request.scope() {
@@ -348,7 +352,12 @@ impl MivaClient {
             request,
             safe,
             deadline,
+            budget,
         )
+    }
+
+    fn call_budget(&self) -> BodyBudget {
+        BodyBudget::call(self.inner.transport.config().body_limit)
     }
 
     /// A call of any function with JSON parameters; returns `data` (null
@@ -395,13 +404,16 @@ impl MivaClient {
         {
             store = None;
         }
-        let deadline = options.deadline.map(|d| Deadline::after(d, "call"));
+        let deadline = options
+            .deadline
+            .map(|d| Deadline::after(d, TimeoutKind::CallDeadline));
         self.send_one(
             Target::Function(function),
             store.as_deref(),
             &params,
             options.idempotent || read_only(function),
             deadline.as_ref(),
+            self.call_budget(),
         )
     }
 
@@ -425,6 +437,7 @@ impl MivaClient {
             &params,
             false,
             None,
+            self.call_budget(),
         )
     }
 
@@ -458,18 +471,9 @@ impl MivaClient {
         if !self.inner.timestamps {
             return None;
         }
-        Some(
-            self.local_now()
-                .saturating_add(self.inner.clock_offset.load(Ordering::Relaxed)),
-        )
-    }
-
-    fn local_now(&self) -> i64 {
-        let now = (self.inner.clock)();
-        match now.duration_since(UNIX_EPOCH) {
-            Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-            Err(e) => -i64::try_from(e.duration().as_secs()).unwrap_or(i64::MAX),
-        }
+        Some(miva_protocol::unix_seconds(
+            self.inner.clock_offset.apply((self.inner.clock)()),
+        ))
     }
 
     /// Seconds the store's clock is ahead of this machine's (negative:
@@ -477,7 +481,7 @@ impl MivaClient {
     /// a timestamp; 0 until then. Added to every timestamp this client (and
     /// every clone of it) sends.
     pub fn clock_offset(&self) -> i64 {
-        self.inner.clock_offset.load(Ordering::Relaxed)
+        self.inner.clock_offset.seconds()
     }
 
     /// After "Timestamp outside configured window": takes the store's time
@@ -491,17 +495,11 @@ impl MivaClient {
         else {
             return false;
         };
-        let Some(server) = response.date.as_deref().and_then(parse_http_date) else {
-            tracing::debug!("timestamp refused and no readable Date header: clock not adjusted");
+        let Some(date) = response.date.as_deref() else {
+            tracing::debug!("timestamp refused and no Date header: clock not adjusted");
             return false;
         };
-        let offset = server - self.local_now();
-        let old = self.inner.clock_offset.swap(offset, Ordering::Relaxed);
-        tracing::debug!(
-            offset_seconds = offset,
-            "timestamp refused: clock offset taken from the store's Date header"
-        );
-        offset != old
+        self.inner.clock_offset.learn((self.inner.clock)(), date)
     }
 
     fn send_one<P: Serialize + ?Sized, T: DeserializeOwned>(
@@ -511,12 +509,13 @@ impl MivaClient {
         params: &P,
         safe_to_repeat: bool,
         deadline: Option<&Deadline>,
+        budget: BodyBudget,
     ) -> Result<T, Error> {
+        let mut retries = RetryState::new();
         let mut body = Vec::with_capacity(256);
         let name = target.display_name();
         // A refused timestamp is retried once, with the store's clock.
         let mut retried = false;
-        let mut attempt = 0;
         loop {
             body.clear();
             Envelope::new(target)
@@ -524,12 +523,12 @@ impl MivaClient {
                 .timestamp(self.timestamp())
                 .encode_into(params, &mut body)?;
             let response = match self
-                .post(&name, &body, None, false, deadline)
+                .post(&name, &body, None, false, deadline, budget)
                 .and_then(|r| check_status(&r, false).map(|()| r))
             {
                 Ok(response) => response,
                 Err(e) => {
-                    if let Some(wait) = self.retry_wait(&e, safe_to_repeat, &mut attempt, deadline)
+                    if let Some(wait) = self.retry_wait(&e, safe_to_repeat, &mut retries, deadline)
                     {
                         std::thread::sleep(wait);
                         continue;
@@ -539,7 +538,7 @@ impl MivaClient {
             };
             // Nothing is decoded that would not fit in memory or would
             // round an integer.
-            return match self.inner.transport.decode_response::<T>(&response.body)? {
+            return match budget.decode_response::<T>(&response.body)? {
                 Ok(Response::Success(data)) => Ok(data),
                 Ok(Response::Failure(error)) => {
                     let error = api_error(error);
@@ -559,33 +558,20 @@ impl MivaClient {
     }
 
     /// With a retry policy, whether `error` may be retried (and after how
-    /// long); counts the attempt. Never a wait that outlasts `deadline`.
+    /// long); counts the retry. Never a wait that outlasts `deadline`.
     fn retry_wait(
         &self,
         error: &Error,
         safe_to_repeat: bool,
-        attempt: &mut u32,
+        retries: &mut RetryState,
         deadline: Option<&Deadline>,
     ) -> Option<Duration> {
-        let policy = self.inner.retry.as_ref()?;
-        if *attempt >= policy.max_retries
-            || !(nothing_was_sent(error) || (safe_to_repeat && is_gateway_error(error)))
-        {
-            return None;
-        }
-        *attempt += 1;
-        let wait = policy.backoff(*attempt);
-        if deadline.is_some_and(|d| wait >= d.remaining()) {
-            tracing::debug!(error = %error, "no retry: the wait would outlast the deadline");
-            return None;
-        }
-        tracing::debug!(
-            retry = *attempt,
-            wait_ms = wait.as_millis() as u64,
-            error = %error,
-            "retrying"
-        );
-        Some(wait)
+        retries.next_wait(
+            self.inner.retry.as_ref(),
+            error,
+            safe_to_repeat,
+            deadline.map(Deadline::remaining),
+        )
     }
 
     /// Signs `body` and POSTs it. A multicall request carries
@@ -598,6 +584,7 @@ impl MivaClient {
         range: Option<&str>,
         multicall: bool,
         deadline: Option<&Deadline>,
+        budget: BodyBudget,
     ) -> Result<RawResponse, Error> {
         if let Some(d) = deadline.filter(|d| d.passed()) {
             return Err(d.expired());
@@ -632,18 +619,13 @@ impl MivaClient {
         }
         let _span = tracing::debug_span!("miva_request", function = what).entered();
         let started = Instant::now();
-        let transport = &self.inner.transport;
-        let result = if limit == configured {
-            transport.post(&self.inner.endpoint, "application/json", &headers, body)
-        } else {
-            transport.post_within(
-                &self.inner.endpoint,
-                "application/json",
-                &headers,
-                body,
-                limit,
-            )
-        };
+        let result = self.inner.transport.send(&HttpRequest {
+            url: &self.inner.endpoint,
+            body: Some(("application/json", body)),
+            headers: &headers,
+            timeout: (limit != configured).then_some(limit),
+            budget,
+        });
         let result = match (result, cut_by) {
             (Err(Error::Timeout { .. }), Some(d)) => Err(d.expired()),
             (result, _) => result,
@@ -707,14 +689,17 @@ impl MivaClient {
         for operation in operations {
             operation.check()?;
         }
-        let deadline = options.deadline.map(|d| Deadline::after(d, "multicall"));
+        let deadline = options
+            .deadline
+            .map(|d| Deadline::after(d, TimeoutKind::CallDeadline));
         let deadline = deadline.as_ref();
         let total = operations.len();
         let mut results: Vec<OperationResult> = Vec::with_capacity(total);
         let mut body = Vec::with_capacity(256);
         let store = options.store_code.as_deref().or(self.store_code());
         let mut retried = false;
-        let mut attempt = 0;
+        let mut retries = RetryState::new();
+        let budget = self.call_budget();
         let mut round = 0;
         while round < self.inner.max_multicall_rounds {
             round += 1;
@@ -728,13 +713,13 @@ impl MivaClient {
                 .next_range()
             });
             let response = match self
-                .post("multicall", &body, range.as_deref(), true, deadline)
+                .post("multicall", &body, range.as_deref(), true, deadline, budget)
                 .and_then(|r| check_status(&r, true).map(|()| r))
             {
                 Ok(response) => response,
                 // A multicall may write: only what never reached the store
                 // is sent again (unless the caller says it is idempotent).
-                Err(e) => match self.retry_wait(&e, options.idempotent, &mut attempt, deadline) {
+                Err(e) => match self.retry_wait(&e, options.idempotent, &mut retries, deadline) {
                     Some(wait) => {
                         std::thread::sleep(wait);
                         round -= 1;
@@ -743,11 +728,11 @@ impl MivaClient {
                     None => {
                         return Err(match (e, deadline) {
                             (Error::Timeout { .. }, Some(d)) if d.passed() => Error::Timeout {
-                                what: format!(
-                                    "the multicall deadline passed in round {round}, with {} of \
-                                     {total} operations answered (those may have run)",
-                                    results.len()
-                                ),
+                                kind: TimeoutKind::MulticallDeadline {
+                                    round,
+                                    answered: results.len(),
+                                    total,
+                                },
                                 limit: d.limit(),
                             },
                             (e, _) => e,
@@ -755,7 +740,7 @@ impl MivaClient {
                     }
                 },
             };
-            self.inner.transport.check_decodable(&response.body)?;
+            budget.check_decodable(&response.body)?;
             let chunk = match decode_multicall(&response.body) {
                 Ok(Ok(chunk)) => chunk,
                 Ok(Err(error)) => {
@@ -839,20 +824,11 @@ impl MivaClient {
     where
         R::Record: Send + 'static,
     {
-        Records {
-            client: self.clone(),
-            start: request.query().get_offset().unwrap_or(0),
-            request,
-            page_size: 100,
-            concurrency: 1,
-            deadline: None,
-            workers: 0,
-            state: None,
-        }
+        Records::new(self.clone(), request)
     }
 
     /// One page: `count` records from `offset`, cut off at `deadline`.
-    fn fetch_page<R: ListRequest>(
+    pub(super) fn fetch_page<R: ListRequest>(
         &self,
         request: &R,
         offset: u64,
@@ -863,10 +839,8 @@ impl MivaClient {
         let mut page_request = request.clone();
         page_request.query_mut().set_page(offset, count);
         // Concurrent pages share the body limit.
-        let share = crate::transport::PageShare { pages };
-        crate::transport::with_page_share(share, || {
-            self.send_request(&page_request, None, false, deadline)
-        })
+        let budget = BodyBudget::page(self.inner.transport.config().body_limit, pages);
+        self.send_request(&page_request, None, false, deadline, budget)
     }
 }
 
@@ -876,7 +850,7 @@ fn read_only(function: &str) -> bool {
 }
 
 /// `error`, from fetching the page at `offset`, with the page named.
-fn page_failed(function: &str, offset: u64, error: Error) -> Error {
+pub(super) fn page_failed(function: &str, offset: u64, error: Error) -> Error {
     Error::Page {
         function: function.to_owned(),
         offset,
@@ -897,7 +871,7 @@ fn check_status(response: &RawResponse, partial_ok: bool) -> Result<(), Error> {
         status => {
             // The store's own JSON error on a 503 (api_offline): its
             // message, never a bare status to retry.
-            if let Some(error) = crate::error::store_error_for_status(status, &response.body) {
+            if let Some(error) = miva_protocol::store_error_for_status(status, &response.body) {
                 return Err(error);
             }
             return Err(Error::HttpStatus {
@@ -922,373 +896,5 @@ fn api_error(error: Box<ApiError>) -> Error {
     }
 }
 
-/// Checks a page against what was asked (the checks both platforms share,
-/// in `page_check`). `total` is the `total_count` of the first page (`None`
-/// for the first page itself).
-fn check_page<T>(
-    page: &ListPage<T>,
-    offset: u64,
-    count: u64,
-    total: Option<u64>,
-) -> Option<String> {
-    let answer = crate::page_check::PageAnswer {
-        offset,
-        count,
-        start_offset: page.start_offset,
-        len: page.data.len() as u64,
-        total: Some(page.total_count),
-    };
-    crate::page_check::check(&answer, total.map(Some), &crate::page_check::MIVA)
-}
-
-/// The iterator of [`MivaClient::list`]: yields each record exactly once,
-/// in order, and stops at `total_count`.
-///
-/// Nothing the store says about paging is taken on trust. Every page is
-/// checked against what was asked, sequentially and concurrently alike:
-/// its `start_offset` must be the `Offset` requested (a store that ignores
-/// or shifts `Offset` would repeat or skip records), it may hold no more
-/// records than `Count`, and fewer (or none) only when it reaches
-/// `total_count`; no record may lie past `total_count`, and `total_count`
-/// must not change from the first page's. A page that fails a check, or
-/// that cannot be fetched, ends the iteration with [`Error::Page`] naming
-/// its offset ([`Error::root`] is an [`Error::Pagination`] for a failed
-/// check, or the fetch's error); every record before it was yielded
-/// exactly once, none after it.
-///
-/// Limits: [`Records::concurrency`] at most [`MAX_CONCURRENCY`], and never
-/// more threads than pages left; each request is bounded by the client's
-/// per-request timeout, the whole export by [`Records::deadline`] if set.
-pub struct Records<R: ListRequest> {
-    client: MivaClient,
-    request: R,
-    start: u64,
-    page_size: u64,
-    concurrency: usize,
-    deadline: Option<Duration>,
-    /// Threads started for concurrent fetching.
-    workers: usize,
-    state: Option<State<R::Record>>,
-}
-
-impl<R: ListRequest> fmt::Debug for Records<R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Records")
-            .field("function", &self.request.function())
-            .field("page_size", &self.page_size)
-            .field("concurrency", &self.concurrency)
-            .field("deadline", &self.deadline)
-            .finish_non_exhaustive()
-    }
-}
-
-type PageResult<T> = Result<ListPage<T>, Error>;
-
-struct State<T> {
-    buffer: std::vec::IntoIter<T>,
-    /// Offset of the next page to hand out.
-    next_offset: u64,
-    /// `total_count` as first seen.
-    total: Option<u64>,
-    done: bool,
-    /// Concurrent fetching: offsets to fetch go out, pages come back.
-    pool: Option<Pool<T>>,
-    /// An error to report before ending (a failed first page).
-    pending_error: Option<Error>,
-    /// The whole export's deadline, from the first `next()`.
-    deadline: Option<Deadline>,
-}
-
-struct Pool<T> {
-    work: Option<mpsc::Sender<u64>>,
-    results: mpsc::Receiver<(u64, PageResult<T>)>,
-    waiting: BTreeMap<u64, PageResult<T>>,
-    /// Offset of the next page to dispatch.
-    dispatched_to: u64,
-    in_flight: usize,
-}
-
-impl<R> Records<R>
-where
-    R: ListRequest + Send + 'static,
-    R::Record: Send + 'static,
-{
-    /// Records per request (default 100; 0 is taken as 1).
-    pub fn page_size(mut self, size: u64) -> Self {
-        self.page_size = size.max(1);
-        self
-    }
-
-    /// Pages fetched at once, one thread each (default 1; 0 is taken as
-    /// 1; at most [`MAX_CONCURRENCY`], and more is an [`Error::Config`] on
-    /// the first `next()`, before anything is sent). Records still come out
-    /// in order; at most this many pages are held in memory besides the one
-    /// being handed out (each gets 1/(pages + 1) of the body limit), and no
-    /// more threads are started than pages remain after the first.
-    pub fn concurrency(mut self, pages: usize) -> Self {
-        self.concurrency = pages.max(1);
-        self
-    }
-
-    /// An overall limit on the whole export, from the first `next()`: a
-    /// request in flight when it passes is cut off, and the iteration ends
-    /// with [`Error::Page`] for the next page due, whose [`Error::root`] is
-    /// an [`Error::Timeout`] naming the export deadline. Without it each
-    /// page is bounded by the client's per-request timeout only.
-    pub fn deadline(mut self, limit: Duration) -> Self {
-        self.deadline = Some(limit);
-        self
-    }
-
-    /// `total_count` once the first page has arrived.
-    pub fn total_count(&self) -> Option<u64> {
-        self.state.as_ref().and_then(|s| s.total)
-    }
-
-    /// How many threads fetch pages (0 until the first page has arrived,
-    /// and when fetching sequentially): at most the concurrency, and at
-    /// most the pages left after the first.
-    pub fn workers(&self) -> usize {
-        self.workers
-    }
-
-    fn fail(&self, offset: u64, reason: String) -> Error {
-        page_failed(
-            self.request.function(),
-            offset,
-            Error::Pagination {
-                function: self.request.function().to_owned(),
-                offset,
-                reason,
-            },
-        )
-    }
-
-    fn first_page(&mut self) -> State<R::Record> {
-        let mut state = State {
-            buffer: Vec::new().into_iter(),
-            next_offset: self.start,
-            total: None,
-            done: true,
-            pool: None,
-            pending_error: None,
-            deadline: self.deadline.map(|d| Deadline::after(d, "export")),
-        };
-        if self.concurrency > MAX_CONCURRENCY {
-            state.pending_error = Some(Error::Config(format!(
-                "concurrency {} is above the maximum of {MAX_CONCURRENCY} pages in flight \
-                 (one thread each): pass at most {MAX_CONCURRENCY}",
-                self.concurrency
-            )));
-            return state;
-        }
-        let page = match self.client.fetch_page(
-            &self.request,
-            self.start,
-            self.page_size,
-            state.deadline.as_ref(),
-            self.concurrency,
-        ) {
-            Ok(page) => page,
-            Err(e) => {
-                state.pending_error = Some(page_failed(self.request.function(), self.start, e));
-                return state;
-            }
-        };
-        if let Some(reason) = check_page(&page, self.start, self.page_size, None) {
-            state.pending_error = Some(self.fail(self.start, reason));
-            return state;
-        }
-        state.total = Some(page.total_count);
-        state.next_offset = self.start + page.data.len() as u64;
-        state.done = page.data.is_empty() || state.next_offset >= page.total_count;
-        state.buffer = page.data.into_iter();
-        if !state.done && self.concurrency > 1 {
-            let left = page.total_count - state.next_offset;
-            let pages_left = usize::try_from(left.div_ceil(self.page_size)).unwrap_or(usize::MAX);
-            match self.start_pool(
-                state.next_offset,
-                self.concurrency.min(pages_left),
-                state.deadline,
-            ) {
-                Ok(pool) => state.pool = Some(pool),
-                Err(e) => {
-                    state.done = true;
-                    state.pending_error =
-                        Some(page_failed(self.request.function(), state.next_offset, e));
-                }
-            }
-        }
-        state
-    }
-
-    /// Starts `threads` page fetchers (fewer if the system refuses more,
-    /// but at least one).
-    fn start_pool(
-        &mut self,
-        from: u64,
-        threads: usize,
-        deadline: Option<Deadline>,
-    ) -> Result<Pool<R::Record>, Error> {
-        let (work_tx, work_rx) = mpsc::channel::<u64>();
-        let (result_tx, result_rx) = mpsc::channel();
-        let work_rx = Arc::new(std::sync::Mutex::new(work_rx));
-        for n in 0..threads {
-            let work_rx = Arc::clone(&work_rx);
-            let result_tx = result_tx.clone();
-            let client = self.client.clone();
-            let request = self.request.clone();
-            let count = self.page_size;
-            // The pages held at once: never more than are left to fetch,
-            // so a small export keeps a large share of the body limit.
-            let pages = threads;
-            let spawned = std::thread::Builder::new()
-                .name(format!("miva-page-{n}"))
-                .spawn(move || {
-                    loop {
-                        let next = match work_rx.lock() {
-                            Ok(rx) => rx.recv(),
-                            Err(_) => return,
-                        };
-                        let Ok(offset) = next else { return };
-                        let page = client
-                            .fetch_page(&request, offset, count, deadline.as_ref(), pages)
-                            .map_err(|e| page_failed(request.function(), offset, e));
-                        if result_tx.send((offset, page)).is_err() {
-                            return;
-                        }
-                    }
-                });
-            match spawned {
-                Ok(_) => self.workers += 1,
-                Err(e) if self.workers == 0 => {
-                    return Err(Error::Config(format!(
-                        "could not start a thread to fetch pages ({e}): lower the concurrency"
-                    )));
-                }
-                Err(e) => {
-                    tracing::debug!(
-                        started = self.workers,
-                        wanted = threads,
-                        error = %e,
-                        "fewer page threads than asked for"
-                    );
-                    break;
-                }
-            }
-        }
-        Ok(Pool {
-            work: Some(work_tx),
-            results: result_rx,
-            waiting: BTreeMap::new(),
-            dispatched_to: from,
-            in_flight: 0,
-        })
-    }
-
-    /// The page at `state.next_offset`, sequentially or from the pool.
-    fn next_page(&self, state: &mut State<R::Record>) -> PageResult<R::Record> {
-        let total = state.total.unwrap_or(0);
-        let Some(pool) = state.pool.as_mut() else {
-            return self
-                .client
-                .fetch_page(
-                    &self.request,
-                    state.next_offset,
-                    self.page_size,
-                    state.deadline.as_ref(),
-                    self.concurrency,
-                )
-                .map_err(|e| page_failed(self.request.function(), state.next_offset, e));
-        };
-        // Keep `concurrency` pages in flight (or waiting), within the total.
-        while pool.in_flight + pool.waiting.len() < self.concurrency && pool.dispatched_to < total {
-            let Some(work) = &pool.work else { break };
-            if work.send(pool.dispatched_to).is_err() {
-                break;
-            }
-            pool.in_flight += 1;
-            pool.dispatched_to = pool.dispatched_to.saturating_add(self.page_size);
-        }
-        loop {
-            if let Some(page) = pool.waiting.remove(&state.next_offset) {
-                return page;
-            }
-            if pool.in_flight == 0 {
-                return Err(self.fail(
-                    state.next_offset,
-                    "no page was requested at this offset".into(),
-                ));
-            }
-            match pool.results.recv() {
-                Ok((offset, page)) => {
-                    pool.in_flight -= 1;
-                    pool.waiting.insert(offset, page);
-                }
-                Err(_) => {
-                    return Err(self.fail(
-                        state.next_offset,
-                        "the page fetching threads stopped".into(),
-                    ));
-                }
-            }
-        }
-    }
-}
-
-impl<R> Iterator for Records<R>
-where
-    R: ListRequest + Send + 'static,
-    R::Record: Send + 'static,
-{
-    type Item = Result<R::Record, Error>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.state.is_none() {
-            let state = self.first_page();
-            self.state = Some(state);
-        }
-        let mut state = self.state.take()?;
-        let item = self.advance(&mut state);
-        self.state = Some(state);
-        item
-    }
-}
-
-impl<R> Records<R>
-where
-    R: ListRequest + Send + 'static,
-    R::Record: Send + 'static,
-{
-    fn advance(&self, state: &mut State<R::Record>) -> Option<Result<R::Record, Error>> {
-        loop {
-            if let Some(record) = state.buffer.next() {
-                return Some(Ok(record));
-            }
-            if state.done {
-                return state.pending_error.take().map(Err);
-            }
-            let offset = state.next_offset;
-            let checked = self.next_page(state).and_then(|page| {
-                match check_page(&page, offset, self.page_size, state.total) {
-                    None => Ok(page),
-                    Some(reason) => Err(self.fail(offset, reason)),
-                }
-            });
-            let page = match checked {
-                Ok(page) => page,
-                Err(e) => {
-                    state.done = true;
-                    state.pool = None;
-                    return Some(Err(e));
-                }
-            };
-            state.next_offset = offset + page.data.len() as u64;
-            if page.data.is_empty() || state.next_offset >= page.total_count {
-                state.done = true;
-                state.pool = None;
-            }
-            state.buffer = page.data.into_iter();
-        }
-    }
-}
+mod records;
+pub use records::Records;

@@ -53,7 +53,7 @@ pub fn is_secret_param(name: &str) -> bool {
 /// where a request went.
 ///
 /// ```
-/// use miva_http::redact_url;
+/// use miva_protocol::redact_url;
 /// assert_eq!(
 ///     redact_url("https://gw.example/rest/seller/get?app_key=1&access_token=abc&sign=F00#code=9"),
 ///     "https://gw.example/rest/seller/get?app_key=1&access_token=<redacted>&sign=<redacted>#code=<redacted>"
@@ -248,7 +248,7 @@ fn percent_decode_lower(name: &str) -> String {
 /// "…"`, as a token answer cut short would show it; not `"code"`, the
 /// platform's answer code there) replaced by `<redacted>`, up to its
 /// closing quote or the end of the text.
-pub(crate) fn redact_text(text: &str) -> Cow<'_, str> {
+pub fn redact_text(text: &str) -> Cow<'_, str> {
     let params = redact_url(text);
     match redact_json_members(&params) {
         Cow::Borrowed(_) => params,

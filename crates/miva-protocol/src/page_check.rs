@@ -2,43 +2,46 @@
 //! page is held against what was asked for it, so a server that ignores or
 //! shifts the offset, sends more or fewer records than it should, or whose
 //! total moves, ends the export with a reason instead of repeating or
-//! skipping records. Miva's `Records` and Miravia's `Pages` both call
-//! [`check`]; each adds only what its platform alone has (Miravia's
-//! repeated-page hash, its page cap).
+//! skipping records. Miva's and Miravia's pagers both call [`check`]; each
+//! adds only what its platform alone has (Miravia's repeated-page hash, its
+//! page cap).
 
 /// What was asked for one page and what came back.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct PageAnswer {
+pub struct PageAnswer {
     /// The offset asked for.
-    pub(crate) offset: u64,
+    pub offset: u64,
     /// How many records were asked for.
-    pub(crate) count: u64,
+    pub count: u64,
     /// Where the server says the page starts, when it says.
-    pub(crate) start_offset: Option<u64>,
+    pub start_offset: Option<u64>,
     /// How many records came back.
-    pub(crate) len: u64,
+    pub len: u64,
     /// The total this page reports, when the platform reports one.
-    pub(crate) total: Option<u64>,
+    pub total: Option<u64>,
 }
 
 /// A platform's names for the request's offset and count and the answer's
 /// total, so that each message uses the words of the wire.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Names {
-    pub(crate) offset: &'static str,
-    pub(crate) count: &'static str,
-    pub(crate) total: &'static str,
+pub struct Names {
+    /// The request's offset parameter.
+    pub offset: &'static str,
+    /// The request's count parameter.
+    pub count: &'static str,
+    /// The answer's total.
+    pub total: &'static str,
 }
 
 /// Miva's `Offset`, `Count` and `total_count`.
-pub(crate) const MIVA: Names = Names {
+pub const MIVA: Names = Names {
     offset: "Offset",
     count: "Count",
     total: "total_count",
 };
 
 /// Miravia's `offset`, `limit` and the total of its `PageSpec`.
-pub(crate) const MIRAVIA: Names = Names {
+pub const MIRAVIA: Names = Names {
     offset: "offset",
     count: "limit",
     total: "the total",
@@ -47,11 +50,7 @@ pub(crate) const MIRAVIA: Names = Names {
 /// `None` when `page` is what a server that honours the offset and count
 /// sends, otherwise why not. `first_total` is the first page's total
 /// (`None` when `page` is the first page).
-pub(crate) fn check(
-    page: &PageAnswer,
-    first_total: Option<Option<u64>>,
-    names: &Names,
-) -> Option<String> {
+pub fn check(page: &PageAnswer, first_total: Option<Option<u64>>, names: &Names) -> Option<String> {
     let Names {
         offset: offset_name,
         count: count_name,

@@ -3,8 +3,8 @@
 use std::fmt;
 use std::time::Duration;
 
-/// Longest excerpt of a response body kept in an error.
-pub(crate) const EXCERPT_LEN: usize = 200;
+/// Longest excerpt of a response body kept in an error, in characters.
+pub const EXCERPT_LEN: usize = 200;
 
 /// Everything a call can fail with.
 #[derive(Debug)]
@@ -12,15 +12,15 @@ pub(crate) const EXCERPT_LEN: usize = 200;
 pub enum Error {
     /// The client was configured wrongly (endpoint, store code, ...).
     Config(String),
-    /// A timeout fired: `what` says which (connect, global, ...).
+    /// A timeout fired: `kind` says which limit.
     Timeout {
-        /// Which timeout.
-        what: String,
-        /// The configured overall limit.
+        /// Which limit fired.
+        kind: TimeoutKind,
+        /// That limit (the per-request timeout, or the deadline's).
         limit: Duration,
     },
     /// The connection failed or broke (DNS, TCP, TLS, HTTP protocol).
-    Transport(Box<ureq::Error>),
+    Transport(TransportError),
     /// The response body is larger than the configured limit.
     BodyTooLarge {
         /// The limit in bytes.
@@ -120,7 +120,7 @@ pub enum Error {
     /// A request could not be encoded, or a header could not be read.
     Envelope(miva_envelope::Error),
     /// The Miravia / Lazada platform answered with an error.
-    Miravia(crate::miravia::PlatformError),
+    Miravia(crate::PlatformError),
     /// A Miravia signing problem (bad parameter, path).
     MiraviaSign(miravia_sign::Error),
 }
@@ -129,10 +129,10 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Config(m) => write!(f, "configuration: {m}"),
-            Self::Timeout { what, limit } => write!(
+            Self::Timeout { kind, limit } => write!(
                 f,
-                "timed out ({what}; the call's limit is {} s): the server is slow or \
-                 unreachable; raise the timeout or check the endpoint",
+                "timed out ({kind}; the limit is {} s): the server is slow or \
+                 unreachable; raise the limit or check the endpoint",
                 limit.as_secs_f64()
             ),
             Self::Transport(e) => write!(f, "connection failed: {e}"),
@@ -215,7 +215,7 @@ impl Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::Transport(e) => Some(e.as_ref()),
+            Self::Transport(e) => Some(e),
             Self::Sign(e) => Some(e),
             Self::Api(e) => Some(e.as_ref()),
             Self::AccessDenied { error, .. } | Self::ApiOffline(error) => Some(error.as_ref()),
@@ -228,9 +228,199 @@ impl std::error::Error for Error {
 }
 
 impl Error {
-    /// Whether a timeout fired.
+    /// Whether a timeout fired: one of ours ([`Error::Timeout`]) or one the
+    /// HTTP stack reported ([`TransportError::is_timeout`]), through any
+    /// [`Error::Page`] wrapping.
     pub fn is_timeout(&self) -> bool {
-        matches!(self, Self::Timeout { .. })
+        match self.root() {
+            Self::Timeout { .. } => true,
+            Self::Transport(e) => e.is_timeout(),
+            _ => false,
+        }
+    }
+
+    /// Whether the same request may succeed if sent again later: the
+    /// connection could not be made, a timeout fired, a gateway answered
+    /// 502, 503 or 504 (or 429), or Miravia answered with a `SYSTEM` /
+    /// `ISP` error or a call limit. Through any [`Error::Page`] wrapping.
+    ///
+    /// This says the failure is transient, not that repeating is harmless:
+    /// a write that timed out may have run. The clients' own retries
+    /// ([`RetryPolicy`](crate::RetryPolicy)) also require that the request
+    /// is safe to repeat. Never true for a signature, access, validation,
+    /// configuration or paging error, nor for `api_offline`.
+    pub fn is_retryable(&self) -> bool {
+        match self.root() {
+            Self::Timeout { kind, .. } => !kind.is_deadline(),
+            Self::Transport(e) => e.is_connect() || e.is_timeout(),
+            Self::HttpStatus { status, .. } => matches!(status, 429 | 502..=504),
+            Self::Miravia(e) => {
+                e.is_rate_limited() || matches!(e.error_type.as_deref(), Some("SYSTEM" | "ISP"))
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether the platform refused the call for its rate: Miravia's
+    /// `AppCallLimit` or `ApiCallLimit`, or HTTP 429. Through any
+    /// [`Error::Page`] wrapping. Wait and call again more slowly (see the
+    /// clients' `rate_limit`).
+    pub fn is_rate_limited(&self) -> bool {
+        match self.root() {
+            Self::Miravia(e) => e.is_rate_limited(),
+            Self::HttpStatus { status: 429, .. } => true,
+            _ => false,
+        }
+    }
+
+    /// Whether no byte of the request can have reached the server: the
+    /// connection was never made (refused, DNS, connect timeout). Such a
+    /// request is always safe to send again, even a write.
+    pub fn nothing_was_sent(&self) -> bool {
+        match self.root() {
+            Self::Timeout { kind, .. } => {
+                matches!(kind, TimeoutKind::Connect | TimeoutKind::Resolve)
+            }
+            Self::Transport(e) => e.is_connect(),
+            _ => false,
+        }
+    }
+}
+
+/// Which limit a [`Error::Timeout`] is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TimeoutKind {
+    /// Resolving the host name.
+    Resolve,
+    /// Opening the connection (TCP and TLS):
+    /// [`TransportConfig::connect_timeout`](crate::TransportConfig::connect_timeout).
+    Connect,
+    /// One request, connection to last byte:
+    /// [`TransportConfig::timeout`](crate::TransportConfig::timeout) or a
+    /// per-call timeout.
+    Request,
+    /// A call's deadline (the request, its retries and their waits).
+    CallDeadline,
+    /// A multicall's deadline, every round included.
+    MulticallDeadline {
+        /// The round (request) in flight or due when it passed, from 1.
+        round: usize,
+        /// Operations answered by then (those may have run).
+        answered: usize,
+        /// Operations in the multicall.
+        total: usize,
+    },
+    /// A whole export's deadline (every page).
+    ExportDeadline,
+}
+
+impl TimeoutKind {
+    /// Whether this is a deadline over several requests (a call with its
+    /// retries, a multicall, an export) rather than one request's limit.
+    pub fn is_deadline(&self) -> bool {
+        matches!(
+            self,
+            Self::CallDeadline | Self::MulticallDeadline { .. } | Self::ExportDeadline
+        )
+    }
+}
+
+impl fmt::Display for TimeoutKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Resolve => f.write_str("resolving the host name"),
+            Self::Connect => f.write_str("opening the connection"),
+            Self::Request => f.write_str("the request"),
+            Self::CallDeadline => f.write_str("the call deadline passed"),
+            Self::MulticallDeadline {
+                round,
+                answered,
+                total,
+            } => write!(
+                f,
+                "the multicall deadline passed in round {round}, with {answered} of {total} \
+                 operations answered (those may have run)"
+            ),
+            Self::ExportDeadline => f.write_str("the export deadline passed"),
+        }
+    }
+}
+
+/// A connection that could not be made or broke (DNS, TCP, TLS, HTTP
+/// protocol), whatever HTTP stack the driver uses: no HTTP crate's error
+/// type is part of this API. Its text and [`source`](std::error::Error::source)
+/// carry no credential (drivers redact URLs before they reach it).
+pub struct TransportError {
+    kind: TransportKind,
+    source: Box<dyn std::error::Error + Send + Sync + 'static>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TransportKind {
+    Connect,
+    Timeout,
+    Other,
+}
+
+impl TransportError {
+    /// The connection could not be made (refused, host not found, no
+    /// route): nothing was sent.
+    pub fn connect(source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
+        Self {
+            kind: TransportKind::Connect,
+            source: source.into(),
+        }
+    }
+
+    /// The HTTP stack gave up waiting (an I/O timeout of its own).
+    pub fn timed_out(
+        source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
+        Self {
+            kind: TransportKind::Timeout,
+            source: source.into(),
+        }
+    }
+
+    /// Any other failure after the connection was made (reset, TLS, a
+    /// malformed HTTP answer): the request may have reached the server.
+    pub fn other(source: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
+        Self {
+            kind: TransportKind::Other,
+            source: source.into(),
+        }
+    }
+
+    /// Whether the connection could not be made (nothing was sent).
+    pub fn is_connect(&self) -> bool {
+        self.kind == TransportKind::Connect
+    }
+
+    /// Whether the HTTP stack timed out.
+    pub fn is_timeout(&self) -> bool {
+        self.kind == TransportKind::Timeout
+    }
+}
+
+impl fmt::Debug for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TransportError")
+            .field("kind", &self.kind)
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.source)
+    }
+}
+
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(self.source.as_ref())
     }
 }
 
@@ -268,14 +458,14 @@ impl Error {
 }
 
 /// The advice for an `api_offline` answer.
-pub(crate) const API_OFFLINE_HINT: &str = "the store's JSON API is switched off (HTTP 503 \
+pub const API_OFFLINE_HINT: &str = "the store's JSON API is switched off (HTTP 503 \
     api_offline): retrying will not help until an administrator turns it back on in the store's \
     admin";
 
 /// A non-success HTTP status whose body is the store's own JSON error: HTTP
 /// 503 with `api_offline` (Miva's server code answers so when the API is
 /// switched off, `mmlsk-json.mv` 1381-1384). `None` for anything else.
-pub(crate) fn store_error_for_status(status: u16, body: &[u8]) -> Option<Error> {
+pub fn store_error_for_status(status: u16, body: &[u8]) -> Option<Error> {
     if status != 503 {
         return None;
     }
@@ -297,7 +487,7 @@ impl From<miravia_sign::Error> for Error {
 /// line, with credentials redacted ([`crate::redact::redact_url`]): a
 /// proxy's error page may echo the signed request line
 /// (`GET /rest/seller/get?access_token=...&sign=... HTTP/1.1`).
-pub(crate) fn excerpt(body: &[u8]) -> String {
+pub fn excerpt(body: &[u8]) -> String {
     if body.is_empty() {
         return "(empty body)".to_owned();
     }
