@@ -54,6 +54,7 @@ fn main() -> ExitCode {
         Some("vectors") => vectors(&rest),
         Some("bench") => bench(&rest),
         Some("fuzz") => fuzz(&rest),
+        Some("package") => package_check(),
         Some("codegen") => codegen::codegen(&root(), rest.iter().any(|a| a == "--check")),
         _ => {
             eprintln!(
@@ -61,7 +62,8 @@ fn main() -> ExitCode {
                  cargo xtask vectors FILE...   run vector files (schema: tests/vectors/README.md)\n  \
                  cargo xtask bench [--quick]   ours vs the official SDKs and OpenSSL -> target/bench/report.md\n  \
                  cargo xtask fuzz [--seconds N] [TARGET...]   cargo-fuzz (nightly) on every target, N s each\n  \
-                 cargo xtask codegen [--check] typed API code from the spec (--check: fail if stale)"
+                 cargo xtask codegen [--check] typed API code from the spec (--check: fail if stale)\n  \
+                 cargo xtask package           crate metadata and cargo package of the published crates"
             );
             return ExitCode::from(2);
         }
@@ -194,6 +196,7 @@ fn test() -> Result<(), String> {
 
     official_sdks_against_mocks()?;
 
+    package_check()?;
     duplicate_crypto_check()?;
     eprintln!("\nxtask: all checks passed");
     Ok(())
@@ -505,4 +508,164 @@ fn duplicate_crypto_check() -> Result<(), String> {
             dupes.join("\n  ")
         ))
     }
+}
+
+/// The crates.io side of the workspace: every crate that is published
+/// (`publish` not false) carries what crates.io and docs.rs show, no crate
+/// names a repository (there is no public one yet; a placeholder URL would
+/// be published with every crate), and `cargo package` of the published
+/// crates succeeds (without building them; it still resolves their
+/// dependencies against the crates.io index). The `.crate` files land in
+/// target/package.
+fn package_check() -> Result<(), String> {
+    let mut cmd = cargo();
+    cmd.args(["metadata", "--format-version", "1", "--no-deps"]);
+    eprintln!(
+        "\n==> crate metadata for crates.io and docs.rs\n    $ {}",
+        describe(&cmd)
+    );
+    let out = cmd.output().map_err(|e| format!("cargo metadata: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let metadata: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| format!("cargo metadata: output is not JSON: {e}"))?;
+    let packages = metadata
+        .get("packages")
+        .and_then(serde_json::Value::as_array)
+        .ok_or("cargo metadata: no `packages` list in its output")?;
+    let mut problems = Vec::new();
+    let mut unpublished = Vec::new();
+    for package in packages {
+        let name = package
+            .get("name")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("(unnamed)");
+        let manifest = package
+            .get("manifest_path")
+            .and_then(serde_json::Value::as_str)
+            .map(|p| {
+                Path::new(p)
+                    .strip_prefix(root())
+                    .map_or_else(|_| p.to_owned(), |rel| rel.display().to_string())
+            })
+            .unwrap_or_else(|| format!("{name}'s Cargo.toml"));
+        // `publish = false` reads as an empty list of registries.
+        let published = !package
+            .get("publish")
+            .and_then(serde_json::Value::as_array)
+            .is_some_and(Vec::is_empty);
+        if !published {
+            unpublished.push(name.to_owned());
+        }
+        problems.extend(
+            package_metadata_problems(package, published)
+                .into_iter()
+                .map(|p| format!("{name} ({manifest}): {p}")),
+        );
+    }
+    if !problems.is_empty() {
+        return Err(format!(
+            "crate metadata for crates.io:\n  {}",
+            problems.join("\n  ")
+        ));
+    }
+    eprintln!(
+        "    ok: {} crates to publish, {} with publish = false",
+        packages.len() - unpublished.len(),
+        unpublished.len()
+    );
+
+    // --allow-dirty: a local run has uncommitted work; CI's checkout is clean.
+    let mut package = cargo();
+    package.args(["package", "--workspace", "--no-verify", "--allow-dirty"]);
+    for name in &unpublished {
+        package.args(["--exclude", name]);
+    }
+    run("cargo package of the published crates", package)
+}
+
+/// What crates.io and docs.rs need from one package's manifest, as
+/// messages that name the field and the fix; `published` is false for a
+/// crate with `publish = false`, of which only the repository is checked.
+fn package_metadata_problems(package: &serde_json::Value, published: bool) -> Vec<String> {
+    use serde_json::Value;
+    let mut problems = Vec::new();
+    if let Some(url) = package.get("repository").and_then(Value::as_str) {
+        problems.push(format!(
+            "`repository = \"{url}\"`: remove it (and `repository.workspace = true`) while the \
+             project has no public repository; set the real one in the root [workspace.package] \
+             and drop this check when it has"
+        ));
+    }
+    if !published {
+        return problems;
+    }
+    let text = |field: &str| {
+        package
+            .get(field)
+            .and_then(Value::as_str)
+            .is_some_and(|s| !s.trim().is_empty())
+    };
+    if !text("description") {
+        problems.push("no `description`: add a one-line summary to [package]".to_owned());
+    }
+    if !text("license") && !text("license_file") {
+        problems.push("no `license`: add `license.workspace = true` to [package]".to_owned());
+    }
+    if !text("readme") {
+        problems.push(
+            "no `readme`: add `readme = \"../../README.md\"` (or the crate's own) to [package]"
+                .to_owned(),
+        );
+    }
+    let list = |field: &str| -> Vec<&str> {
+        package
+            .get(field)
+            .and_then(Value::as_array)
+            .map(|items| items.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default()
+    };
+    let keywords = list("keywords");
+    if keywords.is_empty() || keywords.len() > 5 {
+        problems.push(format!(
+            "`keywords` has {} entries: crates.io takes 1 to 5; set them in [package]",
+            keywords.len()
+        ));
+    }
+    for keyword in keywords {
+        let well_formed = keyword.len() <= 20
+            && keyword.starts_with(|c: char| c.is_ascii_lowercase())
+            && keyword
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        if !well_formed {
+            problems.push(format!(
+                "keyword \"{keyword}\": use at most 20 characters, lowercase ASCII letters, \
+                 digits, '-' or '_', starting with a letter"
+            ));
+        }
+    }
+    let categories = list("categories");
+    if categories.is_empty() || categories.len() > 5 {
+        problems.push(format!(
+            "`categories` has {} entries: crates.io takes 1 to 5 slugs from \
+             https://crates.io/category_slugs; set them in [package]",
+            categories.len()
+        ));
+    }
+    let docs_rs_all_features = package
+        .pointer("/metadata/docs/rs/all-features")
+        .and_then(Value::as_bool);
+    if docs_rs_all_features != Some(true) {
+        problems.push(
+            "docs.rs would not document every feature: add `[package.metadata.docs.rs]` with \
+             `all-features = true`"
+                .to_owned(),
+        );
+    }
+    problems
 }
