@@ -125,6 +125,8 @@ fn test() -> Result<(), String> {
         "clippy",
         "--workspace",
         "--all-targets",
+        "--features",
+        "miva-http/tokio",
         "--",
         "-D",
         "warnings",
@@ -132,11 +134,23 @@ fn test() -> Result<(), String> {
     run("clippy", clippy)?;
 
     let mut tests = cargo();
-    tests.args(["test", "--workspace", "--all-targets"]);
+    tests.args([
+        "test",
+        "--workspace",
+        "--all-targets",
+        "--features",
+        "miva-http/tokio",
+    ]);
     run("unit and integration tests", tests)?;
 
     let mut doc = cargo();
-    doc.args(["test", "--workspace", "--doc"]);
+    doc.args([
+        "test",
+        "--workspace",
+        "--doc",
+        "--features",
+        "miva-http/tokio",
+    ]);
     run("doc tests", doc)?;
 
     // The libraries' docs (the CLI's doc comments are its --help text).

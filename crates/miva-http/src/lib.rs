@@ -59,6 +59,8 @@
 mod limiter;
 pub mod miravia;
 pub mod miva;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 mod transport;
 
 /// The protocol core both drivers run (re-exported whole, for its

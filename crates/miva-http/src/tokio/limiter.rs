@@ -1,0 +1,2 @@
+//! A client-side limit on request rate and requests in flight for the async
+//! clients.

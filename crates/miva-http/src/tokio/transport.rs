@@ -1,0 +1,1 @@
+//! The async HTTP layer both async clients share (reqwest).
