@@ -49,6 +49,7 @@ mod config;
 mod deadline;
 mod error;
 pub mod miravia;
+pub mod miva;
 pub mod page_check;
 pub mod redact;
 mod response;
