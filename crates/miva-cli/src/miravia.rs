@@ -218,11 +218,7 @@ fn call(args: &CallArgs, timeout: Option<Duration>) -> Result<(), CliError> {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| name.clone());
-        files.push(FilePart {
-            name: name.clone(),
-            file_name,
-            bytes,
-        });
+        files.push(FilePart::new(name, &file_name, bytes));
     }
     let method = if args.post || !files.is_empty() {
         Method::Post

@@ -114,12 +114,6 @@ impl Transport {
         &self.config
     }
 
-    /// Checks that `url` is http(s), and plain http only to loopback unless
-    /// allowed.
-    pub(crate) fn check_url(&self, url: &str) -> Result<(), Error> {
-        miva_protocol::check_url(url, self.config.allow_insecure_http)
-    }
-
     /// The configured overall limit of one request.
     pub(crate) fn timeout(&self) -> Duration {
         self.config.timeout

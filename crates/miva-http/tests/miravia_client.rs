@@ -283,11 +283,7 @@ fn multipart_files_are_sent_but_not_signed() {
     let gw = gateway(NOW_MS);
     let c = client(&gw).access_token("tok").build().unwrap();
     let image: Vec<u8> = (0..=255u8).cycle().take(5000).collect();
-    let file = FilePart {
-        name: "image".into(),
-        file_name: "a.jpg".into(),
-        bytes: image.clone(),
-    };
+    let file = FilePart::new("image", "a.jpg", image.clone());
     c.call(
         Method::Post,
         "/image/upload",

@@ -86,11 +86,7 @@ fn catalogue_orders_create_and_upload() {
     );
 
     let image: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
-    let file = FilePart {
-        name: "image".into(),
-        file_name: "foto.jpg".into(),
-        bytes: image,
-    };
+    let file = FilePart::new("image", "foto.jpg", image);
     let up = c.call(Method::Post, "/image/upload", &[], &[file]).unwrap();
     assert_eq!(up["data"]["image"]["size"], 70_000);
     assert_eq!(
