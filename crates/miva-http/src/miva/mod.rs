@@ -849,15 +849,6 @@ fn read_only(function: &str) -> bool {
     function.ends_with("_Load_Query") || function.ends_with("_Load")
 }
 
-/// `error`, from fetching the page at `offset`, with the page named.
-pub(super) fn page_failed(function: &str, offset: u64, error: Error) -> Error {
-    Error::Page {
-        function: function.to_owned(),
-        offset,
-        source: Box::new(error),
-    }
-}
-
 fn check_status(response: &RawResponse, partial_ok: bool) -> Result<(), Error> {
     match response.status {
         200 => {}

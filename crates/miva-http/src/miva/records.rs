@@ -1,34 +1,17 @@
-//! [`Records`]: a list query's every record, page by page, checked.
+//! [`Records`]: a list query's every record, page by page, checked: a
+//! thin blocking driver (threads) over the core's
+//! [`ListPager`](miva_protocol::miva::list::ListPager).
 
-use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use miva_envelope::{ListPage, ListRequest};
+use miva_protocol::miva::list::{ListPager, Next, PageFetch};
 use miva_protocol::{Deadline, Error, TimeoutKind};
 
-use super::{MAX_CONCURRENCY, MivaClient, page_failed};
-
-/// Checks a page against what was asked (the checks both platforms share,
-/// in `page_check`). `total` is the `total_count` of the first page (`None`
-/// for the first page itself).
-fn check_page<T>(
-    page: &ListPage<T>,
-    offset: u64,
-    count: u64,
-    total: Option<u64>,
-) -> Option<String> {
-    let answer = miva_protocol::page_check::PageAnswer {
-        offset,
-        count,
-        start_offset: page.start_offset,
-        len: page.data.len() as u64,
-        total: Some(page.total_count),
-    };
-    miva_protocol::page_check::check(&answer, total.map(Some), &miva_protocol::page_check::MIVA)
-}
+use super::{MAX_CONCURRENCY, MivaClient};
 
 /// The iterator of [`MivaClient::list`]: yields each record exactly once,
 /// in order, and stops at `total_count`.
@@ -48,6 +31,10 @@ fn check_page<T>(
 /// Limits: [`Records::concurrency`] at most [`MAX_CONCURRENCY`], and never
 /// more threads than pages left; each request is bounded by the client's
 /// per-request timeout, the whole export by [`Records::deadline`] if set.
+///
+/// The decisions (which page next, the checks, the order) are the
+/// protocol core's [`ListPager`], the same as the async
+/// `miva_http::tokio::Records`'; this type only runs the requests.
 pub struct Records<R: ListRequest> {
     client: MivaClient,
     request: R,
@@ -57,7 +44,7 @@ pub struct Records<R: ListRequest> {
     deadline: Option<Duration>,
     /// Threads started for concurrent fetching.
     workers: usize,
-    state: Option<State<R::Record>>,
+    phase: Phase<R::Record>,
 }
 
 impl<R: ListRequest> fmt::Debug for Records<R> {
@@ -73,28 +60,23 @@ impl<R: ListRequest> fmt::Debug for Records<R> {
 
 type PageResult<T> = Result<ListPage<T>, Error>;
 
-struct State<T> {
-    buffer: std::vec::IntoIter<T>,
-    /// Offset of the next page to hand out.
-    next_offset: u64,
-    /// `total_count` as first seen.
-    total: Option<u64>,
-    done: bool,
-    /// Concurrent fetching: offsets to fetch go out, pages come back.
-    pool: Option<Pool<T>>,
-    /// An error to report before ending (a failed first page).
-    pending_error: Option<Error>,
-    /// The whole export's deadline, from the first `next()`.
-    deadline: Option<Deadline>,
+#[allow(clippy::large_enum_variant)] // one per export, never moved
+enum Phase<T> {
+    /// Before the first `next()`.
+    Start,
+    /// Paging: the machine, and the threads once started.
+    Run {
+        pager: ListPager<T>,
+        pool: Option<Pool<T>>,
+    },
+    /// Ended (done or failed): nothing more.
+    End,
 }
 
+/// Concurrent fetching: pages to fetch go out, answers come back.
 struct Pool<T> {
-    work: Option<mpsc::Sender<u64>>,
+    work: mpsc::Sender<PageFetch>,
     results: mpsc::Receiver<(u64, PageResult<T>)>,
-    waiting: BTreeMap<u64, PageResult<T>>,
-    /// Offset of the next page to dispatch.
-    dispatched_to: u64,
-    in_flight: usize,
 }
 
 impl<R> Records<R>
@@ -111,7 +93,7 @@ where
             concurrency: 1,
             deadline: None,
             workers: 0,
-            state: None,
+            phase: Phase::Start,
         }
     }
 
@@ -144,7 +126,10 @@ where
 
     /// `total_count` once the first page has arrived.
     pub fn total_count(&self) -> Option<u64> {
-        self.state.as_ref().and_then(|s| s.total)
+        match &self.phase {
+            Phase::Run { pager, .. } => pager.total_count(),
+            _ => None,
+        }
     }
 
     /// How many threads fetch pages (0 until the first page has arrived,
@@ -154,99 +139,22 @@ where
         self.workers
     }
 
-    fn fail(&self, offset: u64, reason: String) -> Error {
-        page_failed(
-            self.request.function(),
-            offset,
-            Error::Pagination {
-                function: self.request.function().to_owned(),
-                offset,
-                reason,
-            },
-        )
-    }
-
-    fn first_page(&mut self) -> State<R::Record> {
-        let mut state = State {
-            buffer: Vec::new().into_iter(),
-            next_offset: self.start,
-            total: None,
-            done: true,
-            pool: None,
-            pending_error: None,
-            deadline: self
-                .deadline
-                .map(|d| Deadline::after(d, TimeoutKind::ExportDeadline)),
-        };
-        if self.concurrency > MAX_CONCURRENCY {
-            state.pending_error = Some(Error::Config(format!(
-                "concurrency {} is above the maximum of {MAX_CONCURRENCY} pages in flight \
-                 (one thread each): pass at most {MAX_CONCURRENCY}",
-                self.concurrency
-            )));
-            return state;
-        }
-        let page = match self.client.fetch_page(
-            &self.request,
-            self.start,
-            self.page_size,
-            state.deadline.as_ref(),
-            self.concurrency,
-        ) {
-            Ok(page) => page,
-            Err(e) => {
-                state.pending_error = Some(page_failed(self.request.function(), self.start, e));
-                return state;
-            }
-        };
-        if let Some(reason) = check_page(&page, self.start, self.page_size, None) {
-            state.pending_error = Some(self.fail(self.start, reason));
-            return state;
-        }
-        state.total = Some(page.total_count);
-        state.next_offset = self.start + page.data.len() as u64;
-        state.done = page.data.is_empty() || state.next_offset >= page.total_count;
-        state.buffer = page.data.into_iter();
-        if !state.done && self.concurrency > 1 {
-            let left = page.total_count - state.next_offset;
-            let pages_left = usize::try_from(left.div_ceil(self.page_size)).unwrap_or(usize::MAX);
-            match self.start_pool(
-                state.next_offset,
-                self.concurrency.min(pages_left),
-                state.deadline.clone(),
-            ) {
-                Ok(pool) => state.pool = Some(pool),
-                Err(e) => {
-                    state.done = true;
-                    state.pending_error =
-                        Some(page_failed(self.request.function(), state.next_offset, e));
-                }
-            }
-        }
-        state
-    }
-
     /// Starts `threads` page fetchers (fewer if the system refuses more,
     /// but at least one).
     fn start_pool(
         &mut self,
-        from: u64,
         threads: usize,
         deadline: Option<Deadline>,
     ) -> Result<Pool<R::Record>, Error> {
-        let (work_tx, work_rx) = mpsc::channel::<u64>();
+        let (work_tx, work_rx) = mpsc::channel::<PageFetch>();
         let (result_tx, result_rx) = mpsc::channel();
-        let work_rx = Arc::new(std::sync::Mutex::new(work_rx));
+        let work_rx = Arc::new(Mutex::new(work_rx));
         for n in 0..threads {
             let work_rx = Arc::clone(&work_rx);
             let result_tx = result_tx.clone();
             let client = self.client.clone();
             let request = self.request.clone();
-            let count = self.page_size;
             let deadline = deadline.clone();
-            // The pages held at once: never more than are left to fetch,
-            // so a small export keeps a large share of the body limit.
-            let pages = threads;
             let spawned = std::thread::Builder::new()
                 .name(format!("miva-page-{n}"))
                 .spawn(move || {
@@ -255,11 +163,9 @@ where
                             Ok(rx) => rx.recv(),
                             Err(_) => return,
                         };
-                        let Ok(offset) = next else { return };
-                        let page = client
-                            .fetch_page(&request, offset, count, deadline.as_ref(), pages)
-                            .map_err(|e| page_failed(request.function(), offset, e));
-                        if result_tx.send((offset, page)).is_err() {
+                        let Ok(fetch) = next else { return };
+                        let page = fetch_page(&client, &request, &fetch, deadline.as_ref());
+                        if result_tx.send((fetch.offset, page)).is_err() {
                             return;
                         }
                     }
@@ -283,62 +189,89 @@ where
             }
         }
         Ok(Pool {
-            work: Some(work_tx),
+            work: work_tx,
             results: result_rx,
-            waiting: BTreeMap::new(),
-            dispatched_to: from,
-            in_flight: 0,
         })
     }
 
-    /// The page at `state.next_offset`, sequentially or from the pool.
-    fn next_page(&self, state: &mut State<R::Record>) -> PageResult<R::Record> {
-        let total = state.total.unwrap_or(0);
-        let Some(pool) = state.pool.as_mut() else {
-            return self
-                .client
-                .fetch_page(
-                    &self.request,
-                    state.next_offset,
-                    self.page_size,
-                    state.deadline.as_ref(),
-                    self.concurrency,
-                )
-                .map_err(|e| page_failed(self.request.function(), state.next_offset, e));
-        };
-        // Keep `concurrency` pages in flight (or waiting), within the total.
-        while pool.in_flight + pool.waiting.len() < self.concurrency && pool.dispatched_to < total {
-            let Some(work) = &pool.work else { break };
-            if work.send(pool.dispatched_to).is_err() {
-                break;
-            }
-            pool.in_flight += 1;
-            pool.dispatched_to = pool.dispatched_to.saturating_add(self.page_size);
-        }
+    /// The next item: runs the machine's fetches (inline for the first
+    /// page and when sequential, on the threads otherwise) until it has a
+    /// record or an end.
+    fn advance(&mut self) -> Option<Result<R::Record, Error>> {
         loop {
-            if let Some(page) = pool.waiting.remove(&state.next_offset) {
-                return page;
-            }
-            if pool.in_flight == 0 {
-                return Err(self.fail(
-                    state.next_offset,
-                    "no page was requested at this offset".into(),
-                ));
-            }
-            match pool.results.recv() {
-                Ok((offset, page)) => {
-                    pool.in_flight -= 1;
-                    pool.waiting.insert(offset, page);
+            let Phase::Run { pager, pool } = &mut self.phase else {
+                return None;
+            };
+            // Once the first page is in, pages go to the threads.
+            if pool.is_none() && self.concurrency > 1 && pager.pages_at_once() > 0 {
+                let (threads, deadline) = (pager.pages_at_once(), pager.deadline().cloned());
+                let started = self.start_pool(threads, deadline);
+                let Phase::Run { pager, pool } = &mut self.phase else {
+                    return None;
+                };
+                match started {
+                    Ok(started) => *pool = Some(started),
+                    Err(e) => {
+                        let error = pager.abort(e);
+                        self.phase = Phase::End;
+                        return Some(Err(error));
+                    }
                 }
-                Err(_) => {
-                    return Err(self.fail(
-                        state.next_offset,
-                        "the page fetching threads stopped".into(),
-                    ));
+                continue;
+            }
+            if let Some(fetch) = pager.next_fetch() {
+                match pool {
+                    Some(pool) => {
+                        if pool.work.send(fetch).is_err() {
+                            pager.on_page(fetch.offset, Err(threads_stopped()));
+                        }
+                    }
+                    None => {
+                        let page =
+                            fetch_page(&self.client, &self.request, &fetch, pager.deadline());
+                        pager.on_page(fetch.offset, page);
+                    }
+                }
+                continue;
+            }
+            match pager.next_record() {
+                Next::Record(record) => return Some(Ok(record)),
+                Next::Done => {
+                    self.phase = Phase::End;
+                    return None;
+                }
+                Next::Failed(error) => {
+                    self.phase = Phase::End;
+                    return Some(Err(error));
+                }
+                Next::Pending => {
+                    let answer = pool.as_ref().map(|pool| pool.results.recv());
+                    match answer {
+                        Some(Ok((offset, page))) => pager.on_page(offset, page),
+                        _ => {
+                            let error = pager.abort(threads_stopped());
+                            self.phase = Phase::End;
+                            return Some(Err(error));
+                        }
+                    }
                 }
             }
         }
     }
+}
+
+/// One page through the blocking client.
+fn fetch_page<R: ListRequest>(
+    client: &MivaClient,
+    request: &R,
+    fetch: &PageFetch,
+    deadline: Option<&Deadline>,
+) -> PageResult<R::Record> {
+    client.fetch_page(request, fetch.offset, fetch.count, deadline, fetch.pages)
+}
+
+fn threads_stopped() -> Error {
+    Error::Config("the page fetching threads stopped".into())
 }
 
 impl<R> Iterator for Records<R>
@@ -349,51 +282,28 @@ where
     type Item = Result<R::Record, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.state.is_none() {
-            let state = self.first_page();
-            self.state = Some(state);
+        if matches!(self.phase, Phase::Start) {
+            let deadline = self
+                .deadline
+                .map(|d| Deadline::after(d, TimeoutKind::ExportDeadline));
+            let body_limit = self.client.call_budget().body_limit();
+            match ListPager::new(
+                self.request.function(),
+                self.start,
+                self.page_size,
+                self.concurrency,
+                body_limit,
+                deadline,
+            ) {
+                Ok(pager) => self.phase = Phase::Run { pager, pool: None },
+                Err(e) => {
+                    self.phase = Phase::End;
+                    return Some(Err(e));
+                }
+            }
         }
-        let mut state = self.state.take()?;
-        let item = self.advance(&mut state);
-        self.state = Some(state);
-        item
+        self.advance()
     }
 }
 
-impl<R> Records<R>
-where
-    R: ListRequest + Send + 'static,
-    R::Record: Send + 'static,
-{
-    fn advance(&self, state: &mut State<R::Record>) -> Option<Result<R::Record, Error>> {
-        loop {
-            if let Some(record) = state.buffer.next() {
-                return Some(Ok(record));
-            }
-            if state.done {
-                return state.pending_error.take().map(Err);
-            }
-            let offset = state.next_offset;
-            let checked = self.next_page(state).and_then(|page| {
-                match check_page(&page, offset, self.page_size, state.total) {
-                    None => Ok(page),
-                    Some(reason) => Err(self.fail(offset, reason)),
-                }
-            });
-            let page = match checked {
-                Ok(page) => page,
-                Err(e) => {
-                    state.done = true;
-                    state.pool = None;
-                    return Some(Err(e));
-                }
-            };
-            state.next_offset = offset + page.data.len() as u64;
-            if page.data.is_empty() || state.next_offset >= page.total_count {
-                state.done = true;
-                state.pool = None;
-            }
-            state.buffer = page.data.into_iter();
-        }
-    }
-}
+const _: () = assert!(MAX_CONCURRENCY == miva_protocol::miva::list::MAX_CONCURRENCY);

@@ -43,6 +43,7 @@ use serde_json::{Map, Value};
 use crate::{BodyBudget, ClockOffset, Deadline, Error, RawResponse, RetryPolicy, TransportConfig};
 
 mod call;
+pub mod list;
 mod multicall;
 
 pub use call::Call;
