@@ -43,6 +43,19 @@ const CRYPTO_CRATES: &[&str] = &[
     "ssh-key",
     "subtle",
     "zeroize",
+    "rustls",
+    "rustls-webpki",
+    "webpki-roots",
+];
+
+/// Crates that must not be in miva-http's build with the `tokio` feature:
+/// a second TLS crypto provider (the tree holds rustls on ring only).
+const FOREIGN_TLS_CRATES: &[&str] = &[
+    "aws-lc-rs",
+    "aws-lc-sys",
+    "openssl",
+    "openssl-sys",
+    "native-tls",
 ];
 
 fn main() -> ExitCode {
@@ -166,7 +179,11 @@ fn test() -> Result<(), String> {
         "--package",
         "miva-envelope",
         "--package",
+        "miva-protocol",
+        "--package",
         "miva-http",
+        "--features",
+        "miva-http/tokio",
         "--package",
         "miva-mock",
         "--package",
@@ -487,6 +504,8 @@ fn duplicate_crypto_check() -> Result<(), String> {
         "normal,build",
         "--depth",
         "0",
+        "--features",
+        "miva-http/tokio",
     ]);
     eprintln!(
         "\n==> no second copy of a crypto crate\n    $ {}",
@@ -515,11 +534,60 @@ fn duplicate_crypto_check() -> Result<(), String> {
             "    ok: one copy of each of {} crypto crates",
             CRYPTO_CRATES.len()
         );
-        Ok(())
+        one_tls_provider_check()
     } else {
         Err(format!(
             "two generations of a crypto crate in the build:\n  {}",
             dupes.join("\n  ")
+        ))
+    }
+}
+
+/// miva-http with every TLS-related feature builds rustls on ring only: no
+/// aws-lc, no OpenSSL, no native-tls (reqwest brings none of them as we
+/// configure it).
+fn one_tls_provider_check() -> Result<(), String> {
+    let mut cmd = cargo();
+    cmd.args([
+        "tree",
+        "--package",
+        "miva-http",
+        "--features",
+        "tokio,platform-verifier",
+        "--edges",
+        "normal,build",
+        "--prefix",
+        "none",
+    ]);
+    eprintln!(
+        "\n==> one TLS crypto provider (ring)\n    $ {}",
+        describe(&cmd)
+    );
+    let out = cmd.output().map_err(|e| format!("cargo tree: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "cargo tree failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut foreign: Vec<&str> = text
+        .lines()
+        .filter(|line| {
+            line.split_whitespace()
+                .next()
+                .is_some_and(|name| FOREIGN_TLS_CRATES.contains(&name))
+        })
+        .collect();
+    foreign.sort_unstable();
+    foreign.dedup();
+    if foreign.is_empty() {
+        eprintln!("    ok: none of {}", FOREIGN_TLS_CRATES.join(", "));
+        Ok(())
+    } else {
+        Err(format!(
+            "a second TLS provider in miva-http's build:\n  {}",
+            foreign.join("\n  ")
         ))
     }
 }

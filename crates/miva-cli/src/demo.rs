@@ -186,7 +186,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<ExitCode, CliError> {
         }
     }
     let page = skewed.call(&query)?;
-    if skewed.clock_offset() == 0 {
+    if skewed.clock_offset_ms() / 1000 == 0 {
         return Err(CliError(
             "expected the store to refuse the fast clock's timestamp".into(),
         ));
@@ -196,7 +196,7 @@ pub(crate) fn run(args: &DemoArgs) -> Result<ExitCode, CliError> {
         "   access_denied: Timestamp outside configured window\n     \
          the client read the store's time from its Date header (offset {} s), signed\n     \
          again with a corrected timestamp and got {} record(s); later calls use the offset.",
-        skewed.clock_offset(),
+        skewed.clock_offset_ms() / 1000,
         page.data.len()
     )?;
     writeln!(

@@ -123,10 +123,8 @@ pub(crate) fn run(args: &MulticallArgs, timeout: Option<Duration>) -> Result<Exi
         builder = builder.api_timeout(budget);
     }
     let client = builder.build()?;
-    let options = CallOptions {
-        deadline: args.deadline,
-        ..CallOptions::default()
-    };
+    let mut options = CallOptions::new();
+    options.deadline = args.deadline;
     let results = match client.multicall_with(&operations, &options) {
         Ok(results) => results,
         Err(e) => return crate::store::report(e),

@@ -237,10 +237,8 @@ pub(crate) fn call(args: &CallArgs, timeout: Option<Duration>) -> Result<ExitCod
     if client.store_code().is_none() && !params.contains_key("Store_Code") {
         tracing::debug!("no store code: the call is sent without Store_Code");
     }
-    let options = CallOptions {
-        deadline: args.deadline,
-        ..CallOptions::default()
-    };
+    let mut options = CallOptions::new();
+    options.deadline = args.deadline;
     match client.call_raw_with(function, &Value::Object(params), &options) {
         Ok(data) => {
             crate::terminal::print_json(&data, args.compact)?;

@@ -109,16 +109,6 @@ impl Transport {
         Self { agent, config }
     }
 
-    /// The settings.
-    pub(crate) fn config(&self) -> &TransportConfig {
-        &self.config
-    }
-
-    /// The configured overall limit of one request.
-    pub(crate) fn timeout(&self) -> Duration {
-        self.config.timeout
-    }
-
     /// Sends `request`; reads at most the budget's body limit.
     pub(crate) fn send(&self, request: &HttpRequest<'_>) -> Result<RawResponse, Error> {
         let limit = request.timeout.unwrap_or(self.config.timeout);

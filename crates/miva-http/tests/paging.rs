@@ -419,10 +419,7 @@ fn a_multicall_deadline_bounds_all_rounds() {
     // Without a deadline: every round, every answer.
     assert_eq!(client.multicall(&operations(6)).unwrap().len(), 6);
     assert_eq!(server.requests(), 6);
-    let options = CallOptions {
-        deadline: Some(Duration::from_millis(700)),
-        ..CallOptions::default()
-    };
+    let options = CallOptions::new().deadline(Duration::from_millis(700));
     let started = Instant::now();
     let error = client.multicall_with(&operations(6), &options).unwrap_err();
     let Error::Timeout {
@@ -451,10 +448,7 @@ fn a_multicall_deadline_cuts_off_a_round_in_flight() {
     // deadline: the request is cut off at the deadline, not at 3 s.
     let server = slow_multicall(Duration::from_secs(3));
     let client = miva_client(&server.url);
-    let options = CallOptions {
-        deadline: Some(Duration::from_millis(500)),
-        ..CallOptions::default()
-    };
+    let options = CallOptions::new().deadline(Duration::from_millis(500));
     let started = Instant::now();
     let error = client.multicall_with(&operations(2), &options).unwrap_err();
     let Error::Timeout {

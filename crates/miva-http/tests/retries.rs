@@ -126,10 +126,7 @@ fn a_write_is_not_retried_unless_marked_safe() {
     assert_eq!(server.pending_faults(), 0);
     // Marked idempotent, it is retried.
     server.inject_faults([UNAVAILABLE]);
-    let options = CallOptions {
-        idempotent: true,
-        ..CallOptions::default()
-    };
+    let options = CallOptions::new().idempotent(true);
     client.call_with(&update, &options).unwrap();
     assert_eq!(server.pending_faults(), 0);
     // Raw calls follow the function name.

@@ -2,93 +2,75 @@
 //! multicall with the 206 continuation, and auto-pagination.
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use miva_envelope::{
-    ApiError, ContentRange, Envelope, ListPage, ListRequest, MivaRequest, Operation,
-    OperationResult, Response, Scope, Target, decode_multicall, encode_multicall_into,
-};
+use miva_envelope::{ListPage, ListRequest, MivaRequest, Operation, OperationResult};
 use miva_sign::Credential;
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use miva_protocol::{
-    BodyBudget, ClockOffset, Deadline, Error, RawResponse, RetryPolicy, RetryState, TimeoutKind,
-    TransportConfig, excerpt,
+use miva_protocol::miva::{Attempt, Session, Step};
+use miva_protocol::{BodyBudget, Deadline, Error, RetryPolicy, TransportConfig};
+
+pub use miva_protocol::miva::{
+    API_TIMEOUT_MARGIN, BinaryEncoding, CallOptions, DEFAULT_MAX_MULTICALL_ROUNDS,
 };
 
 use crate::limiter::Limiter;
 use crate::transport::{HttpRequest, Transport};
 
-type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
-
-/// The hint given when a store answers with an empty body.
-const EMPTY_HINT: &str = "a Miva store answers with an empty body when the \
-    X-Miva-API-Authorization header is missing or unreadable: check the token (and that \
-    nothing between you and the store strips the header)";
-
-/// The most continuation requests a multicall may take before the client
-/// gives up (each must complete at least one operation).
-pub const DEFAULT_MAX_MULTICALL_ROUNDS: usize = 64;
-
 /// The most pages [`Records::concurrency`] may keep in flight (one thread
 /// each); more is an [`Error::Config`] on the first `next()`.
 pub const MAX_CONCURRENCY: usize = 64;
 
-/// How much longer than the store's multicall budget
-/// ([`MivaClientBuilder::api_timeout`]) a multicall request may take: the
-/// store answers when its budget is spent, then the answer travels.
-pub const API_TIMEOUT_MARGIN: Duration = Duration::from_secs(10);
-
-/// How binary payloads travel (`X-Miva-API-Binary-Encoding`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum BinaryEncoding {
-    /// JSON (the default; the header is not sent).
-    #[default]
-    Json,
-    /// `base64`: binary fields of the request are base64 text.
-    Base64,
+/// Builds a Miva client: [`MivaClient`] (blocking) by default, or with the
+/// `tokio` feature `miva_http::tokio::MivaClient`; the same setters for
+/// both.
+pub struct MivaClientBuilder<C = MivaClient> {
+    pub(crate) session: Session,
+    pub(crate) rate_limit: Option<f64>,
+    pub(crate) max_in_flight: Option<usize>,
+    _client: PhantomData<fn() -> C>,
 }
 
-/// Builds a [`MivaClient`].
-pub struct MivaClientBuilder {
-    endpoint: String,
-    credential: Credential,
-    store_code: Option<String>,
-    timestamps: bool,
-    api_timeout: Option<Duration>,
-    binary_encoding: BinaryEncoding,
-    transport: TransportConfig,
-    clock: Clock,
-    max_multicall_rounds: usize,
-    retry: Option<RetryPolicy>,
-    rate_limit: Option<f64>,
-    max_in_flight: Option<usize>,
-}
-
-impl fmt::Debug for MivaClientBuilder {
+impl<C> fmt::Debug for MivaClientBuilder<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MivaClientBuilder")
-            .field("endpoint", &miva_protocol::redact_url(&self.endpoint))
-            .field("credential", &self.credential)
-            .field("store_code", &self.store_code)
+            .field(
+                "endpoint",
+                &miva_protocol::redact_url(self.session.endpoint()),
+            )
+            .field("credential", self.session.credential())
+            .field("store_code", &self.session.default_store_code())
             .finish_non_exhaustive()
     }
 }
 
-impl MivaClientBuilder {
-    /// The default `Store_Code` of store-scoped calls.
-    pub fn store_code(mut self, code: &str) -> Self {
-        self.store_code = Some(code.to_owned());
+impl<C> MivaClientBuilder<C> {
+    /// A builder for the store's JSON endpoint with the defaults.
+    pub(crate) fn start(endpoint: &str, credential: Credential) -> Self {
+        Self {
+            session: Session::new(endpoint, credential),
+            rate_limit: None,
+            max_in_flight: None,
+            _client: PhantomData,
+        }
+    }
+
+    fn map(mut self, f: impl FnOnce(Session) -> Session) -> Self {
+        self.session = f(self.session);
         self
     }
 
+    /// The default `Store_Code` of store-scoped calls.
+    pub fn store_code(self, code: &str) -> Self {
+        self.map(|s| s.store_code(Some(code.to_owned())))
+    }
+
     /// Send `Miva_Request_Timestamp` (default on; a store can require it).
-    pub fn timestamps(mut self, on: bool) -> Self {
-        self.timestamps = on;
-        self
+    pub fn timestamps(self, on: bool) -> Self {
+        self.map(|s| s.timestamps(on))
     }
 
     /// The store's time budget for one multicall request, sent as
@@ -106,43 +88,38 @@ impl MivaClientBuilder {
     ///
     /// Which limit bounds what: [`TransportConfig::connect_timeout`] opening
     /// a connection; [`TransportConfig::timeout`] each request, connection
-    /// to last byte; [`CallOptions::deadline`] a whole call or multicall
-    /// (every round, retry and wait); [`Records::deadline`] a whole export.
-    pub fn api_timeout(mut self, timeout: Duration) -> Self {
-        self.api_timeout = Some(timeout);
-        self
+    /// to last byte (or [`CallOptions::timeout`] for one call);
+    /// [`CallOptions::deadline`] a whole call or multicall (every round,
+    /// retry and wait); [`Records::deadline`] a whole export.
+    pub fn api_timeout(self, timeout: Duration) -> Self {
+        self.map(|s| s.api_timeout(Some(timeout)))
     }
 
     /// `X-Miva-API-Binary-Encoding`.
-    pub fn binary_encoding(mut self, encoding: BinaryEncoding) -> Self {
-        self.binary_encoding = encoding;
-        self
+    pub fn binary_encoding(self, encoding: BinaryEncoding) -> Self {
+        self.map(|s| s.binary_encoding(encoding))
     }
 
     /// Transport settings (timeouts, body limit, user agent, plain http).
-    pub fn transport(mut self, config: TransportConfig) -> Self {
-        self.transport = config;
-        self
+    pub fn transport(self, config: TransportConfig) -> Self {
+        self.map(|s| s.transport(config))
     }
 
     /// The clock timestamps are taken from (tests inject one).
-    pub fn clock(mut self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
-        self.clock = Arc::new(clock);
-        self
+    pub fn clock(self, clock: impl Fn() -> SystemTime + Send + Sync + 'static) -> Self {
+        self.map(|s| s.clock(clock))
     }
 
     /// The most requests one multicall may take (default
     /// [`DEFAULT_MAX_MULTICALL_ROUNDS`]).
-    pub fn max_multicall_rounds(mut self, rounds: usize) -> Self {
-        self.max_multicall_rounds = rounds.max(1);
-        self
+    pub fn max_multicall_rounds(self, rounds: usize) -> Self {
+        self.map(|s| s.max_multicall_rounds(rounds))
     }
 
     /// Retry failed calls where that is safe (see [`RetryPolicy`]). Off by
     /// default.
-    pub fn retry(mut self, policy: RetryPolicy) -> Self {
-        self.retry = Some(policy);
-        self
+    pub fn retry(self, policy: RetryPolicy) -> Self {
+        self.map(|s| s.retry(Some(policy)))
     }
 
     /// Start at most this many requests per second, across every clone
@@ -158,39 +135,21 @@ impl MivaClientBuilder {
         self.max_in_flight = Some(requests);
         self
     }
+}
 
+impl MivaClientBuilder<MivaClient> {
     /// Checks the endpoint and builds the client.
     ///
     /// # Errors
     /// [`Error::Config`] for an endpoint that is not an https URL (or http to
     /// loopback), or an empty store code.
     pub fn build(self) -> Result<MivaClient, Error> {
-        miva_protocol::check_url(&self.endpoint, self.transport.allow_insecure_http)?;
-        if self
-            .store_code
-            .as_deref()
-            .is_some_and(|c| c.trim().is_empty())
-        {
-            return Err(Error::Config(
-                "the store code is empty: pass the code shown in the admin under Settings > Store"
-                    .into(),
-            ));
-        }
+        self.session.check()?;
         Ok(MivaClient {
             inner: Arc::new(Inner {
-                transport: Transport::new(self.transport),
-                endpoint: self.endpoint,
-                credential: self.credential,
-                store_code: self.store_code,
-                timestamps: self.timestamps,
-                api_timeout: self.api_timeout.map(|t| t.as_secs().max(1).to_string()),
-                api_budget: self.api_timeout.map(|t| t.max(Duration::from_secs(1))),
-                binary_encoding: self.binary_encoding,
-                clock: self.clock,
-                clock_offset: ClockOffset::new(),
-                max_multicall_rounds: self.max_multicall_rounds,
-                retry: self.retry,
+                transport: Transport::new(self.session.transport_config().clone()),
                 limiter: Limiter::new(self.rate_limit, self.max_in_flight),
+                session: self.session,
             }),
         })
     }
@@ -198,22 +157,7 @@ impl MivaClientBuilder {
 
 struct Inner {
     transport: Transport,
-    endpoint: String,
-    credential: Credential,
-    store_code: Option<String>,
-    timestamps: bool,
-    /// `X-Miva-API-Timeout`, as sent (multicall only).
-    api_timeout: Option<String>,
-    /// The same budget: a multicall request may take this plus
-    /// [`API_TIMEOUT_MARGIN`].
-    api_budget: Option<Duration>,
-    binary_encoding: BinaryEncoding,
-    clock: Clock,
-    /// Seconds to add to the local clock to get the store's (learned from
-    /// its `Date` header when it refuses a timestamp).
-    clock_offset: ClockOffset,
-    max_multicall_rounds: usize,
-    retry: Option<RetryPolicy>,
+    session: Session,
     limiter: Limiter,
 }
 
@@ -246,55 +190,110 @@ pub struct MivaClient {
 
 impl fmt::Debug for MivaClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let session = &self.inner.session;
         f.debug_struct("MivaClient")
-            .field("endpoint", &miva_protocol::redact_url(&self.inner.endpoint))
-            .field("store_code", &self.inner.store_code)
-            .field("credential", &self.inner.credential)
+            .field("endpoint", &miva_protocol::redact_url(session.endpoint()))
+            .field("store_code", &session.default_store_code())
+            .field("credential", session.credential())
             .finish_non_exhaustive()
     }
 }
 
-/// Per-call settings that override the client's.
-#[derive(Debug, Clone, Default)]
-pub struct CallOptions {
-    /// Use this `Store_Code` instead of the client's default.
-    pub store_code: Option<String>,
-    /// The call is safe to repeat (a write that sets absolute values, say):
-    /// with a [`RetryPolicy`], a 502/503/504 answer is retried as for
-    /// read-only functions.
-    pub idempotent: bool,
-    /// An overall limit on the whole call: for [`MivaClient::multicall_with`]
-    /// every round of the 206 continuation, for the other calls the request
-    /// and its retries, waits included. When it passes the call ends with
-    /// [`Error::Timeout`] naming it; a request in flight is cut off then.
-    /// `None` (the default): each request is bounded by the transport's
-    /// timeout only, so a multicall by rounds × timeout.
-    pub deadline: Option<Duration>,
+/// The request a driver sends for `attempt`: POSTed JSON to the endpoint.
+pub(crate) fn http_request<'a>(
+    session: &'a Session,
+    attempt: &'a Attempt,
+    headers: &'a [(&'a str, &'a str)],
+) -> HttpRequest<'a> {
+    HttpRequest {
+        url: session.endpoint(),
+        body: Some(("application/json", attempt.body())),
+        headers,
+        timeout: attempt.timeout(),
+        budget: attempt.budget(),
+    }
+}
+
+/// A machine the blocking loop drives: a call or a multicall.
+trait Machine {
+    type Output;
+    fn function(&self) -> &str;
+    fn next_attempt(&mut self) -> Result<Attempt, Error>;
+    fn on_response(
+        &mut self,
+        result: Result<miva_protocol::RawResponse, Error>,
+        elapsed: Duration,
+    ) -> Step<Self::Output>;
+}
+
+impl<T: serde::de::DeserializeOwned> Machine for miva_protocol::miva::Call<'_, T> {
+    type Output = T;
+    fn function(&self) -> &str {
+        miva_protocol::miva::Call::function(self)
+    }
+    fn next_attempt(&mut self) -> Result<Attempt, Error> {
+        miva_protocol::miva::Call::next_attempt(self)
+    }
+    fn on_response(
+        &mut self,
+        result: Result<miva_protocol::RawResponse, Error>,
+        elapsed: Duration,
+    ) -> Step<T> {
+        miva_protocol::miva::Call::on_response(self, result, elapsed)
+    }
+}
+
+impl Machine for miva_protocol::miva::Multicall<'_> {
+    type Output = Vec<OperationResult>;
+    fn function(&self) -> &str {
+        miva_protocol::miva::Multicall::function(self)
+    }
+    fn next_attempt(&mut self) -> Result<Attempt, Error> {
+        miva_protocol::miva::Multicall::next_attempt(self)
+    }
+    fn on_response(
+        &mut self,
+        result: Result<miva_protocol::RawResponse, Error>,
+        elapsed: Duration,
+    ) -> Step<Vec<OperationResult>> {
+        miva_protocol::miva::Multicall::on_response(self, result, elapsed)
+    }
 }
 
 impl MivaClient {
     /// Starts a builder for the store's JSON endpoint
     /// (`https://<domain>/mm5/json.mvc`).
     pub fn builder(endpoint: &str, credential: Credential) -> MivaClientBuilder {
-        MivaClientBuilder {
-            endpoint: endpoint.to_owned(),
-            credential,
-            store_code: None,
-            timestamps: true,
-            api_timeout: None,
-            binary_encoding: BinaryEncoding::Json,
-            transport: TransportConfig::default(),
-            clock: Arc::new(SystemTime::now),
-            max_multicall_rounds: DEFAULT_MAX_MULTICALL_ROUNDS,
-            retry: None,
-            rate_limit: None,
-            max_in_flight: None,
-        }
+        MivaClientBuilder::start(endpoint, credential)
     }
 
     /// The default store code.
     pub fn store_code(&self) -> Option<&str> {
-        self.inner.store_code.as_deref()
+        self.inner.session.default_store_code()
+    }
+
+    /// Drives `machine` to its end: each attempt after a limiter permit,
+    /// sent, its outcome handed back; waits slept.
+    fn drive<M: Machine>(&self, mut machine: M) -> Result<M::Output, Error> {
+        let span = tracing::debug_span!("miva_request", function = machine.function());
+        let _span = span.entered();
+        loop {
+            let _permit = self.inner.limiter.acquire();
+            let attempt = machine.next_attempt()?;
+            let headers = attempt.headers();
+            let started = Instant::now();
+            let result =
+                self.inner
+                    .transport
+                    .send(&http_request(&self.inner.session, &attempt, &headers));
+            drop(_permit);
+            match machine.on_response(result, started.elapsed()) {
+                Step::Done(value) => return Ok(value),
+                Step::Fail(error) => return Err(error),
+                Step::Wait(wait) => std::thread::sleep(wait),
+                Step::Resend => {}
+            }
+        }
     }
 
     /// A typed call: returns the response's `data`.
@@ -315,49 +314,11 @@ impl MivaClient {
         request: &R,
         options: &CallOptions,
     ) -> Result<R::Response, Error> {
-        let deadline = options
-            .deadline
-            .map(|d| Deadline::after(d, TimeoutKind::CallDeadline));
-        self.send_request(
-            request,
-            options.store_code.as_deref(),
-            options.idempotent,
-            deadline.as_ref(),
-            self.call_budget(),
-        )
+        self.drive(self.inner.session.request_call(request, options)?)
     }
 
-    /// The one path of a typed request, for [`MivaClient::call_with`] and
-    /// a list's pages: validated (a list query naming a column its function
-    /// lacks never leaves), sent with `store_code` or the client's for a
-    /// store-scoped function and none for a domain-scoped one, and safe to
-    /// repeat when `idempotent` or read-only.
-    fn send_request<R: MivaRequest>(
-        &self,
-        request: &R,
-        store_code: Option<&str>,
-        idempotent: bool,
-        deadline: Option<&Deadline>,
-        budget: BodyBudget,
-    ) -> Result<R::Response, Error> {
-        request.validate()?;
-        let store = match request.scope() {
-            Scope::Store => store_code.or(self.store_code()),
-            Scope::Domain => None,
-        };
-        let safe = idempotent || read_only(request.function());
-        self.send_one(
-            Target::Function(request.function()),
-            store,
-            request,
-            safe,
-            deadline,
-            budget,
-        )
-    }
-
-    fn call_budget(&self) -> BodyBudget {
-        BodyBudget::call(self.inner.transport.config().body_limit)
+    pub(crate) fn call_budget(&self) -> BodyBudget {
+        self.inner.session.call_budget()
     }
 
     /// A call of any function with JSON parameters; returns `data` (null
@@ -377,8 +338,8 @@ impl MivaClient {
     }
 
     /// [`MivaClient::call_raw`] with per-call options: a `Store_Code` used
-    /// when `params` names none, `idempotent`, and a `deadline` on the call
-    /// with its retries.
+    /// when `params` names none, `idempotent`, a per-request `timeout`, and
+    /// a `deadline` on the call with its retries.
     ///
     /// # Errors
     /// As [`MivaClient::call_raw`]; [`Error::Timeout`] when the deadline
@@ -389,32 +350,7 @@ impl MivaClient {
         params: &Value,
         options: &CallOptions,
     ) -> Result<Value, Error> {
-        // Never send what a store would read otherwise: a wrong-case
-        // function name, a list filter it would drop.
-        let explicit = params.get("Store_Code").is_some();
-        let (mut store, params) = self.split_store(params)?;
-        miva_envelope::api::check_raw_call(function, &params)?;
-        // A domain-scoped function of the spec carries no Store_Code unless
-        // the caller put one in `params`.
-        if !explicit && options.store_code.is_some() {
-            store.clone_from(&options.store_code);
-        }
-        if !explicit
-            && miva_envelope::api::function(function).is_some_and(|f| f.scope == Scope::Domain)
-        {
-            store = None;
-        }
-        let deadline = options
-            .deadline
-            .map(|d| Deadline::after(d, TimeoutKind::CallDeadline));
-        self.send_one(
-            Target::Function(function),
-            store.as_deref(),
-            &params,
-            options.idempotent || read_only(function),
-            deadline.as_ref(),
-            self.call_budget(),
-        )
+        self.drive(self.inner.session.raw_call(function, params, options)?)
     }
 
     /// A module function call (`"Function": "Module"`).
@@ -427,227 +363,25 @@ impl MivaClient {
         module_function: &str,
         params: &Value,
     ) -> Result<Value, Error> {
-        let (store, params) = self.split_store(params)?;
-        self.send_one(
-            Target::Module {
-                code: module_code,
-                function: module_function,
-            },
-            store.as_deref(),
-            &params,
-            false,
-            None,
-            self.call_budget(),
+        self.drive(
+            self.inner
+                .session
+                .module_call(module_code, module_function, params)?,
         )
     }
 
-    fn split_store(&self, params: &Value) -> Result<(Option<String>, Map<String, Value>), Error> {
-        let mut map = match params {
-            Value::Object(map) => map.clone(),
-            Value::Null => Map::new(),
-            other => {
-                return Err(Error::Config(format!(
-                    "the parameters must be a JSON object of field names and values, found {}",
-                    excerpt(other.to_string().as_bytes())
-                )));
-            }
-        };
-        map.remove("Function");
-        map.remove("Miva_Request_Timestamp");
-        let store = match map.remove("Store_Code") {
-            None => self.inner.store_code.clone(),
-            Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(s),
-            Some(other) => {
-                return Err(Error::Config(format!(
-                    "Store_Code must be a string, found {other}"
-                )));
-            }
-        };
-        Ok((store, map))
-    }
-
-    fn timestamp(&self) -> Option<i64> {
-        if !self.inner.timestamps {
-            return None;
-        }
-        Some(miva_protocol::unix_seconds(
-            self.inner.clock_offset.apply((self.inner.clock)()),
-        ))
-    }
-
-    /// Seconds the store's clock is ahead of this machine's (negative:
+    /// Milliseconds the store's clock is ahead of this machine's (negative:
     /// behind), as learned from its `Date` header the last time it refused
     /// a timestamp; 0 until then. Added to every timestamp this client (and
     /// every clone of it) sends.
+    pub fn clock_offset_ms(&self) -> i64 {
+        self.inner.session.clock_offset_ms()
+    }
+
+    /// The clock offset in whole seconds.
+    #[deprecated(note = "use clock_offset_ms(), the same on every client of both platforms")]
     pub fn clock_offset(&self) -> i64 {
-        self.inner.clock_offset.seconds()
-    }
-
-    /// After "Timestamp outside configured window": takes the store's time
-    /// from `response`'s `Date` header and keeps the offset. `true` when
-    /// the offset changed, so a retry with a new timestamp can succeed.
-    fn learn_clock_offset(&self, error: &Error, response: &RawResponse) -> bool {
-        let Error::AccessDenied {
-            kind: miva_envelope::AccessDenied::TimestampOutsideWindow,
-            ..
-        } = error
-        else {
-            return false;
-        };
-        let Some(date) = response.date.as_deref() else {
-            tracing::debug!("timestamp refused and no Date header: clock not adjusted");
-            return false;
-        };
-        self.inner.clock_offset.learn((self.inner.clock)(), date)
-    }
-
-    fn send_one<P: Serialize + ?Sized, T: DeserializeOwned>(
-        &self,
-        target: Target<'_>,
-        store_code: Option<&str>,
-        params: &P,
-        safe_to_repeat: bool,
-        deadline: Option<&Deadline>,
-        budget: BodyBudget,
-    ) -> Result<T, Error> {
-        let mut retries = RetryState::new();
-        let mut body = Vec::with_capacity(256);
-        let name = target.display_name();
-        // A refused timestamp is retried once, with the store's clock.
-        let mut retried = false;
-        loop {
-            body.clear();
-            Envelope::new(target)
-                .store_code(store_code)
-                .timestamp(self.timestamp())
-                .encode_into(params, &mut body)?;
-            let response = match self
-                .post(&name, &body, None, false, deadline, budget)
-                .and_then(|r| check_status(&r, false).map(|()| r))
-            {
-                Ok(response) => response,
-                Err(e) => {
-                    if let Some(wait) = self.retry_wait(&e, safe_to_repeat, &mut retries, deadline)
-                    {
-                        std::thread::sleep(wait);
-                        continue;
-                    }
-                    return Err(e);
-                }
-            };
-            // Nothing is decoded that would not fit in memory or would
-            // round an integer.
-            return match budget.decode_response::<T>(&response.body)? {
-                Ok(Response::Success(data)) => Ok(data),
-                Ok(Response::Failure(error)) => {
-                    let error = api_error(error);
-                    if !retried && self.learn_clock_offset(&error, &response) {
-                        retried = true;
-                        continue;
-                    }
-                    Err(error)
-                }
-                Err(e) => Err(Error::Undecodable {
-                    status: response.status,
-                    reason: e.to_string(),
-                    excerpt: excerpt(&response.body),
-                }),
-            };
-        }
-    }
-
-    /// With a retry policy, whether `error` may be retried (and after how
-    /// long); counts the retry. Never a wait that outlasts `deadline`.
-    fn retry_wait(
-        &self,
-        error: &Error,
-        safe_to_repeat: bool,
-        retries: &mut RetryState,
-        deadline: Option<&Deadline>,
-    ) -> Option<Duration> {
-        retries.next_wait(
-            self.inner.retry.as_ref(),
-            error,
-            safe_to_repeat,
-            deadline.map(Deadline::remaining),
-        )
-    }
-
-    /// Signs `body` and POSTs it. A multicall request carries
-    /// `X-Miva-API-Timeout` (when set) and may take the store's budget plus
-    /// [`API_TIMEOUT_MARGIN`]; any request is cut off at `deadline`.
-    fn post(
-        &self,
-        what: &str,
-        body: &[u8],
-        range: Option<&str>,
-        multicall: bool,
-        deadline: Option<&Deadline>,
-        budget: BodyBudget,
-    ) -> Result<RawResponse, Error> {
-        if let Some(d) = deadline.filter(|d| d.passed()) {
-            return Err(d.expired());
-        }
-        let header = self.inner.credential.authorize(body)?;
-        let mut headers: Vec<(&str, &str)> = Vec::with_capacity(4);
-        headers.push((header.name(), header.value()));
-        if multicall && let Some(t) = &self.inner.api_timeout {
-            headers.push(("X-Miva-API-Timeout", t));
-        }
-        if self.inner.binary_encoding == BinaryEncoding::Base64 {
-            headers.push(("X-Miva-API-Binary-Encoding", "base64"));
-        }
-        if let Some(range) = range {
-            headers.push(("Range", range));
-        }
-        let _permit = self.inner.limiter.acquire();
-        // This request's limit: the transport's, raised for a multicall to
-        // the store's budget plus a margin, lowered to what is left of the
-        // deadline (checked after waiting for a permit).
-        let configured = self.inner.transport.timeout();
-        let mut limit = configured;
-        if multicall && let Some(budget) = self.inner.api_budget {
-            limit = limit.max(budget.saturating_add(API_TIMEOUT_MARGIN));
-        }
-        let mut cut_by = None;
-        if let Some(d) = deadline
-            && let Some(left) = d.request_limit(limit)?
-        {
-            limit = left;
-            cut_by = Some(d);
-        }
-        let _span = tracing::debug_span!("miva_request", function = what).entered();
-        let started = Instant::now();
-        let result = self.inner.transport.send(&HttpRequest {
-            url: &self.inner.endpoint,
-            body: Some(("application/json", body)),
-            headers: &headers,
-            timeout: (limit != configured).then_some(limit),
-            budget,
-        });
-        let result = match (result, cut_by) {
-            (Err(Error::Timeout { .. }), Some(d)) => Err(d.expired()),
-            (result, _) => result,
-        };
-        match &result {
-            Ok(r) => tracing::debug!(
-                function = what,
-                status = r.status,
-                request_bytes = body.len(),
-                response_bytes = r.body.len(),
-                elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
-                "miva call"
-            ),
-            Err(e) => tracing::debug!(
-                function = what,
-                request_bytes = body.len(),
-                elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
-                error = %e,
-                "miva call failed"
-            ),
-        }
-        result
+        self.inner.session.clock_offset().seconds()
     }
 
     /// Runs several operations in one request and returns one result per
@@ -674,8 +408,8 @@ impl MivaClient {
 
     /// [`MivaClient::multicall`] with per-call options: the `Store_Code`,
     /// whether a 502/503/504 may be retried (`idempotent`: every operation
-    /// is safe to repeat), and a `deadline` on the whole multicall, every
-    /// round included.
+    /// is safe to repeat), a per-request `timeout`, and a `deadline` on the
+    /// whole multicall, every round included.
     ///
     /// # Errors
     /// As [`MivaClient::multicall`]; [`Error::Timeout`] when the deadline
@@ -686,136 +420,7 @@ impl MivaClient {
         operations: &[Operation],
         options: &CallOptions,
     ) -> Result<Vec<OperationResult>, Error> {
-        for operation in operations {
-            operation.check()?;
-        }
-        let deadline = options
-            .deadline
-            .map(|d| Deadline::after(d, TimeoutKind::CallDeadline));
-        let deadline = deadline.as_ref();
-        let total = operations.len();
-        let mut results: Vec<OperationResult> = Vec::with_capacity(total);
-        let mut body = Vec::with_capacity(256);
-        let store = options.store_code.as_deref().or(self.store_code());
-        let mut retried = false;
-        let mut retries = RetryState::new();
-        let budget = self.call_budget();
-        let mut round = 0;
-        while round < self.inner.max_multicall_rounds {
-            round += 1;
-            body.clear();
-            encode_multicall_into(store, self.timestamp(), operations, &mut body)?;
-            let range = (round > 1).then(|| {
-                ContentRange {
-                    completed: results.len(),
-                    total,
-                }
-                .next_range()
-            });
-            let response = match self
-                .post("multicall", &body, range.as_deref(), true, deadline, budget)
-                .and_then(|r| check_status(&r, true).map(|()| r))
-            {
-                Ok(response) => response,
-                // A multicall may write: only what never reached the store
-                // is sent again (unless the caller says it is idempotent).
-                Err(e) => match self.retry_wait(&e, options.idempotent, &mut retries, deadline) {
-                    Some(wait) => {
-                        std::thread::sleep(wait);
-                        round -= 1;
-                        continue;
-                    }
-                    None => {
-                        return Err(match (e, deadline) {
-                            (Error::Timeout { .. }, Some(d)) if d.passed() => Error::Timeout {
-                                kind: TimeoutKind::MulticallDeadline {
-                                    round,
-                                    answered: results.len(),
-                                    total,
-                                },
-                                limit: d.limit(),
-                            },
-                            (e, _) => e,
-                        });
-                    }
-                },
-            };
-            budget.check_decodable(&response.body)?;
-            let chunk = match decode_multicall(&response.body) {
-                Ok(Ok(chunk)) => chunk,
-                Ok(Err(error)) => {
-                    let error = api_error(error);
-                    // A refused timestamp is retried once, with the
-                    // store's clock; nothing ran.
-                    if round == 1 && !retried && self.learn_clock_offset(&error, &response) {
-                        retried = true;
-                        round = 0;
-                        continue;
-                    }
-                    return Err(error);
-                }
-                Err(e) => {
-                    return Err(Error::Undecodable {
-                        status: response.status,
-                        reason: e.to_string(),
-                        excerpt: excerpt(&response.body),
-                    });
-                }
-            };
-            let before = results.len();
-            if before + chunk.len() > total {
-                return Err(Error::Multicall(format!(
-                    "the store answered {} operations after {before} of {total}: more answers \
-                     than operations",
-                    chunk.len()
-                )));
-            }
-            results.extend(chunk);
-            if response.status == 200 {
-                if results.len() != total {
-                    return Err(Error::Multicall(format!(
-                        "the store answered {} of {total} operations with HTTP 200 (no 206 \
-                         to continue from)",
-                        results.len()
-                    )));
-                }
-                return Ok(results);
-            }
-            // 206: the rest is still to come.
-            let Some(header) = response.content_range.as_deref() else {
-                return Err(Error::Multicall(format!(
-                    "HTTP 206 without a Content-Range header after {} of {total} operations: \
-                     the store did not say how far it got, so the rest cannot be requested \
-                     safely",
-                    results.len()
-                )));
-            };
-            // The official SDKs read the completed count of a continuation
-            // as this request's; a cumulative count is accepted too. Either
-            // way the next Range comes from the answers actually received.
-            let range = ContentRange::parse(header)?;
-            let this_round = results.len() - before;
-            if range.total != total
-                || (range.completed != this_round && range.completed != results.len())
-            {
-                return Err(Error::Multicall(format!(
-                    "Content-Range {header:?} does not add up: {} of {total} operations have \
-                     been answered, {this_round} by this request",
-                    results.len()
-                )));
-            }
-            if results.len() == before {
-                return Err(Error::Multicall(format!(
-                    "the store made no progress (HTTP 206 with {header:?} and no new answers)"
-                )));
-            }
-            tracing::debug!(completed = results.len(), total, "multicall continues");
-        }
-        Err(Error::Multicall(format!(
-            "gave up after {} requests with {} of {total} operations answered",
-            self.inner.max_multicall_rounds,
-            results.len()
-        )))
+        self.drive(self.inner.session.multicall(operations, options)?)
     }
 
     /// Every record of a list query, in order, fetched page by page (see
@@ -836,54 +441,11 @@ impl MivaClient {
         deadline: Option<&Deadline>,
         pages: usize,
     ) -> Result<ListPage<R::Record>, Error> {
-        let mut page_request = request.clone();
-        page_request.query_mut().set_page(offset, count);
-        // Concurrent pages share the body limit.
-        let budget = BodyBudget::page(self.inner.transport.config().body_limit, pages);
-        self.send_request(&page_request, None, false, deadline, budget)
-    }
-}
-
-/// Whether a function only reads (`*_Load_Query`, `*_Load`): safe to repeat.
-fn read_only(function: &str) -> bool {
-    function.ends_with("_Load_Query") || function.ends_with("_Load")
-}
-
-fn check_status(response: &RawResponse, partial_ok: bool) -> Result<(), Error> {
-    match response.status {
-        200 => {}
-        206 if partial_ok => {}
-        300..=399 => {
-            return Err(Error::Redirect {
-                status: response.status,
-                location: response.location.clone(),
-            });
-        }
-        status => {
-            // The store's own JSON error on a 503 (api_offline): its
-            // message, never a bare status to retry.
-            if let Some(error) = miva_protocol::store_error_for_status(status, &response.body) {
-                return Err(error);
-            }
-            return Err(Error::HttpStatus {
-                status,
-                excerpt: excerpt(&response.body),
-            });
-        }
-    }
-    if response.body.iter().all(u8::is_ascii_whitespace) {
-        return Err(Error::EmptyResponse {
-            status: response.status,
-            hint: EMPTY_HINT,
-        });
-    }
-    Ok(())
-}
-
-fn api_error(error: Box<ApiError>) -> Error {
-    match error.access_denied() {
-        Some(kind) => Error::AccessDenied { kind, error },
-        None => Error::Api(error),
+        self.drive(
+            self.inner
+                .session
+                .page_call(request, offset, count, deadline, pages)?,
+        )
     }
 }
 

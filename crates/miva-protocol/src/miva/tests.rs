@@ -25,7 +25,7 @@ fn text(attempt: &Attempt) -> &str {
     std::str::from_utf8(attempt.body()).unwrap()
 }
 
-fn header<'a>(attempt: &'a Attempt, name: &str) -> Option<String> {
+fn header(attempt: &Attempt, name: &str) -> Option<String> {
     attempt
         .headers()
         .into_iter()
