@@ -214,11 +214,14 @@ pub(crate) fn http_request<'a>(
     }
 }
 
-/// A machine the blocking loop drives: a call or a multicall.
-trait Machine {
+/// A machine a driver runs: a call or a multicall.
+pub(crate) trait Machine {
     type Output;
     fn function(&self) -> &str;
     fn next_attempt(&mut self) -> Result<Attempt, Error>;
+    /// The attempt without its authorization (signed by the driver).
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    fn next_unsigned(&mut self) -> Result<Attempt, Error>;
     fn on_response(
         &mut self,
         result: Result<miva_protocol::RawResponse, Error>,
@@ -233,6 +236,9 @@ impl<T: serde::de::DeserializeOwned> Machine for miva_protocol::miva::Call<'_, T
     }
     fn next_attempt(&mut self) -> Result<Attempt, Error> {
         miva_protocol::miva::Call::next_attempt(self)
+    }
+    fn next_unsigned(&mut self) -> Result<Attempt, Error> {
+        miva_protocol::miva::Call::next_unsigned(self)
     }
     fn on_response(
         &mut self,
@@ -250,6 +256,9 @@ impl Machine for miva_protocol::miva::Multicall<'_> {
     }
     fn next_attempt(&mut self) -> Result<Attempt, Error> {
         miva_protocol::miva::Multicall::next_attempt(self)
+    }
+    fn next_unsigned(&mut self) -> Result<Attempt, Error> {
+        miva_protocol::miva::Multicall::next_unsigned(self)
     }
     fn on_response(
         &mut self,

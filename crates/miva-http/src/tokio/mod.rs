@@ -23,13 +23,10 @@
 //! timeout and an overall timeout per request, and response bodies read
 //! chunk by chunk up to the budget's limit.
 
-// Used by the async clients; allowed unused until they all do.
-#[allow(dead_code)]
 mod limiter;
 mod miravia;
 mod miva;
 mod records;
-#[allow(dead_code)]
 mod transport;
 
 pub use miravia::{MiraviaClient, Pages};

@@ -84,22 +84,6 @@ impl AsyncTransport {
         Ok(Self { client, config })
     }
 
-    /// The settings.
-    pub(crate) fn config(&self) -> &TransportConfig {
-        &self.config
-    }
-
-    /// Checks that `url` is http(s), and plain http only to loopback unless
-    /// allowed.
-    pub(crate) fn check_url(&self, url: &str) -> Result<(), Error> {
-        miva_protocol::check_url(url, self.config.allow_insecure_http)
-    }
-
-    /// The configured overall limit of one request.
-    pub(crate) fn timeout(&self) -> Duration {
-        self.config.timeout
-    }
-
     /// Sends `request`; reads at most the budget's body limit. Dropping the
     /// future drops the connection's exchange (nothing keeps running).
     pub(crate) async fn send(&self, request: &HttpRequest<'_>) -> Result<RawResponse, Error> {
