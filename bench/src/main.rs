@@ -10,6 +10,13 @@
 //!   from `MIVA_API_TOKEN` / `MIVA_SIGNING_KEY` / `MIVA_STORE_CODE`.
 //! - `miva-bench profile hmac|miravia SECONDS` (or `profile rsa SECONDS
 //!   RSA_KEY_PEM`): one operation in a loop, to run under `perf record`.
+//! - `miva-bench async-calls`, `async-inflight`, `export`: the async client
+//!   against the blocking one (see `drivers.rs`).
+//! - `miva-bench load ENDPOINT CONNECTIONS SECONDS`: a load generator that
+//!   is not our client (see `load.rs`).
+
+mod drivers;
+mod load;
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -46,8 +53,32 @@ fn main() {
             .parse::<usize>()
             .map_err(|e| format!("N: {e}"))
             .and_then(|n| calls(endpoint, n)),
+        ["async-calls", endpoint, n] => n
+            .parse::<usize>()
+            .map_err(|e| format!("N: {e}"))
+            .and_then(|n| drivers::async_calls(endpoint, n)),
+        ["async-inflight", endpoint, n, k] => match (n.parse::<usize>(), k.parse::<usize>()) {
+            (Ok(n), Ok(k)) => drivers::async_inflight(endpoint, n, k),
+            _ => Err("N and K are numbers".to_owned()),
+        },
+        ["export", driver, endpoint, page, k, rest @ ..] if rest.len() <= 1 => {
+            let limit = rest.first().map(|l| l.parse::<i64>());
+            match (page.parse::<u64>(), k.parse::<usize>(), limit.transpose()) {
+                (Ok(page), Ok(k), Ok(limit)) => drivers::export(driver, endpoint, page, k, limit),
+                _ => Err("PAGE_SIZE, CONCURRENCY and LIMIT are numbers".to_owned()),
+            }
+        }
+        ["load", endpoint, connections, seconds] => {
+            match (connections.parse::<usize>(), seconds.parse::<f64>()) {
+                (Ok(c), Ok(s)) => load::load(endpoint, c, s),
+                _ => Err("CONNECTIONS and SECONDS are numbers".to_owned()),
+            }
+        }
         _ => Err(
             "usage: miva-bench micro RSA_KEY_PEM | miva-bench calls ENDPOINT N | \
+                  miva-bench async-calls ENDPOINT N | miva-bench async-inflight ENDPOINT N K | \
+                  miva-bench export blocking|async ENDPOINT PAGE_SIZE CONCURRENCY [LIMIT] | \
+                  miva-bench load ENDPOINT CONNECTIONS SECONDS | \
                   miva-bench profile hmac|miravia SECONDS | miva-bench profile rsa SECONDS RSA_KEY_PEM"
                 .to_owned(),
         ),
@@ -223,7 +254,7 @@ fn miravia_params() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
-fn env(name: &str) -> Result<String, String> {
+pub(crate) fn env(name: &str) -> Result<String, String> {
     std::env::var(name).map_err(|_| format!("{name} is not set"))
 }
 

@@ -68,6 +68,7 @@ fn main() -> ExitCode {
         Some("bench") => bench(&rest),
         Some("fuzz") => fuzz(&rest),
         Some("package") => package_check(),
+        Some("examples") => examples_against_mock(),
         Some("codegen") => codegen::codegen(&root(), rest.iter().any(|a| a == "--check")),
         _ => {
             eprintln!(
@@ -76,7 +77,8 @@ fn main() -> ExitCode {
                  cargo xtask bench [--quick]   ours vs the official SDKs and OpenSSL -> target/bench/report.md\n  \
                  cargo xtask fuzz [--seconds N] [TARGET...]   cargo-fuzz (nightly) on every target, N s each\n  \
                  cargo xtask codegen [--check] typed API code from the spec (--check: fail if stale)\n  \
-                 cargo xtask package           crate metadata and cargo package of the published crates"
+                 cargo xtask package           crate metadata and cargo package of the published crates\n  \
+                 cargo xtask examples          the async examples against a mock (needs target/debug/miva)"
             );
             return ExitCode::from(2);
         }
@@ -226,6 +228,7 @@ fn test() -> Result<(), String> {
     )?;
 
     official_sdks_against_mocks()?;
+    examples_against_mock()?;
 
     package_check()?;
     duplicate_crypto_check()?;
@@ -320,6 +323,93 @@ fn official_sdks_against_mocks() -> Result<(), String> {
         "the published API spec matches merchantapi 2.7.0's source",
         spec,
     )
+}
+
+/// The async examples of miva-http run as a user would run them: the axum
+/// service's self-test (against its in-process mock), and `tokio_export`
+/// against `miva mock` with the variables the mock prints, which must write
+/// every product once, in order.
+fn examples_against_mock() -> Result<(), String> {
+    use std::io::BufRead;
+
+    let mut build = cargo();
+    build.args([
+        "build",
+        "--quiet",
+        "--package",
+        "miva-http",
+        "--features",
+        "tokio",
+        "--examples",
+    ]);
+    run("build the miva-http examples", build)?;
+    let examples = target_dir().join("debug/examples");
+    let mut axum = Command::new(examples.join("axum_handler"));
+    axum.arg("--self-test");
+    run(
+        "the axum_handler example serves a product from a mock",
+        axum,
+    )?;
+
+    const PRODUCTS: usize = 1234;
+    let miva = target_dir().join("debug/miva");
+    eprintln!(
+        "\n==> the tokio_export example against miva mock\n    $ {} mock --products {PRODUCTS} | tokio_export",
+        miva.display()
+    );
+    let mut mock = Command::new(&miva)
+        .args(["mock", "--products", &PRODUCTS.to_string()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("miva mock: {e}"))?;
+    let result = (|| {
+        let stdout = mock.stdout.take().ok_or("miva mock: no stdout")?;
+        let mut vars = Vec::new();
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.map_err(|e| format!("miva mock: {e}"))?;
+            if let Some((name, value)) =
+                line.strip_prefix("export ").and_then(|l| l.split_once('='))
+            {
+                vars.push((name.to_owned(), value.to_owned()));
+                if name == "MIVA_DIGEST" {
+                    break;
+                }
+            }
+        }
+        let out = Command::new(examples.join("tokio_export"))
+            .envs(vars)
+            .output()
+            .map_err(|e| format!("tokio_export: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "tokio_export ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let ids: Vec<i64> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l)
+                    .ok()
+                    .and_then(|v| v["id"].as_i64())
+                    .unwrap_or(-1)
+            })
+            .collect();
+        let expected: Vec<i64> = (1..=PRODUCTS as i64).collect();
+        if ids != expected {
+            return Err(format!(
+                "tokio_export wrote {} records, not the {PRODUCTS} products once each in order",
+                ids.len()
+            ));
+        }
+        eprintln!("    ok: {PRODUCTS} records, each once, in order");
+        Ok(())
+    })();
+    let _ = mock.kill();
+    let _ = mock.wait();
+    result
 }
 
 /// The fuzz targets in fuzz/fuzz_targets.
