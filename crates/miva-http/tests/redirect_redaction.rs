@@ -1,21 +1,36 @@
 //! A gateway or proxy that answers 301/302 with a `Location` echoing the
-//! signed query (access token, signature) must not make either client put
+//! signed query (access token, signature) must not make any client put
 //! those values into an error's `Display` or `Debug`, or into a TRACE log
-//! (issue item 4). The gateway is a loopback server in this test.
+//! (issue item 4). The gateway is a loopback server (on std threads) in
+//! this test.
 //!
-//! Only the first test installs the capturing subscriber (it is global);
-//! the others' logs may land in it too, and must be as clean.
+//! Every test runs on both drivers from one source: the Miva one (and the
+//! Miravia one of the same driver) through `both!`, the Miravia-only ones
+//! through `both_miravia!` (`common/miravia_driver.rs`'s trait). The test
+//! that checks the logs captures its own thread with a thread-local
+//! subscriber (its runtime is current-thread, so every task of the async
+//! clients runs there too).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may
+// The harness drives the async clients too.
+#![cfg(feature = "tokio")]
+
+#[path = "common/miva_driver.rs"]
+#[macro_use]
+mod driver;
+#[path = "common/miravia_driver.rs"]
+#[allow(dead_code)]
+#[macro_use]
+mod miravia_driver;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
+use miravia_driver::Driver as MiraviaDriver;
 use miravia_sign::AppSecret;
 use miva_http::Error;
-use miva_http::miravia::{Gateway, MiraviaClient};
-use miva_http::miva::MivaClient;
+use miva_http::miravia::Gateway;
 use miva_sign::{ApiToken, Credential, HmacDigest, SigningKey};
 
 // Distinctive fake values, so that any leak is found.
@@ -190,182 +205,218 @@ fn assert_clean(what: &str, text: &str, signatures: &[&str]) {
     }
 }
 
-#[test]
-fn redirect_locations_reach_errors_and_logs_redacted() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish();
-    tracing::subscriber::set_global_default(subscriber).unwrap();
-
-    // Miravia GET: the query carries access_token and sign; the gateway
-    // echoes it in the Location.
-    let mut displays = Vec::new();
-    for status in [301, 302] {
-        let base = redirecting_gateway(status);
-        let client = MiraviaClient::builder(
+/// Miravia GET, POST and token creation against a gateway answering
+/// `status` with the signed request echoed in the `Location`: each error
+/// checked redacted; their Displays.
+async fn miravia_redirects<M: MiraviaDriver>(status: u16) -> Vec<String> {
+    let base = redirecting_gateway(status);
+    let client = M::build(
+        M::builder(
             Gateway::Custom(format!("{base}/rest")),
             "123456",
             AppSecret::new(APP_SECRET).unwrap(),
         )
-        .access_token(ACCESS_TOKEN)
-        .build()
-        .unwrap();
-        for error in [
-            client.get("/seller/get", &[("x", "1")]).unwrap_err(),
-            client.post("/seller/get", &[("x", "1")]).unwrap_err(),
-            client.create_token("redirleak-oauth-code").unwrap_err(),
-        ] {
-            displays.push(assert_redirect_redacted(
-                &error,
-                status,
-                "https://elsewhere.example/rest/",
-                "=",
-            ));
-        }
-    }
-    assert!(
-        displays[0].contains("HTTP 301 redirect to https://elsewhere.example/rest/seller/get?"),
-        "{}",
-        displays[0]
-    );
-
-    // Miva: the POST answered with a redirect whose Location echoes
-    // credentials.
-    let base = redirecting_gateway(301);
-    let key = SigningKey::from_base64(KEY_B64).unwrap();
-    let miva = MivaClient::builder(
-        &format!("{base}/mm5/json.mvc"),
-        Credential::hmac(ApiToken::new(MIVA_TOKEN).unwrap(), &key, HmacDigest::Sha256),
+        .access_token(ACCESS_TOKEN),
     )
-    .store_code("S")
-    .build()
     .unwrap();
-    let error = miva
-        .call_raw("StoreList_Load_Query", &serde_json::json!({}))
-        .unwrap_err();
-    assert!(
-        matches!(error, Error::Redirect { status: 301, .. }),
-        "{error:?}"
-    );
-    assert_clean("Display", &error.to_string(), &[]);
-    assert_clean("Debug", &format!("{error:?}"), &[]);
+    let mut displays = Vec::new();
+    for error in [
+        client.get("/seller/get", &[("x", "1")]).await.unwrap_err(),
+        client.post("/seller/get", &[("x", "1")]).await.unwrap_err(),
+        client
+            .create_token("redirleak-oauth-code")
+            .await
+            .unwrap_err(),
+    ] {
+        displays.push(assert_redirect_redacted(
+            &error,
+            status,
+            "https://elsewhere.example/rest/",
+            "=",
+        ));
+    }
+    displays
+}
 
-    // A client configured with credentials in its URL shows them redacted.
-    let odd = MiraviaClient::builder(
+/// A Miravia client configured with credentials in its URL: its Debug.
+fn odd_miravia_debug<M: MiraviaDriver>(base: &str) -> String {
+    let odd = M::build(M::builder(
         Gateway::Custom(format!("{base}/rest?access_token={ACCESS_TOKEN}")),
         "123456",
         AppSecret::new(APP_SECRET).unwrap(),
-    )
-    .build()
+    ))
     .unwrap();
-    assert_clean("client Debug", &format!("{odd:?}"), &[]);
-
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert!(
-        logs.contains("redirect not followed") && logs.contains("access_token=<redacted>"),
-        "the redirects were logged, redacted: {logs}"
-    );
-    assert_clean("TRACE logs", &logs, &[]);
-    assert!(!logs.contains("redirleak-oauth-code"), "{logs}");
+    format!("{odd:?}")
 }
 
-fn miravia_client(base: &str) -> MiraviaClient {
-    MiraviaClient::builder(
-        Gateway::Custom(format!("{base}/rest")),
-        "123456",
-        AppSecret::new(APP_SECRET).unwrap(),
+both! {
+    async fn redirect_locations_reach_errors_and_logs_redacted<D>() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let blocking = D::NAME == "blocking";
+
+        // Miravia GET: the query carries access_token and sign; the gateway
+        // echoes it in the Location. (The Miravia client of the same driver.)
+        let mut displays = Vec::new();
+        for status in [301, 302] {
+            displays.extend(if blocking {
+                miravia_redirects::<miva_http::miravia::MiraviaClient>(status).await
+            } else {
+                miravia_redirects::<miva_http::tokio::MiraviaClient>(status).await
+            });
+        }
+        assert!(
+            displays[0].contains("HTTP 301 redirect to https://elsewhere.example/rest/seller/get?"),
+            "{}: {}",
+            D::NAME,
+            displays[0]
+        );
+
+        // Miva: the POST answered with a redirect whose Location echoes
+        // credentials.
+        let base = redirecting_gateway(301);
+        let key = SigningKey::from_base64(KEY_B64).unwrap();
+        let miva = D::build(
+            D::builder(
+                &format!("{base}/mm5/json.mvc"),
+                Credential::hmac(ApiToken::new(MIVA_TOKEN).unwrap(), &key, HmacDigest::Sha256),
+            )
+            .store_code("S"),
+        )
+        .unwrap();
+        let error = miva
+            .call_raw("StoreList_Load_Query", &serde_json::json!({}))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, Error::Redirect { status: 301, .. }),
+            "{}: {error:?}",
+            D::NAME
+        );
+        assert_clean("Display", &error.to_string(), &[]);
+        assert_clean("Debug", &format!("{error:?}"), &[]);
+
+        // A client configured with credentials in its URL shows them redacted.
+        let odd = if blocking {
+            odd_miravia_debug::<miva_http::miravia::MiraviaClient>(&base)
+        } else {
+            odd_miravia_debug::<miva_http::tokio::MiraviaClient>(&base)
+        };
+        assert_clean("client Debug", &odd, &[]);
+
+        let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(
+            logs.contains("redirect not followed") && logs.contains("access_token=<redacted>"),
+            "{}: the redirects were logged, redacted: {logs}",
+            D::NAME
+        );
+        assert_clean("TRACE logs", &logs, &[]);
+        assert!(!logs.contains("redirleak-oauth-code"), "{}: {logs}", D::NAME);
+    }
+}
+
+fn miravia_client<M: MiraviaDriver>(base: &str) -> M {
+    M::build(
+        M::builder(
+            Gateway::Custom(format!("{base}/rest")),
+            "123456",
+            AppSecret::new(APP_SECRET).unwrap(),
+        )
+        .access_token(ACCESS_TOKEN),
     )
-    .access_token(ACCESS_TOKEN)
-    .build()
     .unwrap()
 }
 
-#[test]
-fn an_error_page_echoing_the_signed_request_reaches_errors_redacted() {
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let client = miravia_client(&echoing_error_gateway(seen.clone()));
-    let errors = [
-        client.get("/seller/get", &[("x", "1")]).unwrap_err(),
-        client.post("/seller/get", &[("x", "1")]).unwrap_err(),
-        client.create_token("redirleak-oauth-code").unwrap_err(),
-    ];
-    // The real signatures the proxy saw (a prefix is enough to leak).
-    let seen: Vec<String> = seen
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|s| s.len() >= 16)
-        .map(|s| s[..16].to_owned())
-        .collect();
-    let seen: Vec<&str> = seen.iter().map(String::as_str).collect();
-    for error in &errors {
-        let Error::HttpStatus { status, excerpt } = error else {
-            panic!("expected an HTTP status error, got {error:?}");
-        };
-        assert_eq!(*status, 502);
-        assert!(excerpt.contains("502 Bad Gateway"), "{excerpt}");
-        assert!(
-            excerpt.contains("GET /rest/") && excerpt.contains("access_token=<redacted>"),
-            "the excerpt still shows the page, redacted: {excerpt}"
-        );
-        let display = error.to_string();
-        let debug = format!("{error:?}");
-        assert_clean("Display", &display, &seen);
-        assert_clean("Debug", &debug, &seen);
-        assert!(!display.contains("redirleak-oauth-code"), "{display}");
-        assert!(!debug.contains("redirleak-oauth-code"), "{debug}");
-    }
-    // The POST's echo (short enough to fit in the excerpt) shows its
-    // signature parameter redacted.
-    let Error::HttpStatus { excerpt, .. } = &errors[1] else {
-        unreachable!()
-    };
-    assert!(excerpt.contains("&amp;sign=<redacted>"), "{excerpt}");
-}
-
-#[test]
-fn a_login_redirect_with_the_signed_request_percent_encoded_is_redacted() {
-    let client = miravia_client(&login_redirect_gateway());
-    for error in [
-        client.get("/seller/get", &[("x", "1")]).unwrap_err(),
-        client.post("/seller/get", &[("x", "1")]).unwrap_err(),
-        client.create_token("redirleak-oauth-code").unwrap_err(),
-    ] {
-        assert_redirect_redacted(&error, 301, "https://login.example/?next=%2Frest%2F", "%3D");
-    }
-}
-
-#[test]
-fn a_token_answer_cut_short_shows_no_token_in_its_excerpt() {
-    // A token answer that breaks off mid-body (a proxy's limit, a dropped
-    // connection behind it) cannot be decoded, and its excerpt is shown.
-    let cut = r#"{"access_token":"cutshort-access-token-42","refresh_token":"cutshort-refresh"#;
-    let base = gateway(move |_| {
-        format!(
-            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
-             Connection: close\r\n\r\n{cut}",
-            cut.len()
-        )
-    });
-    let error = miravia_client(&base)
-        .create_token("cutshort-oauth-code")
-        .unwrap_err();
-    assert!(matches!(error, Error::Undecodable { .. }), "{error:?}");
-    for shown in [error.to_string(), format!("{error:?}")] {
-        for secret in [
-            "cutshort-access-token-42",
-            "cutshort-refresh",
-            "cutshort-oauth-code",
-        ] {
-            assert!(!shown.contains(secret), "{secret} in {shown}");
+both_miravia! {
+    async fn an_error_page_echoing_the_signed_request_reaches_errors_redacted<M>() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let client = miravia_client::<M>(&echoing_error_gateway(seen.clone()));
+        let errors = [
+            client.get("/seller/get", &[("x", "1")]).await.unwrap_err(),
+            client.post("/seller/get", &[("x", "1")]).await.unwrap_err(),
+            client.create_token("redirleak-oauth-code").await.unwrap_err(),
+        ];
+        // The real signatures the proxy saw (a prefix is enough to leak).
+        let seen: Vec<String> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| s.len() >= 16)
+            .map(|s| s[..16].to_owned())
+            .collect();
+        let seen: Vec<&str> = seen.iter().map(String::as_str).collect();
+        for error in &errors {
+            let Error::HttpStatus { status, excerpt } = error else {
+                panic!("{}: expected an HTTP status error, got {error:?}", M::NAME);
+            };
+            assert_eq!(*status, 502, "{}", M::NAME);
+            assert!(excerpt.contains("502 Bad Gateway"), "{}: {excerpt}", M::NAME);
+            assert!(
+                excerpt.contains("GET /rest/") && excerpt.contains("access_token=<redacted>"),
+                "{}: the excerpt still shows the page, redacted: {excerpt}",
+                M::NAME
+            );
+            let display = error.to_string();
+            let debug = format!("{error:?}");
+            assert_clean("Display", &display, &seen);
+            assert_clean("Debug", &debug, &seen);
+            assert!(!display.contains("redirleak-oauth-code"), "{}: {display}", M::NAME);
+            assert!(!debug.contains("redirleak-oauth-code"), "{}: {debug}", M::NAME);
         }
-        assert!(
-            shown.contains("access_token") && shown.contains("<redacted>"),
-            "{shown}"
-        );
+        // The POST's echo (short enough to fit in the excerpt) shows its
+        // signature parameter redacted.
+        let Error::HttpStatus { excerpt, .. } = &errors[1] else {
+            unreachable!()
+        };
+        assert!(excerpt.contains("&amp;sign=<redacted>"), "{}: {excerpt}", M::NAME);
+    }
+
+    async fn a_login_redirect_with_the_signed_request_percent_encoded_is_redacted<M>() {
+        let client = miravia_client::<M>(&login_redirect_gateway());
+        for error in [
+            client.get("/seller/get", &[("x", "1")]).await.unwrap_err(),
+            client.post("/seller/get", &[("x", "1")]).await.unwrap_err(),
+            client.create_token("redirleak-oauth-code").await.unwrap_err(),
+        ] {
+            assert_redirect_redacted(&error, 301, "https://login.example/?next=%2Frest%2F", "%3D");
+        }
+    }
+
+    async fn a_token_answer_cut_short_shows_no_token_in_its_excerpt<M>() {
+        // A token answer that breaks off mid-body (a proxy's limit, a dropped
+        // connection behind it) cannot be decoded, and its excerpt is shown.
+        let cut = r#"{"access_token":"cutshort-access-token-42","refresh_token":"cutshort-refresh"#;
+        let base = gateway(move |_| {
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{cut}",
+                cut.len()
+            )
+        });
+        let error = miravia_client::<M>(&base)
+            .create_token("cutshort-oauth-code")
+            .await
+            .unwrap_err();
+        assert!(matches!(error, Error::Undecodable { .. }), "{}: {error:?}", M::NAME);
+        for shown in [error.to_string(), format!("{error:?}")] {
+            for secret in [
+                "cutshort-access-token-42",
+                "cutshort-refresh",
+                "cutshort-oauth-code",
+            ] {
+                assert!(!shown.contains(secret), "{}: {secret} in {shown}", M::NAME);
+            }
+            assert!(
+                shown.contains("access_token") && shown.contains("<redacted>"),
+                "{}: {shown}",
+                M::NAME
+            );
+        }
     }
 }

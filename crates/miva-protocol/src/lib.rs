@@ -8,6 +8,16 @@
 //! own HTTP stack can drive it too.
 //!
 //! What is here:
+//! - [`miva`]: a Miva [`miva::Session`] (a client's settings and the
+//!   clock offset every call shares), and one machine per job: [`miva::Call`]
+//!   and [`miva::Multicall`] (the 206 continuation, bounded rounds,
+//!   `Content-Range` arithmetic), and [`miva::list::ListPager`] (which page
+//!   next with N in flight, every page checked, records released in order
+//!   exactly once, the memory budget);
+//! - [`miravia`]: the same for the Miravia / Lazada Open Platform: its
+//!   [`miravia::Session`], [`miravia::Call`] (each attempt signed anew),
+//!   [`miravia::Pager`] and the token refresh decisions (single-flight,
+//!   margin, refresh-token expiry);
 //! - [`Error`], the one error type of every driver, with
 //!   [`Error::is_retryable`], [`Error::is_rate_limited`] and an opaque
 //!   [`TransportError`] that any HTTP stack's failure maps to;
@@ -23,7 +33,42 @@
 //! - [`TransportConfig`] and [`check_url`]: the settings and URL rule both
 //!   drivers honour.
 //!
-//! # Example
+//! # Example: driving a call with your own HTTP stack
+//!
+//! Each attempt is the exact bytes to POST and the headers; the machine
+//! reads the raw answer and says what to do next. Replace the canned answer
+//! with your HTTP client's.
+//!
+//! ```
+//! use std::time::{Duration, UNIX_EPOCH};
+//! use miva_protocol::{RawResponse, miva::{CallOptions, Session, Step}};
+//! use miva_sign::{ApiToken, Credential};
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let session = Session::new("https://store.example.com/mm5/json.mvc", Credential::token(ApiToken::new("t0ken")?))
+//!     .store_code(Some("S1".into()))
+//!     .clock(|| UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+//! session.check()?;
+//! let mut call = session.raw_call("Product_Load", &serde_json::json!({"Product_Code": "P1"}), &CallOptions::new())?;
+//! loop {
+//!     let attempt = call.next_attempt()?;
+//!     assert_eq!(
+//!         attempt.body(),
+//!         br#"{"Function":"Product_Load","Store_Code":"S1","Miva_Request_Timestamp":1700000000,"Product_Code":"P1"}"#
+//!     );
+//!     // POST attempt.body() with attempt.headers() to session.endpoint(), within attempt.timeout()...
+//!     let answer = Ok(RawResponse::new(200, br#"{"success":1,"data":{"code":"P1"}}"#.to_vec()));
+//!     match call.on_response(answer, Duration::from_millis(3)) {
+//!         Step::Done(data) => { assert_eq!(data["code"], "P1"); break; }
+//!         Step::Fail(error) => return Err(error.into()),
+//!         Step::Wait(wait) => std::thread::sleep(wait),
+//!         Step::Resend => {}
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # Example: the retry decision alone
 //!
 //! ```
 //! use std::time::Duration;

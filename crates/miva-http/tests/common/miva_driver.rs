@@ -68,8 +68,12 @@ pub trait Driver: Sized + Clone + Send + Sync + 'static {
         params: &Value,
         options: &CallOptions,
     ) -> Result<Value, Error>;
-    async fn call_module(&self, module: &str, function: &str, params: &Value)
-    -> Result<Value, Error>;
+    async fn call_module(
+        &self,
+        module: &str,
+        function: &str,
+        params: &Value,
+    ) -> Result<Value, Error>;
     async fn multicall(&self, operations: &[Operation]) -> Result<Vec<OperationResult>, Error>;
     async fn multicall_with(
         &self,
@@ -103,6 +107,30 @@ pub trait Driver: Sized + Clone + Send + Sync + 'static {
         .await;
         out
     }
+
+    /// Like [`Driver::list_each`], but `each` is async: it may call the
+    /// client between items (the export waits for it).
+    async fn list_each_async<R>(
+        &self,
+        request: R,
+        opts: ListOpts,
+        each: impl AsyncFnMut(Result<R::Record, Error>) -> bool,
+    ) where
+        R: ListRequest + Send + Sync + 'static,
+        R::Record: Send + 'static;
+
+    /// Runs `work` on `n` clones of the client at the same time and returns
+    /// the results in order: each on its own std thread for the blocking
+    /// driver (its calls block), all polled together on the test's task
+    /// for the async one.
+    async fn concurrently<T, F, Fut>(&self, n: usize, work: F) -> Vec<T>
+    where
+        T: Send + 'static,
+        F: Fn(Self) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = T>;
+
+    /// The client's `Debug` text.
+    fn debug(&self) -> String;
 }
 
 impl Driver for miva_http::miva::MivaClient {
@@ -190,6 +218,53 @@ impl Driver for miva_http::miva::MivaClient {
             }
         }
     }
+
+    async fn list_each_async<R>(
+        &self,
+        request: R,
+        opts: ListOpts,
+        mut each: impl AsyncFnMut(Result<R::Record, Error>) -> bool,
+    ) where
+        R: ListRequest + Send + Sync + 'static,
+        R::Record: Send + 'static,
+    {
+        let mut records = miva_http::miva::MivaClient::list(self, request);
+        if let Some(n) = opts.page_size {
+            records = records.page_size(n);
+        }
+        if let Some(n) = opts.concurrency {
+            records = records.concurrency(n);
+        }
+        if let Some(d) = opts.deadline {
+            records = records.deadline(d);
+        }
+        for item in records {
+            if !each(item).await {
+                break;
+            }
+        }
+    }
+    async fn concurrently<T, F, Fut>(&self, n: usize, work: F) -> Vec<T>
+    where
+        T: Send + 'static,
+        F: Fn(Self) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = T>,
+    {
+        let work = std::sync::Arc::new(work);
+        let threads: Vec<_> = (0..n)
+            .map(|_| {
+                let (client, work) = (self.clone(), std::sync::Arc::clone(&work));
+                std::thread::spawn(move || block_on(work(client)))
+            })
+            .collect();
+        threads
+            .into_iter()
+            .map(|t| t.join().expect("a worker thread"))
+            .collect()
+    }
+    fn debug(&self) -> String {
+        format!("{self:?}")
+    }
 }
 
 impl Driver for miva_http::tokio::MivaClient {
@@ -276,6 +351,62 @@ impl Driver for miva_http::tokio::MivaClient {
                 break;
             }
         }
+    }
+
+    async fn list_each_async<R>(
+        &self,
+        request: R,
+        opts: ListOpts,
+        mut each: impl AsyncFnMut(Result<R::Record, Error>) -> bool,
+    ) where
+        R: ListRequest + Send + Sync + 'static,
+        R::Record: Send + 'static,
+    {
+        let mut records = miva_http::tokio::MivaClient::list(self, request);
+        if let Some(n) = opts.page_size {
+            records = records.page_size(n);
+        }
+        if let Some(n) = opts.concurrency {
+            records = records.concurrency(n);
+        }
+        if let Some(d) = opts.deadline {
+            records = records.deadline(d);
+        }
+        while let Some(item) = next(&mut records).await {
+            if !each(item).await {
+                break;
+            }
+        }
+    }
+    async fn concurrently<T, F, Fut>(&self, n: usize, work: F) -> Vec<T>
+    where
+        T: Send + 'static,
+        F: Fn(Self) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = T>,
+    {
+        let mut futures: Vec<_> = (0..n).map(|_| Box::pin(work(self.clone()))).collect();
+        let mut out: Vec<Option<T>> = (0..n).map(|_| None).collect();
+        std::future::poll_fn(|cx| {
+            let mut pending = false;
+            for (future, slot) in futures.iter_mut().zip(out.iter_mut()) {
+                if slot.is_none() {
+                    match future.as_mut().poll(cx) {
+                        std::task::Poll::Ready(value) => *slot = Some(value),
+                        std::task::Poll::Pending => pending = true,
+                    }
+                }
+            }
+            if pending {
+                std::task::Poll::Pending
+            } else {
+                std::task::Poll::Ready(())
+            }
+        })
+        .await;
+        out.into_iter().flatten().collect()
+    }
+    fn debug(&self) -> String {
+        format!("{self:?}")
     }
 }
 

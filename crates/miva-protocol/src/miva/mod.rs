@@ -3,34 +3,8 @@
 //! offset); [`Call`] and [`Multicall`] are one call each, driven by a loop
 //! that only moves bytes and sleeps.
 //!
-//! ```
-//! use std::time::{Duration, UNIX_EPOCH};
-//! use miva_protocol::{RawResponse, miva::{CallOptions, Session, Step}};
-//! use miva_sign::{ApiToken, Credential};
-//!
-//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let session = Session::new("https://store.example.com/mm5/json.mvc", Credential::token(ApiToken::new("t0ken")?))
-//!     .store_code(Some("S1".into()))
-//!     .clock(|| UNIX_EPOCH + Duration::from_secs(1_700_000_000));
-//! session.check()?;
-//! let mut call = session.raw_call("Product_Load", &serde_json::json!({"Product_Code": "P1"}), &CallOptions::new())?;
-//! loop {
-//!     let attempt = call.next_attempt()?;
-//!     assert_eq!(
-//!         attempt.body(),
-//!         br#"{"Function":"Product_Load","Store_Code":"S1","Miva_Request_Timestamp":1700000000,"Product_Code":"P1"}"#
-//!     );
-//!     // POST attempt.body() with attempt.headers() to session.endpoint(), within attempt.timeout()...
-//!     let answer = Ok(RawResponse::new(200, br#"{"success":1,"data":{"code":"P1"}}"#.to_vec()));
-//!     match call.on_response(answer, Duration::from_millis(3)) {
-//!         Step::Done(data) => { assert_eq!(data["code"], "P1"); break; }
-//!         Step::Fail(error) => return Err(error.into()),
-//!         Step::Wait(wait) => std::thread::sleep(wait),
-//!         Step::Resend => {}
-//!     }
-//! }
-//! # Ok(()) }
-//! ```
+//! The driving loop is the crate's top example ([`crate`]); the blocking
+//! and async clients of `miva-http` are that loop with a socket.
 
 use std::fmt;
 use std::sync::Arc;
