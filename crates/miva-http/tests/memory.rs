@@ -10,18 +10,32 @@
 //! and the store's errors on HTTP 503 (`api_offline`) and access-denied
 //! messages are read as the store means them (Miva's own server code,
 //! `mmlsk-json.mv` 1381-1384, 1549, 1579).
+//!
+//! The Miva tests are written once with `both!` (see
+//! `common/miva_driver.rs`) and run on the blocking and the async client
+//! (`name::blocking`, `name::tokio`): the memory scenarios run the chosen
+//! driver in the child (on a current-thread runtime), against a baseline
+//! measured with the same driver.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may
+// Without the `tokio` feature only the Miravia test is built.
+#![cfg_attr(not(feature = "tokio"), allow(dead_code, unused_imports))]
+
+#[cfg(feature = "tokio")]
+#[path = "common/miva_driver.rs"]
+#[macro_use]
+mod driver;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+#[cfg(feature = "tokio")]
+use driver::{Driver, ListOpts};
 use miva_envelope::{AccessDenied, ListQuery, RawListQuery};
-use miva_http::miva::MivaClient;
 use miva_http::{DECODE_MULTIPLE, Error, RetryPolicy, TransportConfig};
 use miva_sign::{ApiToken, Credential};
 use serde_json::{Value, json};
@@ -94,18 +108,20 @@ fn connection(stream: TcpStream, answer: &Answer, hits: &AtomicUsize) -> std::io
     }
 }
 
-fn client(url: &str) -> MivaClient {
-    MivaClient::builder(
-        url,
-        Credential::token(ApiToken::new("memory-test-token").unwrap()),
+#[cfg(feature = "tokio")]
+fn client<D: Driver>(url: &str) -> D {
+    D::build(
+        D::builder(
+            url,
+            Credential::token(ApiToken::new("memory-test-token").unwrap()),
+        )
+        .store_code("MEM")
+        .transport(
+            TransportConfig::new()
+                .timeout(Duration::from_secs(30))
+                .body_limit(LIMIT),
+        ),
     )
-    .store_code("MEM")
-    .transport(
-        TransportConfig::new()
-            .timeout(Duration::from_secs(30))
-            .body_limit(LIMIT),
-    )
-    .build()
     .unwrap()
 }
 
@@ -206,11 +222,15 @@ fn server_for(scenario: &str) -> Server {
 }
 
 /// What a child does for `scenario` against `url`: the outcome as one line.
-fn run_scenario(scenario: &str, url: &str) -> String {
-    let client = client(url);
+#[cfg(feature = "tokio")]
+async fn run_scenario<D: Driver>(scenario: &str, url: &str) -> String {
+    let client = client::<D>(url);
     match scenario {
         "typed-call" => {
-            match client.call(&miva_envelope::ProductListLoadQuery::new(ListQuery::new())) {
+            match client
+                .call(&miva_envelope::ProductListLoadQuery::new(ListQuery::new()))
+                .await
+            {
                 Ok(page) => format!("ok {}", page.data.len()),
                 Err(e) => format!("error: {e:?} / {e}"),
             }
@@ -219,29 +239,44 @@ fn run_scenario(scenario: &str, url: &str) -> String {
             let page_size = if scenario == "list4" { 128 } else { 400_000 };
             let request = RawListQuery::new("ProductList_Load_Query", ListQuery::new());
             let mut n = 0u64;
-            for record in client.list(request).page_size(page_size).concurrency(4) {
-                match record {
-                    Ok(_) => n += 1,
-                    Err(e) => return format!("error after {n} records: {e:?} / {e}"),
-                }
-            }
-            format!("ok {n} records")
+            let mut failed = None;
+            let opts = ListOpts::new().page_size(page_size).concurrency(4);
+            client
+                .list_each(request, opts, |record| match record {
+                    Ok(_) => {
+                        n += 1;
+                        true
+                    }
+                    Err(e) => {
+                        failed = Some(format!("error after {n} records: {e:?} / {e}"));
+                        false
+                    }
+                })
+                .await;
+            failed.unwrap_or_else(|| format!("ok {n} records"))
         }
-        _ => match client.call_raw("ProductList_Load_Query", &json!({})) {
+        _ => match client.call_raw("ProductList_Load_Query", &json!({})).await {
             Ok(v) => format!("ok {}", v.as_array().map_or(0, Vec::len)),
             Err(e) => format!("error: {e:?} / {e}"),
         },
     }
 }
 
-/// The child's side: runs only when started by `measure`.
+/// The child's side: runs only when started by `measure`, with the driver
+/// it names (on a current-thread runtime either way).
+#[cfg(feature = "tokio")]
 #[test]
 fn child() {
     let Ok(scenario) = std::env::var("MIVA_MEMORY_SCENARIO") else {
         return;
     };
     let url = std::env::var("MIVA_MEMORY_URL").unwrap();
-    let outcome = run_scenario(&scenario, &url);
+    let outcome = match std::env::var("MIVA_MEMORY_DRIVER").as_deref() {
+        Ok("tokio") => driver::block_on(run_scenario::<miva_http::tokio::MivaClient>(
+            &scenario, &url,
+        )),
+        _ => driver::block_on(run_scenario::<miva_http::miva::MivaClient>(&scenario, &url)),
+    };
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
     let hwm = status
         .lines()
@@ -251,12 +286,14 @@ fn child() {
     println!("\nMEMORY-RESULT {hwm} {outcome}");
 }
 
-/// Runs `scenario` in a child; its peak RSS in bytes and its outcome.
-fn measure(scenario: &str) -> (u64, String) {
+/// Runs `scenario` in a child with the driver named `driver`; its peak RSS
+/// in bytes and its outcome.
+fn measure(driver: &str, scenario: &str) -> (u64, String) {
     let server = server_for(scenario);
     let out = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "child", "--nocapture", "--test-threads=1"])
         .env("MIVA_MEMORY_SCENARIO", scenario)
+        .env("MIVA_MEMORY_DRIVER", driver)
         .env("MIVA_MEMORY_URL", &server.url)
         .output()
         .unwrap();
@@ -278,143 +315,200 @@ fn mib(bytes: u64) -> f64 {
     bytes as f64 / (1024.0 * 1024.0)
 }
 
-#[test]
-fn peak_memory_is_bounded_by_the_body_limit_whatever_the_shape() {
-    if !std::path::Path::new("/proc/self/status").exists() {
-        eprintln!("no /proc: peak memory is not measured on this system");
-        return;
-    }
-    let (baseline, outcome) = measure("tiny");
-    assert_eq!(outcome, "ok 3");
-    let bound = baseline + (DECODE_MULTIPLE + 1) * LIMIT;
-    for (scenario, expect) in [
-        ("zeros", "ResponseTooLarge"),
-        ("objects", "ResponseTooLarge"),
-        ("nested", "ResponseTooLarge"),
-        ("fits", "ok "),
-        ("list4", "ok 6144 records"),
-        ("list4-objects", "lower the page size or the concurrency"),
-        ("typed-call", "ResponseTooLarge"),
-    ] {
-        let (peak, outcome) = measure(scenario);
-        eprintln!(
-            "{scenario}: peak {:.1} MiB (baseline {:.1}, bound {:.1}): {}",
-            mib(peak),
-            mib(baseline),
-            mib(bound),
-            &outcome[..outcome.len().min(300)]
-        );
-        assert!(outcome.contains(expect), "{scenario}: {outcome}");
-        assert!(
-            peak <= bound,
-            "{scenario}: peak {:.1} MiB is over the bound {:.1} MiB ({} x the {:.0} MiB limit above \
-             the baseline {:.1} MiB)",
-            mib(peak),
-            mib(bound),
-            DECODE_MULTIPLE + 1,
-            mib(LIMIT),
-            mib(baseline)
-        );
-    }
-}
-
-#[test]
-fn integers_past_64_bits_are_refused_naming_the_field() {
-    let server = serve(|_| {
-        (
-            200,
-            br#"{"success":1,"data":{"total_count":4,"start_offset":0,"data":[{"id":1},{"id":2},{"id":3},{"id":18446744073709551616}]}}"#
-                .to_vec(),
-        )
-    });
-    let client = client(&server.url);
-    match client.call_raw("ProductList_Load_Query", &json!({})) {
-        Err(Error::InexactInteger { path, message }) => {
-            assert_eq!(path, "data.data[3].id");
-            assert!(message.contains("18446744073709551616"), "{message}");
+#[cfg(feature = "tokio")]
+both! {
+    async fn peak_memory_is_bounded_by_the_body_limit_whatever_the_shape<D>() {
+        if !std::path::Path::new("/proc/self/status").exists() {
+            eprintln!("no /proc: peak memory is not measured on this system");
+            return;
         }
-        other => panic!("{other:?}"),
+        let (baseline, outcome) = measure(D::NAME, "tiny");
+        assert_eq!(outcome, "ok 3");
+        let bound = baseline + (DECODE_MULTIPLE + 1) * LIMIT;
+        for (scenario, expect) in [
+            ("zeros", "ResponseTooLarge"),
+            ("objects", "ResponseTooLarge"),
+            ("nested", "ResponseTooLarge"),
+            ("fits", "ok "),
+            ("list4", "ok 6144 records"),
+            ("list4-objects", "lower the page size or the concurrency"),
+            ("typed-call", "ResponseTooLarge"),
+        ] {
+            let (peak, outcome) = measure(D::NAME, scenario);
+            eprintln!(
+                "{} {scenario}: peak {:.1} MiB (baseline {:.1}, bound {:.1}): {}",
+                D::NAME,
+                mib(peak),
+                mib(baseline),
+                mib(bound),
+                &outcome[..outcome.len().min(300)]
+            );
+            assert!(outcome.contains(expect), "{} {scenario}: {outcome}", D::NAME);
+            assert!(
+                peak <= bound,
+                "{} {scenario}: peak {:.1} MiB is over the bound {:.1} MiB ({} x the {:.0} MiB limit above \
+                 the baseline {:.1} MiB)",
+                D::NAME,
+                mib(peak),
+                mib(bound),
+                DECODE_MULTIPLE + 1,
+                mib(LIMIT),
+                mib(baseline)
+            );
+        }
     }
-    let request = RawListQuery::new("ProductList_Load_Query", ListQuery::new());
-    let results: Vec<_> = client.list(request).collect();
-    let Some(Err(e)) = results.last() else {
-        panic!("{results:?}")
-    };
-    assert!(
-        matches!(e.root(), Error::InexactInteger { path, .. } if path == "data.data[3].id"),
-        "{e:?}"
-    );
-}
 
-#[test]
-fn api_offline_on_503_is_its_own_error_and_not_retried() {
-    // mmlsk-json.mv 1381-1384: HTTP 503 and JSON_Response_Error('api_offline', ...).
-    let server = serve(|_| {
-        (
-            503,
-            br#"{"success":0,"error_code":"api_offline","error_message":"The API is currently offline"}"#
-                .to_vec(),
-        )
-    });
-    let client = MivaClient::builder(
-        &server.url,
-        Credential::token(ApiToken::new("memory-test-token").unwrap()),
-    )
-    .store_code("MEM")
-    .retry(RetryPolicy::new(3).initial_backoff(Duration::from_millis(1)))
-    .build()
-    .unwrap();
-    let e = client
-        .call_raw("ProductList_Load_Query", &json!({}))
-        .unwrap_err();
-    let Error::ApiOffline(api) = &e else {
-        panic!("{e:?}")
-    };
-    assert_eq!(api.message, "The API is currently offline");
-    assert_eq!(server.hits.load(Ordering::SeqCst), 1, "retried: {e}");
-    let text = e.to_string();
-    assert!(text.contains("The API is currently offline"), "{text}");
-    assert!(text.contains("switched off"), "{text}");
-    assert!(e.hint().is_some_and(|h| h.contains("administrator")));
-}
-
-#[test]
-fn access_denied_messages_of_the_store_get_their_own_kind() {
-    for (message, kind) in [
-        (
-            "Timestamp requires request signature",
-            AccessDenied::SignatureRequired,
-        ),
-        ("Token is disabled", AccessDenied::TokenDisabled),
-    ] {
-        let body =
-            format!(r#"{{"success":0,"error_code":"access_denied","error_message":"{message}"}}"#);
-        let server = serve(move |_| (200, body.clone().into_bytes()));
-        match client(&server.url).call_raw("ProductList_Load_Query", &json!({})) {
-            Err(Error::AccessDenied { kind: got, error }) => {
-                assert_eq!(got, kind, "{message}");
-                assert_eq!(error.message, message);
+    async fn integers_past_64_bits_are_refused_naming_the_field<D>() {
+        let server = serve(|_| {
+            (
+                200,
+                br#"{"success":1,"data":{"total_count":4,"start_offset":0,"data":[{"id":1},{"id":2},{"id":3},{"id":18446744073709551616}]}}"#
+                    .to_vec(),
+            )
+        });
+        let client = client::<D>(&server.url);
+        match client.call_raw("ProductList_Load_Query", &json!({})).await {
+            Err(Error::InexactInteger { path, message }) => {
+                assert_eq!(path, "data.data[3].id");
+                assert!(message.contains("18446744073709551616"), "{message}");
             }
-            other => panic!("{message}: {other:?}"),
+            other => panic!("{other:?}"),
+        }
+        let request = RawListQuery::new("ProductList_Load_Query", ListQuery::new());
+        let results = client.list_all(request, ListOpts::new()).await;
+        let Some(Err(e)) = results.last() else {
+            panic!("{results:?}")
+        };
+        assert!(
+            matches!(e.root(), Error::InexactInteger { path, .. } if path == "data.data[3].id"),
+            "{e:?}"
+        );
+    }
+
+    async fn api_offline_on_503_is_its_own_error_and_not_retried<D>() {
+        // mmlsk-json.mv 1381-1384: HTTP 503 and JSON_Response_Error('api_offline', ...).
+        let server = serve(|_| {
+            (
+                503,
+                br#"{"success":0,"error_code":"api_offline","error_message":"The API is currently offline"}"#
+                    .to_vec(),
+            )
+        });
+        let client = D::build(
+            D::builder(
+                &server.url,
+                Credential::token(ApiToken::new("memory-test-token").unwrap()),
+            )
+            .store_code("MEM")
+            .retry(RetryPolicy::new(3).initial_backoff(Duration::from_millis(1))),
+        )
+        .unwrap();
+        let e = client
+            .call_raw("ProductList_Load_Query", &json!({}))
+            .await
+            .unwrap_err();
+        let Error::ApiOffline(api) = &e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(api.message, "The API is currently offline");
+        assert_eq!(server.hits.load(Ordering::SeqCst), 1, "retried: {e}");
+        let text = e.to_string();
+        assert!(text.contains("The API is currently offline"), "{text}");
+        assert!(text.contains("switched off"), "{text}");
+        assert!(e.hint().is_some_and(|h| h.contains("administrator")));
+    }
+
+    async fn access_denied_messages_of_the_store_get_their_own_kind<D>() {
+        for (message, kind) in [
+            (
+                "Timestamp requires request signature",
+                AccessDenied::SignatureRequired,
+            ),
+            ("Token is disabled", AccessDenied::TokenDisabled),
+        ] {
+            let body =
+                format!(r#"{{"success":0,"error_code":"access_denied","error_message":"{message}"}}"#);
+            let server = serve(move |_| (200, body.clone().into_bytes()));
+            match client::<D>(&server.url)
+                .call_raw("ProductList_Load_Query", &json!({}))
+                .await
+            {
+                Err(Error::AccessDenied { kind: got, error }) => {
+                    assert_eq!(got, kind, "{message}");
+                    assert_eq!(error.message, message);
+                }
+                other => panic!("{message}: {other:?}"),
+            }
         }
     }
-}
 
-#[test]
-fn list_writes_keep_processed_and_warnings() {
-    // JSON_Response_ListProcessed (mmlsk-json.mv 2304-2356).
-    let server = serve(|_| {
-        (
-            200,
-            br#"{"success":1,"warnings":[{"identifier":"P9","code":"W","message":"m"}],"processed":2}"#
-                .to_vec(),
-        )
-    });
-    let data = client(&server.url)
-        .call_raw("CouponList_Delete", &json!({"Coupon_IDs": [1, 2]}))
-        .unwrap();
-    assert_eq!(data["processed"], 2);
-    assert_eq!(data["warnings"][0]["identifier"], "P9");
+    async fn list_writes_keep_processed_and_warnings<D>() {
+        // JSON_Response_ListProcessed (mmlsk-json.mv 2304-2356).
+        let server = serve(|_| {
+            (
+                200,
+                br#"{"success":1,"warnings":[{"identifier":"P9","code":"W","message":"m"}],"processed":2}"#
+                    .to_vec(),
+            )
+        });
+        let data = client::<D>(&server.url)
+            .call_raw("CouponList_Delete", &json!({"Coupon_IDs": [1, 2]}))
+            .await
+            .unwrap();
+        assert_eq!(data["processed"], 2);
+        assert_eq!(data["warnings"][0]["identifier"], "P9");
+    }
+
+    async fn an_endless_body_is_cut_off_at_the_limit<D>() {
+        // A body with no length that never ends: the call and the export
+        // stop reading at the limit, and the connection is dropped (the
+        // server's writes fail) instead of read to the end.
+        let server = endless();
+        let client = client::<D>(&server.url);
+        let started = Instant::now();
+        match client.call_raw("ProductList_Load_Query", &json!({})).await {
+            Err(Error::BodyTooLarge { limit }) => assert_eq!(limit, LIMIT, "{}", D::NAME),
+            other => panic!("{}: {other:?}", D::NAME),
+        }
+        let request = RawListQuery::new("ProductList_Load_Query", ListQuery::new());
+        let results = client
+            .list_all(request, ListOpts::new().page_size(100).concurrency(2))
+            .await;
+        assert_eq!(results.len(), 1, "{}: {results:?}", D::NAME);
+        let Some(Err(e)) = results.last() else {
+            panic!("{results:?}")
+        };
+        assert!(
+            matches!(e, Error::Page { offset: 0, .. }),
+            "{}: {e:?}",
+            D::NAME
+        );
+        assert!(
+            // Two pages at once: each within a third of the limit.
+            matches!(e.root(), Error::ResponseTooLarge { limit, .. } if *limit == LIMIT / 3),
+            "{}: {e:?}",
+            D::NAME
+        );
+        drop(client);
+        // Every connection the server wrote to was closed by the client
+        // (generous timeout: only to avoid a hang).
+        while server.open.load(Ordering::SeqCst) > 0 {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "{}: {} connections still read",
+                D::NAME,
+                server.open.load(Ordering::SeqCst)
+            );
+            // Not a thread sleep: the async client's connections are
+            // closed by tasks on this runtime.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(server.hits.load(Ordering::SeqCst), 2, "{}", D::NAME);
+        // What was written before the writes failed: the limit, plus what
+        // the sockets' buffers took; never the endless rest.
+        let sent = server.sent.load(Ordering::SeqCst) as u64;
+        assert!(sent < 2 * (LIMIT + 32 * 1024 * 1024), "{}: {sent} bytes", D::NAME);
+    }
 }
 
 #[test]
@@ -453,5 +547,96 @@ fn miravia_integers_past_64_bits_are_refused_and_html_digits_are_not_numbers() {
 }
 
 fn client_for_html(url: &str) -> Result<Value, Error> {
-    client(url).call_raw("ProductList_Load_Query", &json!({}))
+    miva_http::miva::MivaClient::builder(
+        url,
+        Credential::token(ApiToken::new("memory-test-token").unwrap()),
+    )
+    .store_code("MEM")
+    .transport(
+        TransportConfig::new()
+            .timeout(Duration::from_secs(30))
+            .body_limit(LIMIT),
+    )
+    .build()
+    .unwrap()
+    .call_raw("ProductList_Load_Query", &json!({}))
+}
+
+/// A loopback server answering each request (`hits`) with a chunked body
+/// that never ends, until a write fails: `open` connections being written
+/// to, `sent` body bytes written in all.
+struct Endless {
+    url: String,
+    hits: Arc<AtomicUsize>,
+    open: Arc<AtomicUsize>,
+    sent: Arc<AtomicUsize>,
+}
+
+fn endless() -> Endless {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/mm5/json.mvc", listener.local_addr().unwrap());
+    let hits = Arc::new(AtomicUsize::new(0));
+    let open = Arc::new(AtomicUsize::new(0));
+    let sent = Arc::new(AtomicUsize::new(0));
+    let (h, o, b) = (Arc::clone(&hits), Arc::clone(&open), Arc::clone(&sent));
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let (h, o, b) = (Arc::clone(&h), Arc::clone(&o), Arc::clone(&b));
+            std::thread::spawn(move || {
+                let _ = endless_connection(stream, &h, &o, &b);
+            });
+        }
+    });
+    Endless {
+        url,
+        hits,
+        open,
+        sent,
+    }
+}
+
+fn endless_connection(
+    stream: TcpStream,
+    hits: &AtomicUsize,
+    open: &AtomicUsize,
+    sent: &AtomicUsize,
+) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut stream = stream;
+    let mut length = 0usize;
+    let mut line = String::new();
+    if reader.read_line(&mut line)? == 0 {
+        return Ok(());
+    }
+    loop {
+        line.clear();
+        reader.read_line(&mut line)?;
+        let header = line.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    hits.fetch_add(1, Ordering::SeqCst);
+    open.fetch_add(1, Ordering::SeqCst);
+    let result = (|| {
+        stream.write_all(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+        )?;
+        let chunk = format!("{:x}\r\n{}\r\n", 64 * 1024, " ".repeat(64 * 1024));
+        stream.write_all(b"6\r\n[1,2,3\r\n")?;
+        loop {
+            stream.write_all(chunk.as_bytes())?;
+            sent.fetch_add(64 * 1024, Ordering::SeqCst);
+        }
+    })();
+    open.fetch_sub(1, Ordering::SeqCst);
+    result
 }

@@ -5,8 +5,20 @@
 //! the page (or the deadline) with every record before it delivered exactly
 //! once, never duplicates, a silent skip or an endless loop. Sequential and
 //! concurrent paging alike.
+//!
+//! The Miva tests are written once with `both!` (see
+//! `common/miva_driver.rs`) and run on the blocking and the async client
+//! (`name::blocking`, `name::tokio`); the Miravia ones run on the blocking
+//! client (both Miravia drivers are in `miravia_client.rs`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may
+// Without the `tokio` feature only the Miravia tests are built.
+#![cfg_attr(not(feature = "tokio"), allow(dead_code, unused_imports))]
+
+#[cfg(feature = "tokio")]
+#[path = "common/miva_driver.rs"]
+#[macro_use]
+mod driver;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -18,7 +30,7 @@ use std::time::{Duration, Instant};
 use miravia_sign::AppSecret;
 use miva_envelope::{ListQuery, Operation, ProductListLoadQuery, Sort};
 use miva_http::miravia::{Gateway, MiraviaClient, PageSpec};
-use miva_http::miva::{CallOptions, MAX_CONCURRENCY, MivaClient};
+use miva_http::miva::{CallOptions, MAX_CONCURRENCY};
 use miva_http::{Error, TimeoutKind, TransportConfig};
 use miva_sign::{ApiToken, Credential, HmacDigest, SigningKey};
 use serde_json::{Value, json};
@@ -141,6 +153,9 @@ fn serve(stream: TcpStream, handler: &Handler, count: &AtomicUsize, log: &Mutex<
 
 // ---------------------------------------------------------------- Miva
 
+#[cfg(feature = "tokio")]
+use driver::{Driver, ListOpts};
+
 /// A store of `total` products (ids 1..=total) whose list page for
 /// (`Offset`, `Count`) is decided by `shape`: it returns the start_offset
 /// to report and the ids to send.
@@ -168,47 +183,66 @@ fn honest(total: u64, offset: u64, count: u64) -> Vec<u64> {
     (offset + 1..=(offset + count).min(total)).collect()
 }
 
-fn miva_client(url: &str) -> MivaClient {
-    let credential = Credential::hmac(
+fn credential() -> Credential {
+    Credential::hmac(
         ApiToken::new("tok-sha256").unwrap(),
         &SigningKey::from_base64(KEY_B64).unwrap(),
         HmacDigest::Sha256,
-    );
-    MivaClient::builder(url, credential)
-        .store_code("TEST")
-        .transport(
+    )
+}
+
+#[cfg(feature = "tokio")]
+fn miva_client<D: Driver>(url: &str) -> D {
+    D::build(
+        D::builder(url, credential()).store_code("TEST").transport(
             TransportConfig::new()
                 .timeout(TIMEOUT)
                 .connect_timeout(TIMEOUT),
-        )
-        .build()
-        .unwrap()
+        ),
+    )
+    .unwrap()
 }
 
 fn products() -> ProductListLoadQuery {
     ProductListLoadQuery::new(ListQuery::new().sort(Sort::asc("id")))
 }
 
-/// Runs an export to its end: the ids yielded, and the error that ended it.
-fn export(url: &str, page_size: u64, concurrency: usize) -> (Vec<u64>, Option<Error>) {
-    let client = miva_client(url);
-    let mut records = client
-        .list(products())
-        .page_size(page_size)
-        .concurrency(concurrency);
+/// Runs an export with `opts` to its end: the ids yielded, and the error
+/// that ended it (the export is read on after it: nothing may follow).
+#[cfg(feature = "tokio")]
+async fn export_with<D: Driver>(url: &str, opts: ListOpts) -> (Vec<u64>, Option<Error>) {
+    let client = miva_client::<D>(url);
     let mut ids = Vec::new();
     let mut error = None;
-    for item in &mut records {
-        match item {
-            Ok(product) => ids.push(u64::try_from(product.id.unwrap()).unwrap()),
-            Err(e) => {
-                error = Some(e);
-                break;
+    let mut after_error = 0usize;
+    client
+        .list_each(products(), opts, |item| {
+            if error.is_some() {
+                after_error += 1;
+                return after_error < 1000;
             }
-        }
-    }
-    assert!(records.next().is_none(), "nothing after the error");
+            match item {
+                Ok(product) => ids.push(u64::try_from(product.id.unwrap()).unwrap()),
+                Err(e) => error = Some(e),
+            }
+            ids.len() < 100_000
+        })
+        .await;
+    assert_eq!(after_error, 0, "nothing after the error ({})", D::NAME);
     (ids, error)
+}
+
+/// Runs an export to its end: the ids yielded, and the error that ended it.
+#[cfg(feature = "tokio")]
+async fn export<D: Driver>(
+    url: &str,
+    page_size: u64,
+    concurrency: usize,
+) -> (Vec<u64>, Option<Error>) {
+    let opts = ListOpts::new()
+        .page_size(page_size)
+        .concurrency(concurrency);
+    export_with::<D>(url, opts).await
 }
 
 /// The export ended with an `Error::Page` at `offset` whose cause is a
@@ -237,147 +271,177 @@ fn assert_page_error(ids: &[u64], error: Option<Error>, offset: u64, needle: &st
     assert_eq!(ids, (1..=offset).collect::<Vec<u64>>());
 }
 
-#[test]
-fn a_store_that_ignores_offset_is_an_error_at_the_second_page() {
-    // Always the first 10 of 30, start_offset 0: before, 30 lines, 10 unique.
-    let server = store(30, |_, count| (0, honest(30, 0, count)));
-    for concurrency in [1, 4] {
-        let (ids, error) = export(&server.url, 10, concurrency);
-        assert_page_error(&ids, error, 10, "start_offset 0");
-    }
-}
-
-#[test]
-fn pages_that_start_five_early_are_an_error_not_duplicates() {
-    let server = store(30, |offset, count| {
-        let start = offset.saturating_sub(5);
-        (start, honest(30, start, count))
-    });
-    for concurrency in [1, 4] {
-        let (ids, error) = export(&server.url, 10, concurrency);
-        assert_page_error(&ids, error, 10, "start_offset 5");
-    }
-}
-
-#[test]
-fn more_records_than_count_is_an_error() {
-    // The page at 10 holds 11 records.
-    let server = store(30, |offset, count| {
-        let extra = u64::from(offset == 10);
-        (offset, honest(30, offset, count + extra))
-    });
-    for concurrency in [1, 4] {
-        let (ids, error) = export(&server.url, 10, concurrency);
-        assert_page_error(&ids, error, 10, "more than the Count");
-    }
-    // On the first page too.
-    let server = store(30, |offset, count| (offset, honest(30, offset, count + 1)));
-    let (ids, error) = export(&server.url, 10, 1);
-    assert_page_error(&ids, error, 0, "more than the Count");
-}
-
-#[test]
-fn fewer_records_than_count_before_the_end_is_an_error() {
-    // The page at 10 holds 9 records, and total_count says 30.
-    let server = store(30, |offset, count| {
-        let short = u64::from(offset == 10);
-        (offset, honest(30, offset, count - short))
-    });
-    for concurrency in [1, 4] {
-        let (ids, error) = export(&server.url, 10, concurrency);
-        assert_page_error(&ids, error, 10, "fewer than");
-    }
-    // The last page may be short: 25 records in pages of 10.
-    let server = store(25, |offset, count| (offset, honest(25, offset, count)));
-    for concurrency in [1, 4] {
-        let (ids, error) = export(&server.url, 10, concurrency);
-        assert!(error.is_none(), "{error:?}");
-        assert_eq!(ids, (1..=25).collect::<Vec<u64>>());
-    }
-}
-
-#[test]
-fn records_past_total_count_are_an_error() {
-    // total_count 25, yet the last page is full (10 records at 20).
-    let server = store(25, |offset, count| {
-        (offset, (offset + 1..=offset + count).collect())
-    });
-    let (ids, error) = export(&server.url, 10, 1);
-    assert_page_error(&ids, error, 20, "past total_count");
-}
-
-#[test]
-fn concurrency_above_the_maximum_is_an_error_and_workers_never_outnumber_pages() {
-    let server = store(30, |offset, count| (offset, honest(30, offset, count)));
-    let client = miva_client(&server.url);
-    let mut records = client.list(products()).page_size(10).concurrency(20_000);
-    let error = records.next().unwrap().unwrap_err();
-    let Error::Config(message) = &error else {
-        panic!("{error:?}")
-    };
-    assert!(message.contains("20000"), "{message}");
-    assert!(message.contains(&MAX_CONCURRENCY.to_string()), "{message}");
-    assert!(records.next().is_none());
-    assert_eq!(server.requests(), 0, "nothing was sent");
-
-    // At the maximum, 3 pages: every record once, 3 requests, and no more
-    // than the 2 remaining pages' worth of threads.
-    let (ids, error) = export(&server.url, 10, MAX_CONCURRENCY);
-    assert!(error.is_none(), "{error:?}");
-    assert_eq!(ids, (1..=30).collect::<Vec<u64>>());
-    assert_eq!(server.requests(), 3);
-    let client = miva_client(&server.url);
-    let mut records = client
-        .list(products())
-        .page_size(10)
-        .concurrency(MAX_CONCURRENCY);
-    records.next().unwrap().unwrap();
-    assert_eq!(records.workers(), 2);
-}
-
-#[test]
-fn an_export_deadline_ends_with_a_timeout_naming_it() {
-    // Each page takes 300 ms; the export may take 500 ms: the third page is
-    // never asked for (or is cut off), and the error names the deadline.
-    let server = store(50, |offset, count| {
-        std::thread::sleep(Duration::from_millis(300));
-        (offset, honest(50, offset, count))
-    });
-    for concurrency in [1, 2] {
-        let client = miva_client(&server.url);
-        let started = Instant::now();
-        let mut ids = Vec::new();
-        let mut error = None;
-        for item in client
-            .list(products())
-            .page_size(10)
-            .concurrency(concurrency)
-            .deadline(Duration::from_millis(500))
-        {
-            match item {
-                Ok(p) => ids.push(u64::try_from(p.id.unwrap()).unwrap()),
-                Err(e) => {
-                    error = Some(e);
-                    break;
-                }
-            }
+#[cfg(feature = "tokio")]
+both! {
+    async fn a_store_that_ignores_offset_is_an_error_at_the_second_page<D>() {
+        // Always the first 10 of 30, start_offset 0: before, 30 lines, 10 unique.
+        let server = store(30, |_, count| (0, honest(30, 0, count)));
+        for concurrency in [1, 4] {
+            let (ids, error) = export::<D>(&server.url, 10, concurrency).await;
+            assert_page_error(&ids, error, 10, "start_offset 0");
         }
-        let error = error.expect("the deadline fired");
-        let Error::Page { offset, .. } = &error else {
+    }
+
+    async fn pages_that_start_five_early_are_an_error_not_duplicates<D>() {
+        let server = store(30, |offset, count| {
+            let start = offset.saturating_sub(5);
+            (start, honest(30, start, count))
+        });
+        for concurrency in [1, 4] {
+            let (ids, error) = export::<D>(&server.url, 10, concurrency).await;
+            assert_page_error(&ids, error, 10, "start_offset 5");
+        }
+    }
+
+    async fn more_records_than_count_is_an_error<D>() {
+        // The page at 10 holds 11 records.
+        let server = store(30, |offset, count| {
+            let extra = u64::from(offset == 10);
+            (offset, honest(30, offset, count + extra))
+        });
+        for concurrency in [1, 4] {
+            let (ids, error) = export::<D>(&server.url, 10, concurrency).await;
+            assert_page_error(&ids, error, 10, "more than the Count");
+        }
+        // On the first page too.
+        let server = store(30, |offset, count| (offset, honest(30, offset, count + 1)));
+        let (ids, error) = export::<D>(&server.url, 10, 1).await;
+        assert_page_error(&ids, error, 0, "more than the Count");
+    }
+
+    async fn fewer_records_than_count_before_the_end_is_an_error<D>() {
+        // The page at 10 holds 9 records, and total_count says 30.
+        let server = store(30, |offset, count| {
+            let short = u64::from(offset == 10);
+            (offset, honest(30, offset, count - short))
+        });
+        for concurrency in [1, 4] {
+            let (ids, error) = export::<D>(&server.url, 10, concurrency).await;
+            assert_page_error(&ids, error, 10, "fewer than");
+        }
+        // The last page may be short: 25 records in pages of 10.
+        let server = store(25, |offset, count| (offset, honest(25, offset, count)));
+        for concurrency in [1, 4] {
+            let (ids, error) = export::<D>(&server.url, 10, concurrency).await;
+            assert!(error.is_none(), "{error:?}");
+            assert_eq!(ids, (1..=25).collect::<Vec<u64>>());
+        }
+    }
+
+    async fn records_past_total_count_are_an_error<D>() {
+        // total_count 25, yet the last page is full (10 records at 20).
+        let server = store(25, |offset, count| {
+            (offset, (offset + 1..=offset + count).collect())
+        });
+        let (ids, error) = export::<D>(&server.url, 10, 1).await;
+        assert_page_error(&ids, error, 20, "past total_count");
+    }
+
+    async fn a_total_count_that_changes_between_pages_is_an_error<D>() {
+        // total_count 30 on the first page, 40 on the others.
+        let server = Hostile::start("/mm5/json.mvc", |request| {
+            let body = request.json();
+            let offset = body["Offset"].as_u64().unwrap_or(0);
+            let count = body["Count"].as_u64().unwrap_or(0);
+            let total = if offset == 0 { 30 } else { 40 };
+            let data: Vec<Value> = honest(total, offset, count)
+                .iter()
+                .map(|id| json!({"id": id, "code": format!("P{id:06}")}))
+                .collect();
+            let page = json!({"success": 1, "data": {
+                "total_count": total, "start_offset": offset, "data": data}});
+            (200, vec![], page.to_string())
+        });
+        for concurrency in [1, 4] {
+            let (ids, error) = export::<D>(&server.url, 10, concurrency).await;
+            let error = error.unwrap_or_else(|| panic!("no error ({}): {ids:?}", D::NAME));
+            let Error::Page { offset, .. } = &error else {
+                panic!("expected Error::Page, got {error:?}")
+            };
+            assert_eq!(*offset, 10, "{error}");
+            assert!(
+                matches!(error.root(), Error::Pagination { .. }),
+                "{:?}",
+                error.root()
+            );
+            assert_eq!(ids, (1..=10).collect::<Vec<u64>>(), "{}", D::NAME);
+        }
+    }
+
+    async fn concurrency_above_the_maximum_is_an_error_and_workers_never_outnumber_pages<D>() {
+        let server = store(30, |offset, count| (offset, honest(30, offset, count)));
+        let client = miva_client::<D>(&server.url);
+        let opts = ListOpts::new().page_size(10).concurrency(20_000);
+        let mut items = client.list_all(products(), opts).await;
+        // The error first, and nothing after it.
+        assert_eq!(items.len(), 1, "{} items", items.len());
+        let error = items.remove(0).unwrap_err();
+        let Error::Config(message) = &error else {
             panic!("{error:?}")
         };
-        assert_eq!(ids, (1..=*offset).collect::<Vec<u64>>());
-        let Error::Timeout { kind, limit } = error.root() else {
-            panic!("{:?}", error.root())
-        };
-        assert!(kind.is_deadline(), "{kind}");
-        assert_eq!(*limit, Duration::from_millis(500));
-        // Not 5 pages × 300 ms, nor the 5 s per-request timeout.
-        assert!(
-            started.elapsed() < Duration::from_secs(3),
-            "{:?}",
-            started.elapsed()
-        );
+        assert!(message.contains("20000"), "{message}");
+        assert!(message.contains(&MAX_CONCURRENCY.to_string()), "{message}");
+        assert_eq!(server.requests(), 0, "nothing was sent");
+
+        // At the maximum, 3 pages: every record once, 3 requests, and no more
+        // than the 2 remaining pages' worth of threads (blocking) or page
+        // requests in flight (async).
+        let (ids, error) = export::<D>(&server.url, 10, MAX_CONCURRENCY).await;
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(ids, (1..=30).collect::<Vec<u64>>());
+        assert_eq!(server.requests(), 3);
+        if D::NAME == "blocking" {
+            let client = miva_client::<miva_http::miva::MivaClient>(&server.url);
+            let mut records = client
+                .list(products())
+                .page_size(10)
+                .concurrency(MAX_CONCURRENCY);
+            records.next().unwrap().unwrap();
+            assert_eq!(records.workers(), 2);
+        } else {
+            let client = miva_client::<miva_http::tokio::MivaClient>(&server.url);
+            let mut records = client
+                .list(products())
+                .page_size(10)
+                .concurrency(MAX_CONCURRENCY);
+            assert_eq!(records.in_flight(), 0, "nothing before the first poll");
+            driver::next(&mut records).await.unwrap().unwrap();
+            assert!(records.in_flight() <= 2, "{} in flight", records.in_flight());
+            assert_eq!(records.total_count(), Some(30));
+        }
+    }
+
+    async fn an_export_deadline_ends_with_a_timeout_naming_it<D>() {
+        // Each page takes 300 ms; the export may take 500 ms: the third page is
+        // never asked for (or is cut off), and the error names the deadline.
+        let server = store(50, |offset, count| {
+            std::thread::sleep(Duration::from_millis(300));
+            (offset, honest(50, offset, count))
+        });
+        for concurrency in [1, 2] {
+            let started = Instant::now();
+            let opts = ListOpts::new()
+                .page_size(10)
+                .concurrency(concurrency)
+                .deadline(Duration::from_millis(500));
+            let (ids, error) = export_with::<D>(&server.url, opts).await;
+            let error = error.expect("the deadline fired");
+            let Error::Page { offset, .. } = &error else {
+                panic!("{error:?}")
+            };
+            assert_eq!(ids, (1..=*offset).collect::<Vec<u64>>());
+            let Error::Timeout { kind, limit } = error.root() else {
+                panic!("{:?}", error.root())
+            };
+            assert!(kind.is_deadline(), "{kind}");
+            assert_eq!(*limit, Duration::from_millis(500));
+            // Not 5 pages × 300 ms, nor the 5 s per-request timeout.
+            assert!(
+                started.elapsed() < Duration::from_secs(3),
+                "{:?}",
+                started.elapsed()
+            );
+        }
     }
 }
 
@@ -411,88 +475,90 @@ fn operations(n: usize) -> Vec<Operation> {
         .collect()
 }
 
-#[test]
-fn a_multicall_deadline_bounds_all_rounds() {
-    // 6 rounds of 300 ms each; the whole multicall may take 700 ms.
-    let server = slow_multicall(Duration::from_millis(300));
-    let client = miva_client(&server.url);
-    // Without a deadline: every round, every answer.
-    assert_eq!(client.multicall(&operations(6)).unwrap().len(), 6);
-    assert_eq!(server.requests(), 6);
-    let options = CallOptions::new().deadline(Duration::from_millis(700));
-    let started = Instant::now();
-    let error = client.multicall_with(&operations(6), &options).unwrap_err();
-    let Error::Timeout {
-        kind: TimeoutKind::MulticallDeadline { total, .. },
-        limit,
-    } = &error
-    else {
-        panic!("{error:?}")
-    };
-    assert_eq!(*total, 6);
-    let what = error.to_string();
-    assert!(what.contains("multicall deadline"), "{what}");
-    assert!(what.contains("of 6 operations"), "{what}");
-    assert_eq!(*limit, Duration::from_millis(700));
-    assert!(server.requests() < 12, "{} requests", server.requests());
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "{:?}",
-        started.elapsed()
-    );
-}
+#[cfg(feature = "tokio")]
+both! {
+    async fn a_multicall_deadline_bounds_all_rounds<D>() {
+        // 6 rounds of 300 ms each; the whole multicall may take 700 ms.
+        let server = slow_multicall(Duration::from_millis(300));
+        let client = miva_client::<D>(&server.url);
+        // Without a deadline: every round, every answer.
+        assert_eq!(client.multicall(&operations(6)).await.unwrap().len(), 6);
+        assert_eq!(server.requests(), 6);
+        let options = CallOptions::new().deadline(Duration::from_millis(700));
+        let started = Instant::now();
+        let error = client
+            .multicall_with(&operations(6), &options)
+            .await
+            .unwrap_err();
+        let Error::Timeout {
+            kind: TimeoutKind::MulticallDeadline { total, .. },
+            limit,
+        } = &error
+        else {
+            panic!("{error:?}")
+        };
+        assert_eq!(*total, 6);
+        let what = error.to_string();
+        assert!(what.contains("multicall deadline"), "{what}");
+        assert!(what.contains("of 6 operations"), "{what}");
+        assert_eq!(*limit, Duration::from_millis(700));
+        assert!(server.requests() < 12, "{} requests", server.requests());
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+    }
 
-#[test]
-fn a_multicall_deadline_cuts_off_a_round_in_flight() {
-    // One round of 3 s against a 5 s per-request timeout and a 500 ms
-    // deadline: the request is cut off at the deadline, not at 3 s.
-    let server = slow_multicall(Duration::from_secs(3));
-    let client = miva_client(&server.url);
-    let options = CallOptions::new().deadline(Duration::from_millis(500));
-    let started = Instant::now();
-    let error = client.multicall_with(&operations(2), &options).unwrap_err();
-    let Error::Timeout {
-        kind: TimeoutKind::MulticallDeadline { .. },
-        ..
-    } = &error
-    else {
-        panic!("{error:?}")
-    };
-    assert!(
-        started.elapsed() < Duration::from_millis(2500),
-        "{:?}",
-        started.elapsed()
-    );
-}
+    async fn a_multicall_deadline_cuts_off_a_round_in_flight<D>() {
+        // One round of 3 s against a 5 s per-request timeout and a 500 ms
+        // deadline: the request is cut off at the deadline, not at 3 s.
+        let server = slow_multicall(Duration::from_secs(3));
+        let client = miva_client::<D>(&server.url);
+        let options = CallOptions::new().deadline(Duration::from_millis(500));
+        let started = Instant::now();
+        let error = client
+            .multicall_with(&operations(2), &options)
+            .await
+            .unwrap_err();
+        let Error::Timeout {
+            kind: TimeoutKind::MulticallDeadline { .. },
+            ..
+        } = &error
+        else {
+            panic!("{error:?}")
+        };
+        assert!(
+            started.elapsed() < Duration::from_millis(2500),
+            "{:?}",
+            started.elapsed()
+        );
+    }
 
-#[test]
-fn the_api_timeout_header_goes_with_multicalls_only() {
-    let server = Hostile::start("/mm5/json.mvc", |request| {
-        if request.json().get("Operations").is_some() {
-            (200, vec![], r#"[{"success":1}]"#.into())
-        } else {
-            (200, vec![], r#"{"success":1,"data":1}"#.into())
-        }
-    });
-    let credential = Credential::hmac(
-        ApiToken::new("tok-sha256").unwrap(),
-        &SigningKey::from_base64(KEY_B64).unwrap(),
-        HmacDigest::Sha256,
-    );
-    let client = MivaClient::builder(&server.url, credential)
-        .store_code("TEST")
-        .api_timeout(Duration::from_secs(7))
-        .build()
+    async fn the_api_timeout_header_goes_with_multicalls_only<D>() {
+        let server = Hostile::start("/mm5/json.mvc", |request| {
+            if request.json().get("Operations").is_some() {
+                (200, vec![], r#"[{"success":1}]"#.into())
+            } else {
+                (200, vec![], r#"{"success":1,"data":1}"#.into())
+            }
+        });
+        let client = D::build(
+            D::builder(&server.url, credential())
+                .store_code("TEST")
+                .api_timeout(Duration::from_secs(7)),
+        )
         .unwrap();
-    client.call_raw("Product_Update", &json!({})).unwrap();
-    client.multicall(&operations(1)).unwrap();
-    let log = server.log.lock().unwrap();
-    assert_eq!(log.len(), 2);
-    assert_eq!(log[0].headers.get("x-miva-api-timeout"), None);
-    assert_eq!(
-        log[1].headers.get("x-miva-api-timeout").map(String::as_str),
-        Some("7")
-    );
+        client.call_raw("Product_Update", &json!({})).await.unwrap();
+        client.multicall(&operations(1)).await.unwrap();
+        let log = server.log.lock().unwrap();
+        assert_eq!(log.len(), 2);
+        assert_eq!(log[0].headers.get("x-miva-api-timeout"), None);
+        assert_eq!(
+            log[1].headers.get("x-miva-api-timeout").map(String::as_str),
+            Some("7")
+        );
+    }
 }
 
 // ------------------------------------------------------------- Miravia

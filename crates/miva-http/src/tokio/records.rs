@@ -121,7 +121,10 @@ where
         self.in_flight.len()
     }
 
-    fn end(&mut self, item: Option<Result<R::Record, Error>>) -> Poll<Option<Result<R::Record, Error>>> {
+    fn end(
+        &mut self,
+        item: Option<Result<R::Record, Error>>,
+    ) -> Poll<Option<Result<R::Record, Error>>> {
         self.ended = true;
         self.in_flight.clear();
         Poll::Ready(item)
