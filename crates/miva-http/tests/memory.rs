@@ -71,30 +71,38 @@ fn serve(answer: impl Fn(&Value) -> (u16, Vec<u8>) + Send + Sync + 'static) -> S
     Server { url, hits }
 }
 
+/// One request's body (by `Content-Length`); `None` at end of stream.
+fn read_request(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<Vec<u8>>> {
+    let mut length = 0usize;
+    let mut line = String::new();
+    if reader.read_line(&mut line)? == 0 {
+        return Ok(None);
+    }
+    loop {
+        line.clear();
+        reader.read_line(&mut line)?;
+        let header = line.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = header.split_once(':')
+            && name.eq_ignore_ascii_case("content-length")
+        {
+            length = value.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    Ok(Some(body))
+}
+
 fn connection(stream: TcpStream, answer: &Answer, hits: &AtomicUsize) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut stream = stream;
     loop {
-        let mut length = 0usize;
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
+        let Some(body) = read_request(&mut reader)? else {
             return Ok(());
-        }
-        loop {
-            line.clear();
-            reader.read_line(&mut line)?;
-            let header = line.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':')
-                && name.eq_ignore_ascii_case("content-length")
-            {
-                length = value.trim().parse().unwrap_or(0);
-            }
-        }
-        let mut body = vec![0; length];
-        reader.read_exact(&mut body)?;
+        };
         hits.fetch_add(1, Ordering::SeqCst);
         let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         let (status, reply) = answer(&request);
@@ -604,26 +612,9 @@ fn endless_connection(
 ) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut stream = stream;
-    let mut length = 0usize;
-    let mut line = String::new();
-    if reader.read_line(&mut line)? == 0 {
+    if read_request(&mut reader)?.is_none() {
         return Ok(());
     }
-    loop {
-        line.clear();
-        reader.read_line(&mut line)?;
-        let header = line.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = header.split_once(':')
-            && name.eq_ignore_ascii_case("content-length")
-        {
-            length = value.trim().parse().unwrap_or(0);
-        }
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body)?;
     hits.fetch_add(1, Ordering::SeqCst);
     open.fetch_add(1, Ordering::SeqCst);
     let result = (|| {
