@@ -14,15 +14,19 @@ use std::time::{Duration, Instant, SystemTime};
 use miravia_sign::AppSecret;
 use serde_json::Value;
 
-use miva_protocol::miravia::{Call, Pager, Session, SessionConfig, Step, TokenDecision};
+use miva_protocol::miravia::{
+    Call, Next, PageRequest, Pager, Session, SessionConfig, Step, TokenDecision,
+};
 use miva_protocol::{Error, RetryPolicy, TransportConfig};
 
 pub use miva_protocol::PlatformError;
 pub use miva_protocol::miravia::{
-    DEFAULT_MAX_PAGES, DEFAULT_PARTNER_ID, FilePart, Gateway, Method, PageSpec, Token,
+    DEFAULT_MAX_PAGES, DEFAULT_PARTNER_ID, FilePart, Gateway, MAX_CONCURRENCY, Method, PageSpec,
+    Token,
 };
 
 use crate::limiter::Limiter;
+use crate::pool::{Pool, threads_stopped};
 use crate::transport::{HttpRequest, Transport};
 
 /// Builds a Miravia client: [`MiraviaClient`] (blocking), or with the
@@ -347,8 +351,9 @@ impl MiraviaClient {
     /// [`Pages`]): a repeated page, a changed total, a page larger than
     /// the limit or short before the total, and more than
     /// [`PageSpec::max_pages`] pages are each an [`Error::Page`] naming the
-    /// offset, never repeats or an endless loop. [`Pages::deadline`] bounds
-    /// the whole export.
+    /// offset, never repeats or an endless loop. [`Pages::concurrency`]
+    /// keeps several pages in flight (on threads), [`Pages::deadline`]
+    /// bounds the whole export.
     pub fn paginate<'a>(
         &'a self,
         api_path: &'a str,
@@ -359,13 +364,24 @@ impl MiraviaClient {
         Pages {
             client: self,
             pager: Pager::new(api_path, params, spec, page_size),
-            buffer: Vec::new().into_iter(),
+            pool: None,
         }
+    }
+
+    /// One page's call, within the export's deadline.
+    fn fetch_page(&self, api_path: &str, request: &PageRequest) -> Result<Value, Error> {
+        self.ensure_token()?;
+        let call = self
+            .inner
+            .session
+            .call(Method::Get, api_path, &request.param_pairs(), &[])?
+            .deadline(request.deadline.clone());
+        self.run(call)
     }
 }
 
 /// Iterator returned by [`MiraviaClient::paginate`]: each record once, in
-/// order.
+/// order, with [`Pages::concurrency`] pages in flight.
 ///
 /// It stops when the total is reached, or, when the endpoint gives no
 /// total, at the first page with fewer records than the page size. Every
@@ -377,27 +393,55 @@ impl MiraviaClient {
 /// total; a page with the same records as one already yielded (a gateway
 /// that ignores `offset`) is never yielded again; and more than
 /// [`PageSpec::max_pages`] pages is an error, not an endless loop. Every
-/// record before the failed page was yielded exactly once.
+/// record before the failed page was yielded exactly once, none after it,
+/// sequentially and concurrently alike.
 ///
-/// Limits: each request is bounded by the client's per-request timeout,
-/// the whole export by [`Pages::deadline`] if set.
+/// Limits: [`Pages::concurrency`] at most [`MAX_CONCURRENCY`], and never
+/// more threads than pages left; each request is bounded by the client's
+/// per-request timeout, the whole export by [`Pages::deadline`] if set.
+///
+/// The decisions (which page next, the checks, the order) are the
+/// protocol core's [`Pager`], the same as the async
+/// `miva_http::tokio::Pages`'; this type only runs the requests.
 pub struct Pages<'a> {
     client: &'a MiraviaClient,
     pager: Pager,
-    buffer: std::vec::IntoIter<Value>,
+    /// The threads, once the first page has arrived and more than one page
+    /// may be in flight.
+    pool: Option<PagePool>,
 }
+
+/// Page requests go out to the threads, `(offset, answer)` comes back.
+type PagePool = Pool<PageRequest, (u64, Result<Value, Error>)>;
 
 impl fmt::Debug for Pages<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Pages")
             .field("api_path", &self.pager.api_path())
             .field("offset", &self.pager.offset())
+            .field("concurrency", &self.pager.concurrency())
             .field("deadline", &self.pager.deadline_limit())
+            .field("threads", &self.threads())
             .finish_non_exhaustive()
     }
 }
 
 impl Pages<'_> {
+    /// Pages fetched at once, one thread each, once the first page has
+    /// arrived with a total (default 1; 0 is taken as 1; at most
+    /// [`MAX_CONCURRENCY`], and more is an [`Error::Config`] on the first
+    /// `next()`, before anything is sent). Records still come out in order,
+    /// each once; at most this many pages are held besides the one being
+    /// handed out, never a page past the total, and no more threads are
+    /// started than pages remain after the first. An endpoint without a
+    /// total is paged one page at a time whatever this says (its end is
+    /// known only from a short page).
+    #[must_use]
+    pub fn concurrency(mut self, pages: usize) -> Self {
+        self.pager.set_concurrency(pages);
+        self
+    }
+
     /// An overall limit on the whole export, from the first `next()`:
     /// every page request gets at most the time left (a request in flight
     /// when it passes is cut off), no retry waits longer than that, and
@@ -412,40 +456,78 @@ impl Pages<'_> {
         self
     }
 
-    /// One page's call, within the export's deadline.
-    fn fetch(&self, request: &miva_protocol::miravia::PageRequest) -> Result<Value, Error> {
-        let client = self.client;
-        client.ensure_token()?;
-        let call = client
-            .inner
-            .session
-            .call(
-                Method::Get,
-                self.pager.api_path(),
-                &request.param_pairs(),
-                &[],
-            )?
-            .deadline(request.deadline.clone());
-        client.run(call)
+    /// The total once the first page has arrived (`None` before, and when
+    /// the endpoint gives none).
+    pub fn total(&self) -> Option<u64> {
+        self.pager.total()
+    }
+
+    /// How many threads fetch pages (0 until the first page has arrived,
+    /// and when fetching one page at a time).
+    pub fn threads(&self) -> usize {
+        self.pool.as_ref().map_or(0, Pool::threads)
+    }
+
+    /// Ends the iteration with `item` (the threads stop).
+    fn end(&mut self, item: Option<Result<Value, Error>>) -> Option<Result<Value, Error>> {
+        self.pool = None;
+        item
     }
 }
 
 impl Iterator for Pages<'_> {
     type Item = Result<Value, Error>;
 
+    /// Runs the pager's requests (inline for the first page and one page
+    /// at a time, on the threads otherwise) until it has a record or an
+    /// end.
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            if let Some(item) = self.buffer.next() {
-                return Some(Ok(item));
+            // Once the first page is in, pages go to the threads.
+            if self.pool.is_none() && self.pager.pages_at_once() > 1 && !self.pager.is_done() {
+                let client = self.client.clone();
+                let api_path = self.pager.api_path().to_owned();
+                let started = Pool::start(
+                    "miravia-page",
+                    self.pager.pages_at_once(),
+                    move |request: PageRequest| {
+                        let answer = client.fetch_page(&api_path, &request);
+                        (request.offset, answer)
+                    },
+                );
+                match started {
+                    Ok(pool) => self.pool = Some(pool),
+                    Err(e) => {
+                        let error = self.pager.abort(e);
+                        return self.end(Some(Err(error)));
+                    }
+                }
             }
-            let request = match self.pager.next_page()? {
-                Ok(request) => request,
-                Err(e) => return Some(Err(e)),
-            };
-            let answer = self.fetch(&request);
-            match self.pager.on_page(answer) {
-                Ok(items) => self.buffer = items.into_iter(),
-                Err(e) => return Some(Err(e)),
+            if let Some(request) = self.pager.next_fetch() {
+                match &self.pool {
+                    Some(pool) => {
+                        if let Err(request) = pool.send(request) {
+                            self.pager.on_page(request.offset, Err(threads_stopped()));
+                        }
+                    }
+                    None => {
+                        let answer = self.client.fetch_page(self.pager.api_path(), &request);
+                        self.pager.on_page(request.offset, answer);
+                    }
+                }
+                continue;
+            }
+            match self.pager.next_record() {
+                Next::Record(record) => return Some(Ok(record)),
+                Next::Done => return self.end(None),
+                Next::Failed(error) => return self.end(Some(Err(error))),
+                Next::Pending => match self.pool.as_ref().and_then(Pool::recv) {
+                    Some((offset, answer)) => self.pager.on_page(offset, answer),
+                    None => {
+                        let error = self.pager.abort(threads_stopped());
+                        return self.end(Some(Err(error)));
+                    }
+                },
             }
         }
     }

@@ -15,8 +15,8 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use miravia_driver::{NOW_MS, calls_to, client, fixed_clock, gateway, next};
 use futures_core::Stream;
+use miravia_driver::{NOW_MS, calls_to, client, fixed_clock, gateway, next};
 use miva_http::Error;
 use miva_http::miravia::{Method, PageSpec, Token};
 use miva_http::tokio::MiraviaClient;
@@ -116,4 +116,31 @@ fn futures_and_streams_are_send_and_the_client_is_clone_send_sync() {
     assert_send(&pages);
     fn assert_stream<S: Stream<Item = Result<Value, Error>> + Send + 'static>(_: &S) {}
     assert_stream(&pages);
+}
+
+#[tokio::test]
+async fn dropping_the_stream_with_pages_in_flight_stops_its_requests() {
+    let gw = gateway(NOW_MS);
+    let c = client::<MiraviaClient>(&gw).build().unwrap();
+    let mut pages = c
+        .paginate("/slow/products", &[], PageSpec::products(), 5)
+        .concurrency(3);
+    for i in 0..5u64 {
+        let item = next(&mut pages).await.unwrap().unwrap();
+        assert_eq!(item["item_id"], i);
+    }
+    // Three pages are asked for at once, and the stream dropped while they
+    // are in flight (the gateway takes 300 ms a page).
+    let pending = tokio::time::timeout(Duration::from_millis(100), next(&mut pages)).await;
+    assert!(pending.is_err(), "the pages were still in flight");
+    assert_eq!(pages.in_flight(), 3);
+    assert_eq!(pages.total(), Some(23));
+    drop(pages);
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    assert_eq!(
+        calls_to(&gw, "/slow/products"),
+        4,
+        "the first page and the three in flight when it was dropped, nothing after"
+    );
+    assert!(gw.max_in_flight.load(Ordering::SeqCst) >= 2);
 }

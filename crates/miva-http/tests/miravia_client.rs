@@ -258,20 +258,28 @@ both_miravia! {
     async fn pagination_yields_every_record_once_in_order<D>() {
         let gw = gateway(NOW_MS);
         let c = D::build(client::<D>(&gw)).unwrap();
-        for page_size in [1, 5, 10, 23, 50] {
-            let ids: Vec<u64> = c
-                .paginate_all(
-                    "/products/get",
-                    &[("filter", "live")],
-                    PageSpec::products(),
-                    page_size,
-                    None,
-                )
-                .await
-                .into_iter()
-                .map(|r| r.unwrap()["item_id"].as_u64().unwrap())
-                .collect();
-            assert_eq!(ids, (0..23).collect::<Vec<_>>(), "page size {page_size}");
+        // 0 is taken as 1.
+        for concurrency in [0, 1, 4] {
+            for page_size in [1, 5, 10, 23, 50] {
+                let ids: Vec<u64> = c
+                    .paginate_all(
+                        "/products/get",
+                        &[("filter", "live")],
+                        PageSpec::products(),
+                        page_size,
+                        None,
+                        concurrency,
+                    )
+                    .await
+                    .into_iter()
+                    .map(|r| r.unwrap()["item_id"].as_u64().unwrap())
+                    .collect();
+                assert_eq!(
+                    ids,
+                    (0..23).collect::<Vec<_>>(),
+                    "page size {page_size}, concurrency {concurrency}"
+                );
+            }
         }
         assert!(
             gw.seen.lock().unwrap().iter().all(|s| s.params["filter"] == "live"),
@@ -288,7 +296,7 @@ both_miravia! {
         ))
         .unwrap();
         let items = c
-            .paginate_all("/products/get", &[], PageSpec::products(), 10, None)
+            .paginate_all("/products/get", &[], PageSpec::products(), 10, None, 1)
             .await;
         assert_eq!(items.len(), 11, "10 records, then the error, then the end");
         for (i, item) in items[..10].iter().enumerate() {
@@ -316,6 +324,7 @@ both_miravia! {
                 PageSpec::products().max_pages(2),
                 5,
                 None,
+                1,
             )
             .await;
         assert_eq!(capped.len(), 11);
@@ -336,7 +345,7 @@ both_miravia! {
         let limit = Duration::from_millis(500);
         let started = std::time::Instant::now();
         let items = c
-            .paginate_all("/slow/products", &[], PageSpec::products(), 5, Some(limit))
+            .paginate_all("/slow/products", &[], PageSpec::products(), 5, Some(limit), 1)
             .await;
         assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
         assert_eq!(items.len(), 6, "5 records, then the error, then the end");
@@ -480,5 +489,181 @@ both_miravia! {
             Error::Miravia(e) => assert_eq!(e.code, "InvalidTimestamp"),
             other => panic!("{other}"),
         }
+    }
+}
+
+/// The ids of `items`, all of which must be records.
+fn ids(items: &[Result<serde_json::Value, Error>]) -> Vec<u64> {
+    items
+        .iter()
+        .map(|r| r.as_ref().unwrap()["item_id"].as_u64().unwrap())
+        .collect()
+}
+
+/// The offsets `gw` was asked for on `path`, in order.
+fn offsets_asked(gw: &miravia_driver::Gw, path: &str) -> Vec<u64> {
+    let mut offsets: Vec<u64> = gw
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|s| s.path == path)
+        .map(|s| s.params["offset"].parse().unwrap())
+        .collect();
+    offsets.sort_unstable();
+    offsets
+}
+
+both_miravia! {
+    /// k pages in flight: every record once, in order; the gateway really
+    /// answers several at once, never more than k, each page asked once,
+    /// none past the total.
+    async fn pages_in_flight_give_every_record_once_in_order<D>() {
+        let gw = gateway(NOW_MS);
+        let c = D::build(client::<D>(&gw)).unwrap();
+        let items = c
+            .paginate_all(
+                "/counted/products",
+                &[("filter", "live")],
+                PageSpec::products(),
+                2,
+                None,
+                3,
+            )
+            .await;
+        assert_eq!(ids(&items), (0..23).collect::<Vec<_>>(), "{}", D::NAME);
+        let most = gw.max_in_flight.load(Ordering::SeqCst);
+        assert!((2..=3).contains(&most), "{}: {most} in flight at most", D::NAME);
+        assert_eq!(
+            offsets_asked(&gw, "/counted/products"),
+            (0..23).step_by(2).collect::<Vec<_>>()
+        );
+        assert!(
+            gw.seen.lock().unwrap().iter().all(|s| s.params["filter"] == "live"),
+            "every page carries the parameters"
+        );
+        // Far more in flight than pages left: no more than are left, and
+        // nothing past the total.
+        let gw = gateway(NOW_MS);
+        let c = D::build(client::<D>(&gw)).unwrap();
+        let items = c
+            .paginate_all(
+                "/counted/products",
+                &[],
+                PageSpec::products(),
+                5,
+                None,
+                miva_http::miravia::MAX_CONCURRENCY,
+            )
+            .await;
+        assert_eq!(ids(&items), (0..23).collect::<Vec<_>>(), "{}", D::NAME);
+        assert!(gw.max_in_flight.load(Ordering::SeqCst) <= 4, "{}", D::NAME);
+        assert_eq!(offsets_asked(&gw, "/counted/products"), [0, 5, 10, 15, 20]);
+    }
+
+    /// Later pages answered first (the first page slowest): still in order.
+    async fn a_gateway_answering_out_of_order_still_gives_order<D>() {
+        let gw = gateway(NOW_MS);
+        let c = D::build(client::<D>(&gw)).unwrap();
+        let items = c
+            .paginate_all("/shuffled/products", &[], PageSpec::products(), 5, None, 4)
+            .await;
+        assert_eq!(ids(&items), (0..23).collect::<Vec<_>>(), "{}", D::NAME);
+        assert!(gw.max_in_flight.load(Ordering::SeqCst) >= 2, "{}", D::NAME);
+        assert_eq!(calls_to(&gw, "/shuffled/products"), 5);
+    }
+
+    /// The page at offset 10 fails while later pages have arrived: every
+    /// record before it once, then its error, then the end.
+    async fn a_page_failing_mid_way_gives_every_earlier_record_once_then_its_error<D>() {
+        for (concurrency, requests) in [(1, 3), (4, 5)] {
+            let gw = gateway(NOW_MS);
+            let c = D::build(client::<D>(&gw)).unwrap();
+            let items = c
+                .paginate_all(
+                    "/failing/products",
+                    &[],
+                    PageSpec::products(),
+                    5,
+                    None,
+                    concurrency,
+                )
+                .await;
+            assert_eq!(items.len(), 11, "{} k={concurrency}: 10 records, the error", D::NAME);
+            assert_eq!(ids(&items[..10]), (0..10).collect::<Vec<_>>());
+            let error = items[10].as_ref().unwrap_err();
+            let Error::Page {
+                function, offset, ..
+            } = error
+            else {
+                panic!("{error:?}")
+            };
+            assert_eq!((function.as_str(), *offset), ("/failing/products", 10));
+            let Error::Miravia(e) = error.root() else {
+                panic!("{:?}", error.root())
+            };
+            assert_eq!(e.code, "InvalidOffset");
+            assert_eq!(calls_to(&gw, "/failing/products"), requests, "k={concurrency}");
+        }
+    }
+
+    /// Without a total the end is unknown: one page at a time, whatever
+    /// the concurrency.
+    async fn no_total_endpoints_stay_one_page_at_a_time<D>() {
+        let gw = gateway(NOW_MS);
+        let c = D::build(client::<D>(&gw)).unwrap();
+        let items = c
+            .paginate_all("/untotalled/products", &[], PageSpec::products(), 5, None, 8)
+            .await;
+        assert_eq!(ids(&items), (0..23).collect::<Vec<_>>(), "{}", D::NAME);
+        assert_eq!(gw.max_in_flight.load(Ordering::SeqCst), 1, "{}", D::NAME);
+        assert_eq!(offsets_asked(&gw, "/untotalled/products"), [0, 5, 10, 15, 20]);
+    }
+
+    /// The export deadline bounds every page in flight: they are all cut
+    /// off, and the error names the first page due.
+    async fn an_export_deadline_cuts_off_every_page_in_flight<D>() {
+        let gw = gateway(NOW_MS);
+        let c = D::build(client::<D>(&gw)).unwrap();
+        let limit = Duration::from_millis(500);
+        let started = std::time::Instant::now();
+        let items = c
+            .paginate_all("/slow/products", &[], PageSpec::products(), 5, Some(limit), 4)
+            .await;
+        assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+        assert_eq!(items.len(), 6, "{}: 5 records, then the error", D::NAME);
+        assert_eq!(ids(&items[..5]), (0..5).collect::<Vec<_>>());
+        let error = items[5].as_ref().unwrap_err();
+        assert!(matches!(error, Error::Page { offset: 5, .. }), "{error:?}");
+        let Error::Timeout { kind, limit: l } = error.root() else {
+            panic!("{:?}", error.root())
+        };
+        assert_eq!(*kind, TimeoutKind::ExportDeadline);
+        assert_eq!(*l, limit);
+        assert_eq!(calls_to(&gw, "/slow/products"), 5);
+    }
+
+    /// More than `MAX_CONCURRENCY` pages in flight is refused before
+    /// anything is sent.
+    async fn concurrency_above_the_maximum_is_refused_before_anything_is_sent<D>() {
+        let gw = gateway(NOW_MS);
+        let c = D::build(client::<D>(&gw)).unwrap();
+        let items = c
+            .paginate_all(
+                "/products/get",
+                &[],
+                PageSpec::products(),
+                5,
+                None,
+                miva_http::miravia::MAX_CONCURRENCY + 1,
+            )
+            .await;
+        assert_eq!(items.len(), 1, "{}", D::NAME);
+        let error = items[0].as_ref().unwrap_err();
+        let Error::Config(message) = error else {
+            panic!("{error:?}")
+        };
+        assert!(message.contains("65") && message.contains("64"), "{message}");
+        assert!(gw.seen.lock().unwrap().is_empty(), "nothing was sent");
     }
 }

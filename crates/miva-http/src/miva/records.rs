@@ -3,8 +3,6 @@
 //! [`ListPager`](miva_protocol::miva::list::ListPager).
 
 use std::fmt;
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use miva_envelope::{ListPage, ListRequest};
@@ -12,6 +10,7 @@ use miva_protocol::miva::list::{ListPager, Next, PageFetch};
 use miva_protocol::{Deadline, Error, TimeoutKind};
 
 use super::{MAX_CONCURRENCY, MivaClient};
+use crate::pool::{self, threads_stopped};
 
 /// The iterator of [`MivaClient::list`]: yields each record exactly once,
 /// in order, and stops at `total_count`.
@@ -74,10 +73,7 @@ enum Phase<T> {
 }
 
 /// Concurrent fetching: pages to fetch go out, answers come back.
-struct Pool<T> {
-    work: mpsc::Sender<PageFetch>,
-    results: mpsc::Receiver<(u64, PageResult<T>)>,
-}
+type Pool<T> = pool::Pool<PageFetch, (u64, PageResult<T>)>;
 
 impl<R> Records<R>
 where
@@ -140,58 +136,20 @@ where
     }
 
     /// Starts `threads` page fetchers (fewer if the system refuses more,
-    /// but at least one).
+    /// but at least one), each owning a client clone.
     fn start_pool(
         &mut self,
         threads: usize,
         deadline: Option<Deadline>,
     ) -> Result<Pool<R::Record>, Error> {
-        let (work_tx, work_rx) = mpsc::channel::<PageFetch>();
-        let (result_tx, result_rx) = mpsc::channel();
-        let work_rx = Arc::new(Mutex::new(work_rx));
-        for n in 0..threads {
-            let work_rx = Arc::clone(&work_rx);
-            let result_tx = result_tx.clone();
-            let client = self.client.clone();
-            let request = self.request.clone();
-            let deadline = deadline.clone();
-            let spawned = std::thread::Builder::new()
-                .name(format!("miva-page-{n}"))
-                .spawn(move || {
-                    loop {
-                        let next = match work_rx.lock() {
-                            Ok(rx) => rx.recv(),
-                            Err(_) => return,
-                        };
-                        let Ok(fetch) = next else { return };
-                        let page = fetch_page(&client, &request, &fetch, deadline.as_ref());
-                        if result_tx.send((fetch.offset, page)).is_err() {
-                            return;
-                        }
-                    }
-                });
-            match spawned {
-                Ok(_) => self.workers += 1,
-                Err(e) if self.workers == 0 => {
-                    return Err(Error::Config(format!(
-                        "could not start a thread to fetch pages ({e}): lower the concurrency"
-                    )));
-                }
-                Err(e) => {
-                    tracing::debug!(
-                        started = self.workers,
-                        wanted = threads,
-                        error = %e,
-                        "fewer page threads than asked for"
-                    );
-                    break;
-                }
-            }
-        }
-        Ok(Pool {
-            work: work_tx,
-            results: result_rx,
-        })
+        let client = self.client.clone();
+        let request = self.request.clone();
+        let pool = pool::Pool::start("miva-page", threads, move |fetch: PageFetch| {
+            let page = fetch_page(&client, &request, &fetch, deadline.as_ref());
+            (fetch.offset, page)
+        })?;
+        self.workers = pool.threads();
+        Ok(pool)
     }
 
     /// The next item: runs the machine's fetches (inline for the first
@@ -222,7 +180,7 @@ where
             if let Some(fetch) = pager.next_fetch() {
                 match pool {
                     Some(pool) => {
-                        if pool.work.send(fetch).is_err() {
+                        if pool.send(fetch).is_err() {
                             pager.on_page(fetch.offset, Err(threads_stopped()));
                         }
                     }
@@ -245,9 +203,9 @@ where
                     return Some(Err(error));
                 }
                 Next::Pending => {
-                    let answer = pool.as_ref().map(|pool| pool.results.recv());
+                    let answer = pool.as_ref().and_then(pool::Pool::recv);
                     match answer {
-                        Some(Ok((offset, page))) => pager.on_page(offset, page),
+                        Some((offset, page)) => pager.on_page(offset, page),
                         _ => {
                             let error = pager.abort(threads_stopped());
                             self.phase = Phase::End;
@@ -268,10 +226,6 @@ fn fetch_page<R: ListRequest>(
     deadline: Option<&Deadline>,
 ) -> PageResult<R::Record> {
     client.fetch_page(request, fetch.offset, fetch.count, deadline, fetch.pages)
-}
-
-fn threads_stopped() -> Error {
-    Error::Config("the page fetching threads stopped".into())
 }
 
 impl<R> Iterator for Records<R>

@@ -4,14 +4,14 @@
 //! same signed requests, answers, retries, clock-offset retry, paging
 //! checks and token refresh decisions; only the driver differs (reqwest,
 //! `tokio::time::sleep`, a `tokio::sync::Mutex` for the one refresh at a
-//! time). Dropping a future or a [`Pages`] stream drops its request in
+//! time). Dropping a future or a [`Pages`] stream drops its requests in
 //! flight: nothing is spawned.
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use futures_core::Stream;
@@ -20,7 +20,7 @@ use tracing::Instrument;
 
 use miravia_sign::AppSecret;
 use miva_protocol::Error;
-use miva_protocol::miravia::{Call, PageRequest, Pager, Session, Step, TokenDecision};
+use miva_protocol::miravia::{Call, Next, PageRequest, Pager, Session, Step, TokenDecision};
 
 use super::limiter::AsyncLimiter;
 use super::transport::AsyncTransport;
@@ -223,7 +223,8 @@ impl MiraviaClient {
 
     /// Every record of an offset/limit endpoint, page by page, in order, as
     /// a [`Stream`] (see [`Pages`]): the same checks as the blocking
-    /// client's `paginate`. The stream owns what it needs (`'static`).
+    /// client's `paginate`, with [`Pages::concurrency`] pages in flight.
+    /// The stream owns what it needs (`'static`).
     pub fn paginate(
         &self,
         api_path: &str,
@@ -233,9 +234,9 @@ impl MiraviaClient {
     ) -> Pages {
         Pages {
             client: self.clone(),
-            pager: Some(Pager::new(api_path, params, spec, page_size)),
-            buffer: Vec::new().into_iter(),
-            fetching: None,
+            pager: Pager::new(api_path, params, spec, page_size),
+            in_flight: Vec::new(),
+            ended: false,
         }
     }
 
@@ -251,10 +252,10 @@ impl MiraviaClient {
     }
 }
 
-type Fetch = Pin<Box<dyn Future<Output = (Pager, Result<Vec<Value>, Error>)> + Send>>;
+type PageFuture = Pin<Box<dyn Future<Output = (u64, Result<Value, Error>)> + Send>>;
 
 /// The stream returned by [`MiraviaClient::paginate`]: each record once, in
-/// order, one page in flight at a time.
+/// order, with [`Pages::concurrency`] pages in flight.
 ///
 /// It ends when the total is reached, or, when the endpoint gives no
 /// total, at the first page with fewer records than the page size. A page
@@ -262,26 +263,45 @@ type Fetch = Pin<Box<dyn Future<Output = (Pager, Result<Vec<Value>, Error>)> + S
 /// the limit or short before the total, more than
 /// [`PageSpec::max_pages`] pages) or whose call fails ends the stream
 /// with [`Error::Page`] naming its offset; every record before it was
-/// yielded exactly once. At most one page's records are held. Dropping the
-/// stream drops the request in flight.
+/// yielded exactly once, none after it. The decisions are the same core's
+/// [`Pager`] as the blocking `miva_http::miravia::Pages`'.
+///
+/// The page requests run inside the stream (nothing is spawned): they
+/// progress while the stream is polled, at most the concurrency of pages
+/// are held besides the one being handed out however slowly it is
+/// consumed, and dropping the stream drops every request in flight, so no
+/// further request reaches the gateway.
 pub struct Pages {
     client: MiraviaClient,
-    /// `None` while a page is being fetched (the fetch holds it).
-    pager: Option<Pager>,
-    buffer: std::vec::IntoIter<Value>,
-    fetching: Option<Fetch>,
+    pager: Pager,
+    in_flight: Vec<PageFuture>,
+    ended: bool,
 }
 
 impl fmt::Debug for Pages {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Pages")
             .field("pager", &self.pager)
-            .field("fetching", &self.fetching.is_some())
+            .field("in_flight", &self.in_flight.len())
             .finish_non_exhaustive()
     }
 }
 
 impl Pages {
+    /// Pages fetched at once once the first page has arrived with a total
+    /// (default 1; 0 is taken as 1; at most
+    /// [`crate::miravia::MAX_CONCURRENCY`], and more is an
+    /// [`Error::Config`] on the first poll, before anything is sent).
+    /// Records still come out in order, each once; at most this many pages
+    /// are held besides the one being handed out, never a page past the
+    /// total. An endpoint without a total is paged one page at a time
+    /// whatever this says (its end is known only from a short page).
+    #[must_use]
+    pub fn concurrency(mut self, pages: usize) -> Self {
+        self.pager.set_concurrency(pages);
+        self
+    }
+
     /// An overall limit on the whole export, from the first poll: every
     /// page request gets at most the time left, no retry waits longer than
     /// that, and once it has passed the stream ends with [`Error::Page`]
@@ -289,10 +309,25 @@ impl Pages {
     /// deadline.
     #[must_use]
     pub fn deadline(mut self, limit: Duration) -> Self {
-        if let Some(pager) = self.pager.as_mut() {
-            pager.set_deadline(limit);
-        }
+        self.pager.set_deadline(limit);
         self
+    }
+
+    /// The total once the first page has arrived (`None` before, and when
+    /// the endpoint gives none).
+    pub fn total(&self) -> Option<u64> {
+        self.pager.total()
+    }
+
+    /// Page requests in flight now.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    fn end(&mut self, item: Option<Result<Value, Error>>) -> Poll<Option<Result<Value, Error>>> {
+        self.ended = true;
+        self.in_flight.clear();
+        Poll::Ready(item)
     }
 }
 
@@ -301,37 +336,47 @@ impl Stream for Pages {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
+        if this.ended {
+            return Poll::Ready(None);
+        }
         loop {
-            if let Some(item) = this.buffer.next() {
-                return Poll::Ready(Some(Ok(item)));
+            // Start every request the pager allows now.
+            while let Some(request) = this.pager.next_fetch() {
+                let client = this.client.clone();
+                let api_path = this.pager.api_path().to_owned();
+                this.in_flight.push(Box::pin(async move {
+                    let answer = client.fetch_page(&api_path, &request).await;
+                    (request.offset, answer)
+                }));
             }
-            if let Some(fetch) = this.fetching.as_mut() {
-                let (pager, items) = ready!(fetch.as_mut().poll(cx));
-                this.fetching = None;
-                this.pager = Some(pager);
-                match items {
-                    Ok(items) => this.buffer = items.into_iter(),
-                    Err(e) => return Poll::Ready(Some(Err(e))),
+            // Hand in whatever has ended, in any order.
+            let mut arrived = false;
+            let mut i = 0;
+            while i < this.in_flight.len() {
+                match this.in_flight[i].as_mut().poll(cx) {
+                    Poll::Ready((offset, answer)) => {
+                        drop(this.in_flight.swap_remove(i));
+                        this.pager.on_page(offset, answer);
+                        arrived = true;
+                    }
+                    Poll::Pending => i += 1,
                 }
-                continue;
             }
-            let Some(pager) = this.pager.as_mut() else {
-                return Poll::Ready(None);
-            };
-            let request = match pager.next_page() {
-                None => return Poll::Ready(None),
-                Some(Err(e)) => return Poll::Ready(Some(Err(e))),
-                Some(Ok(request)) => request,
-            };
-            let Some(mut pager) = this.pager.take() else {
-                return Poll::Ready(None);
-            };
-            let client = this.client.clone();
-            this.fetching = Some(Box::pin(async move {
-                let answer = client.fetch_page(pager.api_path(), &request).await;
-                let items = pager.on_page(answer);
-                (pager, items)
-            }));
+            match this.pager.next_record() {
+                Next::Record(record) => return Poll::Ready(Some(Ok(record))),
+                Next::Done => return this.end(None),
+                Next::Failed(error) => return this.end(Some(Err(error))),
+                Next::Pending if arrived => {}
+                Next::Pending if this.in_flight.is_empty() => {
+                    // Nothing in flight and nothing to start: the pager
+                    // cannot go on (never expected; ends rather than hangs).
+                    let error = this.pager.abort(Error::Config(
+                        "the page stream has no request in flight to wait for".into(),
+                    ));
+                    return this.end(Some(Err(error)));
+                }
+                Next::Pending => return Poll::Pending,
+            }
         }
     }
 }

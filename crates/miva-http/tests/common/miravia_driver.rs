@@ -45,7 +45,8 @@ pub(crate) trait Driver: Sized + Clone + Send + Sync + std::fmt::Debug + 'static
     fn token(&self) -> Option<Token>;
     fn set_token(&self, token: Option<Token>);
     fn clock_offset_ms(&self) -> i64;
-    /// Every item of `paginate` (with `deadline` if given), to its end.
+    /// Every item of `paginate` (with `deadline` if given, and
+    /// `concurrency` pages in flight), to its end.
     async fn paginate_all(
         &self,
         path: &str,
@@ -53,6 +54,7 @@ pub(crate) trait Driver: Sized + Clone + Send + Sync + std::fmt::Debug + 'static
         spec: PageSpec,
         page_size: u32,
         deadline: Option<Duration>,
+        concurrency: usize,
     ) -> Vec<Result<Value, Error>>;
 }
 
@@ -116,9 +118,11 @@ impl Driver for miva_http::miravia::MiraviaClient {
         spec: PageSpec,
         page_size: u32,
         deadline: Option<Duration>,
+        concurrency: usize,
     ) -> Vec<Result<Value, Error>> {
         let mut pages =
-            miva_http::miravia::MiraviaClient::paginate(self, path, params, spec, page_size);
+            miva_http::miravia::MiraviaClient::paginate(self, path, params, spec, page_size)
+                .concurrency(concurrency);
         if let Some(limit) = deadline {
             pages = pages.deadline(limit);
         }
@@ -188,9 +192,11 @@ impl Driver for miva_http::tokio::MiraviaClient {
         spec: PageSpec,
         page_size: u32,
         deadline: Option<Duration>,
+        concurrency: usize,
     ) -> Vec<Result<Value, Error>> {
         let mut pages =
-            miva_http::tokio::MiraviaClient::paginate(self, path, params, spec, page_size);
+            miva_http::tokio::MiraviaClient::paginate(self, path, params, spec, page_size)
+                .concurrency(concurrency);
         if let Some(limit) = deadline {
             pages = pages.deadline(limit);
         }
@@ -267,12 +273,14 @@ pub(crate) struct Seen {
     pub(crate) content_type: String,
 }
 
-/// A running gateway: its base URL, every request it saw, and how many
-/// tokens it issued (created or refreshed).
+/// A running gateway: its base URL, every request it saw, how many tokens
+/// it issued (created or refreshed), and the most requests it was ever
+/// answering at once.
 pub(crate) struct Gw {
     pub(crate) url: String,
     pub(crate) seen: Arc<Mutex<Vec<Seen>>>,
     pub(crate) refreshes: Arc<AtomicUsize>,
+    pub(crate) max_in_flight: Arc<AtomicUsize>,
 }
 
 /// A builder for `gw` with the app key, the secret and the fixed clock.
@@ -378,6 +386,11 @@ fn products_page(params: &BTreeMap<String, String>) -> Value {
     json!({"code": "0", "data": {"total_products": 23, "products": items}})
 }
 
+/// The page's offset.
+fn offset_of(params: &BTreeMap<String, String>) -> u64 {
+    params["offset"].parse().unwrap()
+}
+
 /// The gateway, on std threads (one per connection: clients keep
 /// connections alive), whose clock reads `now_ms`. It serves on its own
 /// threads, so a blocking client on a runtime's thread never starves it.
@@ -386,13 +399,16 @@ pub(crate) fn gateway(now_ms: u64) -> Gw {
     let url = format!("http://{}/rest", listener.local_addr().unwrap());
     let seen = Arc::new(Mutex::new(Vec::new()));
     let refreshes = Arc::new(AtomicUsize::new(0));
-    let (seen2, refreshes2) = (seen.clone(), refreshes.clone());
+    let max_in_flight = Arc::new(AtomicUsize::new(0));
+    let (seen2, refreshes2, max2) = (seen.clone(), refreshes.clone(), max_in_flight.clone());
+    let answering = Arc::new(AtomicUsize::new(0));
     std::thread::spawn(move || {
         let secret = AppSecret::new(SECRET).unwrap();
         let secret = Arc::new(secret);
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { return };
             let (seen2, refreshes2, secret) = (seen2.clone(), refreshes2.clone(), secret.clone());
+            let (max2, answering) = (max2.clone(), answering.clone());
             std::thread::spawn(move || {
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
                 loop {
@@ -429,6 +445,9 @@ pub(crate) fn gateway(now_ms: u64) -> Gw {
                         (parse_form(&String::from_utf8(body).unwrap()), Vec::new())
                     };
                     params.extend(parse_form(query));
+                    // Answering this one (until its reply is written).
+                    let now = answering.fetch_add(1, Ordering::SeqCst) + 1;
+                    max2.fetch_max(now, Ordering::SeqCst);
                     seen2.lock().unwrap().push(Seen {
                         method,
                         path: api.clone(),
@@ -464,6 +483,33 @@ pub(crate) fn gateway(now_ms: u64) -> Gw {
                                 std::thread::sleep(Duration::from_millis(300));
                                 products_page(&params)
                             }
+                            // Each page after 50 ms (to see pages in flight).
+                            "/counted/products" => {
+                                std::thread::sleep(Duration::from_millis(50));
+                                products_page(&params)
+                            }
+                            // Later pages answer sooner: out of order.
+                            "/shuffled/products" => {
+                                let wait = 200u64.saturating_sub(10 * offset_of(&params));
+                                std::thread::sleep(Duration::from_millis(wait));
+                                products_page(&params)
+                            }
+                            // The page at offset 10 fails (later ones first).
+                            "/failing/products" if offset_of(&params) == 10 => {
+                                std::thread::sleep(Duration::from_millis(100));
+                                json!({"type": "ISV", "code": "InvalidOffset", "message": "page refused", "request_id": "r10"})
+                            }
+                            "/failing/products" => products_page(&params),
+                            // No total: paged to the first short page.
+                            "/untotalled/products" => {
+                                std::thread::sleep(Duration::from_millis(20));
+                                let mut page = products_page(&params);
+                                page["data"]
+                                    .as_object_mut()
+                                    .unwrap()
+                                    .remove("total_products");
+                                page
+                            }
                             "/image/upload" => json!({"code": "0", "data": {"bytes": 0}}),
                             // Rate limited twice, then served.
                             "/flaky/limit" => {
@@ -494,6 +540,9 @@ pub(crate) fn gateway(now_ms: u64) -> Gw {
                         }
                     };
                     let body = reply.to_string();
+                    // Done before the reply goes out: a client sending its
+                    // next request on reading it is not counted as two.
+                    answering.fetch_sub(1, Ordering::SeqCst);
                     let _ = write!(
                         stream,
                         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
@@ -507,6 +556,7 @@ pub(crate) fn gateway(now_ms: u64) -> Gw {
         url,
         seen,
         refreshes,
+        max_in_flight,
     }
 }
 

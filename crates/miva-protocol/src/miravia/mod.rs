@@ -1,7 +1,8 @@
 //! The Miravia / Lazada Open Platform side of the core: the settings and
 //! token state of a client ([`Session`]), the call machine ([`Call`]: the
 //! exact signed request of each attempt, and what each answer means), the
-//! pager ([`Pager`]: offset/limit paging with every check), and the token
+//! pager ([`Pager`]: offset/limit paging with every check, pages in
+//! flight and released in order), and the token
 //! refresh decision ([`Session::token_decision`]).
 //!
 //! # Example: driving a call with your own HTTP stack
@@ -43,7 +44,7 @@ mod pager;
 mod session;
 
 pub use call::{Attempt, Call, run_blocking};
-pub use pager::{PageRequest, Pager};
+pub use pager::{MAX_CONCURRENCY, Next, PageRequest, Pager};
 pub use session::{Clock, OnRefresh, Session, SessionConfig, TokenDecision};
 
 /// What a driver does next after an answer (or a failure) of one attempt.
