@@ -6,7 +6,9 @@
 //! README's: `(DECODE_MULTIPLE + 1) x` the body limit above the peak of
 //! the same child making a tiny call. No timing is asserted.
 //!
-//! Also here: integers of 2^64 and more are refused naming their field,
+//! Also here: integers of 2^64 and more are refused naming their field
+//! (on both Miravia clients, with `both_miravia!` from
+//! `common/miravia_driver.rs`), a 200 HTML page is undecodable,
 //! and the store's errors on HTTP 503 (`api_offline`) and access-denied
 //! messages are read as the store means them (Miva's own server code,
 //! `mmlsk-json.mv` 1381-1384, 1549, 1579).
@@ -25,6 +27,10 @@
 #[path = "common/miva_driver.rs"]
 #[macro_use]
 mod driver;
+#[path = "common/miravia_driver.rs"]
+#[allow(dead_code)] // its gateway is not used here
+#[macro_use]
+mod miravia_driver;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -519,55 +525,49 @@ both! {
     }
 }
 
-#[test]
-fn miravia_integers_past_64_bits_are_refused_and_html_digits_are_not_numbers() {
-    use miva_http::miravia::{Gateway, MiraviaClient};
-    let server = serve(|_| {
-        (
-            200,
-            br#"{"code":"0","request_id":"r1","data":{"item_id":18446744073709551616}}"#.to_vec(),
-        )
-    });
-    let base = server.url.replace("/mm5/json.mvc", "/rest");
-    let client = MiraviaClient::builder(
-        Gateway::Custom(base),
-        "123456",
-        miravia_sign::AppSecret::new("memory-test-secret").unwrap(),
-    )
-    .build()
-    .unwrap();
-    match client.get("/product/item/get", &[("item_id", "1")]) {
-        Err(Error::InexactInteger { path, .. }) => assert_eq!(path, "data.item_id"),
-        other => panic!("{other:?}"),
-    }
-    // A 200 HTML page with a long number in its text is undecodable, not
-    // an inexact integer.
-    let html = serve(|_| {
-        (
-            200,
-            b"<html>error 123456789012345678901234567890</html>".to_vec(),
-        )
-    });
-    match client_for_html(&html.url) {
-        Err(Error::Undecodable { .. }) => {}
-        other => panic!("{other:?}"),
+both_miravia! {
+    async fn miravia_integers_past_64_bits_are_refused<D>() {
+        let server = serve(|_| {
+            (
+                200,
+                br#"{"code":"0","request_id":"r1","data":{"item_id":18446744073709551616}}"#.to_vec(),
+            )
+        });
+        let base = server.url.replace("/mm5/json.mvc", "/rest");
+        let client = D::build(D::builder(
+            miva_http::miravia::Gateway::Custom(base),
+            "123456",
+            miravia_sign::AppSecret::new("memory-test-secret").unwrap(),
+        ))
+        .unwrap();
+        match client.get("/product/item/get", &[("item_id", "1")]).await {
+            Err(Error::InexactInteger { path, .. }) => {
+                assert_eq!(path, "data.item_id", "{}", D::NAME);
+            }
+            other => panic!("{}: {other:?}", D::NAME),
+        }
     }
 }
 
-fn client_for_html(url: &str) -> Result<Value, Error> {
-    miva_http::miva::MivaClient::builder(
-        url,
-        Credential::token(ApiToken::new("memory-test-token").unwrap()),
-    )
-    .store_code("MEM")
-    .transport(
-        TransportConfig::new()
-            .timeout(Duration::from_secs(30))
-            .body_limit(LIMIT),
-    )
-    .build()
-    .unwrap()
-    .call_raw("ProductList_Load_Query", &json!({}))
+#[cfg(feature = "tokio")]
+both! {
+    async fn html_digits_are_not_numbers<D>() {
+        // A 200 HTML page with a long number in its text is undecodable, not
+        // an inexact integer.
+        let html = serve(|_| {
+            (
+                200,
+                b"<html>error 123456789012345678901234567890</html>".to_vec(),
+            )
+        });
+        match client::<D>(&html.url)
+            .call_raw("ProductList_Load_Query", &json!({}))
+            .await
+        {
+            Err(Error::Undecodable { .. }) => {}
+            other => panic!("{}: {other:?}", D::NAME),
+        }
+    }
 }
 
 /// A loopback server answering each request (`hits`) with a chunked body

@@ -8,17 +8,23 @@
 //!
 //! The Miva tests are written once with `both!` (see
 //! `common/miva_driver.rs`) and run on the blocking and the async client
-//! (`name::blocking`, `name::tokio`); the Miravia ones run on the blocking
-//! client (both Miravia drivers are in `miravia_client.rs`).
+//! (`name::blocking`, `name::tokio`); the Miravia ones likewise with
+//! `both_miravia!` (see `common/miravia_driver.rs`) on both Miravia clients.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests may
-// Without the `tokio` feature only the Miravia tests are built.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// tests may
+// Without the `tokio` feature only the Miravia tests are built (on the
+// blocking client only).
 #![cfg_attr(not(feature = "tokio"), allow(dead_code, unused_imports))]
 
 #[cfg(feature = "tokio")]
 #[path = "common/miva_driver.rs"]
 #[macro_use]
 mod driver;
+#[path = "common/miravia_driver.rs"]
+#[allow(dead_code)] // its gateway is not used here
+#[macro_use]
+mod miravia_driver;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -27,9 +33,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use miravia_driver::Driver as MiraviaDriver;
 use miravia_sign::AppSecret;
 use miva_envelope::{ListQuery, Operation, ProductListLoadQuery, Sort};
-use miva_http::miravia::{Gateway, MiraviaClient, PageSpec};
+use miva_http::miravia::{Gateway, MiraviaClientBuilder, PageSpec};
 use miva_http::miva::{CallOptions, MAX_CONCURRENCY};
 use miva_http::{Error, TimeoutKind, TransportConfig};
 use miva_sign::{ApiToken, Credential, HmacDigest, SigningKey};
@@ -590,36 +597,49 @@ fn gateway(
     })
 }
 
-fn miravia_client(url: &str) -> MiraviaClient {
-    MiraviaClient::builder(
+/// A builder for the gateway at `url` (the hostile gateways check no
+/// signature), with the per-request timeout.
+fn miravia_builder<M: MiraviaDriver>(url: &str) -> MiraviaClientBuilder<M> {
+    M::builder(
         Gateway::Custom(url.to_owned()),
         "123456",
         AppSecret::new("paging-secret-not-real").unwrap(),
     )
     .transport(TransportConfig::new().timeout(TIMEOUT))
-    .build()
-    .unwrap()
 }
 
-/// Pages through `/products/get` to the end (or to 1000 items, in case it
-/// loops): the item ids and the error that ended it.
-fn pages(server: &Hostile, spec: PageSpec, page_size: u32) -> (Vec<u64>, Option<Error>) {
-    let client = miravia_client(&server.url);
+fn miravia_client<M: MiraviaDriver>(url: &str) -> M {
+    M::build(miravia_builder::<M>(url)).unwrap()
+}
+
+/// The item ids of an export read to its end, and the error that ended
+/// it: nothing may follow the error, and no export runs away.
+fn ids_and_error<M: MiraviaDriver>(items: Vec<Result<Value, Error>>) -> (Vec<u64>, Option<Error>) {
     let mut ids = Vec::new();
     let mut error = None;
-    let mut pages = client.paginate("/products/get", &[], spec, page_size);
-    for item in &mut pages {
+    for item in items {
+        assert!(error.is_none(), "nothing after the error ({})", M::NAME);
         match item {
             Ok(v) => ids.push(v["item_id"].as_u64().unwrap()),
-            Err(e) => {
-                error = Some(e);
-                break;
-            }
+            Err(e) => error = Some(e),
         }
-        assert!(ids.len() < 1000, "runaway paging");
+        assert!(ids.len() < 1000, "runaway paging ({})", M::NAME);
     }
-    assert!(pages.next().is_none(), "nothing after the error");
     (ids, error)
+}
+
+/// Pages through `/products/get` to the end (sequentially): the item ids
+/// and the error that ended it.
+async fn pages<M: MiraviaDriver>(
+    server: &Hostile,
+    spec: PageSpec,
+    page_size: u32,
+) -> (Vec<u64>, Option<Error>) {
+    let client = miravia_client::<M>(&server.url);
+    let items = client
+        .paginate_all("/products/get", &[], spec, page_size, None, 1)
+        .await;
+    ids_and_error::<M>(items)
 }
 
 fn assert_miravia_error(ids: &[u64], error: Option<Error>, delivered: u64, needle: &str) {
@@ -639,94 +659,88 @@ fn assert_miravia_error(ids: &[u64], error: Option<Error>, delivered: u64, needl
     assert_eq!(ids, (0..delivered).collect::<Vec<u64>>());
 }
 
-#[test]
-fn a_gateway_that_ignores_offset_is_an_error_not_repeats() {
-    // 40 in total, always the first 10: before, 40 yielded, 10 unique.
-    let server = gateway(|_, limit, _| ((0..limit).collect(), Some(40)));
-    let (ids, error) = pages(&server, PageSpec::products(), 10);
-    assert_miravia_error(&ids, error, 10, "same records");
-    // Without a total the repeat is caught the same way.
-    let server = gateway(|_, limit, _| ((0..limit).collect(), None));
-    let (ids, error) = pages(&server, PageSpec::products(), 10);
-    assert_miravia_error(&ids, error, 10, "same records");
-}
+both_miravia! {
+    async fn a_gateway_that_ignores_offset_is_an_error_not_repeats<D>() {
+        // 40 in total, always the first 10: before, 40 yielded, 10 unique.
+        let server = gateway(|_, limit, _| ((0..limit).collect(), Some(40)));
+        let (ids, error) = pages::<D>(&server, PageSpec::products(), 10).await;
+        assert_miravia_error(&ids, error, 10, "same records");
+        // Without a total the repeat is caught the same way.
+        let server = gateway(|_, limit, _| ((0..limit).collect(), None));
+        let (ids, error) = pages::<D>(&server, PageSpec::products(), 10).await;
+        assert_miravia_error(&ids, error, 10, "same records");
+    }
 
-#[test]
-fn a_total_that_grows_on_every_page_is_an_error() {
-    let server = gateway(|offset, limit, call| {
-        (
-            (offset..offset + limit).collect(),
-            Some(20 + 10 * call as u64),
-        )
-    });
-    let (ids, error) = pages(&server, PageSpec::products(), 10);
-    assert_miravia_error(&ids, error, 10, "from 20 to 30");
-}
+    async fn a_total_that_grows_on_every_page_is_an_error<D>() {
+        let server = gateway(|offset, limit, call| {
+            (
+                (offset..offset + limit).collect(),
+                Some(20 + 10 * call as u64),
+            )
+        });
+        let (ids, error) = pages::<D>(&server, PageSpec::products(), 10).await;
+        assert_miravia_error(&ids, error, 10, "from 20 to 30");
+    }
 
-#[test]
-fn no_total_and_full_pages_forever_hits_the_page_cap() {
-    let server = gateway(|offset, limit, _| ((offset..offset + limit).collect(), None));
-    let spec = PageSpec::products().max_pages(7);
-    let (ids, error) = pages(&server, spec, 10);
-    assert_miravia_error(&ids, error, 70, "7 pages");
-    assert_eq!(server.requests(), 7);
-    // The default cap is documented and finite.
-    assert_eq!(
-        PageSpec::products().max_pages,
-        miva_http::miravia::DEFAULT_MAX_PAGES
-    );
-}
+    async fn no_total_and_full_pages_forever_hits_the_page_cap<D>() {
+        let server = gateway(|offset, limit, _| ((offset..offset + limit).collect(), None));
+        let spec = PageSpec::products().max_pages(7);
+        let (ids, error) = pages::<D>(&server, spec, 10).await;
+        assert_miravia_error(&ids, error, 70, "7 pages");
+        assert_eq!(server.requests(), 7, "{}", D::NAME);
+        // The default cap is documented and finite.
+        assert_eq!(
+            PageSpec::products().max_pages,
+            miva_http::miravia::DEFAULT_MAX_PAGES
+        );
+    }
 
-#[test]
-fn no_total_stops_at_the_first_short_page() {
-    let server = gateway(|offset, limit, _| {
-        let end = (offset + limit).min(23);
-        ((offset..end).collect(), None)
-    });
-    let (ids, error) = pages(&server, PageSpec::products(), 10);
-    assert!(error.is_none(), "{error:?}");
-    assert_eq!(ids, (0..23).collect::<Vec<u64>>());
-    assert_eq!(server.requests(), 3);
-}
+    async fn no_total_stops_at_the_first_short_page<D>() {
+        let server = gateway(|offset, limit, _| {
+            let end = (offset + limit).min(23);
+            ((offset..end).collect(), None)
+        });
+        let (ids, error) = pages::<D>(&server, PageSpec::products(), 10).await;
+        assert!(error.is_none(), "{}: {error:?}", D::NAME);
+        assert_eq!(ids, (0..23).collect::<Vec<u64>>(), "{}", D::NAME);
+        assert_eq!(server.requests(), 3, "{}", D::NAME);
+    }
 
-#[test]
-fn a_gateway_page_larger_than_the_limit_or_short_before_the_total_is_an_error() {
-    let server = gateway(|offset, limit, _| ((offset..offset + limit + 1).collect(), Some(40)));
-    let (ids, error) = pages(&server, PageSpec::products(), 10);
-    assert_miravia_error(&ids, error, 0, "more than the limit");
-    let server = gateway(|offset, limit, _| {
-        let short = u64::from(offset == 10);
-        ((offset..offset + limit - short).collect(), Some(40))
-    });
-    let (ids, error) = pages(&server, PageSpec::products(), 10);
-    assert_miravia_error(&ids, error, 10, "fewer than");
+    async fn a_gateway_page_larger_than_the_limit_or_short_before_the_total_is_an_error<D>() {
+        let server =
+            gateway(|offset, limit, _| ((offset..offset + limit + 1).collect(), Some(40)));
+        let (ids, error) = pages::<D>(&server, PageSpec::products(), 10).await;
+        assert_miravia_error(&ids, error, 0, "more than the limit");
+        let server = gateway(|offset, limit, _| {
+            let short = u64::from(offset == 10);
+            ((offset..offset + limit - short).collect(), Some(40))
+        });
+        let (ids, error) = pages::<D>(&server, PageSpec::products(), 10).await;
+        assert_miravia_error(&ids, error, 10, "fewer than");
+    }
 }
 
 /// Pages through `/products/get` with an export deadline of `limit`: the
 /// item ids, the error that ended it, and how long it took.
-fn pages_within(
-    client: &MiraviaClient,
+async fn pages_within<M: MiraviaDriver>(
+    client: &M,
     page_size: u32,
     limit: Duration,
 ) -> (Vec<u64>, Option<Error>, Duration) {
     let started = Instant::now();
-    let mut ids = Vec::new();
-    let mut error = None;
-    let mut pages = client
-        .paginate("/products/get", &[], PageSpec::products(), page_size)
-        .deadline(limit);
-    for item in &mut pages {
-        match item {
-            Ok(v) => ids.push(v["item_id"].as_u64().unwrap()),
-            Err(e) => {
-                error = Some(e);
-                break;
-            }
-        }
-        assert!(ids.len() < 1000, "runaway paging");
-    }
-    assert!(pages.next().is_none(), "nothing after the error");
-    (ids, error, started.elapsed())
+    let items = client
+        .paginate_all(
+            "/products/get",
+            &[],
+            PageSpec::products(),
+            page_size,
+            Some(limit),
+            1,
+        )
+        .await;
+    let elapsed = started.elapsed();
+    let (ids, error) = ids_and_error::<M>(items);
+    (ids, error, elapsed)
 }
 
 /// `error` is the export deadline's, for the page at `offset`: returns it.
@@ -747,92 +761,87 @@ fn assert_export_deadline(error: Option<Error>, limit: Duration) -> u64 {
     *offset
 }
 
-#[test]
-fn a_miravia_export_deadline_ends_with_a_timeout_naming_it() {
-    // 50 records, 10 a page, each page after 200 ms: 1 s in all; the
-    // export may take 500 ms.
-    let server = gateway(|offset, limit, _| {
-        std::thread::sleep(Duration::from_millis(200));
-        let end = (offset + limit).min(50);
-        ((offset..end).collect(), Some(50))
-    });
-    let client = miravia_client(&server.url);
-    let limit = Duration::from_millis(500);
-    let (ids, error, elapsed) = pages_within(&client, 10, limit);
-    let offset = assert_export_deadline(error, limit);
-    // The pages before it, each record exactly once, in order.
-    assert!(offset >= 10, "{offset}");
-    assert!(offset < 50, "{offset}");
-    assert_eq!(ids, (0..offset).collect::<Vec<u64>>());
-    // Not 5 pages × 200 ms, nor the 5 s per-request timeout.
-    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
-    // With a deadline long enough the same gateway delivers everything.
-    let (ids, error, _) = pages_within(&client, 10, Duration::from_secs(60));
-    assert!(error.is_none(), "{error:?}");
-    assert_eq!(ids, (0..50).collect::<Vec<u64>>());
-}
-
-#[test]
-fn a_miravia_page_hanging_past_the_export_deadline_is_cut_off_in_flight() {
-    // The first page at once, the second hangs 4 s (within the 5 s
-    // per-request timeout): only the deadline can end it early.
-    let server = gateway(|offset, limit, _| {
-        if offset > 0 {
-            std::thread::sleep(Duration::from_secs(4));
-        }
-        ((offset..offset + limit).collect(), Some(40))
-    });
-    let client = miravia_client(&server.url);
-    let limit = Duration::from_millis(300);
-    let (ids, error, elapsed) = pages_within(&client, 10, limit);
-    assert_eq!(assert_export_deadline(error, limit), 10);
-    assert_eq!(ids, (0..10).collect::<Vec<u64>>());
-    assert_eq!(server.requests(), 2);
-    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
-}
-
-#[test]
-fn a_miravia_retry_wait_never_outlasts_the_export_deadline() {
-    // The second page is always a SYSTEM error (retryable for a GET), and
-    // the policy would retry 5 times after jittered waits of up to 30 s
-    // each (uniform, so almost always far longer than the deadline):
-    // within a 300 ms deadline a wait that does not fit is not taken (the
-    // platform's error ends the export), and one that fits leaves the next
-    // attempt to find the deadline passed.
-    let server = Hostile::start("/rest", |request| {
-        if request.query("offset").as_deref() == Some("0") {
-            let products: Vec<Value> = (0..10).map(|id| json!({"item_id": id})).collect();
-            let body = json!({"code": "0", "data": {"products": products, "total_products": 40}});
-            return (200, vec![], body.to_string());
-        }
-        let body = json!({"code": "ServiceUnavailable", "type": "SYSTEM", "message": "busy"});
-        (200, vec![], body.to_string())
-    });
-    let client = MiraviaClient::builder(
-        Gateway::Custom(server.url.clone()),
-        "123456",
-        AppSecret::new("paging-secret-not-real").unwrap(),
-    )
-    .transport(TransportConfig::new().timeout(TIMEOUT))
-    .retry(
-        miva_http::RetryPolicy::new(5)
-            .initial_backoff(Duration::from_secs(30))
-            .max_backoff(Duration::from_secs(30)),
-    )
-    .build()
-    .unwrap();
-    let (ids, error, elapsed) = pages_within(&client, 10, Duration::from_millis(300));
-    let error = error.expect("an error");
-    let Error::Page { offset, .. } = &error else {
-        panic!("{error:?}")
-    };
-    assert_eq!(*offset, 10);
-    match error.root() {
-        Error::Miravia(e) => assert_eq!(e.code, "ServiceUnavailable"),
-        Error::Timeout { kind, .. } => assert_eq!(*kind, TimeoutKind::ExportDeadline),
-        other => panic!("{other:?}"),
+both_miravia! {
+    async fn a_miravia_export_deadline_ends_with_a_timeout_naming_it<D>() {
+        // 50 records, 10 a page, each page after 200 ms: 1 s in all; the
+        // export may take 500 ms.
+        let server = gateway(|offset, limit, _| {
+            std::thread::sleep(Duration::from_millis(200));
+            let end = (offset + limit).min(50);
+            ((offset..end).collect(), Some(50))
+        });
+        let client = miravia_client::<D>(&server.url);
+        let limit = Duration::from_millis(500);
+        let (ids, error, elapsed) = pages_within(&client, 10, limit).await;
+        let offset = assert_export_deadline(error, limit);
+        // The pages before it, each record exactly once, in order.
+        assert!(offset >= 10, "{}: {offset}", D::NAME);
+        assert!(offset < 50, "{}: {offset}", D::NAME);
+        assert_eq!(ids, (0..offset).collect::<Vec<u64>>(), "{}", D::NAME);
+        // Not 5 pages × 200 ms, nor the 5 s per-request timeout.
+        assert!(elapsed < Duration::from_secs(3), "{}: {elapsed:?}", D::NAME);
+        // With a deadline long enough the same gateway delivers everything.
+        let (ids, error, _) = pages_within(&client, 10, Duration::from_secs(60)).await;
+        assert!(error.is_none(), "{}: {error:?}", D::NAME);
+        assert_eq!(ids, (0..50).collect::<Vec<u64>>(), "{}", D::NAME);
     }
-    assert_eq!(ids, (0..10).collect::<Vec<u64>>());
-    // Not a wait of seconds.
-    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
+
+    async fn a_miravia_page_hanging_past_the_export_deadline_is_cut_off_in_flight<D>() {
+        // The first page at once, the second hangs 4 s (within the 5 s
+        // per-request timeout): only the deadline can end it early.
+        let server = gateway(|offset, limit, _| {
+            if offset > 0 {
+                std::thread::sleep(Duration::from_secs(4));
+            }
+            ((offset..offset + limit).collect(), Some(40))
+        });
+        let client = miravia_client::<D>(&server.url);
+        let limit = Duration::from_millis(300);
+        let (ids, error, elapsed) = pages_within(&client, 10, limit).await;
+        assert_eq!(assert_export_deadline(error, limit), 10, "{}", D::NAME);
+        assert_eq!(ids, (0..10).collect::<Vec<u64>>(), "{}", D::NAME);
+        assert_eq!(server.requests(), 2, "{}", D::NAME);
+        assert!(elapsed < Duration::from_secs(2), "{}: {elapsed:?}", D::NAME);
+    }
+
+    async fn a_miravia_retry_wait_never_outlasts_the_export_deadline<D>() {
+        // The second page is always a SYSTEM error (retryable for a GET), and
+        // the policy would retry 5 times after jittered waits of up to 30 s
+        // each (uniform, so almost always far longer than the deadline):
+        // within a 300 ms deadline a wait that does not fit is not taken (the
+        // platform's error ends the export), and one that fits leaves the next
+        // attempt to find the deadline passed.
+        let server = Hostile::start("/rest", |request| {
+            if request.query("offset").as_deref() == Some("0") {
+                let products: Vec<Value> = (0..10).map(|id| json!({"item_id": id})).collect();
+                let body =
+                    json!({"code": "0", "data": {"products": products, "total_products": 40}});
+                return (200, vec![], body.to_string());
+            }
+            let body = json!({"code": "ServiceUnavailable", "type": "SYSTEM", "message": "busy"});
+            (200, vec![], body.to_string())
+        });
+        let client = D::build(
+            miravia_builder::<D>(&server.url).retry(
+                miva_http::RetryPolicy::new(5)
+                    .initial_backoff(Duration::from_secs(30))
+                    .max_backoff(Duration::from_secs(30)),
+            ),
+        )
+        .unwrap();
+        let (ids, error, elapsed) = pages_within(&client, 10, Duration::from_millis(300)).await;
+        let error = error.expect("an error");
+        let Error::Page { offset, .. } = &error else {
+            panic!("{}: {error:?}", D::NAME)
+        };
+        assert_eq!(*offset, 10, "{}", D::NAME);
+        match error.root() {
+            Error::Miravia(e) => assert_eq!(e.code, "ServiceUnavailable"),
+            Error::Timeout { kind, .. } => assert_eq!(*kind, TimeoutKind::ExportDeadline),
+            other => panic!("{}: {other:?}", D::NAME),
+        }
+        assert_eq!(ids, (0..10).collect::<Vec<u64>>(), "{}", D::NAME);
+        // Not a wait of seconds.
+        assert!(elapsed < Duration::from_secs(2), "{}: {elapsed:?}", D::NAME);
+    }
 }
