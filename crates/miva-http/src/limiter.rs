@@ -38,9 +38,11 @@ impl Limiter {
         }
     }
 
-    /// Waits for the rate limit and an in-flight slot; the slot is held
-    /// until the permit is dropped.
-    pub(crate) fn acquire(&self) -> Permit<'_> {
+    /// Waits for the rate limit and an in-flight slot, but not past
+    /// `until` (a call's deadline): `None` then, with no slot taken and
+    /// the start time given back if no later request took the one after
+    /// it. The slot is held until the permit is dropped.
+    pub(crate) fn acquire(&self, until: Option<Instant>) -> Option<Permit<'_>> {
         if let Some((interval, next)) = &self.rate {
             let start = {
                 let mut next = next.lock().unwrap_or_else(PoisonError::into_inner);
@@ -48,18 +50,85 @@ impl Limiter {
                 *next = start + *interval;
                 start
             };
+            let wake = until.map_or(start, |u| start.min(u));
             let now = Instant::now();
-            if start > now {
-                std::thread::sleep(start - now);
+            if wake > now {
+                std::thread::sleep(wake - now);
+            }
+            if wake < start {
+                let mut next = next.lock().unwrap_or_else(PoisonError::into_inner);
+                if *next == start + *interval {
+                    *next = start;
+                }
+                return None;
             }
         }
         if let Some((max, count, freed)) = &self.in_flight {
             let mut n = count.lock().unwrap_or_else(PoisonError::into_inner);
             while *n >= *max {
-                n = freed.wait(n).unwrap_or_else(PoisonError::into_inner);
+                n = match until {
+                    None => freed.wait(n).unwrap_or_else(PoisonError::into_inner),
+                    Some(until) => {
+                        let left = until.saturating_duration_since(Instant::now());
+                        if left.is_zero() {
+                            return None;
+                        }
+                        freed
+                            .wait_timeout(n, left)
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .0
+                    }
+                };
             }
             *n += 1;
         }
-        Permit(self)
+        Some(Permit(self))
+    }
+}
+
+/// The error of a call whose limiter wait reached its deadline when the
+/// machine did not already give the deadline's own (the time ran out at
+/// the very edge): the deadline's timeout.
+pub(crate) fn gave_up_waiting(deadline: Option<&miva_protocol::Deadline>) -> miva_protocol::Error {
+    deadline.map_or_else(
+        || {
+            miva_protocol::Error::Config(
+                "a rate or in-flight limit wait ended without a deadline".into(),
+            )
+        },
+        miva_protocol::Deadline::expired,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wait_past_its_deadline_gives_up_and_takes_nothing() {
+        let limiter = Limiter::new(Some(2.0), Some(1));
+        let held = limiter.acquire(None);
+        assert!(held.is_some());
+        // The next rate slot is 500 ms away: a deadline in 50 ms gives up.
+        let begin = Instant::now();
+        let until = begin + Duration::from_millis(50);
+        assert!(limiter.acquire(Some(until)).is_none());
+        assert!(begin.elapsed() >= Duration::from_millis(50));
+        // Its start time was given back: the next waits for the same slot.
+        drop(held);
+        assert!(limiter.acquire(None).is_some());
+        assert!(begin.elapsed() < Duration::from_millis(1500));
+
+        // The in-flight slot: held, so a waiter gives up at its deadline.
+        let limiter = Limiter::new(None, Some(1));
+        let held = limiter.acquire(None);
+        let until = Instant::now() + Duration::from_millis(30);
+        assert!(limiter.acquire(Some(until)).is_none());
+        drop(held);
+        assert!(
+            limiter
+                .acquire(Some(Instant::now() + Duration::from_secs(5)))
+                .is_some()
+        );
     }
 }

@@ -260,10 +260,17 @@ impl MiraviaClient {
     /// and its answer handed back; waits between retries.
     fn run(&self, mut call: Call<'_>) -> Result<Value, Error> {
         loop {
-            let permit = self.inner.limiter.acquire();
+            let until = call
+                .active_deadline()
+                .map(|d| Instant::now() + d.remaining());
+            let permit = self.inner.limiter.acquire(until);
             // Signed now, after any rate-limit wait; its limit is what is
-            // left of the deadline then.
+            // left of the deadline then (and once it has passed, the
+            // deadline's error).
             let attempt = call.next_attempt()?;
+            let Some(permit) = permit else {
+                return Err(crate::limiter::gave_up_waiting(call.active_deadline()));
+            };
             let span = tracing::debug_span!("miravia_request", api = call.api_path()).entered();
             let started = Instant::now();
             let result = self.inner.transport.send(&HttpRequest {

@@ -668,3 +668,40 @@ both! {
         assert!(err.api_error().is_some(), "{}: {err}", D::NAME);
     }
 }
+
+both! {
+    /// An export's pages in flight hold in-flight permits only while their
+    /// requests run: with `max_in_flight(1)` and two pages in flight, a call
+    /// between records still gets its turn (the async driver once parked
+    /// page requests that only the consumer's polls moved on, so the call
+    /// waited forever).
+    async fn a_call_between_records_gets_a_permit_while_pages_are_in_flight<D>() {
+        let server = mock(20, None);
+        let client: D = D::build(
+            D::builder(server.url(), hmac("tok-sha256", HmacDigest::Sha256))
+                .store_code(server.store_code())
+                .max_in_flight(1),
+        )
+        .unwrap();
+        let query = ProductListLoadQuery::new(ListQuery::new().sort(Sort::asc("id")));
+        let mut seen = 0;
+        let mut calls = 0;
+        client
+            .list_each_async(query, ListOpts::new().page_size(2).concurrency(2), async |item| {
+                item.unwrap();
+                seen += 1;
+                if seen % 3 == 0 {
+                    let params = json!({"Count": 1});
+                    let call = client.call_raw("ProductList_Load_Query", &params);
+                    let answer = tokio::time::timeout(Duration::from_secs(20), call)
+                        .await
+                        .unwrap_or_else(|_| panic!("{}: the call never got a permit", D::NAME));
+                    assert_eq!(answer.unwrap()["total_count"], 20, "{}", D::NAME);
+                    calls += 1;
+                }
+                true
+            })
+            .await;
+        assert_eq!((seen, calls), (20, 6), "{}", D::NAME);
+    }
+}

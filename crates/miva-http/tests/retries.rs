@@ -265,3 +265,33 @@ both! {
         );
     }
 }
+
+both! {
+    /// A call's deadline bounds its wait for the rate limit too: with one
+    /// request start every 5 s, a call with a 200 ms deadline behind
+    /// another ends with the deadline's timeout, sending nothing, instead
+    /// of waiting out the rate and then failing. (The bound checked is
+    /// generous: well under the 5 s the rate would make it wait.)
+    async fn a_deadline_bounds_the_wait_for_a_rate_limit<D>() {
+        let server = mock(|c| c);
+        let client: D = D::build(builder(server.url()).rate_limit(0.2)).unwrap();
+        client.call(&list()).await.unwrap();
+        let queued = 10;
+        server.inject_faults(std::iter::repeat_n(None, queued));
+        let begin = Instant::now();
+        let options = CallOptions::new().deadline(Duration::from_millis(200));
+        let err = client.call_with(&list(), &options).await.unwrap_err();
+        assert!(
+            begin.elapsed() < Duration::from_secs(4),
+            "{}: waited {:?} past a 200 ms deadline",
+            D::NAME,
+            begin.elapsed()
+        );
+        assert!(
+            matches!(&err, Error::Timeout { kind: miva_http::TimeoutKind::CallDeadline, .. }),
+            "{}: {err:?}",
+            D::NAME
+        );
+        assert_eq!(taken(&server, queued), 0, "{}: a request was sent", D::NAME);
+    }
+}

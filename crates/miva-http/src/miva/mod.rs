@@ -219,6 +219,8 @@ pub(crate) trait Machine {
     type Output;
     fn function(&self) -> &str;
     fn next_attempt(&mut self) -> Result<Attempt, Error>;
+    /// The deadline over the whole call, if any.
+    fn active_deadline(&self) -> Option<&Deadline>;
     /// The attempt without its authorization (signed by the driver).
     #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
     fn next_unsigned(&mut self) -> Result<Attempt, Error>;
@@ -236,6 +238,9 @@ impl<T: serde::de::DeserializeOwned> Machine for miva_protocol::miva::Call<'_, T
     }
     fn next_attempt(&mut self) -> Result<Attempt, Error> {
         miva_protocol::miva::Call::next_attempt(self)
+    }
+    fn active_deadline(&self) -> Option<&Deadline> {
+        miva_protocol::miva::Call::active_deadline(self)
     }
     fn next_unsigned(&mut self) -> Result<Attempt, Error> {
         miva_protocol::miva::Call::next_unsigned(self)
@@ -256,6 +261,9 @@ impl Machine for miva_protocol::miva::Multicall<'_> {
     }
     fn next_attempt(&mut self) -> Result<Attempt, Error> {
         miva_protocol::miva::Multicall::next_attempt(self)
+    }
+    fn active_deadline(&self) -> Option<&Deadline> {
+        miva_protocol::miva::Multicall::active_deadline(self)
     }
     fn next_unsigned(&mut self) -> Result<Attempt, Error> {
         miva_protocol::miva::Multicall::next_unsigned(self)
@@ -287,8 +295,15 @@ impl MivaClient {
         let span = tracing::debug_span!("miva_request", function = machine.function());
         let _span = span.entered();
         loop {
-            let _permit = self.inner.limiter.acquire();
+            let until = machine
+                .active_deadline()
+                .map(|d| Instant::now() + d.remaining());
+            let permit = self.inner.limiter.acquire(until);
+            // Once the deadline has passed, the machine's error.
             let attempt = machine.next_attempt()?;
+            let Some(_permit) = permit else {
+                return Err(crate::limiter::gave_up_waiting(machine.active_deadline()));
+            };
             let headers = attempt.headers();
             let started = Instant::now();
             let result =

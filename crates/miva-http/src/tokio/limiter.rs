@@ -62,9 +62,11 @@ impl AsyncLimiter {
         }
     }
 
-    /// Waits for the rate limit and an in-flight slot; the slot is held
-    /// until the permit is dropped.
-    pub(crate) async fn acquire(&self) -> Permit {
+    /// Waits for the rate limit and an in-flight slot, but not past
+    /// `until` (a call's deadline): `None` then, with no slot taken and
+    /// the start time given back if no later request took the one after
+    /// it. The slot is held until the permit is dropped.
+    pub(crate) async fn acquire(&self, until: Option<Instant>) -> Option<Permit> {
         if let Some((interval, next)) = &self.rate {
             let start = {
                 let mut next = next.lock().unwrap_or_else(PoisonError::into_inner);
@@ -78,15 +80,25 @@ impl AsyncLimiter {
                 interval: *interval,
                 done: false,
             };
-            tokio::time::sleep_until(start).await;
+            let wake = until.map_or(start, |u| start.min(u));
+            tokio::time::sleep_until(wake).await;
+            if wake < start {
+                return None;
+            }
             reservation.done = true;
         }
         let slot = match &self.in_flight {
             // The semaphore is never closed, so this only fails if it were.
-            Some(semaphore) => Arc::clone(semaphore).acquire_owned().await.ok(),
+            Some(semaphore) => {
+                let acquire = Arc::clone(semaphore).acquire_owned();
+                match until {
+                    None => acquire.await.ok(),
+                    Some(until) => tokio::time::timeout_at(until, acquire).await.ok()?.ok(),
+                }
+            }
             None => None,
         };
-        Permit { _slot: slot }
+        Some(Permit { _slot: slot })
     }
 }
 
@@ -101,7 +113,7 @@ mod tests {
         let begin = Instant::now();
         let mut starts = Vec::new();
         for _ in 0..5 {
-            let _permit = limiter.acquire().await;
+            let _permit = limiter.acquire(None).await;
             starts.push(Instant::now() - begin);
         }
         // Paused time: the starts are exactly 100 ms apart.
@@ -114,11 +126,11 @@ mod tests {
     async fn a_dropped_wait_gives_its_start_time_back() {
         let limiter = AsyncLimiter::new(Some(1.0), None);
         let begin = Instant::now();
-        drop(limiter.acquire().await); // starts now; the next at +1 s
+        drop(limiter.acquire(None).await); // starts now; the next at +1 s
         // A wait that is dropped before its time takes no turn.
-        let waited = tokio::time::timeout(Duration::from_millis(10), limiter.acquire()).await;
+        let waited = tokio::time::timeout(Duration::from_millis(10), limiter.acquire(None)).await;
         assert!(waited.is_err());
-        drop(limiter.acquire().await);
+        drop(limiter.acquire(None).await);
         assert_eq!(Instant::now() - begin, Duration::from_secs(1));
     }
 
@@ -131,7 +143,7 @@ mod tests {
         for _ in 0..20 {
             let (limiter, now, most) = (limiter.clone(), now.clone(), most.clone());
             tasks.push(tokio::spawn(async move {
-                let _permit = limiter.acquire().await;
+                let _permit = limiter.acquire(None).await;
                 let n = now.fetch_add(1, Ordering::SeqCst) + 1;
                 most.fetch_max(n, Ordering::SeqCst);
                 tokio::time::sleep(Duration::from_millis(2)).await;
@@ -145,18 +157,47 @@ mod tests {
 
         // Hold all three; a waiting acquire that is dropped takes nothing.
         let held = [
-            limiter.acquire().await,
-            limiter.acquire().await,
-            limiter.acquire().await,
+            limiter.acquire(None).await,
+            limiter.acquire(None).await,
+            limiter.acquire(None).await,
         ];
-        let waited = tokio::time::timeout(Duration::from_millis(20), limiter.acquire()).await;
+        let waited = tokio::time::timeout(Duration::from_millis(20), limiter.acquire(None)).await;
         assert!(waited.is_err());
         drop(held);
         let mut again = Vec::new();
         for _ in 0..3 {
-            let got = tokio::time::timeout(Duration::from_secs(5), limiter.acquire()).await;
+            let got = tokio::time::timeout(Duration::from_secs(5), limiter.acquire(None)).await;
             again.push(got.expect("a slot was lost to a dropped acquire"));
         }
         assert_eq!(again.len(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_wait_past_its_deadline_gives_up_and_takes_nothing() {
+        let limiter = AsyncLimiter::new(Some(1.0), Some(1));
+        let begin = Instant::now();
+        let held = limiter.acquire(None).await;
+        assert!(held.is_some());
+        // The next rate slot is 1 s away: a deadline in 100 ms gives up then.
+        let until = begin + Duration::from_millis(100);
+        assert!(limiter.acquire(Some(until)).await.is_none());
+        assert_eq!(Instant::now() - begin, Duration::from_millis(100));
+        // Its start time was given back.
+        drop(held);
+        assert!(limiter.acquire(None).await.is_some());
+        assert_eq!(Instant::now() - begin, Duration::from_secs(1));
+
+        // The in-flight slot, held: a waiter gives up at its deadline.
+        let limiter = AsyncLimiter::new(None, Some(1));
+        let held = limiter.acquire(None).await;
+        let until = Instant::now() + Duration::from_millis(30);
+        assert!(limiter.acquire(Some(until)).await.is_none());
+        drop(held);
+        assert!(
+            limiter
+                .acquire(Some(Instant::now() + Duration::from_secs(5)))
+                .await
+                .is_some()
+        );
     }
 }

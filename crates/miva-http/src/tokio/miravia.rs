@@ -4,11 +4,11 @@
 //! same signed requests, answers, retries, clock-offset retry, paging
 //! checks and token refresh decisions; only the driver differs (reqwest,
 //! `tokio::time::sleep`, a `tokio::sync::Mutex` for the one refresh at a
-//! time). Dropping a future or a [`Pages`] stream drops its requests in
-//! flight: nothing is spawned.
+//! time). Dropping a call's future drops its request (nothing is spawned
+//! for a call); a [`Pages`] stream runs its page requests as tasks it owns
+//! and aborts them when dropped.
 
 use std::fmt;
-use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -20,9 +20,10 @@ use tracing::Instrument;
 
 use miravia_sign::AppSecret;
 use miva_protocol::Error;
-use miva_protocol::miravia::{Call, Next, PageRequest, Pager, Session, Step, TokenDecision};
+use miva_protocol::miravia::{Call, PageRequest, Pager, Session, Step, TokenDecision};
 
 use super::limiter::AsyncLimiter;
+use super::pages::PageTasks;
 use super::transport::AsyncTransport;
 use crate::miravia::{FilePart, Gateway, Method, MiraviaClientBuilder, PageSpec, Token};
 use crate::transport::HttpRequest;
@@ -138,8 +139,14 @@ impl MiraviaClient {
     /// Runs one call to its end over the async transport.
     async fn run(&self, mut call: Call<'_>) -> Result<Value, Error> {
         loop {
-            let permit = self.inner.limiter.acquire().await;
+            let until = call
+                .active_deadline()
+                .map(|d| tokio::time::Instant::now() + d.remaining());
+            let permit = self.inner.limiter.acquire(until).await;
             let attempt = call.next_attempt()?;
+            let Some(permit) = permit else {
+                return Err(crate::limiter::gave_up_waiting(call.active_deadline()));
+            };
             let span = tracing::debug_span!("miravia_request", api = call.api_path());
             let started = Instant::now();
             let request = HttpRequest {
@@ -232,11 +239,16 @@ impl MiraviaClient {
         spec: PageSpec,
         page_size: u32,
     ) -> Pages {
+        let client = self.clone();
         Pages {
-            client: self.clone(),
-            pager: Pager::new(api_path, params, spec, page_size),
-            in_flight: Vec::new(),
-            ended: false,
+            tasks: PageTasks::new(
+                Pager::new(api_path, params, spec, page_size),
+                Box::new(move |pager: &Pager, request| {
+                    let client = client.clone();
+                    let api_path = pager.api_path().to_owned();
+                    Box::pin(async move { client.fetch_page(&api_path, &request).await })
+                }),
+            ),
         }
     }
 
@@ -252,8 +264,6 @@ impl MiraviaClient {
     }
 }
 
-type PageFuture = Pin<Box<dyn Future<Output = (u64, Result<Value, Error>)> + Send>>;
-
 /// The stream returned by [`MiraviaClient::paginate`]: each record once, in
 /// order, with [`Pages::concurrency`] pages in flight.
 ///
@@ -266,23 +276,21 @@ type PageFuture = Pin<Box<dyn Future<Output = (u64, Result<Value, Error>)> + Sen
 /// yielded exactly once, none after it. The decisions are the same core's
 /// [`Pager`] as the blocking `miva_http::miravia::Pages`'.
 ///
-/// The page requests run inside the stream (nothing is spawned): they
-/// progress while the stream is polled, at most the concurrency of pages
-/// are held besides the one being handed out however slowly it is
-/// consumed, and dropping the stream drops every request in flight, so no
-/// further request reaches the gateway.
+/// Each page request runs as a task on the runtime polling the stream, so
+/// it progresses (its timeout and in-flight permit with it) however slowly
+/// the stream is consumed; at most the concurrency of pages are in flight
+/// or held besides the one being handed out. Dropping the stream aborts
+/// every request in flight, so no further request reaches the gateway.
+/// Poll it from within a tokio runtime.
 pub struct Pages {
-    client: MiraviaClient,
-    pager: Pager,
-    in_flight: Vec<PageFuture>,
-    ended: bool,
+    tasks: PageTasks<Pager>,
 }
 
 impl fmt::Debug for Pages {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Pages")
-            .field("pager", &self.pager)
-            .field("in_flight", &self.in_flight.len())
+            .field("pager", self.tasks.machine())
+            .field("in_flight", &self.tasks.in_flight())
             .finish_non_exhaustive()
     }
 }
@@ -298,7 +306,7 @@ impl Pages {
     /// whatever this says (its end is known only from a short page).
     #[must_use]
     pub fn concurrency(mut self, pages: usize) -> Self {
-        self.pager.set_concurrency(pages);
+        self.tasks.machine_mut().set_concurrency(pages);
         self
     }
 
@@ -309,25 +317,20 @@ impl Pages {
     /// deadline.
     #[must_use]
     pub fn deadline(mut self, limit: Duration) -> Self {
-        self.pager.set_deadline(limit);
+        self.tasks.machine_mut().set_deadline(limit);
         self
     }
 
     /// The total once the first page has arrived (`None` before, and when
     /// the endpoint gives none).
     pub fn total(&self) -> Option<u64> {
-        self.pager.total()
+        self.tasks.machine().total()
     }
 
-    /// Page requests in flight now.
+    /// Page requests in flight now (running, or answered and not yet
+    /// checked).
     pub fn in_flight(&self) -> usize {
-        self.in_flight.len()
-    }
-
-    fn end(&mut self, item: Option<Result<Value, Error>>) -> Poll<Option<Result<Value, Error>>> {
-        self.ended = true;
-        self.in_flight.clear();
-        Poll::Ready(item)
+        self.tasks.in_flight()
     }
 }
 
@@ -335,49 +338,7 @@ impl Stream for Pages {
     type Item = Result<Value, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
-        if this.ended {
-            return Poll::Ready(None);
-        }
-        loop {
-            // Start every request the pager allows now.
-            while let Some(request) = this.pager.next_fetch() {
-                let client = this.client.clone();
-                let api_path = this.pager.api_path().to_owned();
-                this.in_flight.push(Box::pin(async move {
-                    let answer = client.fetch_page(&api_path, &request).await;
-                    (request.offset, answer)
-                }));
-            }
-            // Hand in whatever has ended, in any order.
-            let mut arrived = false;
-            let mut i = 0;
-            while i < this.in_flight.len() {
-                match this.in_flight[i].as_mut().poll(cx) {
-                    Poll::Ready((offset, answer)) => {
-                        drop(this.in_flight.swap_remove(i));
-                        this.pager.on_page(offset, answer);
-                        arrived = true;
-                    }
-                    Poll::Pending => i += 1,
-                }
-            }
-            match this.pager.next_record() {
-                Next::Record(record) => return Poll::Ready(Some(Ok(record))),
-                Next::Done => return this.end(None),
-                Next::Failed(error) => return this.end(Some(Err(error))),
-                Next::Pending if arrived => {}
-                Next::Pending if this.in_flight.is_empty() => {
-                    // Nothing in flight and nothing to start: the pager
-                    // cannot go on (never expected; ends rather than hangs).
-                    let error = this.pager.abort(Error::Config(
-                        "the page stream has no request in flight to wait for".into(),
-                    ));
-                    return this.end(Some(Err(error)));
-                }
-                Next::Pending => return Poll::Pending,
-            }
-        }
+        self.get_mut().tasks.poll_next(cx)
     }
 }
 

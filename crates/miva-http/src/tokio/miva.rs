@@ -2,9 +2,12 @@
 //! calls, module calls, multicall and list export over the same protocol
 //! core ([`miva_protocol::miva`]), driven with reqwest and tokio timers.
 //!
-//! Dropping a future drops its request in flight (nothing is spawned,
-//! except the signature of an SSH-agent credential, which is made on
-//! tokio's blocking pool so the agent's socket never blocks the executor).
+//! Dropping a call's future drops its request in flight (nothing is
+//! spawned for a call, except the signature of an SSH-agent credential,
+//! which is made on tokio's blocking pool so the agent's socket never
+//! blocks the executor). A list's [`Records`](super::Records) stream runs
+//! its page requests as tasks it owns, so they progress however slowly it
+//! is consumed, and aborts them when dropped.
 
 use std::fmt;
 use std::sync::Arc;
@@ -109,7 +112,15 @@ impl MivaClient {
 
     async fn drive_in_span<M: Machine + Send>(&self, mut machine: M) -> Result<M::Output, Error> {
         loop {
-            let permit = self.inner.limiter.acquire().await;
+            let until = machine
+                .active_deadline()
+                .map(|d| tokio::time::Instant::now() + d.remaining());
+            let permit = self.inner.limiter.acquire(until).await;
+            if permit.is_none() {
+                // The deadline has passed while waiting: the machine's error.
+                machine.next_unsigned()?;
+                return Err(crate::limiter::gave_up_waiting(machine.active_deadline()));
+            }
             let attempt = if self.inner.session.signs_externally() {
                 let mut attempt = machine.next_unsigned()?;
                 let inner = Arc::clone(&self.inner);

@@ -26,6 +26,7 @@
 mod limiter;
 mod miravia;
 mod miva;
+mod pages;
 mod records;
 mod transport;
 

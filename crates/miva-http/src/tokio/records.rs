@@ -3,21 +3,18 @@
 //! [`crate::miva::Records`]).
 
 use std::fmt;
-use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_core::Stream;
-use miva_envelope::{ListPage, ListRequest};
-use miva_protocol::miva::list::{ListPager, Next};
+use miva_envelope::ListRequest;
+use miva_protocol::miva::list::ListPager;
 use miva_protocol::{Deadline, Error, TimeoutKind};
-use tracing::Instrument;
 
 use super::miva::MivaClient;
-
-type PageFuture<T> = Pin<Box<dyn Future<Output = (u64, Result<ListPage<T>, Error>)> + Send>>;
+use super::pages::PageTasks;
 
 /// The stream of [`MivaClient::list`]: each record exactly once, in order,
 /// until `total_count`, with [`Records::concurrency`] pages in flight.
@@ -30,37 +27,46 @@ type PageFuture<T> = Pin<Box<dyn Future<Output = (u64, Result<ListPage<T>, Error
 /// [`Error::Page`] naming its offset; every record before it was yielded
 /// exactly once, none after it.
 ///
-/// The page requests run inside the stream (nothing is spawned): they
-/// progress while the stream is polled, at most the concurrency of pages
-/// are held however slowly it is consumed, and dropping the stream drops
-/// every request in flight, so no further request reaches the store.
-pub struct Records<R: ListRequest> {
+/// Each page request runs as a task on the runtime polling the stream, so
+/// it progresses (and its timeout and in-flight permit with it) however
+/// slowly the stream is consumed; at most the concurrency of pages are in
+/// flight or held besides the one being handed out. Dropping the stream
+/// aborts every request in flight, so no further request reaches the
+/// store. Poll it from within a tokio runtime.
+pub struct Records<R: ListRequest>
+where
+    R::Record: Send + 'static,
+{
     client: MivaClient,
     request: Arc<R>,
     start: u64,
     page_size: u64,
     concurrency: usize,
     deadline: Option<Duration>,
-    pager: Option<ListPager<R::Record>>,
-    in_flight: Vec<PageFuture<R::Record>>,
-    ended: bool,
-    span: tracing::Span,
+    tasks: Option<PageTasks<ListPager<R::Record>>>,
+    failed: bool,
 }
 
-impl<R: ListRequest> fmt::Debug for Records<R> {
+impl<R: ListRequest> fmt::Debug for Records<R>
+where
+    R::Record: Send + 'static,
+{
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Records")
             .field("function", &self.request.function())
             .field("page_size", &self.page_size)
             .field("concurrency", &self.concurrency)
             .field("deadline", &self.deadline)
-            .field("in_flight", &self.in_flight.len())
+            .field(
+                "in_flight",
+                &self.tasks.as_ref().map_or(0, PageTasks::in_flight),
+            )
             .finish_non_exhaustive()
     }
 }
 
-// The futures are boxed and the pager holds no self-references.
-impl<R: ListRequest> Unpin for Records<R> {}
+// The page tasks are owned through a JoinSet; nothing is self-referential.
+impl<R: ListRequest> Unpin for Records<R> where R::Record: Send + 'static {}
 
 impl<R> Records<R>
 where
@@ -68,7 +74,6 @@ where
     R::Record: Send + 'static,
 {
     pub(super) fn new(client: MivaClient, request: R) -> Self {
-        let span = tracing::debug_span!("miva_list", function = request.function());
         Self {
             client,
             start: request.query().get_offset().unwrap_or(0),
@@ -76,10 +81,8 @@ where
             page_size: 100,
             concurrency: 1,
             deadline: None,
-            pager: None,
-            in_flight: Vec::new(),
-            ended: false,
-            span,
+            tasks: None,
+            failed: false,
         }
     }
 
@@ -113,21 +116,56 @@ where
 
     /// `total_count` once the first page has arrived.
     pub fn total_count(&self) -> Option<u64> {
-        self.pager.as_ref().and_then(ListPager::total_count)
+        self.tasks.as_ref().and_then(|t| t.machine().total_count())
     }
 
-    /// Page requests in flight now.
+    /// Page requests in flight now (running, or answered and not yet
+    /// checked).
     pub fn in_flight(&self) -> usize {
-        self.in_flight.len()
+        self.tasks.as_ref().map_or(0, PageTasks::in_flight)
     }
 
-    fn end(
-        &mut self,
-        item: Option<Result<R::Record, Error>>,
-    ) -> Poll<Option<Result<R::Record, Error>>> {
-        self.ended = true;
-        self.in_flight.clear();
-        Poll::Ready(item)
+    /// The machine and its page tasks, made on the first poll (the
+    /// deadline counts from there).
+    fn start(&mut self) -> Result<&mut PageTasks<ListPager<R::Record>>, Error> {
+        if self.tasks.is_none() {
+            let deadline = self
+                .deadline
+                .map(|d| Deadline::after(d, TimeoutKind::ExportDeadline));
+            let pager = ListPager::new(
+                self.request.function(),
+                self.start,
+                self.page_size,
+                self.concurrency,
+                self.client.call_budget().body_limit(),
+                deadline,
+            )?;
+            let client = self.client.clone();
+            let request = Arc::clone(&self.request);
+            self.tasks = Some(PageTasks::new(
+                pager,
+                Box::new(move |pager: &ListPager<R::Record>, fetch| {
+                    let client = client.clone();
+                    let request = Arc::clone(&request);
+                    let deadline = pager.deadline().cloned();
+                    Box::pin(async move {
+                        client
+                            .fetch_page(
+                                &*request,
+                                fetch.offset,
+                                fetch.count,
+                                deadline.as_ref(),
+                                fetch.pages,
+                            )
+                            .await
+                    })
+                }),
+            ));
+        }
+        match self.tasks.as_mut() {
+            Some(tasks) => Ok(tasks),
+            None => Err(Error::Config("the list export did not start".into())),
+        }
     }
 }
 
@@ -140,79 +178,14 @@ where
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
-        if this.ended {
+        if this.failed {
             return Poll::Ready(None);
         }
-        if this.pager.is_none() {
-            let deadline = this
-                .deadline
-                .map(|d| Deadline::after(d, TimeoutKind::ExportDeadline));
-            let body_limit = this.client.call_budget().body_limit();
-            match ListPager::new(
-                this.request.function(),
-                this.start,
-                this.page_size,
-                this.concurrency,
-                body_limit,
-                deadline,
-            ) {
-                Ok(pager) => this.pager = Some(pager),
-                Err(e) => return this.end(Some(Err(e))),
-            }
-        }
-        loop {
-            let Some(pager) = this.pager.as_mut() else {
-                return this.end(None);
-            };
-            // Start every fetch the machine allows now.
-            while let Some(fetch) = pager.next_fetch() {
-                let client = this.client.clone();
-                let request = Arc::clone(&this.request);
-                let deadline = pager.deadline().cloned();
-                let span = this.span.clone();
-                this.in_flight.push(Box::pin(
-                    async move {
-                        let page = client
-                            .fetch_page(
-                                &*request,
-                                fetch.offset,
-                                fetch.count,
-                                deadline.as_ref(),
-                                fetch.pages,
-                            )
-                            .await;
-                        (fetch.offset, page)
-                    }
-                    .instrument(span),
-                ));
-            }
-            // Hand in whatever has ended, in any order.
-            let mut arrived = false;
-            let mut i = 0;
-            while i < this.in_flight.len() {
-                match this.in_flight[i].as_mut().poll(cx) {
-                    Poll::Ready((offset, page)) => {
-                        drop(this.in_flight.swap_remove(i));
-                        pager.on_page(offset, page);
-                        arrived = true;
-                    }
-                    Poll::Pending => i += 1,
-                }
-            }
-            match pager.next_record() {
-                Next::Record(record) => return Poll::Ready(Some(Ok(record))),
-                Next::Done => return this.end(None),
-                Next::Failed(error) => return this.end(Some(Err(error))),
-                Next::Pending if arrived => {}
-                Next::Pending if this.in_flight.is_empty() => {
-                    // Nothing in flight and nothing to start: the machine
-                    // cannot go on (never expected; ends rather than hangs).
-                    let error = pager.abort(Error::Config(
-                        "the list export has no page in flight to wait for".into(),
-                    ));
-                    return this.end(Some(Err(error)));
-                }
-                Next::Pending => return Poll::Pending,
+        match this.start() {
+            Ok(tasks) => tasks.poll_next(cx),
+            Err(e) => {
+                this.failed = true;
+                Poll::Ready(Some(Err(e)))
             }
         }
     }

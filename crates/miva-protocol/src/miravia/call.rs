@@ -97,6 +97,12 @@ impl<'a> Call<'a> {
         self
     }
 
+    /// The deadline over this call, if any: a driver bounds its waits
+    /// (for a rate or in-flight limit) by it too.
+    pub fn active_deadline(&self) -> Option<&Deadline> {
+        self.deadline.as_ref()
+    }
+
     /// The API path, e.g. `/order/get`.
     pub fn api_path(&self) -> &str {
         &self.api_path

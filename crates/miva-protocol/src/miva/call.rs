@@ -125,6 +125,12 @@ impl<'s, T: DeserializeOwned> Call<'s, T> {
 }
 
 impl<T: DeserializeOwned> Call<'_, T> {
+    /// The deadline over this call, if any: a driver bounds its waits
+    /// (for a rate or in-flight limit) by it too.
+    pub fn active_deadline(&self) -> Option<&Deadline> {
+        self.deadline.as_ref()
+    }
+
     /// The function's name as logs and errors show it
     /// (`Module:code:function` for a module call): the driver's span field.
     pub fn function(&self) -> &str {

@@ -80,6 +80,12 @@ impl<'a> Multicall<'a> {
         }
     }
 
+    /// The deadline over this call, if any: a driver bounds its waits
+    /// (for a rate or in-flight limit) by it too.
+    pub fn active_deadline(&self) -> Option<&Deadline> {
+        self.deadline.as_ref()
+    }
+
     /// The name logs show: `multicall` (the driver's span field).
     pub fn function(&self) -> &'static str {
         "multicall"
