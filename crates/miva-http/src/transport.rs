@@ -205,6 +205,9 @@ fn transport_error(e: ureq::Error, limit: Duration) -> Error {
             ureq::Timeout::Connect => timeout(TimeoutKind::Connect),
             _ => timeout(TimeoutKind::Request),
         },
+        // A TLS failure is never "nothing was sent" (ureq does not say
+        // whether it came in the handshake or later); the async transport
+        // reads it the same way.
         ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => {
             Error::Transport(TransportError::connect(e.to_string()))
         }

@@ -517,3 +517,32 @@ mod miravia {
         }
     }
 }
+
+both! {
+    /// A TLS handshake that fails (here: the "https" server speaks plain
+    /// HTTP) is the same error on both drivers: a transport error, neither
+    /// "nothing was sent" nor retryable (ureq cannot tell a handshake's TLS
+    /// error from a later one, so neither driver claims it).
+    async fn a_failed_tls_handshake_is_the_same_transport_error_on_both<D>() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().take(4) {
+                let Ok(mut stream) = stream else { continue };
+                use std::io::Write;
+                let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+            }
+        });
+        let credential = Credential::hmac(
+            ApiToken::new("tok").unwrap(),
+            &SigningKey::from_base64("NglO1/NYZeYmnID0DrMIjuXqdD3nxBpNLp0FJlfjQbQ").unwrap(),
+            HmacDigest::Sha256,
+        );
+        let url = format!("https://127.0.0.1:{port}/mm5/json.mvc");
+        let client: D = D::build(D::builder(&url, credential).store_code("S")).unwrap();
+        let err = client.call_raw("ProductList_Load_Query", &json!({})).await.unwrap_err();
+        assert!(matches!(err, Error::Transport(_)), "{}: {err:?}", D::NAME);
+        assert!(!err.nothing_was_sent(), "{}: {err:?}", D::NAME);
+        assert!(!err.is_retryable(), "{}: {err:?}", D::NAME);
+    }
+}

@@ -154,9 +154,11 @@ impl AsyncTransport {
 }
 
 /// A reqwest failure as the core's error: timeouts by kind, connection
-/// failures (refused, unreachable, TLS handshake: nothing of the request
-/// was sent) as "nothing was sent", everything else opaque, every URL in
-/// the message redacted.
+/// failures (refused, unreachable: nothing of the request was sent) as
+/// "nothing was sent", everything else opaque, every URL in the message
+/// redacted. A TLS failure is opaque even in the handshake, as the blocking
+/// transport (ureq) has it: it cannot tell a handshake's TLS error from a
+/// later one, and both drivers must decide retries the same way.
 fn transport_error(e: &reqwest::Error, limit: Duration) -> Error {
     if e.is_timeout() {
         let kind = if e.is_connect() {
@@ -166,10 +168,37 @@ fn transport_error(e: &reqwest::Error, limit: Duration) -> Error {
         };
         return Error::Timeout { kind, limit };
     }
-    if e.is_connect() {
+    if e.is_connect() && !is_tls(e) {
         return Error::Transport(TransportError::connect(describe(e)));
     }
     Error::Transport(TransportError::other(describe(e)))
+}
+
+/// Whether a rustls error is among the causes (an `io::Error`'s own
+/// `source` skips the error it wraps, so those are unwrapped by hand).
+fn is_tls(e: &reqwest::Error) -> bool {
+    fn wraps_tls(mut cause: &(dyn std::error::Error + 'static)) -> bool {
+        loop {
+            if cause.is::<rustls::Error>() {
+                return true;
+            }
+            match cause
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+            {
+                Some(inner) => cause = inner,
+                None => return false,
+            }
+        }
+    }
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        if wraps_tls(cause) {
+            return true;
+        }
+        source = cause.source();
+    }
+    false
 }
 
 /// The error and its causes on one line, URLs redacted.
@@ -495,8 +524,11 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(err, Error::Transport(_)), "{err:?}");
-        // The handshake failed: no byte of the request was sent.
-        assert!(err.nothing_was_sent(), "{err:?}");
+        // Read as the blocking transport reads a TLS failure: opaque, not
+        // "nothing was sent" (ureq cannot tell the handshake's from a later
+        // one), so both drivers decide retries the same way.
+        assert!(!err.nothing_was_sent(), "{err:?}");
+        assert!(!err.is_retryable(), "{err:?}");
     }
 
     #[tokio::test(flavor = "current_thread")]
