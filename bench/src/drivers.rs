@@ -190,7 +190,14 @@ pub(crate) fn export(
         }
         "async" => {
             let client = async_client(endpoint)?;
-            runtime()?.block_on(async {
+            // The runtime a service has (`#[tokio::main]`'s default): the
+            // page tasks are decoded on its worker threads, as the blocking
+            // client's pages are on its threads.
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            runtime.block_on(async {
                 let mut records = std::pin::pin!(
                     client
                         .list(ProductListLoadQuery::default())

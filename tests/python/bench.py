@@ -484,7 +484,7 @@ def main():
         peak = {d: (statistics.median(x["peak_rss_kib"] for x in exports[d][0]),
                     statistics.median(x["peak_rss_kib"] for x in exports[d][1])) for d in exports}
         r = secs["blocking"] / secs["async"]
-        row("async export of %d products, 8 pages of %d in flight" % (big, page),
+        row("async export of %d products, 8 pages of %d in flight (multi-thread runtime)" % (big, page),
             "%.2f s, peak RSS %.1f MiB" % (secs["async"], peak["async"][0] / 1024),
             "blocking client, 8 threads: %.2f s, peak RSS %.1f MiB" %
             (secs["blocking"], peak["blocking"][0] / 1024),

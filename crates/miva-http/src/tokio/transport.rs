@@ -136,7 +136,10 @@ impl AsyncTransport {
         if response.content_length().is_some_and(|n| n > body_limit) {
             return Err(request.budget.body_too_large());
         }
-        let mut body = Vec::new();
+        // The declared length (within the limit, checked above) is reserved
+        // once instead of growing the buffer chunk by chunk.
+        let declared = response.content_length().unwrap_or(0);
+        let mut body = Vec::with_capacity(usize::try_from(declared).unwrap_or(0));
         while let Some(chunk) = response
             .chunk()
             .await
