@@ -15,6 +15,15 @@ pub(crate) struct Limiter {
     in_flight: Option<(usize, Mutex<usize>, Condvar)>,
 }
 
+/// The time between request starts for at most `per_second` a second: no
+/// limit for a rate that is not finite and positive; at most one a day
+/// (a rate too small to represent as an interval is taken as that).
+pub(crate) fn interval(per_second: Option<f64>) -> Option<Duration> {
+    const DAY: Duration = Duration::from_secs(86_400);
+    let rate = per_second.filter(|r| r.is_finite() && *r > 0.0)?;
+    Some(Duration::try_from_secs_f64(1.0 / rate).map_or(DAY, |i| i.min(DAY)))
+}
+
 /// A slot of [`Limiter`]'s in-flight budget, given back on drop.
 pub(crate) struct Permit<'a>(&'a Limiter);
 
@@ -31,9 +40,7 @@ impl Drop for Permit<'_> {
 impl Limiter {
     pub(crate) fn new(per_second: Option<f64>, max_in_flight: Option<usize>) -> Self {
         Self {
-            rate: per_second
-                .filter(|r| r.is_finite() && *r > 0.0)
-                .map(|r| (Duration::from_secs_f64(1.0 / r), Mutex::new(Instant::now()))),
+            rate: interval(per_second).map(|i| (i, Mutex::new(Instant::now()))),
             in_flight: max_in_flight.map(|n| (n.max(1), Mutex::new(0), Condvar::new())),
         }
     }
@@ -47,7 +54,7 @@ impl Limiter {
             let start = {
                 let mut next = next.lock().unwrap_or_else(PoisonError::into_inner);
                 let start = (*next).max(Instant::now());
-                *next = start + *interval;
+                *next = start.checked_add(*interval).unwrap_or(start);
                 start
             };
             let wake = until.map_or(start, |u| start.min(u));
@@ -57,7 +64,7 @@ impl Limiter {
             }
             if wake < start {
                 let mut next = next.lock().unwrap_or_else(PoisonError::into_inner);
-                if *next == start + *interval {
+                if start.checked_add(*interval) == Some(*next) {
                     *next = start;
                 }
                 return None;
@@ -103,6 +110,30 @@ pub(crate) fn gave_up_waiting(deadline: Option<&miva_protocol::Deadline>) -> miv
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn any_rate_gives_an_interval_or_none_never_a_panic() {
+        let day = Duration::from_secs(86_400);
+        assert_eq!(interval(Some(4.0)), Some(Duration::from_millis(250)));
+        assert_eq!(interval(Some(1e-30)), Some(day));
+        assert_eq!(interval(Some(1e-19)), Some(day));
+        assert_eq!(interval(Some(f64::MIN_POSITIVE)), Some(day));
+        assert_eq!(interval(Some(f64::MAX)), Some(Duration::ZERO));
+        for none in [
+            None,
+            Some(0.0),
+            Some(-1.0),
+            Some(f64::NAN),
+            Some(f64::INFINITY),
+        ] {
+            assert_eq!(interval(none), None, "{none:?}");
+        }
+        // The smallest rate still limits: one start, then a day's wait.
+        let limiter = Limiter::new(Some(1e-30), None);
+        assert!(limiter.acquire(None).is_some());
+        let until = Instant::now() + Duration::from_millis(10);
+        assert!(limiter.acquire(Some(until)).is_none());
+    }
 
     #[test]
     fn a_wait_past_its_deadline_gives_up_and_takes_nothing() {

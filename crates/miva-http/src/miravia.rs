@@ -260,9 +260,7 @@ impl MiraviaClient {
     /// and its answer handed back; waits between retries.
     fn run(&self, mut call: Call<'_>) -> Result<Value, Error> {
         loop {
-            let until = call
-                .active_deadline()
-                .map(|d| Instant::now() + d.remaining());
+            let until = call.active_deadline().and_then(miva_protocol::Deadline::at);
             let permit = self.inner.limiter.acquire(until);
             // Signed now, after any rate-limit wait; its limit is what is
             // left of the deadline then (and once it has passed, the

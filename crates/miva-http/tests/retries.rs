@@ -295,3 +295,20 @@ both! {
         assert_eq!(taken(&server, queued), 0, "{}: a request was sent", D::NAME);
     }
 }
+
+both! {
+    /// A deadline too far off to represent is no deadline, not a panic, on
+    /// the limiter's path too.
+    async fn a_deadline_too_far_off_is_no_deadline<D>() {
+        let server = mock(|c| c);
+        let client: D = D::build(builder(server.url()).rate_limit(1000.0).max_in_flight(2)).unwrap();
+        let options = CallOptions::new().deadline(Duration::MAX);
+        let page = client.call_with(&list(), &options).await.unwrap();
+        assert_eq!(page.data.len(), 3, "{}", D::NAME);
+        let multi = client
+            .multicall_with(&[miva_envelope::Operation::request(&list()).unwrap()], &options)
+            .await
+            .unwrap();
+        assert_eq!(multi.len(), 1, "{}", D::NAME);
+    }
+}

@@ -113,7 +113,13 @@ pub fn parse_http_date(value: &str) -> Option<i64> {
     }
     let mut hms = time.split(':').map(|n| n.parse::<i64>().ok());
     let (h, m, s) = (hms.next()??, hms.next()??, hms.next()??);
-    if hms.next().is_some() || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
+    if hms.next().is_some()
+        || !(1..=31).contains(&day)
+        || !(1970..=9999).contains(&year)
+        || !(0..=23).contains(&h)
+        || !(0..=59).contains(&m)
+        || !(0..=60).contains(&s)
+    {
         return None;
     }
     // Howard Hinnant's days_from_civil.
@@ -151,6 +157,12 @@ mod tests {
             "Sun, 06 Nov 1994 08:49 GMT",
             "Sun, 32 Nov 1994 08:49:37 GMT",
             "Sun, 06 Foo 1994 08:49:37 GMT",
+            // A hostile server's dates: never an overflow or a nonsense offset.
+            "Sun, 06 Nov 99999999999999999 08:49:37 GMT",
+            "Sun, 06 Nov -9223372036854775808 08:49:37 GMT",
+            "Sun, 06 Nov 1994 -1:49:37 GMT",
+            "Sun, 06 Nov 1994 08:-1:37 GMT",
+            "Sun, 06 Nov 1994 08:49:-9 GMT",
         ] {
             assert_eq!(parse_http_date(bad), None, "{bad}");
         }

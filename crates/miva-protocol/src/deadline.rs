@@ -49,6 +49,12 @@ impl Deadline {
         })
     }
 
+    /// The instant it passes (`None` when it is too far off to
+    /// represent): what a driver's waits are bounded by.
+    pub fn at(&self) -> Option<Instant> {
+        self.at
+    }
+
     /// The limit it was made with.
     pub fn limit(&self) -> Duration {
         self.limit

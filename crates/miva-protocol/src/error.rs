@@ -466,7 +466,9 @@ pub const API_OFFLINE_HINT: &str = "the store's JSON API is switched off (HTTP 5
 /// 503 with `api_offline` (Miva's server code answers so when the API is
 /// switched off, `mmlsk-json.mv` 1381-1384). `None` for anything else.
 pub fn store_error_for_status(status: u16, body: &[u8]) -> Option<Error> {
-    if status != 503 {
+    // An api_offline answer is a few hundred bytes; a larger 503 body is
+    // not decoded here (the body budget's bound holds).
+    if status != 503 || body.len() > 4096 {
         return None;
     }
     match miva_envelope::decode_response::<serde_json::Value>(body) {

@@ -295,9 +295,7 @@ impl MivaClient {
         let span = tracing::debug_span!("miva_request", function = machine.function());
         let _span = span.entered();
         loop {
-            let until = machine
-                .active_deadline()
-                .map(|d| Instant::now() + d.remaining());
+            let until = machine.active_deadline().and_then(Deadline::at);
             let permit = self.inner.limiter.acquire(until);
             // Once the deadline has passed, the machine's error.
             let attempt = machine.next_attempt()?;

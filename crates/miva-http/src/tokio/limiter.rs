@@ -41,7 +41,7 @@ impl Drop for Reservation<'_> {
     fn drop(&mut self) {
         if !self.done {
             let mut next = self.next.lock().unwrap_or_else(PoisonError::into_inner);
-            if *next == self.start + self.interval {
+            if self.start.checked_add(self.interval) == Some(*next) {
                 *next = self.start;
             }
         }
@@ -54,9 +54,7 @@ impl AsyncLimiter {
     /// (at least one).
     pub(crate) fn new(per_second: Option<f64>, max_in_flight: Option<usize>) -> Self {
         Self {
-            rate: per_second
-                .filter(|r| r.is_finite() && *r > 0.0)
-                .map(|r| (Duration::from_secs_f64(1.0 / r), Mutex::new(Instant::now()))),
+            rate: crate::limiter::interval(per_second).map(|i| (i, Mutex::new(Instant::now()))),
             in_flight: max_in_flight
                 .map(|n| Arc::new(Semaphore::new(n.clamp(1, Semaphore::MAX_PERMITS)))),
         }
@@ -71,7 +69,7 @@ impl AsyncLimiter {
             let start = {
                 let mut next = next.lock().unwrap_or_else(PoisonError::into_inner);
                 let start = (*next).max(Instant::now());
-                *next = start + *interval;
+                *next = start.checked_add(*interval).unwrap_or(start);
                 start
             };
             let mut reservation = Reservation {

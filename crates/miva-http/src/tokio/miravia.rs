@@ -141,7 +141,8 @@ impl MiraviaClient {
         loop {
             let until = call
                 .active_deadline()
-                .map(|d| tokio::time::Instant::now() + d.remaining());
+                .and_then(miva_protocol::Deadline::at)
+                .map(tokio::time::Instant::from_std);
             let permit = self.inner.limiter.acquire(until).await;
             let attempt = call.next_attempt()?;
             let Some(permit) = permit else {

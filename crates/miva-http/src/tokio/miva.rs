@@ -114,7 +114,8 @@ impl MivaClient {
         loop {
             let until = machine
                 .active_deadline()
-                .map(|d| tokio::time::Instant::now() + d.remaining());
+                .and_then(miva_protocol::Deadline::at)
+                .map(tokio::time::Instant::from_std);
             let permit = self.inner.limiter.acquire(until).await;
             if permit.is_none() {
                 // The deadline has passed while waiting: the machine's error.

@@ -139,7 +139,8 @@ impl AsyncTransport {
         // The declared length (within the limit, checked above) is reserved
         // once instead of growing the buffer chunk by chunk.
         let declared = response.content_length().unwrap_or(0);
-        let mut body = Vec::with_capacity(usize::try_from(declared).unwrap_or(0));
+        let reserve = declared.min(1 << 20);
+        let mut body = Vec::with_capacity(usize::try_from(reserve).unwrap_or(0));
         while let Some(chunk) = response
             .chunk()
             .await
