@@ -1,6 +1,6 @@
 //! HTTP clients for the Miva Merchant JSON API and the Miravia / Lazada
 //! Open Platform: async ones on tokio (feature `tokio`, module
-//! [`tokio`](crate::tokio)) and blocking ones on `ureq` ([`miva`],
+//! `miva_http::tokio`) and blocking ones on `ureq` ([`miva`],
 //! [`miravia`]), with the same builders, method names and behaviour,
 //! because both drive the same sans-IO protocol core ([`protocol`], the
 //! crate `miva-protocol`): the same signed bytes, retries, clock-offset

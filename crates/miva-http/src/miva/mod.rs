@@ -21,8 +21,9 @@ use crate::limiter::Limiter;
 use crate::transport::{HttpRequest, Transport};
 
 /// The most pages [`Records::concurrency`] may keep in flight (one thread
-/// each); more is an [`Error::Config`] on the first `next()`.
-pub const MAX_CONCURRENCY: usize = 64;
+/// each, in the blocking driver); more is an [`Error::Config`] on the first
+/// `next()`. The core's limit, the same for both drivers.
+pub use miva_protocol::miva::list::MAX_CONCURRENCY;
 
 /// Builds a Miva client: [`MivaClient`] (blocking) by default, or with the
 /// `tokio` feature `miva_http::tokio::MivaClient`; the same setters for

@@ -9,7 +9,7 @@ use miva_envelope::{ListPage, ListRequest};
 use miva_protocol::miva::list::{ListPager, Next, PageFetch};
 use miva_protocol::{Deadline, Error, TimeoutKind};
 
-use super::{MAX_CONCURRENCY, MivaClient};
+use super::MivaClient;
 use crate::pool::{self, threads_stopped};
 
 /// The iterator of [`MivaClient::list`]: yields each record exactly once,
@@ -27,7 +27,7 @@ use crate::pool::{self, threads_stopped};
 /// check, or the fetch's error); every record before it was yielded
 /// exactly once, none after it.
 ///
-/// Limits: [`Records::concurrency`] at most [`MAX_CONCURRENCY`], and never
+/// Limits: [`Records::concurrency`] at most [`MAX_CONCURRENCY`](super::MAX_CONCURRENCY), and never
 /// more threads than pages left; each request is bounded by the client's
 /// per-request timeout, the whole export by [`Records::deadline`] if set.
 ///
@@ -100,7 +100,7 @@ where
     }
 
     /// Pages fetched at once, one thread each (default 1; 0 is taken as
-    /// 1; at most [`MAX_CONCURRENCY`], and more is an [`Error::Config`] on
+    /// 1; at most [`MAX_CONCURRENCY`](super::MAX_CONCURRENCY), and more is an [`Error::Config`] on
     /// the first `next()`, before anything is sent). Records still come out
     /// in order; at most this many pages are held in memory besides the one
     /// being handed out (each gets 1/(pages + 1) of the body limit), and no
@@ -259,5 +259,3 @@ where
         self.advance()
     }
 }
-
-const _: () = assert!(MAX_CONCURRENCY == miva_protocol::miva::list::MAX_CONCURRENCY);

@@ -194,8 +194,9 @@ impl Attempt {
         self.budget
     }
 
-    /// Whether the authorization header is still to be installed (see
-    /// [`Call::next_unsigned`]).
+    /// Whether the authorization header is installed (false for an
+    /// attempt from [`Call::next_unsigned`] until
+    /// [`Attempt::set_authorization`]).
     pub fn is_signed(&self) -> bool {
         self.authorization.is_some()
     }
