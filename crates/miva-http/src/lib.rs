@@ -120,6 +120,7 @@
 mod limiter;
 pub mod miravia;
 pub mod miva;
+mod paging;
 mod pool;
 #[cfg(feature = "tokio")]
 pub mod tokio;

@@ -15,7 +15,7 @@ use miravia_sign::AppSecret;
 use serde_json::Value;
 
 use miva_protocol::miravia::{
-    Call, Next, PageRequest, Pager, Session, SessionConfig, Step, TokenDecision,
+    Call, PageRequest, Pager, Session, SessionConfig, Step, TokenDecision,
 };
 use miva_protocol::{Error, RetryPolicy, TransportConfig};
 
@@ -26,7 +26,7 @@ pub use miva_protocol::miravia::{
 };
 
 use crate::limiter::Limiter;
-use crate::pool::{Pool, threads_stopped};
+use crate::paging::{Fetcher, PageThreads};
 use crate::transport::{HttpRequest, Transport};
 
 /// Builds a Miravia client: [`MiraviaClient`] (blocking), or with the
@@ -366,10 +366,14 @@ impl MiraviaClient {
         spec: PageSpec,
         page_size: u32,
     ) -> Pages<'a> {
+        let pager = Pager::new(api_path, params, spec, page_size);
+        let fetch = PageCall {
+            client: self.clone(),
+            api_path: pager.api_path().to_owned(),
+        };
         Pages {
-            client: self,
-            pager: Pager::new(api_path, params, spec, page_size),
-            pool: None,
+            run: PageThreads::new(pager, "miravia-page", fetch),
+            _client: PhantomData,
         }
     }
 
@@ -409,23 +413,33 @@ impl MiraviaClient {
 /// protocol core's [`Pager`], the same as the async
 /// `miva_http::tokio::Pages`'; this type only runs the requests.
 pub struct Pages<'a> {
-    client: &'a MiraviaClient,
-    pager: Pager,
-    /// The threads, once the first page has arrived and more than one page
-    /// may be in flight.
-    pool: Option<PagePool>,
+    run: PageThreads<Pager, PageCall>,
+    /// Tied to the client's borrow (the stream of the API before it owned
+    /// a clone; kept so the signature stays).
+    _client: PhantomData<&'a MiraviaClient>,
 }
 
-/// Page requests go out to the threads, `(offset, answer)` comes back.
-type PagePool = Pool<PageRequest, (u64, Result<Value, Error>)>;
+/// One page's request: a client clone per thread.
+#[derive(Clone)]
+struct PageCall {
+    client: MiraviaClient,
+    api_path: String,
+}
+
+impl Fetcher<Pager> for PageCall {
+    fn fetch(&self, request: PageRequest) -> Result<Value, Error> {
+        self.client.fetch_page(&self.api_path, &request)
+    }
+}
 
 impl fmt::Debug for Pages<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let pager = self.run.machine();
         f.debug_struct("Pages")
-            .field("api_path", &self.pager.api_path())
-            .field("offset", &self.pager.offset())
-            .field("concurrency", &self.pager.concurrency())
-            .field("deadline", &self.pager.deadline_limit())
+            .field("api_path", &pager.api_path())
+            .field("offset", &pager.offset())
+            .field("concurrency", &pager.concurrency())
+            .field("deadline", &pager.deadline_limit())
             .field("threads", &self.threads())
             .finish_non_exhaustive()
     }
@@ -443,7 +457,7 @@ impl Pages<'_> {
     /// known only from a short page).
     #[must_use]
     pub fn concurrency(mut self, pages: usize) -> Self {
-        self.pager.set_concurrency(pages);
+        self.run.machine_mut().set_concurrency(pages);
         self
     }
 
@@ -457,26 +471,20 @@ impl Pages<'_> {
     /// per-request timeout only (and the whole by [`PageSpec::max_pages`]).
     #[must_use]
     pub fn deadline(mut self, limit: Duration) -> Self {
-        self.pager.set_deadline(limit);
+        self.run.machine_mut().set_deadline(limit);
         self
     }
 
     /// The total once the first page has arrived (`None` before, and when
     /// the endpoint gives none).
     pub fn total(&self) -> Option<u64> {
-        self.pager.total()
+        self.run.machine().total()
     }
 
     /// How many threads fetch pages (0 until the first page has arrived,
     /// and when fetching one page at a time).
     pub fn threads(&self) -> usize {
-        self.pool.as_ref().map_or(0, Pool::threads)
-    }
-
-    /// Ends the iteration with `item` (the threads stop).
-    fn end(&mut self, item: Option<Result<Value, Error>>) -> Option<Result<Value, Error>> {
-        self.pool = None;
-        item
+        self.run.threads()
     }
 }
 
@@ -487,53 +495,6 @@ impl Iterator for Pages<'_> {
     /// at a time, on the threads otherwise) until it has a record or an
     /// end.
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            // Once the first page is in, pages go to the threads.
-            if self.pool.is_none() && self.pager.pages_at_once() > 1 && !self.pager.is_done() {
-                let client = self.client.clone();
-                let api_path = self.pager.api_path().to_owned();
-                let started = Pool::start(
-                    "miravia-page",
-                    self.pager.pages_at_once(),
-                    move |request: PageRequest| {
-                        let answer = client.fetch_page(&api_path, &request);
-                        (request.offset, answer)
-                    },
-                );
-                match started {
-                    Ok(pool) => self.pool = Some(pool),
-                    Err(e) => {
-                        let error = self.pager.abort(e);
-                        return self.end(Some(Err(error)));
-                    }
-                }
-            }
-            if let Some(request) = self.pager.next_fetch() {
-                match &self.pool {
-                    Some(pool) => {
-                        if let Err(request) = pool.send(request) {
-                            self.pager.on_page(request.offset, Err(threads_stopped()));
-                        }
-                    }
-                    None => {
-                        let answer = self.client.fetch_page(self.pager.api_path(), &request);
-                        self.pager.on_page(request.offset, answer);
-                    }
-                }
-                continue;
-            }
-            match self.pager.next_record() {
-                Next::Record(record) => return Some(Ok(record)),
-                Next::Done => return self.end(None),
-                Next::Failed(error) => return self.end(Some(Err(error))),
-                Next::Pending => match self.pool.as_ref().and_then(Pool::recv) {
-                    Some((offset, answer)) => self.pager.on_page(offset, answer),
-                    None => {
-                        let error = self.pager.abort(threads_stopped());
-                        return self.end(Some(Err(error)));
-                    }
-                },
-            }
-        }
+        self.run.next()
     }
 }

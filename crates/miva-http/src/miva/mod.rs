@@ -472,5 +472,5 @@ impl MivaClient {
     }
 }
 
-mod records;
+pub(crate) mod records;
 pub use records::Records;

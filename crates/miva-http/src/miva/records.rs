@@ -6,11 +6,11 @@ use std::fmt;
 use std::time::Duration;
 
 use miva_envelope::{ListPage, ListRequest};
-use miva_protocol::miva::list::{ListPager, Next, PageFetch};
+use miva_protocol::miva::list::{ListPager, PageFetch};
 use miva_protocol::{Deadline, Error, TimeoutKind};
 
 use super::MivaClient;
-use crate::pool::{self, threads_stopped};
+use crate::paging::{Fetcher, PageThreads};
 
 /// The iterator of [`MivaClient::list`]: yields each record exactly once,
 /// in order, and stops at `total_count`.
@@ -34,46 +34,113 @@ use crate::pool::{self, threads_stopped};
 /// The decisions (which page next, the checks, the order) are the
 /// protocol core's [`ListPager`], the same as the async
 /// `miva_http::tokio::Records`'; this type only runs the requests.
-pub struct Records<R: ListRequest> {
+pub struct Records<R: ListRequest>
+where
+    R::Record: Send + 'static,
+{
     client: MivaClient,
     request: R,
-    start: u64,
-    page_size: u64,
-    concurrency: usize,
-    deadline: Option<Duration>,
-    /// Threads started for concurrent fetching.
+    settings: ExportSettings,
+    /// The most threads that fetched pages at once.
     workers: usize,
-    phase: Phase<R::Record>,
+    /// The machine and its threads, from the first `next()`.
+    run: Option<Run<R>>,
+    /// Ended before the machine could start (a refused setting).
+    failed: bool,
 }
 
-impl<R: ListRequest> fmt::Debug for Records<R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Records")
-            .field("function", &self.request.function())
-            .field("page_size", &self.page_size)
-            .field("concurrency", &self.concurrency)
-            .field("deadline", &self.deadline)
-            .finish_non_exhaustive()
+/// An export's settings, the same for both drivers' `Records`: where it
+/// starts, records per page, pages in flight and its deadline.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ExportSettings {
+    pub(crate) start: u64,
+    pub(crate) page_size: u64,
+    pub(crate) concurrency: usize,
+    pub(crate) deadline: Option<Duration>,
+}
+
+impl ExportSettings {
+    /// From the request's own `Offset`, 100 a page, one at a time.
+    pub(crate) fn new<R: ListRequest>(request: &R) -> Self {
+        Self {
+            start: request.query().get_offset().unwrap_or(0),
+            page_size: 100,
+            concurrency: 1,
+            deadline: None,
+        }
+    }
+
+    pub(crate) fn set_page_size(&mut self, size: u64) {
+        self.page_size = size.max(1);
+    }
+
+    pub(crate) fn set_concurrency(&mut self, pages: usize) {
+        self.concurrency = pages.max(1);
+    }
+
+    /// The machine, its deadline counting from now.
+    pub(crate) fn pager<T>(&self, function: &str, body_limit: u64) -> Result<ListPager<T>, Error> {
+        let deadline = self
+            .deadline
+            .map(|d| Deadline::after(d, TimeoutKind::ExportDeadline));
+        ListPager::new(
+            function,
+            self.start,
+            self.page_size,
+            self.concurrency,
+            body_limit,
+            deadline,
+        )
     }
 }
 
-type PageResult<T> = Result<ListPage<T>, Error>;
+/// The blocking driver of one export.
+type Run<R> = PageThreads<ListPager<<R as ListRequest>::Record>, PageCall<R>>;
 
-#[allow(clippy::large_enum_variant)] // one per export, never moved
-enum Phase<T> {
-    /// Before the first `next()`.
-    Start,
-    /// Paging: the machine, and the threads once started.
-    Run {
-        pager: ListPager<T>,
-        pool: Option<Pool<T>>,
-    },
-    /// Ended (done or failed): nothing more.
-    End,
+/// One page's request: a client and request clone per thread.
+struct PageCall<R> {
+    client: MivaClient,
+    request: R,
+    deadline: Option<Deadline>,
 }
 
-/// Concurrent fetching: pages to fetch go out, answers come back.
-type Pool<T> = pool::Pool<PageFetch, (u64, PageResult<T>)>;
+impl<R: Clone> Clone for PageCall<R> {
+    fn clone(&self) -> Self {
+        Self {
+            client: self.client.clone(),
+            request: self.request.clone(),
+            deadline: self.deadline.clone(),
+        }
+    }
+}
+
+impl<R> Fetcher<ListPager<R::Record>> for PageCall<R>
+where
+    R: ListRequest + Send + 'static,
+    R::Record: Send + 'static,
+{
+    fn fetch(&self, f: PageFetch) -> Result<ListPage<R::Record>, Error> {
+        self.client.fetch_page(
+            &self.request,
+            f.offset,
+            f.count,
+            self.deadline.as_ref(),
+            f.pages,
+        )
+    }
+}
+
+impl<R: ListRequest> fmt::Debug for Records<R>
+where
+    R::Record: Send + 'static,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Records")
+            .field("function", &self.request.function())
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
 
 impl<R> Records<R>
 where
@@ -83,19 +150,17 @@ where
     pub(super) fn new(client: MivaClient, request: R) -> Self {
         Self {
             client,
-            start: request.query().get_offset().unwrap_or(0),
+            settings: ExportSettings::new(&request),
             request,
-            page_size: 100,
-            concurrency: 1,
-            deadline: None,
             workers: 0,
-            phase: Phase::Start,
+            run: None,
+            failed: false,
         }
     }
 
     /// Records per request (default 100; 0 is taken as 1).
     pub fn page_size(mut self, size: u64) -> Self {
-        self.page_size = size.max(1);
+        self.settings.set_page_size(size);
         self
     }
 
@@ -106,7 +171,7 @@ where
     /// being handed out (each gets 1/(pages + 1) of the body limit), and no
     /// more threads are started than pages remain after the first.
     pub fn concurrency(mut self, pages: usize) -> Self {
-        self.concurrency = pages.max(1);
+        self.settings.set_concurrency(pages);
         self
     }
 
@@ -116,16 +181,15 @@ where
     /// an [`Error::Timeout`] naming the export deadline. Without it each
     /// page is bounded by the client's per-request timeout only.
     pub fn deadline(mut self, limit: Duration) -> Self {
-        self.deadline = Some(limit);
+        self.settings.deadline = Some(limit);
         self
     }
 
     /// `total_count` once the first page has arrived.
     pub fn total_count(&self) -> Option<u64> {
-        match &self.phase {
-            Phase::Run { pager, .. } => pager.total_count(),
-            _ => None,
-        }
+        self.run
+            .as_ref()
+            .and_then(|run| run.machine().total_count())
     }
 
     /// How many threads fetch pages (0 until the first page has arrived,
@@ -135,97 +199,20 @@ where
         self.workers
     }
 
-    /// Starts `threads` page fetchers (fewer if the system refuses more,
-    /// but at least one), each owning a client clone.
-    fn start_pool(
-        &mut self,
-        threads: usize,
-        deadline: Option<Deadline>,
-    ) -> Result<Pool<R::Record>, Error> {
-        let client = self.client.clone();
-        let request = self.request.clone();
-        let pool = pool::Pool::start("miva-page", threads, move |fetch: PageFetch| {
-            let page = fetch_page(&client, &request, &fetch, deadline.as_ref());
-            (fetch.offset, page)
-        })?;
-        self.workers = pool.threads();
-        Ok(pool)
+    /// The machine and its driver, made on the first `next()` (the
+    /// deadline counts from there).
+    fn start(&self) -> Result<Run<R>, Error> {
+        let pager: ListPager<R::Record> = self.settings.pager(
+            self.request.function(),
+            self.client.call_budget().body_limit(),
+        )?;
+        let fetch = PageCall {
+            client: self.client.clone(),
+            request: self.request.clone(),
+            deadline: pager.deadline().cloned(),
+        };
+        Ok(PageThreads::new(pager, "miva-page", fetch))
     }
-
-    /// The next item: runs the machine's fetches (inline for the first
-    /// page and when sequential, on the threads otherwise) until it has a
-    /// record or an end.
-    fn advance(&mut self) -> Option<Result<R::Record, Error>> {
-        loop {
-            let Phase::Run { pager, pool } = &mut self.phase else {
-                return None;
-            };
-            // Once the first page is in, pages go to the threads.
-            if pool.is_none() && self.concurrency > 1 && pager.pages_at_once() > 0 {
-                let (threads, deadline) = (pager.pages_at_once(), pager.deadline().cloned());
-                let started = self.start_pool(threads, deadline);
-                let Phase::Run { pager, pool } = &mut self.phase else {
-                    return None;
-                };
-                match started {
-                    Ok(started) => *pool = Some(started),
-                    Err(e) => {
-                        let error = pager.abort(e);
-                        self.phase = Phase::End;
-                        return Some(Err(error));
-                    }
-                }
-                continue;
-            }
-            if let Some(fetch) = pager.next_fetch() {
-                match pool {
-                    Some(pool) => {
-                        if pool.send(fetch).is_err() {
-                            pager.on_page(fetch.offset, Err(threads_stopped()));
-                        }
-                    }
-                    None => {
-                        let page =
-                            fetch_page(&self.client, &self.request, &fetch, pager.deadline());
-                        pager.on_page(fetch.offset, page);
-                    }
-                }
-                continue;
-            }
-            match pager.next_record() {
-                Next::Record(record) => return Some(Ok(record)),
-                Next::Done => {
-                    self.phase = Phase::End;
-                    return None;
-                }
-                Next::Failed(error) => {
-                    self.phase = Phase::End;
-                    return Some(Err(error));
-                }
-                Next::Pending => {
-                    let answer = pool.as_ref().and_then(pool::Pool::recv);
-                    match answer {
-                        Some((offset, page)) => pager.on_page(offset, page),
-                        _ => {
-                            let error = pager.abort(threads_stopped());
-                            self.phase = Phase::End;
-                            return Some(Err(error));
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// One page through the blocking client.
-fn fetch_page<R: ListRequest>(
-    client: &MivaClient,
-    request: &R,
-    fetch: &PageFetch,
-    deadline: Option<&Deadline>,
-) -> PageResult<R::Record> {
-    client.fetch_page(request, fetch.offset, fetch.count, deadline, fetch.pages)
 }
 
 impl<R> Iterator for Records<R>
@@ -236,26 +223,21 @@ where
     type Item = Result<R::Record, Error>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if matches!(self.phase, Phase::Start) {
-            let deadline = self
-                .deadline
-                .map(|d| Deadline::after(d, TimeoutKind::ExportDeadline));
-            let body_limit = self.client.call_budget().body_limit();
-            match ListPager::new(
-                self.request.function(),
-                self.start,
-                self.page_size,
-                self.concurrency,
-                body_limit,
-                deadline,
-            ) {
-                Ok(pager) => self.phase = Phase::Run { pager, pool: None },
+        if self.failed {
+            return None;
+        }
+        if self.run.is_none() {
+            match self.start() {
+                Ok(run) => self.run = Some(run),
                 Err(e) => {
-                    self.phase = Phase::End;
+                    self.failed = true;
                     return Some(Err(e));
                 }
             }
         }
-        self.advance()
+        let run = self.run.as_mut()?;
+        let item = run.next();
+        self.workers = self.workers.max(run.threads());
+        item
     }
 }

@@ -9,73 +9,15 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use miva_envelope::ListPage;
 use miva_protocol::Error;
-use miva_protocol::miravia::Pager;
-use miva_protocol::miva::list::{ListPager, Next, PageFetch};
-use serde_json::Value;
+use miva_protocol::miva::list::Next;
 use tokio::task::JoinSet;
+
+use crate::paging::Machine;
 use tracing::Instrument;
 
 /// A page request's future.
 pub(crate) type PageFuture<P> = Pin<Box<dyn Future<Output = Result<P, Error>> + Send>>;
-
-/// What the driver needs of a paging machine.
-pub(crate) trait Machine {
-    /// One page to fetch.
-    type Fetch;
-    /// One page's answer.
-    type Page: Send + 'static;
-    /// One record.
-    type Record;
-    fn next_fetch(&mut self) -> Option<Self::Fetch>;
-    fn offset(fetch: &Self::Fetch) -> u64;
-    fn on_page(&mut self, offset: u64, page: Result<Self::Page, Error>);
-    fn next_record(&mut self) -> Next<Self::Record>;
-    fn abort(&mut self, cause: Error) -> Error;
-}
-
-impl<T: Send + 'static> Machine for ListPager<T> {
-    type Fetch = PageFetch;
-    type Page = ListPage<T>;
-    type Record = T;
-    fn next_fetch(&mut self) -> Option<PageFetch> {
-        ListPager::next_fetch(self)
-    }
-    fn offset(fetch: &PageFetch) -> u64 {
-        fetch.offset
-    }
-    fn on_page(&mut self, offset: u64, page: Result<ListPage<T>, Error>) {
-        ListPager::on_page(self, offset, page);
-    }
-    fn next_record(&mut self) -> Next<T> {
-        ListPager::next_record(self)
-    }
-    fn abort(&mut self, cause: Error) -> Error {
-        ListPager::abort(self, cause)
-    }
-}
-
-impl Machine for Pager {
-    type Fetch = miva_protocol::miravia::PageRequest;
-    type Page = Value;
-    type Record = Value;
-    fn next_fetch(&mut self) -> Option<Self::Fetch> {
-        Pager::next_fetch(self)
-    }
-    fn offset(fetch: &Self::Fetch) -> u64 {
-        fetch.offset
-    }
-    fn on_page(&mut self, offset: u64, page: Result<Value, Error>) {
-        Pager::on_page(self, offset, page);
-    }
-    fn next_record(&mut self) -> Next<Value> {
-        Pager::next_record(self)
-    }
-    fn abort(&mut self, cause: Error) -> Error {
-        Pager::abort(self, cause)
-    }
-}
 
 /// Makes the request future of one fetch (given the machine, for what the
 /// fetch needs of it: the export's deadline, the API path).

@@ -10,11 +10,12 @@ use std::time::Duration;
 
 use futures_core::Stream;
 use miva_envelope::ListRequest;
+use miva_protocol::Error;
 use miva_protocol::miva::list::ListPager;
-use miva_protocol::{Deadline, Error, TimeoutKind};
 
 use super::miva::MivaClient;
 use super::pages::PageTasks;
+use crate::miva::records::ExportSettings;
 
 /// The stream of [`MivaClient::list`]: each record exactly once, in order,
 /// until `total_count`, with [`Records::concurrency`] pages in flight.
@@ -39,10 +40,7 @@ where
 {
     client: MivaClient,
     request: Arc<R>,
-    start: u64,
-    page_size: u64,
-    concurrency: usize,
-    deadline: Option<Duration>,
+    settings: ExportSettings,
     tasks: Option<PageTasks<ListPager<R::Record>>>,
     failed: bool,
 }
@@ -54,9 +52,7 @@ where
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Records")
             .field("function", &self.request.function())
-            .field("page_size", &self.page_size)
-            .field("concurrency", &self.concurrency)
-            .field("deadline", &self.deadline)
+            .field("settings", &self.settings)
             .field(
                 "in_flight",
                 &self.tasks.as_ref().map_or(0, PageTasks::in_flight),
@@ -76,11 +72,8 @@ where
     pub(super) fn new(client: MivaClient, request: R) -> Self {
         Self {
             client,
-            start: request.query().get_offset().unwrap_or(0),
+            settings: ExportSettings::new(&request),
             request: Arc::new(request),
-            page_size: 100,
-            concurrency: 1,
-            deadline: None,
             tasks: None,
             failed: false,
         }
@@ -89,7 +82,7 @@ where
     /// Records per request (default 100; 0 is taken as 1).
     #[must_use]
     pub fn page_size(mut self, size: u64) -> Self {
-        self.page_size = size.max(1);
+        self.settings.set_page_size(size);
         self
     }
 
@@ -100,7 +93,7 @@ where
     /// handed out, each within 1/(pages + 1) of the body limit.
     #[must_use]
     pub fn concurrency(mut self, pages: usize) -> Self {
-        self.concurrency = pages.max(1);
+        self.settings.set_concurrency(pages);
         self
     }
 
@@ -110,7 +103,7 @@ where
     /// naming the export deadline.
     #[must_use]
     pub fn deadline(mut self, limit: Duration) -> Self {
-        self.deadline = Some(limit);
+        self.settings.deadline = Some(limit);
         self
     }
 
@@ -129,16 +122,9 @@ where
     /// deadline counts from there).
     fn start(&mut self) -> Result<&mut PageTasks<ListPager<R::Record>>, Error> {
         if self.tasks.is_none() {
-            let deadline = self
-                .deadline
-                .map(|d| Deadline::after(d, TimeoutKind::ExportDeadline));
-            let pager = ListPager::new(
+            let pager = self.settings.pager(
                 self.request.function(),
-                self.start,
-                self.page_size,
-                self.concurrency,
                 self.client.call_budget().body_limit(),
-                deadline,
             )?;
             let client = self.client.clone();
             let request = Arc::clone(&self.request);
