@@ -112,7 +112,7 @@ impl BodyBudget {
     /// records outgrow the budget while decoding.
     ///
     /// [`check_decodable`]: BodyBudget::check_decodable
-    pub fn decode_response<T: DeserializeOwned>(
+    pub(crate) fn decode_response<T: DeserializeOwned>(
         &self,
         body: &[u8],
     ) -> Result<Result<Response<T>, miva_envelope::Error>, Error> {

@@ -81,7 +81,7 @@ impl ClockOffset {
 }
 
 /// Milliseconds since the Unix epoch (negative before it), saturating.
-pub fn unix_millis(time: SystemTime) -> i64 {
+pub(crate) fn unix_millis(time: SystemTime) -> i64 {
     match time.duration_since(UNIX_EPOCH) {
         Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
         Err(e) => i64::try_from(e.duration().as_millis()).map_or(i64::MIN, |ms| -ms),
@@ -90,14 +90,14 @@ pub fn unix_millis(time: SystemTime) -> i64 {
 
 /// Seconds since the Unix epoch (negative before it), rounded down,
 /// saturating.
-pub fn unix_seconds(time: SystemTime) -> i64 {
+pub(crate) fn unix_seconds(time: SystemTime) -> i64 {
     unix_millis(time).div_euclid(1000)
 }
 
 /// Seconds since the Unix epoch of an HTTP `Date` value in the IMF-fixdate
 /// form every current server sends (`Sun, 06 Nov 1994 08:49:37 GMT`);
 /// `None` for anything else.
-pub fn parse_http_date(value: &str) -> Option<i64> {
+pub(crate) fn parse_http_date(value: &str) -> Option<i64> {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];

@@ -4,7 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 /// Longest excerpt of a response body kept in an error, in characters.
-pub const EXCERPT_LEN: usize = 200;
+pub(crate) const EXCERPT_LEN: usize = 200;
 
 /// Everything a call can fail with.
 #[derive(Debug)]
@@ -458,14 +458,14 @@ impl Error {
 }
 
 /// The advice for an `api_offline` answer.
-pub const API_OFFLINE_HINT: &str = "the store's JSON API is switched off (HTTP 503 \
+pub(crate) const API_OFFLINE_HINT: &str = "the store's JSON API is switched off (HTTP 503 \
     api_offline): retrying will not help until an administrator turns it back on in the store's \
     admin";
 
 /// A non-success HTTP status whose body is the store's own JSON error: HTTP
 /// 503 with `api_offline` (Miva's server code answers so when the API is
 /// switched off, `mmlsk-json.mv` 1381-1384). `None` for anything else.
-pub fn store_error_for_status(status: u16, body: &[u8]) -> Option<Error> {
+pub(crate) fn store_error_for_status(status: u16, body: &[u8]) -> Option<Error> {
     // An api_offline answer is a few hundred bytes; a larger 503 body is
     // not decoded here (the body budget's bound holds).
     if status != 503 || body.len() > 4096 {
@@ -489,7 +489,7 @@ impl From<miravia_sign::Error> for Error {
 /// line, with credentials redacted ([`crate::redact::redact_url`]): a
 /// proxy's error page may echo the signed request line
 /// (`GET /rest/seller/get?access_token=...&sign=... HTTP/1.1`).
-pub fn excerpt(body: &[u8]) -> String {
+pub(crate) fn excerpt(body: &[u8]) -> String {
     if body.is_empty() {
         return "(empty body)".to_owned();
     }

@@ -28,7 +28,6 @@
 //!   platforms);
 //! - [`Deadline`]: one limit over a sequence of requests;
 //! - [`BodyBudget`]: how large a body may be read and decoded;
-//! - [`page_check`]: the checks every page of an export passes;
 //! - [`redact`]: credentials removed from URLs and texts;
 //! - [`TransportConfig`] and [`check_url`]: the settings and URL rule both
 //!   drivers honour.
@@ -95,20 +94,21 @@ mod deadline;
 mod error;
 pub mod miravia;
 pub mod miva;
-pub mod page_check;
+pub(crate) mod page_check;
 pub mod redact;
 mod response;
 mod retry;
+mod step;
 
 pub use budget::{BodyBudget, DECODE_MULTIPLE};
-pub use clock::{ClockOffset, parse_http_date, unix_millis, unix_seconds};
+pub use clock::ClockOffset;
+pub(crate) use clock::unix_seconds;
 pub use config::{TransportConfig, check_url};
 pub use deadline::Deadline;
-pub use error::{
-    API_OFFLINE_HINT, EXCERPT_LEN, Error, TimeoutKind, TransportError, excerpt,
-    store_error_for_status,
-};
+pub use error::{Error, TimeoutKind, TransportError};
+pub(crate) use error::{excerpt, store_error_for_status};
 pub use miravia::PlatformError;
 pub use redact::{REDACTED, is_secret_param, redact_url};
 pub use response::RawResponse;
 pub use retry::{RetryPolicy, RetryState};
+pub use step::Step;

@@ -8,7 +8,7 @@
 
 /// What was asked for one page and what came back.
 #[derive(Debug, Clone, Copy)]
-pub struct PageAnswer {
+pub(crate) struct PageAnswer {
     /// The offset asked for.
     pub offset: u64,
     /// How many records were asked for.
@@ -24,7 +24,7 @@ pub struct PageAnswer {
 /// A platform's names for the request's offset and count and the answer's
 /// total, so that each message uses the words of the wire.
 #[derive(Debug, Clone, Copy)]
-pub struct Names {
+pub(crate) struct Names {
     /// The request's offset parameter.
     pub offset: &'static str,
     /// The request's count parameter.
@@ -34,14 +34,14 @@ pub struct Names {
 }
 
 /// Miva's `Offset`, `Count` and `total_count`.
-pub const MIVA: Names = Names {
+pub(crate) const MIVA: Names = Names {
     offset: "Offset",
     count: "Count",
     total: "total_count",
 };
 
 /// Miravia's `offset`, `limit` and the total of its `PageSpec`.
-pub const MIRAVIA: Names = Names {
+pub(crate) const MIRAVIA: Names = Names {
     offset: "offset",
     count: "limit",
     total: "the total",
@@ -50,7 +50,11 @@ pub const MIRAVIA: Names = Names {
 /// `None` when `page` is what a server that honours the offset and count
 /// sends, otherwise why not. `first_total` is the first page's total
 /// (`None` when `page` is the first page).
-pub fn check(page: &PageAnswer, first_total: Option<Option<u64>>, names: &Names) -> Option<String> {
+pub(crate) fn check(
+    page: &PageAnswer,
+    first_total: Option<Option<u64>>,
+    names: &Names,
+) -> Option<String> {
     let Names {
         offset: offset_name,
         count: count_name,

@@ -30,6 +30,8 @@
 //! # Ok(()) }
 //! ```
 
+/// The driver's next move, the same type for both platforms.
+pub use crate::Step;
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
@@ -46,21 +48,6 @@ mod session;
 pub use call::{Attempt, Call, run_blocking};
 pub use pager::{MAX_CONCURRENCY, Next, PageRequest, Pager};
 pub use session::{Clock, OnRefresh, Session, SessionConfig, TokenDecision};
-
-/// What a driver does next after an answer (or a failure) of one attempt.
-#[derive(Debug)]
-#[must_use]
-pub enum Step<T> {
-    /// The call succeeded with this value.
-    Done(T),
-    /// The call failed with this error; do not send it again.
-    Fail(Error),
-    /// Wait this long, then ask [`Call::next_attempt`] again (a retry).
-    Wait(Duration),
-    /// Ask [`Call::next_attempt`] again now: it is signed anew (with a
-    /// clock offset just learned).
-    Resend,
-}
 
 /// An error answer from the platform (it answers HTTP 200 even then).
 #[derive(Debug, Clone, PartialEq, Eq)]

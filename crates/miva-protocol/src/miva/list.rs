@@ -86,7 +86,7 @@ pub enum Next<T> {
 /// The sans-IO state of one list export.
 ///
 /// Nothing the store says about paging is taken on trust: every page is
-/// checked with [`page_check::check`] against what was asked (its
+/// checked against what was asked (its
 /// `start_offset` must be the `Offset` asked for, it may hold no more
 /// records than `Count`, fewer only at `total_count`, none past it, and
 /// `total_count` must stay the first page's).

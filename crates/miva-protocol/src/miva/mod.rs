@@ -6,6 +6,8 @@
 //! The driving loop is the crate's top example ([`crate`]); the blocking
 //! and async clients of `miva-http` are that loop with a socket.
 
+/// The driver's next move, the same type for both platforms.
+pub use crate::Step;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -24,7 +26,7 @@ pub use call::Call;
 pub use multicall::Multicall;
 
 /// The hint given when a store answers with an empty body.
-pub const EMPTY_HINT: &str = "a Miva store answers with an empty body when the \
+pub(crate) const EMPTY_HINT: &str = "a Miva store answers with an empty body when the \
     X-Miva-API-Authorization header is missing or unreadable: check the token (and that \
     nothing between you and the store strips the header)";
 
@@ -123,21 +125,6 @@ impl CallOptions {
         self.deadline
             .map(|d| Deadline::after(d, crate::TimeoutKind::CallDeadline))
     }
-}
-
-/// What a driver does after handing a machine a response.
-#[derive(Debug)]
-#[must_use]
-pub enum Step<T> {
-    /// The call is done: its value.
-    Done(T),
-    /// The call failed.
-    Fail(Error),
-    /// Sleep this long, then ask for the next attempt (a retry).
-    Wait(Duration),
-    /// Ask for the next attempt now (a timestamp re-taken with the learned
-    /// clock offset, or a multicall's continuation).
-    Resend,
 }
 
 /// One request to send: the exact bytes, the headers, and its limit.
@@ -679,7 +666,7 @@ impl Session {
 }
 
 /// Whether a function only reads (`*_Load_Query`, `*_Load`): safe to repeat.
-pub fn read_only(function: &str) -> bool {
+pub(crate) fn read_only(function: &str) -> bool {
     function.ends_with("_Load_Query") || function.ends_with("_Load")
 }
 
@@ -691,7 +678,7 @@ pub fn read_only(function: &str) -> bool {
 ///
 /// # Errors
 /// Those.
-pub fn check_status(response: &RawResponse, partial_ok: bool) -> Result<(), Error> {
+pub(crate) fn check_status(response: &RawResponse, partial_ok: bool) -> Result<(), Error> {
     match response.status {
         200 => {}
         206 if partial_ok => {}
@@ -724,7 +711,7 @@ pub fn check_status(response: &RawResponse, partial_ok: bool) -> Result<(), Erro
 
 /// The store's refusal as an error: [`Error::AccessDenied`] with its kind,
 /// or [`Error::Api`].
-pub fn api_error(error: Box<ApiError>) -> Error {
+pub(crate) fn api_error(error: Box<ApiError>) -> Error {
     match error.access_denied() {
         Some(kind) => Error::AccessDenied { kind, error },
         None => Error::Api(error),
