@@ -94,6 +94,7 @@ mod deadline;
 mod error;
 pub mod miravia;
 pub mod miva;
+mod ordered;
 pub(crate) mod page_check;
 pub mod redact;
 mod response;

@@ -37,7 +37,7 @@
 //! # Ok(()) }
 //! ```
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::time::Duration;
@@ -46,6 +46,7 @@ use serde_json::Value;
 
 use super::PageSpec;
 pub use crate::miva::list::Next;
+use crate::ordered::Ordered;
 use crate::page_check::{MIRAVIA, PageAnswer, check};
 use crate::{Deadline, Error, TimeoutKind};
 
@@ -102,17 +103,8 @@ pub struct Pager {
     pages: usize,
     /// The offset of the next page to hand out (with a total).
     next_dispatch: u64,
-    /// The offset of the next page to release records from.
-    next_offset: u64,
-    in_flight: BTreeSet<u64>,
-    /// Pages answered (and checked) but not yet reached, by offset.
-    waiting: BTreeMap<u64, Result<Checked, Error>>,
-    /// The records of the page being drained.
-    buffer: std::vec::IntoIter<Value>,
-    /// The page being drained was the last one.
-    last: bool,
-    /// `Done` or `Failed` was returned.
-    finished: bool,
+    /// The pages in flight and held, released in order.
+    order: Ordered<Checked, Value>,
     /// A hash of each non-empty page's records released so far.
     seen: HashSet<u64>,
 }
@@ -130,10 +122,10 @@ impl fmt::Debug for Pager {
             .field("api_path", &self.api_path)
             .field("page_size", &self.page_size)
             .field("concurrency", &self.concurrency)
-            .field("offset", &self.next_offset)
+            .field("offset", &self.order.next_offset())
             .field("pages", &self.asked)
-            .field("in_flight", &self.in_flight.len())
-            .field("waiting", &self.waiting.len())
+            .field("in_flight", &self.order.in_flight())
+            .field("held", &self.order.held())
             .field("deadline", &self.limit)
             .finish_non_exhaustive()
     }
@@ -185,12 +177,7 @@ impl Pager {
             total: None,
             pages: 0,
             next_dispatch: 0,
-            next_offset: 0,
-            in_flight: BTreeSet::new(),
-            waiting: BTreeMap::new(),
-            buffer: Vec::new().into_iter(),
-            last: false,
-            finished: false,
+            order: Ordered::new(0),
             seen: HashSet::new(),
         }
     }
@@ -230,7 +217,7 @@ impl Pager {
     /// The offset of the next page whose records are due (or of the page
     /// that failed).
     pub fn offset(&self) -> u64 {
-        self.next_offset
+        self.order.next_offset()
     }
 
     /// The first page's total once it has arrived and passed its checks
@@ -249,12 +236,12 @@ impl Pager {
 
     /// Page requests handed out and not yet answered.
     pub fn in_flight(&self) -> usize {
-        self.in_flight.len()
+        self.order.in_flight()
     }
 
     /// Whether the export has ended (every record handed out, or an error).
     pub fn is_done(&self) -> bool {
-        self.finished
+        self.order.is_finished()
     }
 
     fn concurrency_refused(&self) -> Option<Error> {
@@ -275,17 +262,17 @@ impl Pager {
     /// never more than [`PageSpec::max_pages`] in all (the page after those
     /// is [`Pager::next_record`]'s error).
     pub fn next_fetch(&mut self) -> Option<PageRequest> {
-        if self.finished || self.last || self.concurrency > MAX_CONCURRENCY {
+        if self.order.closed() || self.concurrency > MAX_CONCURRENCY {
             return None;
         }
         let offset = if self.started {
             let total = self.total?;
-            let held = self.in_flight.len() + self.waiting.len();
-            let drained = held == 0 && self.buffer.as_slice().is_empty();
+            let held = self.order.held();
+            let drained = held == 0 && self.order.drained();
             match total {
                 // The end is unknown: the next page only once the one
                 // before it has been drained (and was full).
-                None if drained => self.next_offset,
+                None if drained => self.order.next_offset(),
                 None => return None,
                 Some(total) => {
                     if self.next_dispatch >= total {
@@ -318,7 +305,7 @@ impl Pager {
         if self.total.flatten().is_some() {
             self.next_dispatch = offset.saturating_add(self.page_size);
         }
-        self.in_flight.insert(offset);
+        self.order.asked(offset);
         let mut params = self.params.clone();
         params.push(("offset".to_owned(), offset.to_string()));
         params.push(("limit".to_owned(), self.page_size.to_string()));
@@ -335,7 +322,7 @@ impl Pager {
     /// until its records are due. An offset that was not handed out, or an
     /// answer after the export ended, is ignored.
     pub fn on_page(&mut self, offset: u64, answer: Result<Value, Error>) {
-        if self.finished || !self.in_flight.remove(&offset) {
+        if !self.order.answered(offset) {
             return;
         }
         let first = self.total.is_none();
@@ -343,8 +330,7 @@ impl Pager {
         if first && let Ok((_, total)) = &checked {
             self.first_arrived(offset, checked_len(&checked), *total);
         }
-        self.waiting
-            .insert(offset, checked.map(|(checked, _)| checked));
+        self.order.hold(offset, checked.map(|(checked, _)| checked));
         self.promote();
     }
 
@@ -408,26 +394,26 @@ impl Pager {
     /// The next record in order, or what stands in its way.
     pub fn next_record(&mut self) -> Next<Value> {
         loop {
-            if let Some(record) = self.buffer.next() {
+            if let Some(record) = self.order.next_buffered() {
                 return Next::Record(record);
             }
-            if self.finished {
+            if self.order.is_finished() {
                 return Next::Done;
             }
             if let Some(refused) = self.concurrency_refused() {
-                return self.finish(Some(refused));
+                return self.order.finish(Some(refused));
             }
-            if self.last {
-                return self.finish(None);
+            if self.order.closed() {
+                return self.order.finish(None);
             }
             if self.promote() {
                 continue;
             }
-            let offset = self.next_offset;
-            if let Some(Err(e)) = self.waiting.remove(&offset) {
-                return self.finish(Some(e));
+            if let Some(e) = self.order.take_failure() {
+                return self.order.finish(Some(e));
             }
-            if !self.started || self.in_flight.contains(&offset) {
+            let offset = self.order.next_offset();
+            if !self.started || self.order.is_in_flight(offset) {
                 return Next::Pending;
             }
             // Not asked for yet: it will be, unless the cap is reached.
@@ -441,7 +427,7 @@ impl Pager {
                          PageSpec::max_pages if there really are more"
                     ),
                 );
-                return self.finish(Some(error));
+                return self.order.finish(Some(error));
             }
             return Next::Pending;
         }
@@ -452,36 +438,23 @@ impl Pager {
     /// earlier page's (then it is that page's error instead). Whether it
     /// did.
     fn promote(&mut self) -> bool {
-        if !self.buffer.as_slice().is_empty() || self.last || self.finished {
-            return false;
-        }
-        let offset = self.next_offset;
-        if !matches!(self.waiting.get(&offset), Some(Ok(_))) {
-            return false;
-        }
-        let Some(Ok(page)) = self.waiting.remove(&offset) else {
-            return false;
-        };
-        if let Some(hash) = page.hash
-            && !self.seen.insert(hash)
-        {
-            let reason = format!(
-                "the page at offset {offset} held the same records as a page already \
-                 delivered: the gateway ignores offset, so they would be repeated"
-            );
-            let error = self.pagination(offset, reason);
-            self.waiting.insert(offset, Err(error));
-            return false;
-        }
-        let len = page.items.len() as u64;
-        self.next_offset = offset.saturating_add(len);
-        if len < self.page_size || self.total().is_some_and(|t| self.next_offset >= t) {
-            self.last = true;
-            self.in_flight.clear();
-            self.waiting.clear();
-        }
-        self.buffer = page.items.into_iter();
-        true
+        let (page_size, total) = (self.page_size, self.total());
+        let (api_path, seen) = (&self.api_path, &mut self.seen);
+        self.order.promote(|offset, page| {
+            if let Some(hash) = page.hash
+                && !seen.insert(hash)
+            {
+                let reason = format!(
+                    "the page at offset {offset} held the same records as a page already \
+                     delivered: the gateway ignores offset, so they would be repeated"
+                );
+                return Err(pagination(api_path, offset, reason));
+            }
+            let len = page.items.len() as u64;
+            let end = offset.saturating_add(len);
+            let last = len < page_size || total.is_some_and(|t| end >= t);
+            Ok((page.items, last))
+        })
     }
 
     /// Ends the export because the driver cannot go on (it could not start
@@ -489,41 +462,37 @@ impl Pager {
     /// next page due. Every record released so far stays released; nothing
     /// more is asked for, and [`Pager::next_record`] says [`Next::Done`].
     pub fn abort(&mut self, cause: Error) -> Error {
-        let error = self.page_failed(self.next_offset, cause);
-        self.finished = true;
-        self.in_flight.clear();
-        self.waiting.clear();
-        self.buffer = Vec::new().into_iter();
+        let error = self.page_failed(self.order.next_offset(), cause);
+        self.order.abort();
         error
     }
 
-    /// Ends the export: nothing more is asked for, nothing held.
-    fn finish(&mut self, error: Option<Error>) -> Next<Value> {
-        self.finished = true;
-        self.in_flight.clear();
-        self.waiting.clear();
-        match error {
-            Some(e) => Next::Failed(e),
-            None => Next::Done,
-        }
-    }
-
     fn page_failed(&self, offset: u64, cause: Error) -> Error {
-        Error::Page {
-            function: self.api_path.clone(),
-            offset,
-            source: Box::new(cause),
-        }
+        page_failed(&self.api_path, offset, cause)
     }
 
     fn pagination(&self, offset: u64, reason: String) -> Error {
-        let cause = Error::Pagination {
-            function: self.api_path.clone(),
-            offset,
-            reason,
-        };
-        self.page_failed(offset, cause)
+        pagination(&self.api_path, offset, reason)
     }
+}
+
+/// `cause` as the failure of the page at `offset`.
+fn page_failed(api_path: &str, offset: u64, cause: Error) -> Error {
+    Error::Page {
+        function: api_path.to_owned(),
+        offset,
+        source: Box::new(cause),
+    }
+}
+
+/// A failed check of the page at `offset`.
+fn pagination(api_path: &str, offset: u64, reason: String) -> Error {
+    let cause = Error::Pagination {
+        function: api_path.to_owned(),
+        offset,
+        reason,
+    };
+    page_failed(api_path, offset, cause)
 }
 
 fn checked_len<E>(checked: &Result<(Checked, Option<u64>), E>) -> u64 {

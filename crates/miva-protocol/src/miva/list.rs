@@ -37,11 +37,11 @@
 //! # Ok(()) }
 //! ```
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use miva_envelope::ListPage;
 
+use crate::ordered::Ordered;
 use crate::page_check::{self, PageAnswer};
 use crate::{BodyBudget, Deadline, Error};
 
@@ -111,17 +111,8 @@ pub struct ListPager<T> {
     pages: usize,
     /// The offset of the next page to hand out to fetch.
     next_dispatch: u64,
-    /// The offset of the next page to release records from.
-    next_offset: u64,
-    in_flight: BTreeSet<u64>,
-    /// Pages answered (and checked) but not yet reached, by offset.
-    waiting: BTreeMap<u64, Result<Vec<T>, Error>>,
-    /// The records of the page being drained.
-    buffer: std::vec::IntoIter<T>,
-    /// The page being drained was the last one.
-    last: bool,
-    /// `Done` or `Failed` was returned.
-    finished: bool,
+    /// The pages in flight and held, released in order.
+    order: Ordered<Vec<T>, T>,
 }
 
 impl<T> fmt::Debug for ListPager<T> {
@@ -131,9 +122,9 @@ impl<T> fmt::Debug for ListPager<T> {
             .field("page_size", &self.page_size)
             .field("concurrency", &self.concurrency)
             .field("total", &self.total)
-            .field("next_offset", &self.next_offset)
-            .field("in_flight", &self.in_flight.len())
-            .field("waiting", &self.waiting.len())
+            .field("next_offset", &self.order.next_offset())
+            .field("in_flight", &self.order.in_flight())
+            .field("held", &self.order.held())
             .finish_non_exhaustive()
     }
 }
@@ -172,12 +163,7 @@ impl<T> ListPager<T> {
             total: None,
             pages: 0,
             next_dispatch: start,
-            next_offset: start,
-            in_flight: BTreeSet::new(),
-            waiting: BTreeMap::new(),
-            buffer: Vec::new().into_iter(),
-            last: false,
-            finished: false,
+            order: Ordered::new(start),
         })
     }
 
@@ -201,7 +187,7 @@ impl<T> ListPager<T> {
 
     /// Pages handed out to fetch and not yet answered.
     pub fn in_flight(&self) -> usize {
-        self.in_flight.len()
+        self.order.in_flight()
     }
 
     /// The next page to fetch, if one may start now: the first page alone
@@ -209,12 +195,12 @@ impl<T> ListPager<T> {
     /// in flight or waiting, the next page within `total_count`. `None`
     /// once the export has ended.
     pub fn next_fetch(&mut self) -> Option<PageFetch> {
-        if self.finished || self.last {
+        if self.order.closed() {
             return None;
         }
         if !self.first_asked {
             self.first_asked = true;
-            self.in_flight.insert(self.start);
+            self.order.asked(self.start);
             return Some(PageFetch {
                 offset: self.start,
                 count: self.page_size,
@@ -226,20 +212,20 @@ impl<T> ListPager<T> {
         if self.next_dispatch >= total {
             return None;
         }
-        let held = self.in_flight.len() + self.waiting.len();
+        let held = self.order.held();
         let room = if self.pages > 1 {
             held < self.pages
         } else {
             // One page at a time has the whole limit: none while another
             // is held.
-            held == 0 && self.buffer.as_slice().is_empty()
+            held == 0 && self.order.drained()
         };
         if !room {
             return None;
         }
         let offset = self.next_dispatch;
         self.next_dispatch = offset.saturating_add(self.page_size);
-        self.in_flight.insert(offset);
+        self.order.asked(offset);
         Some(PageFetch {
             offset,
             count: self.page_size,
@@ -254,7 +240,7 @@ impl<T> ListPager<T> {
     /// records are due. An offset that was not handed out, or an answer
     /// after the export ended, is ignored.
     pub fn on_page(&mut self, offset: u64, result: Result<ListPage<T>, Error>) {
-        if !self.in_flight.remove(&offset) || self.finished {
+        if !self.order.answered(offset) {
             return;
         }
         let first = self.total.is_none();
@@ -280,7 +266,7 @@ impl<T> ListPager<T> {
                 }
             }
         };
-        self.waiting.insert(offset, checked);
+        self.order.hold(offset, checked);
         self.promote();
     }
 
@@ -298,62 +284,49 @@ impl<T> ListPager<T> {
     /// The next record in order, or what stands in its way.
     pub fn next_record(&mut self) -> Next<T> {
         loop {
-            if let Some(record) = self.buffer.next() {
+            if let Some(record) = self.order.next_buffered() {
                 return Next::Record(record);
             }
-            if self.finished {
+            if self.order.is_finished() {
                 return Next::Done;
             }
-            if self.last {
-                return self.finish(None);
+            if self.order.closed() {
+                return self.order.finish(None);
             }
             if self.promote() {
                 continue;
             }
-            let offset = self.next_offset;
-            if let Some(Err(e)) = self.waiting.remove(&offset) {
-                return self.finish(Some(e));
+            if let Some(e) = self.order.take_failure() {
+                return self.order.finish(Some(e));
             }
+            let offset = self.order.next_offset();
             let will_be_asked = !self.first_asked
                 || self
                     .total
                     .is_some_and(|t| self.next_dispatch == offset && offset < t);
-            if self.in_flight.contains(&offset) || will_be_asked {
+            if self.order.is_in_flight(offset) || will_be_asked {
                 return Next::Pending;
             }
             let error = self.pagination(offset, "no page was requested at this offset".into());
-            return self.finish(Some(error));
+            return self.order.finish(Some(error));
         }
     }
 
     /// Once the page being drained is empty, the next page due becomes it
-    /// if it has arrived (and passed its checks): it no longer counts among
-    /// those waiting. Whether it did.
+    /// if it has arrived (and passed its checks): it is the last when it is
+    /// empty or reaches `total_count`. Whether it did.
     fn promote(&mut self) -> bool {
-        if !self.buffer.as_slice().is_empty() || self.last || self.finished {
-            return false;
-        }
-        let offset = self.next_offset;
-        if !matches!(self.waiting.get(&offset), Some(Ok(_))) {
-            return false;
-        }
-        let Some(Ok(data)) = self.waiting.remove(&offset) else {
-            return false;
-        };
-        let len = data.len() as u64;
-        self.next_offset = offset.saturating_add(len);
-        if len == 0 || self.next_offset >= self.total.unwrap_or(0) {
-            self.last = true;
-            self.in_flight.clear();
-            self.waiting.clear();
-        }
-        self.buffer = data.into_iter();
-        true
+        let total = self.total.unwrap_or(0);
+        self.order.promote(|offset, data| {
+            let end = offset.saturating_add(data.len() as u64);
+            let last = data.is_empty() || end >= total;
+            Ok((data, last))
+        })
     }
 
     /// The offset of the next page whose records are due.
     pub fn next_offset(&self) -> u64 {
-        self.next_offset
+        self.order.next_offset()
     }
 
     /// Ends the export because the driver cannot go on (it could not start
@@ -361,23 +334,9 @@ impl<T> ListPager<T> {
     /// page due. Every record released so far stays released; nothing more
     /// is asked for, and [`ListPager::next_record`] says [`Next::Done`].
     pub fn abort(&mut self, cause: Error) -> Error {
-        let error = self.page_failed(self.next_offset, cause);
-        self.finished = true;
-        self.in_flight.clear();
-        self.waiting.clear();
-        self.buffer = Vec::new().into_iter();
+        let error = self.page_failed(self.order.next_offset(), cause);
+        self.order.abort();
         error
-    }
-
-    /// Ends the export: nothing more is asked for, nothing held.
-    fn finish(&mut self, error: Option<Error>) -> Next<T> {
-        self.finished = true;
-        self.in_flight.clear();
-        self.waiting.clear();
-        match error {
-            Some(e) => Next::Failed(e),
-            None => Next::Done,
-        }
     }
 
     fn pagination(&self, offset: u64, reason: String) -> Error {
