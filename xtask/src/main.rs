@@ -232,6 +232,7 @@ fn test() -> Result<(), String> {
 
     package_check()?;
     duplicate_crypto_check()?;
+    one_tls_provider_check()?;
     eprintln!("\nxtask: all checks passed");
     Ok(())
 }
@@ -585,74 +586,67 @@ fn vectors(files: &[OsString]) -> Result<(), String> {
 }
 
 fn duplicate_crypto_check() -> Result<(), String> {
-    let mut cmd = cargo();
-    cmd.args([
-        "tree",
-        "--workspace",
-        "--duplicates",
-        "--edges",
-        "normal,build",
-        "--depth",
-        "0",
-        "--features",
-        "miva-http/tokio",
-    ]);
-    eprintln!(
-        "\n==> no second copy of a crypto crate\n    $ {}",
-        describe(&cmd)
-    );
-    let out = cmd.output().map_err(|e| format!("cargo tree: {e}"))?;
-    if !out.status.success() {
+    let dupes = crates_in_tree(
+        "no second copy of a crypto crate",
+        &[
+            "--workspace",
+            "--duplicates",
+            "--edges",
+            "normal,build",
+            "--depth",
+            "0",
+            "--features",
+            "miva-http/tokio",
+        ],
+        CRYPTO_CRATES,
+    )?;
+    if !dupes.is_empty() {
         return Err(format!(
-            "cargo tree failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    let mut dupes: Vec<&str> = text
-        .lines()
-        .filter(|line| {
-            line.split_whitespace()
-                .next()
-                .is_some_and(|name| CRYPTO_CRATES.contains(&name))
-        })
-        .collect();
-    dupes.sort_unstable();
-    dupes.dedup();
-    if dupes.is_empty() {
-        eprintln!(
-            "    ok: one copy of each of {} crypto crates",
-            CRYPTO_CRATES.len()
-        );
-        one_tls_provider_check()
-    } else {
-        Err(format!(
             "two generations of a crypto crate in the build:\n  {}",
             dupes.join("\n  ")
-        ))
+        ));
     }
+    eprintln!(
+        "    ok: one copy of each of {} crypto crates",
+        CRYPTO_CRATES.len()
+    );
+    Ok(())
 }
 
 /// miva-http with every TLS-related feature builds rustls on ring only: no
 /// aws-lc, no OpenSSL, no native-tls (reqwest brings none of them as we
 /// configure it).
 fn one_tls_provider_check() -> Result<(), String> {
+    let foreign = crates_in_tree(
+        "one TLS crypto provider (ring)",
+        &[
+            "--package",
+            "miva-http",
+            "--features",
+            "tokio,platform-verifier",
+            "--edges",
+            "normal,build",
+            "--prefix",
+            "none",
+        ],
+        FOREIGN_TLS_CRATES,
+    )?;
+    if !foreign.is_empty() {
+        return Err(format!(
+            "a second TLS provider in miva-http's build:\n  {}",
+            foreign.join("\n  ")
+        ));
+    }
+    eprintln!("    ok: none of {}", FOREIGN_TLS_CRATES.join(", "));
+    Ok(())
+}
+
+/// The lines of `cargo tree ARGS` that name one of `names`, sorted and
+/// deduplicated (the step is announced as `step`).
+fn crates_in_tree(step: &str, args: &[&str], names: &[&str]) -> Result<Vec<String>, String> {
     let mut cmd = cargo();
-    cmd.args([
-        "tree",
-        "--package",
-        "miva-http",
-        "--features",
-        "tokio,platform-verifier",
-        "--edges",
-        "normal,build",
-        "--prefix",
-        "none",
-    ]);
-    eprintln!(
-        "\n==> one TLS crypto provider (ring)\n    $ {}",
-        describe(&cmd)
-    );
+    cmd.arg("tree").args(args);
+    eprintln!("\n==> {step}\n    $ {}", describe(&cmd));
     let out = cmd.output().map_err(|e| format!("cargo tree: {e}"))?;
     if !out.status.success() {
         return Err(format!(
@@ -660,26 +654,18 @@ fn one_tls_provider_check() -> Result<(), String> {
             String::from_utf8_lossy(&out.stderr)
         ));
     }
-    let text = String::from_utf8_lossy(&out.stdout);
-    let mut foreign: Vec<&str> = text
+    let mut found: Vec<String> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter(|line| {
             line.split_whitespace()
                 .next()
-                .is_some_and(|name| FOREIGN_TLS_CRATES.contains(&name))
+                .is_some_and(|name| names.contains(&name))
         })
+        .map(str::to_owned)
         .collect();
-    foreign.sort_unstable();
-    foreign.dedup();
-    if foreign.is_empty() {
-        eprintln!("    ok: none of {}", FOREIGN_TLS_CRATES.join(", "));
-        Ok(())
-    } else {
-        Err(format!(
-            "a second TLS provider in miva-http's build:\n  {}",
-            foreign.join("\n  ")
-        ))
-    }
+    found.sort_unstable();
+    found.dedup();
+    Ok(found)
 }
 
 /// The crates.io side of the workspace: every crate that is published
