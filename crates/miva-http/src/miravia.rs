@@ -205,14 +205,17 @@ pub struct MiraviaClient {
 
 impl fmt::Debug for MiraviaClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MiraviaClient")
-            .field(
-                "base",
-                &miva_protocol::redact_url(self.inner.session.base()),
-            )
-            .field("app_key", &self.inner.session.app_key())
-            .finish_non_exhaustive()
+        debug_client(f, &self.inner.session)
     }
+}
+
+/// A Miravia client's `Debug`, the same for both drivers: the gateway
+/// redacted and the app key (never the secret or a token).
+pub(crate) fn debug_client(f: &mut fmt::Formatter<'_>, session: &Session) -> fmt::Result {
+    f.debug_struct("MiraviaClient")
+        .field("base", &miva_protocol::redact_url(session.base()))
+        .field("app_key", &session.app_key())
+        .finish_non_exhaustive()
 }
 
 impl MiraviaClient {

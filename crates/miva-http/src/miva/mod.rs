@@ -37,14 +37,7 @@ pub struct MivaClientBuilder<C = MivaClient> {
 
 impl<C> fmt::Debug for MivaClientBuilder<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MivaClientBuilder")
-            .field(
-                "endpoint",
-                &miva_protocol::redact_url(self.session.endpoint()),
-            )
-            .field("credential", self.session.credential())
-            .field("store_code", &self.session.default_store_code())
-            .finish_non_exhaustive()
+        debug_client(f, "MivaClientBuilder", &self.session)
     }
 }
 
@@ -191,13 +184,23 @@ pub struct MivaClient {
 
 impl fmt::Debug for MivaClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let session = &self.inner.session;
-        f.debug_struct("MivaClient")
-            .field("endpoint", &miva_protocol::redact_url(session.endpoint()))
-            .field("store_code", &session.default_store_code())
-            .field("credential", session.credential())
-            .finish_non_exhaustive()
+        debug_client(f, "MivaClient", &self.inner.session)
     }
+}
+
+/// A Miva client's (or builder's) `Debug`, the same for both drivers: the
+/// endpoint redacted, the store code, the credential (whose `Debug`
+/// redacts its secrets).
+pub(crate) fn debug_client(
+    f: &mut fmt::Formatter<'_>,
+    name: &str,
+    session: &Session,
+) -> fmt::Result {
+    f.debug_struct(name)
+        .field("endpoint", &miva_protocol::redact_url(session.endpoint()))
+        .field("store_code", &session.default_store_code())
+        .field("credential", session.credential())
+        .finish_non_exhaustive()
 }
 
 /// The request a driver sends for `attempt`: POSTed JSON to the endpoint.

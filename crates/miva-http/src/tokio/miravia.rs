@@ -62,13 +62,7 @@ pub struct MiraviaClient {
 
 impl fmt::Debug for MiraviaClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MiraviaClient")
-            .field(
-                "base",
-                &miva_protocol::redact_url(self.inner.session.base()),
-            )
-            .field("app_key", &self.inner.session.app_key())
-            .finish_non_exhaustive()
+        crate::miravia::debug_client(f, &self.inner.session)
     }
 }
 

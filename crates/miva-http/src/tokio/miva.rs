@@ -62,12 +62,7 @@ pub struct MivaClient {
 
 impl fmt::Debug for MivaClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let session = &self.inner.session;
-        f.debug_struct("MivaClient")
-            .field("endpoint", &miva_protocol::redact_url(session.endpoint()))
-            .field("store_code", &session.default_store_code())
-            .field("credential", session.credential())
-            .finish_non_exhaustive()
+        crate::miva::debug_client(f, "MivaClient", &self.inner.session)
     }
 }
 
